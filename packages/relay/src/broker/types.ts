@@ -1,0 +1,29 @@
+import type { Member, Message } from '@confab/sdk/protocol'
+
+/** Something that happened in a room, fanned out to every node that has subscribers in it. */
+export type BrokerEvent =
+  | { type: 'message'; message: Message }
+  | { type: 'presence'; joins: Member[]; leaves: Member[] }
+  | { type: 'typing'; user: Member; active: boolean }
+
+/** Receives every event of every room this node subscribed to, from any node (this one included). */
+export type BrokerHandler = (room: string, event: BrokerEvent) => void
+
+/**
+ * Fan-out across relay nodes. In memory (one process) it calls the handler
+ * directly; over Redis it uses pub/sub. Delivery may be at-most-once: the
+ * room registry fills offset gaps from the store, so a lost message is
+ * refetched rather than silently skipped.
+ */
+export interface Broker {
+  /** Sets the one handler; called once before any subscribe. */
+  start(handler: BrokerHandler): Promise<void>
+  /** Starts receiving a room's events (the first local subscriber joined). */
+  subscribe(room: string): Promise<void>
+  /** Stops receiving a room's events (the last local subscriber left). */
+  unsubscribe(room: string): Promise<void>
+  publish(room: string, event: BrokerEvent): Promise<void>
+  /** True while the backend is reachable. */
+  readonly ready: boolean
+  close(): Promise<void>
+}

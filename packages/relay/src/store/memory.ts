@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto'
+import type { Message } from '@confab/sdk/protocol'
+import type { AppendResult, Draft, RoomState, Store } from './types'
+
+/** Options of the in-memory store. */
+export interface MemoryStoreOptions {
+  /** Messages retained per room (default 1,000). */
+  historyLimit?: number
+  /** How long a client id is remembered for idempotency, in ms (default 600,000 = 10 minutes). */
+  idempotencyWindow?: number
+  /** Clock, for tests. */
+  now?: () => number
+}
+
+interface Room {
+  state: RoomState
+  /** Retained messages, oldest first: `messages[i].offset === state.first + i`. */
+  messages: Message[]
+  /** Client id -> the stored message and when the id stops counting. */
+  ids: Map<string, { message: Message; expires: number }>
+}
+
+/**
+ * The embedded default: history and idempotency in this process's memory.
+ * A restart loses every room, so each room gets a new epoch per process and
+ * resuming clients are told `recovered: false`.
+ */
+export class MemoryStore implements Store {
+  readonly ready = true
+  readonly #rooms = new Map<string, Room>()
+  readonly #limit: number
+  readonly #window: number
+  readonly #now: () => number
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#limit = options.historyLimit ?? 1000
+    this.#window = options.idempotencyWindow ?? 600_000 // 10 minutes
+    this.#now = options.now ?? Date.now
+  }
+
+  async append(draft: Draft): Promise<AppendResult> {
+    const room = this.#room(draft.room)
+    const now = this.#now()
+    const seen = room.ids.get(draft.id)
+    if (seen && seen.expires > now) return { message: seen.message, duplicate: true }
+
+    const message: Message = {
+      room: draft.room,
+      offset: room.state.head + 1,
+      id: draft.id,
+      from: draft.from,
+      text: draft.text,
+      ...(draft.meta === undefined ? {} : { meta: draft.meta }),
+      ts: now,
+    }
+    room.state.head = message.offset
+    room.messages.push(message)
+    if (room.messages.length > this.#limit) {
+      room.messages.shift()
+      room.state.first++
+    }
+    // Ids live at least as long as the window, and at least while their message is retained.
+    room.ids.delete(draft.id)
+    room.ids.set(draft.id, { message, expires: now + this.#window })
+    this.#expireIds(room, now)
+    return { message, duplicate: false }
+  }
+
+  async state(name: string): Promise<RoomState> {
+    return { ...this.#room(name).state }
+  }
+
+  async after(name: string, after: number, limit: number): Promise<Message[]> {
+    const room = this.#room(name)
+    const start = Math.max(0, after + 1 - room.state.first)
+    return room.messages.slice(start, start + Math.max(0, limit))
+  }
+
+  async before(name: string, before: number, limit: number): Promise<Message[]> {
+    const room = this.#room(name)
+    const end = Math.max(0, Math.min(room.messages.length, before - room.state.first))
+    return room.messages.slice(Math.max(0, end - Math.max(0, limit)), end)
+  }
+
+  async close(): Promise<void> {
+    this.#rooms.clear()
+  }
+
+  #room(name: string): Room {
+    let room = this.#rooms.get(name)
+    if (!room) {
+      room = { state: { epoch: randomUUID(), head: 0, first: 1 }, messages: [], ids: new Map() }
+      this.#rooms.set(name, room)
+    }
+    return room
+  }
+
+  /** Ids are kept in insertion order, so expired ones sit at the front. */
+  #expireIds(room: Room, now: number): void {
+    const oldestRetained = room.state.first
+    for (const [id, entry] of room.ids) {
+      if (entry.expires > now || entry.message.offset >= oldestRetained) break
+      room.ids.delete(id)
+    }
+  }
+}

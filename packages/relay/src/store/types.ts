@@ -1,0 +1,51 @@
+import type { Member, Message, Meta } from '@confab/sdk/protocol'
+
+/** What a publish asks the store to keep; the store adds `offset` and `ts`. */
+export interface Draft {
+  room: string
+  id: string
+  from: Member
+  text: string
+  meta?: Meta
+}
+
+/** Where a room's history stands. */
+export interface RoomState {
+  /** Changes whenever the room's history is lost. */
+  epoch: string
+  /** Offset of the newest message; 0 when the room is empty. */
+  head: number
+  /** Offset of the oldest retained message; `head + 1` when the room is empty. */
+  first: number
+}
+
+/** What `append` did. */
+export interface AppendResult {
+  message: Message
+  /** True when `draft.id` had been stored before: `message` is the original, nothing was written. */
+  duplicate: boolean
+}
+
+/**
+ * Room history, offsets and idempotency. Implemented in memory (the default)
+ * and over Redis; the same behaviour suite runs against both.
+ * Every method rejects with `StoreUnavailableError` when the backend cannot be reached.
+ */
+export interface Store {
+  /** Stores the draft unless its id is known, assigning the next offset atomically. */
+  append(draft: Draft): Promise<AppendResult>
+  /** The room's epoch and bounds (a new room gets an epoch on first use). */
+  state(room: string): Promise<RoomState>
+  /** Up to `limit` messages with offset > `after`, oldest first. */
+  after(room: string, after: number, limit: number): Promise<Message[]>
+  /** Up to `limit` of the newest messages with offset < `before`, oldest first. */
+  before(room: string, before: number, limit: number): Promise<Message[]>
+  /** True while the backend is reachable (drives `/readyz`). */
+  readonly ready: boolean
+  close(): Promise<void>
+}
+
+/** The store's backend could not be reached; clients get `unavailable`. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError'
+}

@@ -1,0 +1,4 @@
+export type { Member, Message } from './protocol'
+export function connect(url: string): string {
+  return url
+}

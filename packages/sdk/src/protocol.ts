@@ -1,0 +1,308 @@
+/**
+ * Confab wire protocol v1: the one definition of every frame, shared by the
+ * SDK and the relay so the two cannot drift. docs/protocol.md is the prose
+ * reference for what is here.
+ *
+ * Transport: WebSocket at `/ws`, subprotocol `confab.v1`, one UTF-8 JSON
+ * object per text frame, each with a `type`. Frames that expect an answer
+ * carry a client-chosen `ref`, echoed in the answer.
+ */
+
+/** The WebSocket subprotocol a client offers and the relay selects. */
+export const SUBPROTOCOL = 'confab.v1'
+
+/** The path the relay listens on when a URL gives none. */
+export const DEFAULT_PATH = '/ws'
+
+/** A user as others see them. `id` is set by the relay, never by a client. */
+export interface Member {
+  id: string
+  name: string
+}
+
+/** Free-form, JSON-serializable data an app attaches to a message. */
+export type Meta = Record<string, unknown>
+
+/** A position in a room's history: `offset` within the history named by `epoch`. */
+export interface Position {
+  /** Changes when the room's history was lost (a memory store restarted). */
+  epoch: string
+  /** Offset of the last message seen; 0 means "nothing yet". */
+  offset: number
+}
+
+/** A stored chat message. Every field but `id`, `text` and `meta` is set by the relay. */
+export interface Message {
+  room: string
+  /** Strictly increasing by 1 per room, starting at 1, assigned by the store. */
+  offset: number
+  /** Client-made id (idempotency key), unique per room within the idempotency window. */
+  id: string
+  from: Member
+  text: string
+  meta?: Meta
+  /** Time the relay stored it, in milliseconds since the Unix epoch. */
+  ts: number
+}
+
+/** Limits the relay enforces, announced in `welcome`. */
+export interface Limits {
+  /** Largest frame in bytes (default 65,536). */
+  maxPayload: number
+  /** Longest message text in UTF-16 code units (default 4,000). */
+  maxText: number
+  /** Rooms one connection may be in at once (default 128). */
+  maxRooms: number
+  /** Publishes per second per connection, sustained (default 10). */
+  publishRate: number
+  /** Publishes allowed in a burst above the rate (default 20). */
+  publishBurst: number
+  /** Messages a room retains (default 1,000). */
+  historyLimit: number
+}
+
+// ---------------------------------------------------------------- client -> relay
+
+/** First frame on every connection; nothing else is accepted before it. */
+export interface HelloFrame {
+  type: 'hello'
+  /** Protocol version the client speaks; 1 when absent. */
+  v?: 1
+  /** JWT (or whatever the relay's `verify` accepts). Required when the relay has auth. */
+  token?: string
+  /** Display name; used only when the relay runs without auth. */
+  name?: string
+  /** The `resume` string of an earlier `welcome`: keeps the same guest identity. */
+  resume?: string
+}
+
+/** Enter a room. Answered by `joined` or `error`. */
+export interface JoinFrame {
+  type: 'join'
+  ref: string
+  room: string
+  /** Last position seen; the relay replays everything after it or says `recovered: false`. */
+  since?: Position
+  /** Recent messages wanted when there is no `since` (default 0, capped by the history limit). */
+  history?: number
+}
+
+/** Leave a room. Answered by `left`. */
+export interface LeaveFrame {
+  type: 'leave'
+  ref?: string
+  room: string
+}
+
+/** Send a message. Answered by `ack` (after it is stored) or `error`. */
+export interface PublishFrame {
+  type: 'publish'
+  ref: string
+  room: string
+  /** Client-made id, reused verbatim when resending: the idempotency key. */
+  id: string
+  text: string
+  meta?: Meta
+}
+
+/** The user is typing (`active` true, the default) or stopped. Never answered. */
+export interface TypingFrame {
+  type: 'typing'
+  room: string
+  active?: boolean
+}
+
+/** Page back through history. Answered by `history`. */
+export interface HistoryFrame {
+  type: 'history'
+  ref: string
+  room: string
+  /** Messages strictly before this offset (default: after the newest). */
+  before?: number
+  /** How many at most (default 50, capped at the history limit). */
+  limit?: number
+}
+
+/** App-level liveness probe; the relay answers `pong` at once. */
+export interface PingFrame {
+  type: 'ping'
+  ref?: string
+}
+
+/** Every frame a client may send. */
+export type ClientFrame = HelloFrame | JoinFrame | LeaveFrame | PublishFrame | TypingFrame | HistoryFrame | PingFrame
+
+// ---------------------------------------------------------------- relay -> client
+
+/** Answer to `hello`: the session is open. */
+export interface WelcomeFrame {
+  type: 'welcome'
+  v: 1
+  /** Id of this connection, for logs and support. */
+  session: string
+  user: Member
+  /** Milliseconds: the relay pings at this interval; the SDK treats this long without a frame as dead. */
+  heartbeat: number
+  limits: Limits
+  /** Opaque string to send as `hello.resume` on reconnect to keep a guest identity. */
+  resume?: string
+}
+
+/** Answer to `join`. */
+export interface JoinedFrame {
+  type: 'joined'
+  ref: string
+  room: string
+  epoch: string
+  /** Offset of the newest stored message; 0 when the room is empty. */
+  head: number
+  /**
+   * With `since`: true when every message after it is in `messages`; false when the
+   * position was outside retained history or the epoch differed (then `messages`
+   * holds the most recent `history` messages, as for a first join).
+   */
+  recovered: boolean
+  messages: Message[]
+  /** Everyone in the room now, including the joining user, once per user. */
+  members: Member[]
+}
+
+/** Answer to `leave`, or sent unasked when the relay removes the connection from a room. */
+export interface LeftFrame {
+  type: 'left'
+  ref?: string
+  room: string
+}
+
+/** A publish was stored (or had been stored before under the same `id`). */
+export interface AckFrame {
+  type: 'ack'
+  ref: string
+  room: string
+  id: string
+  offset: number
+  ts: number
+}
+
+/** A new message in a room the connection has joined. */
+export interface MessageFrame extends Message {
+  type: 'message'
+}
+
+/** Members who joined or left a room (the last connection of a user closing counts as leaving). */
+export interface PresenceFrame {
+  type: 'presence'
+  room: string
+  joins: Member[]
+  leaves: Member[]
+}
+
+/** Someone started or stopped typing; the relay expires `active` after a few seconds. */
+export interface TypingEventFrame {
+  type: 'typing'
+  room: string
+  user: Member
+  active: boolean
+}
+
+/** Answer to a `history` request: messages oldest first. */
+export interface HistoryResultFrame {
+  type: 'history'
+  ref: string
+  room: string
+  messages: Message[]
+  /** True when older messages are still retained. */
+  more: boolean
+}
+
+/** Something a client sent could not be done. The connection stays open unless a close follows. */
+export interface ErrorFrame {
+  type: 'error'
+  /** The `ref` of the frame this answers, when it had one. */
+  ref?: string
+  /** The room the failed frame named, when it named one. */
+  room?: string
+  code: ErrorCode
+  /** Human-readable, for logs; never contains tokens or other users' data. */
+  message: string
+  /** Milliseconds to wait before trying again (with `rate_limited` and `unavailable`). */
+  retryAfter?: number
+}
+
+/** Answer to `ping`. */
+export interface PongFrame {
+  type: 'pong'
+  ref?: string
+}
+
+/** Every frame the relay may send. */
+export type RelayFrame =
+  | WelcomeFrame
+  | JoinedFrame
+  | LeftFrame
+  | AckFrame
+  | MessageFrame
+  | PresenceFrame
+  | TypingEventFrame
+  | HistoryResultFrame
+  | ErrorFrame
+  | PongFrame
+
+// ---------------------------------------------------------------- codes
+
+/** Stable error codes carried by `error` frames and HTTP error bodies. */
+export const ERROR_CODES = [
+  'bad_request',
+  'unauthorized',
+  'token_expired',
+  'forbidden',
+  'not_found',
+  'too_large',
+  'rate_limited',
+  'limit_exceeded',
+  'unavailable',
+  'internal',
+] as const
+
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/** WebSocket close codes the relay uses; the range says what the client does. */
+export const CLOSE = {
+  /** Normal close: do nothing. */
+  NORMAL: 1000,
+  /** Origin refused by policy: do not reconnect unchanged. */
+  POLICY: 1008,
+  /** Frame over `maxPayload`: do not reconnect unchanged. */
+  TOO_LARGE: 1009,
+  /** Relay restarting or draining: reconnect after a short random delay and resume. */
+  RESTART: 1012,
+  /** Relay overloaded: reconnect after a short random delay and resume. */
+  TRY_AGAIN: 1013,
+  /** Token missing or invalid: stop (retry once if the token is a function). */
+  UNAUTHORIZED: 4001,
+  /** Not allowed: stop. */
+  FORBIDDEN: 4003,
+  /** Too many bad frames: stop. */
+  TOO_MANY_ERRORS: 4009,
+  /** Send queue over its bound: back off, then resume. */
+  SLOW_CONSUMER: 4100,
+  /** Sustained rate abuse: back off, then resume. */
+  RATE_ABUSE: 4101,
+  /** No `hello` in time: back off, then resume. */
+  HELLO_TIMEOUT: 4102,
+  /** The relay needs a fresh session: reconnect at once, then resume. */
+  RESYNC: 4200,
+} as const
+
+/** What a client should do after a close with this code (DESIGN.md section 3). */
+export type CloseAction = 'stop' | 'backoff' | 'soon' | 'now'
+
+/** Maps a close code to the client's reaction. Codes outside the table are unexpected drops: back off. */
+export function closeAction(code: number): CloseAction {
+  if (code === CLOSE.NORMAL || code === CLOSE.POLICY || code === CLOSE.TOO_LARGE) return 'stop'
+  if (code === CLOSE.RESTART || code === CLOSE.TRY_AGAIN) return 'soon'
+  if (code >= 4000 && code <= 4099) return 'stop'
+  if (code >= 4200 && code <= 4299) return 'now'
+  return 'backoff'
+}

@@ -1,0 +1,6 @@
+import { connect } from '@confab/sdk'
+export class ConfabChat extends HTMLElement {
+  url(): string {
+    return connect('x')
+  }
+}

@@ -1,0 +1,67 @@
+// One config that builds every package. Libraries ship readable ESM with
+// declarations; the widget also ships one minified IIFE for a <script> tag.
+
+import { readFileSync } from 'node:fs'
+import { builtinModules } from 'node:module'
+import { resolve } from 'node:path'
+import nodeResolve from '@rollup/plugin-node-resolve'
+import terser from '@rollup/plugin-terser'
+import typescript from '@rollup/plugin-typescript'
+
+const pkg = (name) => JSON.parse(readFileSync(`packages/${name}/package.json`, 'utf8'))
+
+/** Everything a package depends on stays an import; node builtins too. */
+function externals(name) {
+  const deps = Object.keys(pkg(name).dependencies ?? {})
+  const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)])
+  return (id) => builtins.has(id) || deps.some((d) => id === d || id.startsWith(`${d}/`))
+}
+
+/** TypeScript for one package: declarations next to the JS, workspace packages resolved from their dist. */
+function ts(name) {
+  return typescript({
+    tsconfig: `packages/${name}/tsconfig.json`,
+    compilerOptions: {
+      noEmit: false,
+      declaration: true,
+      declarationDir: resolve(`packages/${name}/dist`),
+      rootDir: resolve(`packages/${name}/src`),
+      outDir: resolve(`packages/${name}/dist`),
+      paths: {},
+    },
+  })
+}
+
+/** A library build: readable ESM, one file per entry, shared code in chunks. */
+function library(name, entries) {
+  return {
+    input: Object.fromEntries(entries.map((e) => [e, `packages/${name}/src/${e}.ts`])),
+    external: externals(name),
+    plugins: [ts(name)],
+    output: {
+      dir: `packages/${name}/dist`,
+      format: 'es',
+      entryFileNames: '[name].js',
+      chunkFileNames: '[name]-[hash].js',
+    },
+  }
+}
+
+export default [
+  library('sdk', ['index', 'protocol']),
+  library('widget', ['index', 'element']),
+  library('relay', ['index', 'cli']),
+  {
+    // <script src="/widget.js">: element, SDK and nanoevents in one file.
+    input: 'packages/widget/src/auto.ts',
+    plugins: [
+      nodeResolve(),
+      typescript({
+        tsconfig: 'packages/widget/tsconfig.json',
+        compilerOptions: { paths: {}, declaration: false, noEmit: false, outDir: resolve('packages/widget/dist') },
+      }),
+      terser({ ecma: 2020, module: false, compress: { passes: 2 } }),
+    ],
+    output: { file: 'packages/widget/dist/widget.js', format: 'iife' },
+  },
+]
