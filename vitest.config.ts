@@ -17,7 +17,15 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     projects: [
-      { extends: true, test: { name: 'sdk', include: ['packages/sdk/test/**/*.test.ts'], environment: 'node' } },
+      {
+        extends: true,
+        test: {
+          name: 'sdk',
+          include: ['packages/sdk/test/**/*.test.ts'],
+          exclude: ['packages/sdk/test/browser/**'],
+          environment: 'node',
+        },
+      },
       { extends: true, test: { name: 'relay', include: ['packages/relay/test/**/*.test.ts'], environment: 'node' } },
       {
         extends: true,

@@ -1,5 +1,19 @@
-import type { Message } from '@confab/sdk/protocol'
-import type { Store } from './store/types'
+// @confab/relay: the public surface, export by export.
 
-export type { Message, Store }
-export const x = 1
+/** Storage interfaces, for custom stores, brokers and presence. */
+export type { Broker, BrokerEvent, BrokerHandler } from './broker/types'
+/** Options, their defaults, and the error a bad one raises. */
+export {
+  type AuthOptions,
+  type AuthUser,
+  ConfigError,
+  DEFAULTS,
+  type LimitOptions,
+  type RelayOptions,
+} from './config'
+/** Mount the relay in an existing hapi app. */
+export { type ConfabApi, confab, VERSION } from './plugin'
+export type { Presence, PresenceGoneHandler } from './presence/types'
+/** Build a standalone relay. */
+export { createRelay, type Relay } from './relay'
+export { type AppendResult, type Draft, type RoomState, type Store, StoreUnavailableError } from './store/types'

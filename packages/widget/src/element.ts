@@ -1,6 +1,399 @@
-import { connect } from '@confab/sdk'
+import { connect as sdkConnect } from '@confab/sdk'
+import { Chat } from './chat'
+import type { ChatClient, Connect, Message, Status } from './client'
+import { MessageLog } from './log'
+import { applyStrings, renderView, setUnread, type View } from './render'
+import { activeKey, NAME_KEY, read, write } from './storage'
+import { locales, resolveStrings, type Strings } from './strings'
+import { adoptStyles, setViewport } from './styles'
+
+/** Attributes that configure the element; each is also a property. */
+const ATTRIBUTES = [
+  'relay',
+  'room',
+  'name',
+  'token',
+  'mode',
+  'theme',
+  'open',
+  'title',
+  'placeholder',
+  'lang',
+  'position',
+] as const
+
+/** Properties a page may have set before the element was defined. */
+const PROPERTIES = [
+  'client',
+  'strings',
+  'relay',
+  'room',
+  'name',
+  'token',
+  'mode',
+  'theme',
+  'opened',
+  'placeholder',
+  'position',
+]
+
+/** Attributes whose change means a new connection. */
+const CONNECTION = new Set(['relay', 'room', 'name', 'token'])
+
+/** Within this many pixels of the top of the log, scrolling up loads the previous page. */
+const PAGE_TRIGGER = 40
+
+/**
+ * `<confab-chat>`: a chat room in a Web Component. Defining this module registers
+ * nothing; import `@confab/widget` (or call `ConfabChat.define()`) for that.
+ *
+ * @fires confab-message - a message was shown; `detail: { message }`
+ * @fires confab-status - the connection changed; `detail: { status }`
+ * @fires confab-open - the panel opened
+ * @fires confab-close - the panel closed
+ * @fires confab-error - a send or a history page failed; `detail: { error }`
+ */
 export class ConfabChat extends HTMLElement {
-  url(): string {
-    return connect('x')
+  /** Opens the widget's own connection; replace it to use another transport or a test double. */
+  static connect: Connect = (url, options) => sdkConnect(url, options)
+
+  /** The relay used when the `relay` attribute is empty; the script-tag build sets it to the script's origin. */
+  static defaultRelay = ''
+
+  /** Built-in locales, selected by `lang`; add your own: `ConfabChat.locales.de = { send: 'Senden', ... }`. */
+  static locales = locales
+
+  static readonly observedAttributes = ATTRIBUTES
+
+  /** Registers the element as `tag` unless that name is taken already (so loading twice is harmless). */
+  static define(tag = 'confab-chat', registry: CustomElementRegistry = customElements): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` so a subclass defines itself, not ConfabChat
+    if (!registry.get(tag)) registry.define(tag, this)
+  }
+
+  private readonly view: View
+  private readonly log: MessageLog
+  private readonly viewport: CSSStyleSheet
+  private chat: Chat | undefined
+  private ownClient: ChatClient | undefined
+  private overrides: Partial<Strings> = {}
+  private unread = 0
+  private readonly fit = (): void => {
+    const vv = globalThis.visualViewport
+    if (vv) setViewport(this.viewport, vv.height, vv.offsetTop)
+  }
+
+  constructor() {
+    super()
+    const shadow = this.attachShadow({ mode: 'open' })
+    this.viewport = adoptStyles(shadow)
+    this.view = renderView(shadow)
+    this.log = new MessageLog(
+      this.view,
+      () => this.strings,
+      () => this.lang,
+      (key) => this.chat?.retry(key),
+    )
+    this.wire()
+  }
+
+  // ------------------------------------------------------------ properties
+
+  /** Relay URL (`wss://…/ws` or `https://…`); default: `ConfabChat.defaultRelay`, then this page's origin. */
+  get relay(): string {
+    return this.getAttribute('relay') ?? ''
+  }
+  set relay(value: string) {
+    this.reflect('relay', value)
+  }
+
+  /** Room to join (default `lobby`). */
+  get room(): string {
+    return this.getAttribute('room') || 'lobby'
+  }
+  set room(value: string) {
+    this.reflect('room', value)
+  }
+
+  /** Display name; when empty the widget asks once and remembers the answer in localStorage. */
+  get name(): string {
+    return this.getAttribute('name') ?? ''
+  }
+  set name(value: string) {
+    this.reflect('name', value)
+  }
+
+  /** Token for a relay with auth (then no name is asked). */
+  get token(): string {
+    return this.getAttribute('token') ?? ''
+  }
+  set token(value: string) {
+    this.reflect('token', value)
+  }
+
+  /** `launcher` (floating button and panel, the default) or `inline` (fills its box). */
+  get mode(): 'launcher' | 'inline' {
+    return this.getAttribute('mode') === 'inline' ? 'inline' : 'launcher'
+  }
+  set mode(value: 'launcher' | 'inline') {
+    this.reflect('mode', value)
+  }
+
+  /** `light`, `dark` or `auto` (the default: follows prefers-color-scheme). */
+  get theme(): 'light' | 'dark' | 'auto' {
+    const theme = this.getAttribute('theme')
+    return theme === 'light' || theme === 'dark' ? theme : 'auto'
+  }
+  set theme(value: 'light' | 'dark' | 'auto') {
+    this.reflect('theme', value)
+  }
+
+  /**
+   * Whether the launcher's panel is open: the `open` attribute. (Named `opened` because
+   * `open()` is the method, as `<dialog>` pairs its state with `show()`/`close()`.)
+   */
+  get opened(): boolean {
+    return this.hasAttribute('open')
+  }
+  set opened(value: boolean) {
+    this.toggleAttribute('open', value)
+  }
+
+  /** Placeholder of the message input (default from strings). */
+  get placeholder(): string {
+    return this.getAttribute('placeholder') ?? ''
+  }
+  set placeholder(value: string) {
+    this.reflect('placeholder', value)
+  }
+
+  /** Launcher corner: `right` (default) or `left`. */
+  get position(): 'left' | 'right' {
+    return this.getAttribute('position') === 'left' ? 'left' : 'right'
+  }
+  set position(value: 'left' | 'right') {
+    this.reflect('position', value)
+  }
+
+  /** The UI strings in use; assign a partial object to replace some (property only). */
+  get strings(): Strings {
+    return resolveStrings(this.lang, this.overrides)
+  }
+  set strings(value: Partial<Strings>) {
+    this.overrides = { ...value }
+    this.relabel()
+  }
+
+  /** An SDK client to use instead of opening one (property only); the widget then never closes it. */
+  get client(): ChatClient | undefined {
+    return this.chat?.client ?? this.ownClient
+  }
+  set client(value: ChatClient | undefined) {
+    this.ownClient = value
+    if (this.chat) this.restart()
+  }
+
+  /** Connection status, `idle` before the widget has connected. */
+  get status(): Status | 'idle' {
+    return this.chat?.client.status ?? 'idle'
+  }
+
+  // ------------------------------------------------------------ methods
+
+  /** Opens the panel (launcher mode) and connects if needed. */
+  open(): void {
+    this.opened = true
+  }
+
+  /** Closes the panel (launcher mode); the connection stays up so unread messages are counted. */
+  close(): void {
+    this.opened = false
+  }
+
+  /** Sends `text` as the current user; resolves with the stored message. Connects first if needed. */
+  send(text: string): Promise<Message> {
+    const chat = this.start()
+    if (!chat) return Promise.reject(new Error('confab-chat: no display name yet (set the name attribute)'))
+    return chat.send(text)
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  connectedCallback(): void {
+    for (const prop of PROPERTIES) this.upgrade(prop)
+    this.relabel()
+    this.layout()
+    if (this.mode === 'inline' || this.opened || read('sessionStorage', this.activeKey())) this.start()
+  }
+
+  disconnectedCallback(): void {
+    this.stop()
+    globalThis.visualViewport?.removeEventListener('resize', this.fit)
+    globalThis.visualViewport?.removeEventListener('scroll', this.fit)
+  }
+
+  attributeChangedCallback(name: string, old: string | null, value: string | null): void {
+    if (old === value) return
+    if (CONNECTION.has(name)) {
+      if (this.chat) this.restart()
+    } else if (name === 'open') {
+      this.layout()
+      this.emit(value === null ? 'confab-close' : 'confab-open')
+      if (value !== null) this.onOpen()
+      else this.onClose()
+    } else if (name === 'mode' || name === 'position') {
+      this.layout()
+      if (this.isConnected && this.mode === 'inline') this.start()
+    } else {
+      this.relabel()
+    }
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private wire(): void {
+    const v = this.view
+    v.launcher.addEventListener('click', () => {
+      this.opened = !this.opened
+    })
+    v.closeButton.addEventListener('click', () => this.closeAndReturn())
+    v.panel.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && this.mode === 'launcher' && this.opened) {
+        event.stopPropagation()
+        this.closeAndReturn()
+      }
+    })
+    v.composer.addEventListener('submit', (event) => {
+      event.preventDefault()
+      this.submit()
+    })
+    v.input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault()
+        this.submit()
+      }
+    })
+    v.input.addEventListener('input', () => this.chat?.typing())
+    v.nameForm.addEventListener('submit', (event) => {
+      event.preventDefault()
+      const name = v.nameInput.value.trim()
+      if (!name) return
+      write('localStorage', NAME_KEY, name)
+      this.start()
+      v.input.focus()
+    })
+    v.more.addEventListener('click', () => this.chat?.loadEarlier())
+    v.log.addEventListener('scroll', () => {
+      if (v.log.scrollTop < PAGE_TRIGGER && !v.more.hidden) this.chat?.loadEarlier()
+    })
+  }
+
+  /** Connects (once) when a name or token is known; otherwise shows the name form. */
+  private start(): Chat | undefined {
+    if (this.chat) return this.chat
+    const name = this.name || read('localStorage', NAME_KEY) || ''
+    const needsName = !this.ownClient && !this.token && !name
+    this.view.nameForm.hidden = !needsName
+    this.view.composer.hidden = needsName
+    if (needsName) return undefined
+    const client = this.ownClient ?? ConfabChat.connect(this.relayUrl(), this.token ? { token: this.token } : { name })
+    this.chat = new Chat(client, !this.ownClient, this.room, this.view, this.log, {
+      strings: () => this.strings,
+      status: (status) => this.emit('confab-status', { status }),
+      error: (error) => this.emit('confab-error', { error }),
+      message: (message, own, live) => {
+        this.emit('confab-message', { message })
+        if (live && !own && this.mode === 'launcher' && !this.opened) setUnread(this.view, this.strings, ++this.unread)
+      },
+    })
+    if (this.mode === 'launcher') write('sessionStorage', this.activeKey(), '1')
+    this.emit('confab-status', { status: client.status })
+    return this.chat
+  }
+
+  private stop(): void {
+    this.chat?.stop()
+    this.chat = undefined
+  }
+
+  private restart(): void {
+    this.stop()
+    this.log.clearStored()
+    if (this.isConnected) this.start()
+  }
+
+  private submit(): void {
+    const text = this.view.input.value.trim()
+    if (!text) return
+    this.view.input.value = ''
+    // A failed send stays on screen with a retry button and reaches the page as confab-error.
+    this.send(text).catch(() => undefined)
+  }
+
+  private onOpen(): void {
+    if (!this.isConnected) return
+    this.unread = 0
+    setUnread(this.view, this.strings, 0)
+    this.start()
+    this.log.scrollToEnd()
+    // On phones the open panel is full-screen; follow the visual viewport so the keyboard never covers the input.
+    globalThis.visualViewport?.addEventListener('resize', this.fit)
+    globalThis.visualViewport?.addEventListener('scroll', this.fit)
+    this.fit()
+    ;(this.view.nameForm.hidden ? this.view.input : this.view.nameInput).focus()
+  }
+
+  private onClose(): void {
+    globalThis.visualViewport?.removeEventListener('resize', this.fit)
+    globalThis.visualViewport?.removeEventListener('scroll', this.fit)
+    setViewport(this.viewport, null)
+  }
+
+  private closeAndReturn(): void {
+    this.close()
+    this.view.launcher.focus()
+  }
+
+  /** Mode, position and open state as classes and ARIA on the shadow DOM. */
+  private layout(): void {
+    const v = this.view
+    const launcher = this.mode === 'launcher'
+    v.root.className = `root ${launcher ? 'launcher-mode' : 'inline'}${this.position === 'left' ? ' left' : ''}${this.opened ? ' open' : ''}`
+    v.panel.hidden = launcher && !this.opened
+    v.launcher.setAttribute('aria-expanded', String(this.opened))
+    if (launcher) v.panel.setAttribute('role', 'dialog')
+    else v.panel.removeAttribute('role')
+  }
+
+  private relabel(): void {
+    const s = this.strings
+    applyStrings(this.view, s, this.getAttribute('title') || s.title, this.placeholder || s.placeholder)
+    setUnread(this.view, s, this.unread)
+    this.view.root.lang = this.lang
+  }
+
+  private relayUrl(): string {
+    return this.relay || ConfabChat.defaultRelay || location.origin
+  }
+
+  private activeKey(): string {
+    return activeKey(this.relayUrl(), this.room)
+  }
+
+  private reflect(name: string, value: string | null | undefined): void {
+    if (value === null || value === undefined) this.removeAttribute(name)
+    else this.setAttribute(name, value)
+  }
+
+  private emit(type: string, detail?: unknown): void {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }))
+  }
+
+  /** A property set before the element was defined shadows the accessor: move it through the setter. */
+  private upgrade(prop: string): void {
+    if (!Object.hasOwn(this, prop)) return
+    const value = (this as Record<string, unknown>)[prop]
+    delete (this as Record<string, unknown>)[prop]
+    ;(this as Record<string, unknown>)[prop] = value
   }
 }

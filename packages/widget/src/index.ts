@@ -1,5 +1,7 @@
-import { ConfabChat } from './element'
-
-if (!customElements.get('confab-chat')) customElements.define('confab-chat', ConfabChat)
-
-export { ConfabChat }
+/**
+ * `@confab/widget`: importing it registers `<confab-chat>`. For the class alone,
+ * without registration, import `@confab/widget/element`.
+ */
+export type { ChatClient, ChatRoom, Connect, ConnectOptions, Status } from './client'
+export { ConfabChat } from './define'
+export type { Strings } from './strings'

@@ -1,0 +1,146 @@
+import { createHmac, createPublicKey, type KeyObject, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
+import { errors as joseErrors, jwtVerify } from 'jose'
+import type { AuthOptions, AuthUser } from './config'
+import { ClientError } from './errors'
+
+/** Who a `hello` says it is. */
+export interface HelloIdentity {
+  token?: string | undefined
+  name?: string | undefined
+  resume?: string | undefined
+}
+
+/** The authenticated user of a connection, and the string that lets a guest keep its id. */
+export interface Identity {
+  user: AuthUser
+  resume?: string
+}
+
+/** Turns a `hello` into a user, or rejects with `unauthorized` / `token_expired`. */
+export type Authenticate = (hello: HelloIdentity) => Promise<Identity>
+
+/** Control, zero-width and bidi-override characters: invisible, or able to disguise a name. */
+const CONTROL = /[\p{Cc}\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/gu
+
+/** A display name as others will see it: control and bidi characters removed, spaces collapsed, trimmed, cut. */
+export function cleanName(name: string | undefined, max: number): string {
+  const clean = (name ?? '').replace(CONTROL, '').replace(/\s+/g, ' ').trim()
+  // Cut by code point so a surrogate pair is never split.
+  return Array.from(clean).slice(0, max).join('').trim()
+}
+
+function guestName(id: string): string {
+  return `Guest ${id.slice(-4)}`
+}
+
+/** Signs and checks guest `resume` strings, so a reconnecting guest keeps its id. */
+class GuestIds {
+  readonly #secret: Buffer
+
+  constructor(secret: string | undefined) {
+    this.#secret = secret === undefined ? randomBytes(32) : Buffer.from(secret)
+  }
+
+  #sign(id: string): string {
+    return createHmac('sha256', this.#secret).update(id).digest('base64url')
+  }
+
+  create(): { id: string; resume: string } {
+    const id = `guest_${randomUUID().replaceAll('-', '').slice(0, 16)}`
+    return { id, resume: `${id}.${this.#sign(id)}` }
+  }
+
+  /** The id inside a valid resume string, or null (a forged or foreign one just gets a new id). */
+  check(resume: string): string | null {
+    const dot = resume.lastIndexOf('.')
+    if (dot <= 0) return null
+    const id = resume.slice(0, dot)
+    const given = Buffer.from(resume.slice(dot + 1))
+    const expected = Buffer.from(this.#sign(id))
+    return given.length === expected.length && timingSafeEqual(given, expected) ? id : null
+  }
+}
+
+function roomsClaim(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || !value.every((room) => typeof room === 'string')) {
+    throw new ClientError('unauthorized', 'token claim "rooms" must be a list of room names')
+  }
+  return value
+}
+
+/** The key and the one algorithm the server accepts for it; never taken from the token header. */
+function jwtKey(auth: AuthOptions): { key: KeyObject | Uint8Array; algorithms: string[] } {
+  if (auth.secret !== undefined) return { key: new TextEncoder().encode(auth.secret), algorithms: ['HS256'] }
+  const key = createPublicKey(auth.publicKey ?? '')
+  if (key.asymmetricKeyType === 'rsa') return { key, algorithms: ['RS256'] }
+  if (key.asymmetricKeyType === 'ec') return { key, algorithms: ['ES256'] }
+  throw new Error(`auth.publicKey: unsupported key type ${String(key.asymmetricKeyType)} (use RSA or EC P-256)`)
+}
+
+/** Builds the check for `hello`: anonymous guests without auth, else a JWT or the custom `verify`. */
+export function createAuthenticator(
+  auth: AuthOptions | undefined,
+  options: { maxName: number; resumeSecret: string | undefined },
+): Authenticate {
+  const guests = new GuestIds(options.resumeSecret)
+  if (auth === undefined) {
+    return async (hello) => {
+      const known = hello.resume === undefined ? null : guests.check(hello.resume)
+      const guest = known === null ? guests.create() : { id: known, resume: hello.resume as string }
+      const name = cleanName(hello.name, options.maxName) || guestName(guest.id)
+      return { user: { id: guest.id, name }, resume: guest.resume }
+    }
+  }
+
+  const custom = auth.verify
+  const jwt = custom === undefined ? jwtKey(auth) : null
+  const leeway = auth.leeway ?? 5
+
+  return async (hello) => {
+    if (hello.token === undefined || hello.token === '') throw new ClientError('unauthorized', 'a token is required')
+    let user: AuthUser
+    if (custom !== undefined) {
+      try {
+        user = await custom(hello.token)
+      } catch (error) {
+        throw error instanceof ClientError ? error : new ClientError('unauthorized', 'token rejected')
+      }
+      if (typeof user?.id !== 'string' || user.id === '') throw new ClientError('unauthorized', 'token rejected')
+    } else if (jwt !== null) {
+      let payload: Record<string, unknown>
+      try {
+        ;({ payload } = await jwtVerify(hello.token, jwt.key, {
+          algorithms: jwt.algorithms,
+          clockTolerance: leeway,
+          ...(auth.issuer === undefined ? {} : { issuer: auth.issuer }),
+          ...(auth.audience === undefined ? {} : { audience: auth.audience }),
+        }))
+      } catch (error) {
+        if (error instanceof joseErrors.JWTExpired) throw new ClientError('token_expired', 'token expired')
+        throw new ClientError('unauthorized', 'invalid token')
+      }
+      if (typeof payload.sub !== 'string' || payload.sub === '') {
+        throw new ClientError('unauthorized', 'token has no "sub" claim')
+      }
+      const rooms = roomsClaim(payload.rooms)
+      user = {
+        id: payload.sub,
+        name: typeof payload.name === 'string' ? payload.name : payload.sub,
+        ...(rooms === undefined ? {} : { rooms }),
+      }
+    } else {
+      throw new Error('unreachable: auth configured without a method')
+    }
+    const name = cleanName(user.name, options.maxName) || cleanName(user.id, options.maxName)
+    return { user: { ...user, name } }
+  }
+}
+
+/** True when the user may enter the room: no `rooms` claim, an exact name, or a `prefix*` match. */
+export function mayEnter(user: AuthUser, room: string): boolean {
+  if (user.rooms === undefined) return true
+  return user.rooms.some((allowed) =>
+    allowed.endsWith('*') ? room.startsWith(allowed.slice(0, -1)) : allowed === room,
+  )
+}

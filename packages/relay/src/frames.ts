@@ -1,0 +1,223 @@
+import type { ClientFrame, Meta, Position } from '@confab/sdk/protocol'
+import { ClientError } from './errors'
+
+/** What the decoder needs to know about the relay's limits. */
+export interface DecodeLimits {
+  /** Deepest nesting of objects and arrays. */
+  maxDepth: number
+  /** Longest message text, in UTF-16 code units. */
+  maxText: number
+}
+
+/** The outcome of decoding one text frame: a valid frame, or the error to send back. */
+export type Decoded =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; error: ClientError; ref?: string | undefined; room?: string | undefined }
+
+/** Longest `ref`, message `id` and room name, in characters. */
+export const MAX_REF = 64
+export const MAX_ID = 64
+export const MAX_ROOM = 64
+
+/** Room names: 1 to 64 letters, digits, `_`, `-`, `.`, `:` or `@`. */
+export const ROOM_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const FORBIDDEN_KEYS = /"(?:__proto__|constructor|prototype)"/
+
+/**
+ * Nesting depth of a JSON text, counted on the raw characters so that a
+ * 100,000-level document is refused before JSON.parse recurses into it.
+ * Brackets inside strings do not count.
+ */
+export function jsonDepth(text: string, stopAbove: number): number {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92 /* \ */) i++
+      else if (c === 34 /* " */) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      depth++
+      if (depth > max) {
+        max = depth
+        if (max > stopAbove) return max
+      }
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--
+  }
+  return max
+}
+
+/** Rejects keys that could reach an object's prototype if anything ever merged this value. */
+function reviver(key: string, value: unknown): unknown {
+  if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+    throw new ClientError('bad_request', `key "${key}" is not allowed`)
+  }
+  return value
+}
+
+/** Parses JSON safely: depth first, then forbidden keys, never a throw on bad input. */
+export function parseJson(text: string, maxDepth: number): unknown {
+  if (jsonDepth(text, maxDepth) > maxDepth) throw new ClientError('bad_request', `JSON nested deeper than ${maxDepth}`)
+  try {
+    // The reviver costs a call per value, so it only runs when a forbidden key could be present.
+    return FORBIDDEN_KEYS.test(text) ? JSON.parse(text, reviver) : JSON.parse(text)
+  } catch (error) {
+    if (error instanceof ClientError) throw error
+    throw new ClientError('bad_request', 'frame is not valid JSON')
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function bad(message: string): ClientError {
+  return new ClientError('bad_request', message)
+}
+
+function optionalString(value: unknown, field: string, max: number): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value.length > max)
+    throw bad(`${field} must be a string of at most ${max} characters`)
+  if (LONE_SURROGATE.test(value)) throw bad(`${field} is not valid Unicode`)
+  return value
+}
+
+function requiredString(value: unknown, field: string, max: number): string {
+  const result = optionalString(value, field, max)
+  if (result === undefined || result.length === 0) throw bad(`${field} is required`)
+  return result
+}
+
+function count(value: unknown, field: string): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw bad(`${field} must be a non-negative integer`)
+  }
+  return value
+}
+
+/** Validates a room name; the error says which characters are allowed. */
+export function checkRoom(value: unknown): string {
+  if (typeof value !== 'string' || !ROOM_PATTERN.test(value)) {
+    throw bad('room must be 1 to 64 characters: letters, digits, and _ - . : @')
+  }
+  return value
+}
+
+function position(value: unknown): Position | undefined {
+  if (value === undefined) return undefined
+  if (!isObject(value)) throw bad('since must be { epoch, offset }')
+  const epoch = requiredString(value.epoch, 'since.epoch', 128)
+  const offset = count(value.offset, 'since.offset') ?? 0
+  return { epoch, offset }
+}
+
+/** Message text: present, within `maxText`, well-formed Unicode, not only whitespace. */
+export function checkText(value: unknown, maxText: number): string {
+  if (typeof value !== 'string') throw bad('text must be a string')
+  if (value.length > maxText) throw new ClientError('too_large', `text is longer than ${maxText} characters`)
+  if (value.trim().length === 0) throw bad('text is empty')
+  if (LONE_SURROGATE.test(value)) throw bad('text is not valid Unicode')
+  return value
+}
+
+function meta(value: unknown): Meta | undefined {
+  if (value === undefined) return undefined
+  if (!isObject(value)) throw bad('meta must be an object')
+  return value
+}
+
+/** Shapes an already parsed value into a client frame; only the fields of the protocol survive. */
+function shape(value: Record<string, unknown>, limits: DecodeLimits): ClientFrame {
+  switch (value.type) {
+    case 'hello': {
+      if (value.v !== undefined && value.v !== 1) throw bad('unsupported protocol version')
+      const frame: ClientFrame = { type: 'hello' }
+      const token = optionalString(value.token, 'token', 8192)
+      const name = optionalString(value.name, 'name', 1000)
+      const resume = optionalString(value.resume, 'resume', 512)
+      if (token !== undefined) frame.token = token
+      if (name !== undefined) frame.name = name
+      if (resume !== undefined) frame.resume = resume
+      return frame
+    }
+    case 'join': {
+      const ref = requiredString(value.ref, 'ref', MAX_REF)
+      const room = checkRoom(value.room)
+      const frame: ClientFrame = { type: 'join', ref, room }
+      const since = position(value.since)
+      const history = count(value.history, 'history')
+      if (since !== undefined) frame.since = since
+      if (history !== undefined) frame.history = history
+      return frame
+    }
+    case 'leave': {
+      const ref = optionalString(value.ref, 'ref', MAX_REF)
+      const room = checkRoom(value.room)
+      return ref === undefined ? { type: 'leave', room } : { type: 'leave', ref, room }
+    }
+    case 'publish': {
+      const ref = requiredString(value.ref, 'ref', MAX_REF)
+      const room = checkRoom(value.room)
+      const id = requiredString(value.id, 'id', MAX_ID)
+      const text = checkText(value.text, limits.maxText)
+      const extra = meta(value.meta)
+      return extra === undefined
+        ? { type: 'publish', ref, room, id, text }
+        : { type: 'publish', ref, room, id, text, meta: extra }
+    }
+    case 'typing': {
+      const room = checkRoom(value.room)
+      if (value.active !== undefined && typeof value.active !== 'boolean') throw bad('active must be a boolean')
+      return { type: 'typing', room, active: value.active !== false }
+    }
+    case 'history': {
+      const ref = requiredString(value.ref, 'ref', MAX_REF)
+      const room = checkRoom(value.room)
+      const frame: ClientFrame = { type: 'history', ref, room }
+      const before = count(value.before, 'before')
+      const limit = count(value.limit, 'limit')
+      if (before !== undefined) frame.before = before
+      if (limit !== undefined) frame.limit = limit
+      return frame
+    }
+    case 'ping': {
+      const ref = optionalString(value.ref, 'ref', MAX_REF)
+      return ref === undefined ? { type: 'ping' } : { type: 'ping', ref }
+    }
+    default:
+      throw bad(typeof value.type === 'string' ? 'unknown frame type' : 'frame has no type')
+  }
+}
+
+/** The ref and room of a rejected frame, when they are plain short strings, so the error can point back. */
+function context(value: unknown): { ref?: string; room?: string } {
+  if (!isObject(value)) return {}
+  const out: { ref?: string; room?: string } = {}
+  if (typeof value.ref === 'string' && value.ref.length <= MAX_REF && !LONE_SURROGATE.test(value.ref)) {
+    out.ref = value.ref
+  }
+  if (typeof value.room === 'string' && ROOM_PATTERN.test(value.room)) out.room = value.room
+  return out
+}
+
+/** Decodes one text frame from a client. Never throws: bad input yields the error to answer with. */
+export function decodeFrame(text: string, limits: DecodeLimits): Decoded {
+  let value: unknown
+  try {
+    value = parseJson(text, limits.maxDepth)
+  } catch (error) {
+    return { ok: false, error: error instanceof ClientError ? error : bad('frame is not valid JSON') }
+  }
+  if (!isObject(value)) return { ok: false, error: bad('frame must be a JSON object') }
+  try {
+    return { ok: true, frame: shape(value, limits) }
+  } catch (error) {
+    return { ok: false, error: error instanceof ClientError ? error : bad('malformed frame'), ...context(value) }
+  }
+}

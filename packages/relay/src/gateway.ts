@@ -1,0 +1,161 @@
+import type { Server as HttpServer, IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { CLOSE, SUBPROTOCOL } from '@confab/sdk/protocol'
+import { WebSocketServer } from 'ws'
+import { Connection, type ConnectionContext, selectProtocol } from './connection'
+import { AddressCounter } from './limits'
+import { ClientAddress, originAllowed } from './origin'
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+}
+
+/** Refuses an upgrade with a plain HTTP answer; no WebSocket is created. */
+function refuse(socket: Duplex, status: number, body: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  )
+}
+
+/**
+ * The WebSocket endpoint: checks each upgrade (path, draining, origin,
+ * subprotocol, connections per IP) before any WebSocket exists, owns the
+ * open connections, pings them, and drains them on shutdown.
+ */
+export class Gateway {
+  readonly #ctx: ConnectionContext
+  readonly #wss: WebSocketServer
+  readonly #connections = new Set<Connection>()
+  readonly #perAddress: AddressCounter
+  readonly #addresses: ClientAddress
+  #heartbeat: NodeJS.Timeout | null = null
+  #draining = false
+  #listener: HttpServer | null = null
+  readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(request, socket, head)
+
+  constructor(ctx: ConnectionContext) {
+    this.#ctx = ctx
+    const { limits } = ctx.config
+    this.#perAddress = new AddressCounter(limits.connectionsPerIp)
+    this.#addresses = new ClientAddress(ctx.config.trustProxy)
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: limits.maxPayload,
+      perMessageDeflate: false,
+      handleProtocols: selectProtocol,
+    })
+    ctx.metrics.measureQueue(() => {
+      let bytes = 0
+      for (const connection of this.#connections) bytes += connection.queued
+      return bytes
+    })
+  }
+
+  /** True once draining began: `/readyz` answers 503 and upgrades are refused. */
+  get draining(): boolean {
+    return this.#draining
+  }
+
+  /** Open connections. */
+  get size(): number {
+    return this.#connections.size
+  }
+
+  /** Takes the upgrades of an HTTP server and starts the heartbeat. */
+  attach(listener: HttpServer): void {
+    this.#listener = listener
+    listener.on('upgrade', this.#onUpgrade)
+    this.#heartbeat = setInterval(() => this.#beat(), this.#ctx.config.heartbeat)
+    this.#heartbeat.unref()
+  }
+
+  /**
+   * Stops taking upgrades, closes every socket with 1012 so clients reconnect
+   * elsewhere and resume, and waits up to `timeout` ms before cutting the rest.
+   */
+  async drain(timeout: number): Promise<void> {
+    this.#draining = true
+    if (this.#heartbeat) clearInterval(this.#heartbeat)
+    this.#heartbeat = null
+    const open = [...this.#connections]
+    const closed = open.map((connection) => connection.whenClosed)
+    for (const connection of open) connection.close(CLOSE.RESTART, 'relay restarting')
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all(closed),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeout)
+      }),
+    ])
+    clearTimeout(timer)
+    for (const connection of this.#connections) connection.terminate()
+    this.#listener?.off('upgrade', this.#onUpgrade)
+  }
+
+  /** Why an upgrade on our path must be refused, as an HTTP status and body; null to accept. */
+  #refusal(request: IncomingMessage): [status: number, body: string] | null {
+    const { config, logger } = this.#ctx
+    if (this.#draining) return [503, 'relay is restarting']
+    if (!originAllowed(config.origins, request.headers.origin)) {
+      logger.info({ origin: request.headers.origin }, 'origin refused')
+      return [403, 'origin not allowed']
+    }
+    const offered = request.headers['sec-websocket-protocol']
+    if (offered !== undefined && !offered.split(',').some((p) => p.trim() === SUBPROTOCOL)) {
+      return [400, `subprotocol ${SUBPROTOCOL} required`]
+    }
+    return null
+  }
+
+  #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = new URL(request.url ?? '/', 'http://relay').pathname
+    if (path !== this.#ctx.config.path) {
+      // Another upgrade handler of the host app may own this path.
+      if ((this.#listener?.listenerCount('upgrade') ?? 1) <= 1) refuse(socket, 404, 'not found')
+      return
+    }
+    const refusal = this.#refusal(request)
+    if (refusal !== null) {
+      refuse(socket, ...refusal)
+      return
+    }
+    const address = this.#addresses.of(request)
+    if (!this.#perAddress.acquire(address)) {
+      refuse(socket, 429, 'too many connections from this address')
+      return
+    }
+    socket.once('close', () => this.#perAddress.release(address))
+
+    this.#wss.handleUpgrade(request, socket, head, (ws) => {
+      const connection = new Connection(ws, this.#ctx)
+      const { metrics } = this.#ctx
+      this.#connections.add(connection)
+      metrics.connections.set(this.#connections.size)
+      ws.once('close', (code) => {
+        this.#connections.delete(connection)
+        metrics.connections.set(this.#connections.size)
+        this.#ctx.logger.debug({ session: connection.session, code }, 'socket closed')
+      })
+      if (this.#draining) connection.close(CLOSE.RESTART, 'relay restarting')
+    })
+  }
+
+  /** One timer for every socket: a peer that did not answer the last ping is dropped. */
+  #beat(): void {
+    for (const connection of this.#connections) {
+      if (!connection.alive) {
+        this.#ctx.logger.debug({ session: connection.session }, 'heartbeat missed')
+        connection.terminate()
+        continue
+      }
+      connection.alive = false
+      connection.ping()
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs'
+import type { Limits } from '@confab/sdk/protocol'
+import type { Plugin, ResponseToolkit } from '@hapi/hapi'
+import { createAuthenticator } from './auth'
+import { openBackend } from './backend'
+import { type RelayOptions, resolveConfig } from './config'
+import { demoRoutes } from './demo'
+import { Gateway } from './gateway'
+import { registerApi } from './http'
+import { setupLogging } from './logging'
+import { Metrics } from './metrics'
+import { Rooms } from './rooms'
+
+/** The relay's version, from its package.json. */
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
+
+/** A snapshot of one relay node. */
+export interface RelayStats {
+  /** Open WebSocket connections on this node. */
+  connections: number
+  /** Rooms with local subscribers. */
+  rooms: number
+  /** True once shutdown began. */
+  draining: boolean
+}
+
+/** What the plugin exposes as `server.plugins.confab`. */
+export interface ConfabApi {
+  /** Current numbers of this node. */
+  stats(): RelayStats
+  /** The relay's Prometheus metrics (for an app that serves its own /metrics). */
+  readonly metrics: Metrics
+}
+
+/**
+ * The relay as a hapi plugin: `await server.register({ plugin: confab, options })`.
+ * Validates options (a bad one throws `ConfigError`), opens storage, serves
+ * the WebSocket endpoint and the HTTP routes, and drains on `server.stop()`.
+ */
+export const confab: Plugin<RelayOptions> = {
+  name: 'confab',
+  version: VERSION,
+  async register(server, options) {
+    const config = resolveConfig(options)
+    const logger = await setupLogging(server, config)
+    const backend = await openBackend(config, options, logger)
+    const { store, broker, presence } = backend
+    const metrics = new Metrics()
+    const rooms = new Rooms({
+      store,
+      broker,
+      presence,
+      metrics,
+      logger,
+      historyLimit: config.historyLimit,
+      typingTimeout: config.typingTimeout,
+    })
+    await rooms.start()
+    const { limits } = config
+    const announced: Limits = {
+      maxPayload: limits.maxPayload,
+      maxText: limits.maxText,
+      maxRooms: limits.maxRooms,
+      publishRate: limits.publishRate,
+      publishBurst: limits.publishBurst,
+      historyLimit: config.historyLimit,
+    }
+    const authenticate = createAuthenticator(config.auth, {
+      maxName: limits.maxName,
+      resumeSecret: config.resumeSecret,
+    })
+    const gateway = new Gateway({ config, rooms, authenticate, metrics, logger, limits: announced })
+    gateway.attach(server.listener)
+
+    server.route({ method: 'GET', path: '/healthz', handler: () => ({ status: 'ok' }) })
+    server.route({
+      method: 'GET',
+      path: '/readyz',
+      handler: (_request, h: ResponseToolkit) => {
+        if (gateway.draining) return h.response({ status: 'draining' }).code(503)
+        if (!store.ready || !broker.ready) return h.response({ status: 'storage unavailable' }).code(503)
+        return { status: 'ready' }
+      },
+    })
+    server.route({
+      method: 'GET',
+      path: '/metrics',
+      handler: async (_request, h: ResponseToolkit) =>
+        h.response(await metrics.registry.metrics()).type(metrics.registry.contentType),
+    })
+    await server.register({ plugin: demoRoutes, options: { page: config.demo, widget: config.widget } })
+    registerApi(server, {
+      rooms,
+      metrics,
+      apiKey: config.apiKey,
+      maxText: limits.maxText,
+      maxName: limits.maxName,
+      historyLimit: config.historyLimit,
+      logger,
+    })
+
+    server.ext('onPreStop', async () => {
+      logger.info({ connections: gateway.size }, 'draining')
+      await gateway.drain(config.shutdownTimeout)
+    })
+    server.ext('onPostStop', async () => {
+      rooms.stop()
+      await backend.close()
+      metrics.registry.clear()
+    })
+
+    const api: ConfabApi = {
+      stats: () => ({ connections: gateway.size, rooms: rooms.size, draining: gateway.draining }),
+      metrics,
+    }
+    server.expose(api)
+  },
+}

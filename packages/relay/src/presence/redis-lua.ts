@@ -1,0 +1,69 @@
+// Presence bookkeeping as Lua, so "is this the user's first/last node in the
+// room" is decided atomically across nodes. Fields of the members hash are
+// `node/user`; node ids are checked to be [A-Za-z0-9_.-], so `node/*` is a
+// safe HSCAN pattern and the user part after the first '/' is taken verbatim.
+
+/** KEYS members, member-nodes, node-rooms; ARGV node, user, member JSON, encoded room. 1 when the user is new to the room. */
+export const ADD_LUA = `
+local added = redis.call('HSET', KEYS[1], ARGV[1] .. '/' .. ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+if added == 0 then return 0 end
+if redis.call('HINCRBY', KEYS[2], ARGV[2], 1) == 1 then return 1 end
+return 0
+`
+
+/**
+ * KEYS members, member-nodes, node-rooms; ARGV node, user, encoded room,
+ * '1' when it was the node's last member in the room. 1 when the user is now
+ * in the room on no node.
+ */
+export const REMOVE_LUA = `
+if ARGV[4] == '1' then redis.call('SREM', KEYS[3], ARGV[3]) end
+if redis.call('HDEL', KEYS[1], ARGV[1] .. '/' .. ARGV[2]) == 0 then return 0 end
+if redis.call('HINCRBY', KEYS[2], ARGV[2], -1) > 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[2])
+return 1
+`
+
+/** KEYS alive, nodes; ARGV node, TTL in ms. Refreshes the node's liveness; 1 when the key still existed. */
+export const HEARTBEAT_LUA = `
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+return existed
+`
+
+/**
+ * KEYS members, member-nodes, dead node's alive, dead node's rooms; ARGV dead
+ * node, encoded room. Removes the dead node's entries in the room and returns
+ * the member JSON of users now in the room on no node. Does nothing if the
+ * node came back, so a sweep cannot undo a node's re-registration.
+ */
+export const SWEEP_ROOM_LUA = `
+if redis.call('EXISTS', KEYS[3]) == 1 then return {} end
+local prefix = ARGV[1] .. '/'
+local gone = {}
+local cursor = '0'
+repeat
+  local page = redis.call('HSCAN', KEYS[1], cursor, 'MATCH', prefix .. '*', 'COUNT', 256)
+  cursor = page[1]
+  local items = page[2]
+  for i = 1, #items, 2 do
+    if redis.call('HDEL', KEYS[1], items[i]) == 1 then
+      local user = string.sub(items[i], #prefix + 1)
+      if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
+        redis.call('HDEL', KEYS[2], user)
+        table.insert(gone, items[i + 1])
+      end
+    end
+  end
+until cursor == '0'
+redis.call('SREM', KEYS[4], ARGV[2])
+return gone
+`
+
+/** KEYS dead node's alive, dead node's rooms, nodes; ARGV node. Forgets a dead node once its rooms are swept. */
+export const FORGET_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+return redis.call('SREM', KEYS[3], ARGV[1])
+`

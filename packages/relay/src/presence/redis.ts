@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto'
+import type { Member } from '@confab/sdk/protocol'
+import type { Redis } from 'ioredis'
+import { guarded, storeError } from '../store/redis-errors'
+import { decode, encode, RedisKeys } from '../store/redis-keys'
+import { LuaScript } from '../store/redis-script'
+import { StoreUnavailableError } from '../store/types'
+import { ADD_LUA, FORGET_LUA, HEARTBEAT_LUA, REMOVE_LUA, SWEEP_ROOM_LUA } from './redis-lua'
+import type { Presence, PresenceGoneHandler } from './types'
+
+/** Options of Redis presence. */
+export interface RedisPresenceOptions {
+  /** Key names (default prefix 'confab:'). */
+  keys?: RedisKeys
+  /** This node's id, [A-Za-z0-9_.-] (default: a random UUID per process). */
+  nodeId?: string
+  /** How often this node refreshes its liveness key, in ms (default 10,000). */
+  heartbeatInterval?: number
+  /** How long the liveness key lives without a refresh, in ms (default 30,000). */
+  nodeTtl?: number
+  /** How often this node looks for dead nodes to sweep, in ms (default 5,000). */
+  sweepInterval?: number
+  /** Where failures that reach no caller go (default: console.error). */
+  onError?: (error: unknown) => void
+}
+
+const add = new LuaScript(ADD_LUA)
+const remove = new LuaScript(REMOVE_LUA)
+const heartbeat = new LuaScript(HEARTBEAT_LUA)
+const sweepRoom = new LuaScript(SWEEP_ROOM_LUA)
+const forget = new LuaScript(FORGET_LUA)
+
+/**
+ * Presence across nodes: each node records its own members and keeps a
+ * liveness key alive with a heartbeat. When a node stops heartbeating (SIGKILL,
+ * partition) its key expires, and the next sweep on any live node removes the
+ * dead node's members and reports the users who left to `watch`: exactly one
+ * node reports each leave, so the registry must broadcast it through the broker.
+ * A dead node is noticed within `nodeTtl + sweepInterval` (35 s by default).
+ */
+export class RedisPresence implements Presence {
+  /** This node's id in Redis. */
+  readonly nodeId: string
+  readonly #redis: Redis
+  readonly #keys: RedisKeys
+  readonly #ttl: number
+  readonly #onError: (error: unknown) => void
+  /** What this node added, to re-register after its entries were swept or lost. */
+  readonly #mine = new Map<string, Map<string, Member>>()
+  /** Removals that failed while Redis was unreachable, retried on the next heartbeat. */
+  readonly #pending = new Map<string, Map<string, Member>>()
+  readonly #timers: NodeJS.Timeout[] = []
+  #onGone: PresenceGoneHandler = () => {}
+  #sweeping = false
+
+  constructor(redis: Redis, options: RedisPresenceOptions = {}) {
+    this.nodeId = options.nodeId ?? randomUUID()
+    if (!/^[A-Za-z0-9_.-]+$/.test(this.nodeId)) throw new Error(`presence nodeId must match [A-Za-z0-9_.-]+`)
+    this.#redis = redis
+    this.#keys = options.keys ?? new RedisKeys()
+    this.#ttl = options.nodeTtl ?? 30_000 // 30 seconds
+    this.#onError = options.onError ?? ((error) => console.error('confab presence:', error))
+    const beat = options.heartbeatInterval ?? 10_000 // 10 seconds
+    const sweep = options.sweepInterval ?? 5_000 // 5 seconds
+    if (beat >= this.#ttl) throw new Error('presence heartbeatInterval must be shorter than nodeTtl')
+    this.#timers.push(setInterval(() => void this.heartbeat(), beat).unref())
+    this.#timers.push(setInterval(() => void this.sweep(), sweep).unref())
+  }
+
+  /** Registers this node as alive; the backend awaits it before the relay adds anyone. */
+  async start(): Promise<void> {
+    await guarded(this.#beat())
+  }
+
+  async add(room: string, member: Member): Promise<boolean> {
+    this.#pending.get(room)?.delete(member.id)
+    const fresh = await guarded(this.#add(room, member))
+    let members = this.#mine.get(room)
+    if (!members) {
+      members = new Map()
+      this.#mine.set(room, members)
+    }
+    members.set(member.id, member)
+    return fresh
+  }
+
+  /**
+   * While Redis is unreachable the removal is queued and resolves false; once
+   * it goes through, a user who left the room entirely is reported to `watch`.
+   */
+  async remove(room: string, member: Member): Promise<boolean> {
+    const members = this.#mine.get(room)
+    if (!members?.delete(member.id)) return false
+    if (members.size === 0) this.#mine.delete(room)
+    try {
+      return await guarded(this.#remove(room, member))
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error
+      let pending = this.#pending.get(room)
+      if (!pending) {
+        pending = new Map()
+        this.#pending.set(room, pending)
+      }
+      pending.set(member.id, member)
+      return false
+    }
+  }
+
+  async list(room: string): Promise<Member[]> {
+    const entries = await guarded(this.#redis.hgetall(this.#keys.members(room)))
+    const nodes = [...new Set(Object.keys(entries).map(nodeOf))].filter((node) => node !== this.nodeId)
+    const alive = new Set([this.nodeId])
+    if (nodes.length > 0) {
+      const flags = await guarded(this.#redis.mget(nodes.map((node) => this.#keys.alive(node))))
+      for (const [i, node] of nodes.entries()) if (flags[i] !== null) alive.add(node)
+    }
+    const users = new Map<string, Member>()
+    for (const [field, json] of Object.entries(entries)) {
+      if (!alive.has(nodeOf(field))) continue
+      const member = JSON.parse(json) as Member
+      if (!users.has(member.id)) users.set(member.id, member)
+    }
+    return [...users.values()]
+  }
+
+  watch(onGone: PresenceGoneHandler): void {
+    this.#onGone = onGone
+  }
+
+  /** Stops heartbeating and drops the liveness key, so other nodes sweep anything left at once. */
+  async close(): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer)
+    this.#mine.clear()
+    this.#pending.clear()
+    this.#onGone = () => {}
+    try {
+      await guarded(this.#redis.del(this.#keys.alive(this.nodeId)))
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error // unreachable: the TTL retires the key instead
+    }
+  }
+
+  /** Refreshes liveness; re-registers this node's members if the key had expired; retries queued removals. */
+  async heartbeat(): Promise<void> {
+    try {
+      const existed = await this.#beat()
+      if (!existed) {
+        for (const [room, members] of this.#mine) for (const member of members.values()) await this.#add(room, member)
+      }
+      for (const [room, members] of this.#pending) {
+        for (const member of [...members.values()]) {
+          const gone = await this.#remove(room, member)
+          members.delete(member.id)
+          if (gone) this.#onGone(room, [member])
+        }
+        if (members.size === 0) this.#pending.delete(room)
+      }
+    } catch (error) {
+      this.#report(error)
+    }
+  }
+
+  /** Removes the members of every node whose liveness key expired, reporting who left. */
+  async sweep(): Promise<void> {
+    if (this.#sweeping) return
+    this.#sweeping = true
+    try {
+      const nodes = (await this.#redis.smembers(this.#keys.nodes())).filter((node) => node !== this.nodeId)
+      if (nodes.length === 0) return
+      const flags = await this.#redis.mget(nodes.map((node) => this.#keys.alive(node)))
+      for (const [i, node] of nodes.entries()) if (flags[i] === null) await this.#sweepNode(node)
+    } catch (error) {
+      this.#report(error)
+    } finally {
+      this.#sweeping = false
+    }
+  }
+
+  async #sweepNode(node: string): Promise<void> {
+    const keys = this.#keys
+    for (const encoded of await this.#redis.smembers(keys.nodeRooms(node))) {
+      const room = decode(encoded)
+      const gone = (await sweepRoom.run(
+        this.#redis,
+        [keys.members(room), keys.memberNodes(room), keys.alive(node), keys.nodeRooms(node)],
+        [node, encoded],
+      )) as string[]
+      if (gone.length > 0)
+        this.#onGone(
+          room,
+          gone.map((json) => JSON.parse(json) as Member),
+        )
+    }
+    await forget.run(this.#redis, [keys.alive(node), keys.nodeRooms(node), keys.nodes()], [node])
+  }
+
+  async #beat(): Promise<boolean> {
+    const keys = this.#keys
+    const existed = await heartbeat.run(this.#redis, [keys.alive(this.nodeId), keys.nodes()], [this.nodeId, this.#ttl])
+    return existed === 1
+  }
+
+  async #add(room: string, member: Member): Promise<boolean> {
+    const keys = this.#keys
+    const fresh = await add.run(
+      this.#redis,
+      [keys.members(room), keys.memberNodes(room), keys.nodeRooms(this.nodeId)],
+      [this.nodeId, member.id, JSON.stringify(member), encode(room)],
+    )
+    return fresh === 1
+  }
+
+  async #remove(room: string, member: Member): Promise<boolean> {
+    const keys = this.#keys
+    const last = this.#mine.has(room) ? '0' : '1'
+    const gone = await remove.run(
+      this.#redis,
+      [keys.members(room), keys.memberNodes(room), keys.nodeRooms(this.nodeId)],
+      [this.nodeId, member.id, encode(room), last],
+    )
+    return gone === 1
+  }
+
+  #report(error: unknown): void {
+    if (storeError(error) instanceof StoreUnavailableError) return // the connection's own 'error' events say this
+    this.#onError(error)
+  }
+}
+
+/** The node id of a members-hash field `node/user`. */
+function nodeOf(field: string): string {
+  return field.slice(0, field.indexOf('/'))
+}

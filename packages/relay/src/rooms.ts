@@ -1,0 +1,433 @@
+import type { JoinedFrame, Member, Message, Meta, Position } from '@confab/sdk/protocol'
+import type { Broker, BrokerEvent } from './broker/types'
+import type { Metrics } from './metrics'
+import type { Presence } from './presence/types'
+import type { AppendResult, Store } from './store/types'
+
+/** A local connection as the room registry sees it. */
+export interface Subscriber {
+  /** The connection's user; one presence entry per user id however many connections it has. */
+  readonly user: Member
+  /** Writes an already serialized frame (the same string goes to every subscriber). */
+  send(data: string): void
+  /** The room's history moved under the subscriber (epoch change or a lost gap): make it reconnect and resume. */
+  resync(): void
+}
+
+/** What a join asks for. */
+export interface JoinRequest {
+  ref: string
+  since?: Position | undefined
+  /** Recent messages wanted when not resuming. */
+  history?: number | undefined
+}
+
+/** A publish as the registry stores it; identity comes from the relay, never the client. */
+export interface PublishRequest {
+  room: string
+  id: string
+  from: Member
+  text: string
+  meta?: Meta | undefined
+}
+
+/** Where the registry logs what it cannot hand to a client. */
+export interface RoomsLogger {
+  error(object: object, message: string): void
+}
+
+/** Options of the registry. */
+export interface RoomsOptions {
+  store: Store
+  broker: Broker
+  presence: Presence
+  metrics: Metrics
+  logger: RoomsLogger
+  /** Messages a room retains: the cap on `history` counts. */
+  historyLimit: number
+  /** How long `typing` lasts without a refresh, in ms. */
+  typingTimeout: number
+}
+
+/** Work done for a room strictly in order, so subscribers see offsets in order. */
+type Task =
+  | { kind: 'message'; message: Message }
+  | { kind: 'event'; data: string; skipUser: string | null }
+  | { kind: 'run'; run: () => Promise<void> }
+
+interface LocalRoom {
+  readonly name: string
+  readonly subscribers: Set<Subscriber>
+  /** Local connections per user id: presence changes only on the first and the last. */
+  readonly users: Map<string, { member: Member; count: number }>
+  /** Users typing here from this node, with when their typing expires (ms since epoch). */
+  readonly typing: Map<string, { member: Member; expires: number }>
+  readonly queue: Task[]
+  running: boolean
+  /** Joins in flight: keep the room subscribed until they finish. */
+  pending: number
+  /** The broker delivers this room's events here. */
+  subscribed: boolean
+  epoch: string
+  /** The next offset to deliver; anything lower has been delivered or predates every subscriber. */
+  next: number
+}
+
+/**
+ * The rooms this node has local subscribers in. Subscribes to the broker on
+ * the first local subscriber and unsubscribes after the last; delivers every
+ * room's messages in offset order, refilling gaps from the store (the broker
+ * may lose or reorder events); counts each user's connections so presence
+ * sees one member per user.
+ */
+export class Rooms {
+  readonly #rooms = new Map<string, LocalRoom>()
+  readonly #typingRooms = new Set<LocalRoom>()
+  readonly #o: RoomsOptions
+  #sweeper: NodeJS.Timeout | null = null
+
+  constructor(options: RoomsOptions) {
+    this.#o = options
+  }
+
+  /** Connects the broker and presence to this registry; call once before any join. */
+  async start(): Promise<void> {
+    await this.#o.broker.start((room, event) => this.#onEvent(room, event))
+    this.#o.presence.watch((room, leaves) => {
+      this.#broadcast(room, { type: 'presence', joins: [], leaves })
+    })
+    // One timer for all typing expiry, not one per typing user.
+    const every = Math.max(10, Math.min(1000, Math.floor(this.#o.typingTimeout / 5)))
+    this.#sweeper = setInterval(() => this.#expireTyping(Date.now()), every)
+    this.#sweeper.unref()
+  }
+
+  /** Stops timers; the owner closes the store, broker and presence. */
+  stop(): void {
+    if (this.#sweeper) clearInterval(this.#sweeper)
+    this.#sweeper = null
+  }
+
+  /** Number of rooms with local subscribers. */
+  get size(): number {
+    return this.#rooms.size
+  }
+
+  /**
+   * Adds the subscriber to the room and sends it `joined` before any live
+   * event of the room, with the requested history or the resumed messages.
+   */
+  join(sub: Subscriber, name: string, request: JoinRequest): Promise<void> {
+    const room = this.#room(name)
+    room.pending++
+    return new Promise<void>((resolve, reject) => {
+      this.#enqueue(room, {
+        kind: 'run',
+        run: async () => {
+          try {
+            await this.#join(room, sub, request)
+            resolve()
+          } catch (error) {
+            reject(error)
+          } finally {
+            room.pending--
+            this.#maybeRelease(room)
+          }
+        },
+      })
+    })
+  }
+
+  async #join(room: LocalRoom, sub: Subscriber, request: JoinRequest): Promise<void> {
+    const { store } = this.#o
+    if (!room.subscribed) {
+      // Subscribe before reading the head, so nothing stored after the read can be missed.
+      await this.#o.broker.subscribe(room.name)
+      room.subscribed = true
+    }
+    const state = await store.state(room.name)
+    if (room.epoch === '') {
+      room.epoch = state.epoch
+      room.next = state.head + 1
+    } else if (state.epoch !== room.epoch) {
+      // The history this node was delivering is gone: everyone here must start over.
+      for (const other of room.subscribers) other.resync()
+      room.epoch = state.epoch
+      room.next = state.head + 1
+    } else if (state.head >= room.next) {
+      // Stored but not yet fanned out: deliver now, so the new subscriber's `joined` and the live stream meet exactly.
+      await this.#catchUp(room, state.head - room.next + 1)
+    }
+    room.next = Math.max(room.next, state.head + 1)
+
+    const { since } = request
+    const recovered =
+      since === undefined ||
+      (since.epoch === state.epoch && since.offset >= state.first - 1 && since.offset <= state.head)
+    const wanted = Math.min(request.history ?? 0, this.#o.historyLimit)
+    const messages =
+      since !== undefined && recovered
+        ? await store.after(room.name, since.offset, state.head - since.offset)
+        : await store.before(room.name, state.head + 1, wanted)
+
+    const first = this.#addUser(room, sub.user)
+    room.subscribers.add(sub)
+    this.#o.metrics.rooms.set(this.#rooms.size)
+    let members: Member[]
+    try {
+      if (first && (await this.#o.presence.add(room.name, sub.user))) {
+        await this.#o.broker.publish(room.name, { type: 'presence', joins: [sub.user], leaves: [] })
+      }
+      members = await this.#o.presence.list(room.name)
+    } catch (error) {
+      this.#removeSubscriber(room, sub)
+      throw error
+    }
+    const joined: JoinedFrame = {
+      type: 'joined',
+      ref: request.ref,
+      room: room.name,
+      epoch: state.epoch,
+      head: state.head,
+      recovered,
+      messages,
+      members,
+    }
+    sub.send(JSON.stringify(joined))
+  }
+
+  /** Removes the subscriber from the room; a user's last connection leaving is a presence leave. */
+  leave(sub: Subscriber, name: string): void {
+    const room = this.#rooms.get(name)
+    if (!room?.subscribers.has(sub)) return
+    this.#removeSubscriber(room, sub)
+  }
+
+  /** Stores a publish, calls `acked` with the result, then fans it out (unless it was a duplicate). */
+  async publish(request: PublishRequest, acked: (result: AppendResult) => void): Promise<AppendResult> {
+    const draft = { room: request.room, id: request.id, from: request.from, text: request.text }
+    const result = await this.#o.store.append(request.meta === undefined ? draft : { ...draft, meta: request.meta })
+    acked(result)
+    if (!result.duplicate) {
+      this.#o.metrics.messagesIn.inc()
+      try {
+        await this.#o.broker.publish(request.room, { type: 'message', message: result.message })
+      } catch (error) {
+        // Stored and acked: subscribers get it from the store with the room's next message.
+        this.#o.logger.error({ err: error, room: request.room }, 'broker publish failed')
+      }
+    }
+    return result
+  }
+
+  /** Marks the subscriber's user as typing (or not) in a room it has joined; refreshes are not rebroadcast. */
+  typing(sub: Subscriber, name: string, active: boolean): boolean {
+    const room = this.#rooms.get(name)
+    if (!room?.subscribers.has(sub)) return false
+    const { user } = sub
+    const current = room.typing.get(user.id)
+    if (active) {
+      const expires = Date.now() + this.#o.typingTimeout
+      if (current) {
+        current.expires = expires
+        return true
+      }
+      room.typing.set(user.id, { member: user, expires })
+      this.#typingRooms.add(room)
+      this.#broadcast(room.name, { type: 'typing', user, active: true })
+    } else if (current) {
+      this.#stopTyping(room, user.id)
+    }
+    return true
+  }
+
+  /** True when the subscriber is in the room. */
+  has(sub: Subscriber, name: string): boolean {
+    return this.#rooms.get(name)?.subscribers.has(sub) ?? false
+  }
+
+  /** A page of history, oldest first, and whether older messages are retained. */
+  async history(
+    name: string,
+    before: number | undefined,
+    limit: number,
+  ): Promise<{ messages: Message[]; more: boolean }> {
+    const { store } = this.#o
+    const state = await store.state(name)
+    const messages = await store.before(name, before ?? state.head + 1, Math.min(limit, this.#o.historyLimit))
+    const oldest = messages[0]?.offset
+    return { messages, more: oldest !== undefined && oldest > state.first }
+  }
+
+  /** Everyone in the room on any node. */
+  members(name: string): Promise<Member[]> {
+    return this.#o.presence.list(name)
+  }
+
+  #room(name: string): LocalRoom {
+    let room = this.#rooms.get(name)
+    if (room) return room
+    room = {
+      name,
+      subscribers: new Set(),
+      users: new Map(),
+      typing: new Map(),
+      queue: [],
+      running: false,
+      pending: 0,
+      subscribed: false,
+      epoch: '',
+      next: 1,
+    }
+    this.#rooms.set(name, room)
+    return room
+  }
+
+  #addUser(room: LocalRoom, member: Member): boolean {
+    const entry = room.users.get(member.id)
+    if (entry) {
+      entry.count++
+      return false
+    }
+    room.users.set(member.id, { member, count: 1 })
+    return true
+  }
+
+  #removeSubscriber(room: LocalRoom, sub: Subscriber): void {
+    if (!room.subscribers.delete(sub)) return
+    const entry = room.users.get(sub.user.id)
+    if (entry && --entry.count === 0) {
+      room.users.delete(sub.user.id)
+      if (room.typing.has(sub.user.id)) this.#stopTyping(room, sub.user.id)
+      const { member } = entry
+      this.#o.presence.remove(room.name, member).then(
+        (gone) => {
+          if (gone) this.#broadcast(room.name, { type: 'presence', joins: [], leaves: [member] })
+        },
+        (error: unknown) => this.#o.logger.error({ err: error, room: room.name }, 'presence remove failed'),
+      )
+    }
+    this.#maybeRelease(room)
+  }
+
+  /** Unsubscribes from the broker once nobody is in the room and no join is on its way. */
+  #maybeRelease(room: LocalRoom): void {
+    if (room.subscribers.size > 0 || room.pending > 0 || this.#rooms.get(room.name) !== room) return
+    this.#rooms.delete(room.name)
+    this.#typingRooms.delete(room)
+    this.#o.metrics.rooms.set(this.#rooms.size)
+    this.#o.broker.unsubscribe(room.name).catch((error: unknown) => {
+      this.#o.logger.error({ err: error, room: room.name }, 'broker unsubscribe failed')
+    })
+  }
+
+  #stopTyping(room: LocalRoom, userId: string): void {
+    const entry = room.typing.get(userId)
+    if (!entry) return
+    room.typing.delete(userId)
+    if (room.typing.size === 0) this.#typingRooms.delete(room)
+    this.#broadcast(room.name, { type: 'typing', user: entry.member, active: false })
+  }
+
+  #expireTyping(now: number): void {
+    for (const room of this.#typingRooms) {
+      for (const [userId, entry] of room.typing) {
+        if (entry.expires <= now) this.#stopTyping(room, userId)
+      }
+    }
+  }
+
+  #broadcast(room: string, event: BrokerEvent): void {
+    this.#o.broker.publish(room, event).catch((error: unknown) => {
+      this.#o.logger.error({ err: error, room }, 'broker publish failed')
+    })
+  }
+
+  /** Every broker event for a room this node subscribed to, from any node. */
+  #onEvent(name: string, event: BrokerEvent): void {
+    const room = this.#rooms.get(name)
+    if (!room) return
+    switch (event.type) {
+      case 'message': {
+        const { message } = event
+        // Fast path: in order and nothing queued ahead of it.
+        if (!room.running && room.queue.length === 0 && message.offset === room.next) this.#deliver(room, message)
+        else this.#enqueue(room, { kind: 'message', message })
+        return
+      }
+      case 'presence': {
+        const data = JSON.stringify({ type: 'presence', room: name, joins: event.joins, leaves: event.leaves })
+        // A joining user learns the members from `joined`; its own join would be news to nobody there.
+        const joiner = event.joins.length === 1 ? (event.joins[0]?.id ?? null) : null
+        this.#enqueue(room, { kind: 'event', data, skipUser: joiner })
+        return
+      }
+      case 'typing': {
+        const data = JSON.stringify({ type: 'typing', room: name, user: event.user, active: event.active })
+        // Typing goes to others: a user's own tabs do not see themselves typing.
+        this.#enqueue(room, { kind: 'event', data, skipUser: event.user.id })
+        return
+      }
+    }
+  }
+
+  #enqueue(room: LocalRoom, task: Task): void {
+    room.queue.push(task)
+    if (!room.running) void this.#drain(room)
+  }
+
+  async #drain(room: LocalRoom): Promise<void> {
+    room.running = true
+    try {
+      for (let task = room.queue.shift(); task !== undefined; task = room.queue.shift()) {
+        try {
+          await this.#run(room, task)
+        } catch (error) {
+          // A join's own errors reach its caller; anything here is the store or broker failing mid-delivery.
+          this.#o.logger.error({ err: error, room: room.name }, 'room delivery failed')
+        }
+      }
+    } finally {
+      room.running = false
+    }
+  }
+
+  async #run(room: LocalRoom, task: Task): Promise<void> {
+    switch (task.kind) {
+      case 'run':
+        return task.run()
+      case 'event':
+        for (const sub of room.subscribers) if (sub.user.id !== task.skipUser) sub.send(task.data)
+        return
+      case 'message': {
+        const { offset } = task.message
+        if (offset < room.next) return // already delivered (a duplicate or a refetched gap)
+        if (offset > room.next) await this.#catchUp(room, offset - room.next)
+        if (offset === room.next) this.#deliver(room, task.message)
+        return
+      }
+    }
+  }
+
+  /** Fetches and delivers `count` messages from `room.next` on; a hole in the store means subscribers must resync. */
+  async #catchUp(room: LocalRoom, count: number): Promise<void> {
+    const missing = await this.#o.store.after(room.name, room.next - 1, count)
+    for (const message of missing) {
+      if (message.offset !== room.next) {
+        // Trimmed from history before this node saw it: nobody here can be gap-free any more.
+        for (const sub of room.subscribers) sub.resync()
+        room.next = message.offset
+      }
+      this.#deliver(room, message)
+    }
+  }
+
+  /** One message to every local subscriber: serialized once, the same string for all. */
+  #deliver(room: LocalRoom, message: Message): void {
+    room.next = message.offset + 1
+    if (room.subscribers.size === 0) return
+    const data = JSON.stringify({ type: 'message', ...message })
+    for (const sub of room.subscribers) sub.send(data)
+    this.#o.metrics.messagesOut.inc(room.subscribers.size)
+  }
+}

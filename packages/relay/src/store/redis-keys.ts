@@ -1,0 +1,75 @@
+/**
+ * Every Redis key and channel name Confab uses, in one place. User input
+ * (room names, client message ids) is base64url-encoded before it becomes part
+ * of a name, so no room can spell another room's key, reach outside the prefix,
+ * or contain a glob character; the encoded room sits in a `{hash tag}` so a
+ * room's keys would share a slot on a cluster.
+ */
+export class RedisKeys {
+  /** @param prefix Namespace of every key and channel (default 'confab:'). */
+  constructor(readonly prefix = 'confab:') {}
+
+  /** Hash `epoch`, `head`: the room's identity and newest offset. */
+  meta(room: string): string {
+    return `${this.#room(room)}:meta`
+  }
+
+  /** Stream of the retained messages; entry id `offset-0`. */
+  stream(room: string): string {
+    return `${this.#room(room)}:log`
+  }
+
+  /** String `offset:ts` remembered for the idempotency window. */
+  id(room: string, clientId: string): string {
+    return `${this.#room(room)}:id:${encode(clientId)}`
+  }
+
+  /** Hash client id -> `offset:ts` of every retained message, trimmed with the stream. */
+  ids(room: string): string {
+    return `${this.#room(room)}:ids`
+  }
+
+  /** Pub/sub channel of the room's events. */
+  channel(room: string): string {
+    return `${this.prefix}ch:{${encode(room)}}`
+  }
+
+  /** Hash `node/user` -> member JSON: who is in the room through which node. */
+  members(room: string): string {
+    return `${this.#room(room)}:members`
+  }
+
+  /** Hash `user` -> number of nodes the user is in the room through. */
+  memberNodes(room: string): string {
+    return `${this.#room(room)}:member-nodes`
+  }
+
+  /** String with a TTL, refreshed while the node lives. */
+  alive(node: string): string {
+    return `${this.prefix}node:${node}:alive`
+  }
+
+  /** Set of encoded room names where the node has members, for the sweep after it dies. */
+  nodeRooms(node: string): string {
+    return `${this.prefix}node:${node}:rooms`
+  }
+
+  /** Set of node ids that registered presence. */
+  nodes(): string {
+    return `${this.prefix}nodes`
+  }
+
+  #room(room: string): string {
+    return `${this.prefix}room:{${encode(room)}}`
+  }
+}
+
+/** base64url of the UTF-8 bytes: only `A-Z a-z 0-9 - _`, so never a separator, brace or glob. */
+export function encode(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64url')
+}
+
+/** Inverse of `encode`. */
+export function decode(encoded: string): string {
+  return Buffer.from(encoded, 'base64url').toString('utf8')
+}

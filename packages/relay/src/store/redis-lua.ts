@@ -1,0 +1,77 @@
+// Lua run inside Redis, so reading and changing a room is one atomic step that
+// two relay nodes can never interleave. Numbers stay below 2^53 and print as
+// integers in Lua 5.1's %.14g up to 10^14, far above any offset or ms clock.
+
+/**
+ * Loads the room's epoch and bounds, creating or renewing the epoch.
+ * `base` is the offset just before the stream's first entry: the stream should
+ * hold `base+1 .. head` (minus trimming), so `head > base` with no stream
+ * means the history was lost (eviction, a Redis restart without persistence)
+ * and the room gets a new epoch; offsets keep counting up from `head`.
+ */
+const ROOM = `
+local function room(meta, stream, candidate)
+  local epoch = redis.call('HGET', meta, 'epoch')
+  local head = tonumber(redis.call('HGET', meta, 'head') or '0')
+  local base = tonumber(redis.call('HGET', meta, 'base') or '0')
+  local length = redis.call('XLEN', stream)
+  if not epoch then
+    if length > 0 then
+      local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+      head = tonumber(string.match(last[1][1], '^(%d+)'))
+    end
+    epoch = candidate
+    base = head - length
+    redis.call('HSET', meta, 'epoch', epoch, 'head', head, 'base', base)
+  elseif head > base and length == 0 then
+    epoch = candidate
+    base = head
+    redis.call('HSET', meta, 'epoch', epoch, 'base', base)
+  end
+  return epoch, head, length
+end
+`
+
+/** KEYS meta, stream; ARGV candidate epoch. Returns `{epoch, head, length}`. */
+export const STATE_LUA = `${ROOM}
+local epoch, head, length = room(KEYS[1], KEYS[2], ARGV[1])
+return {epoch, head, length}
+`
+
+/**
+ * KEYS meta, stream, id key, ids hash; ARGV client id, draft JSON, history
+ * limit, idempotency window in ms, candidate epoch.
+ * A client id is known while its message is retained (the ids hash, trimmed
+ * with the stream) and for the window after it was stored (the id key's TTL),
+ * whichever is longer. A known id returns `{1, offset, ts, draft JSON or ''}`
+ * (the original, nothing written); otherwise the draft is appended with the
+ * next offset, the stream trimmed to the limit, the id recorded both ways, and
+ * `{0, offset, ts, epoch}` returned.
+ */
+export const APPEND_LUA = `${ROOM}
+local seen = redis.call('GET', KEYS[3]) or redis.call('HGET', KEYS[4], ARGV[1])
+if seen then
+  local offset, ts = string.match(seen, '^(%d+):(%d+)$')
+  local entry = redis.call('XRANGE', KEYS[2], offset .. '-0', offset .. '-0')
+  local draft = ''
+  if entry[1] then draft = entry[1][2][2] end
+  return {1, tonumber(offset), tonumber(ts), draft}
+end
+local epoch, head = room(KEYS[1], KEYS[2], ARGV[5])
+local now = redis.call('TIME')
+local ts = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+head = head + 1
+redis.call('XADD', KEYS[2], head .. '-0', 'd', ARGV[2], 't', ts, 'i', ARGV[1])
+local excess = redis.call('XLEN', KEYS[2]) - tonumber(ARGV[3])
+if excess > 0 then
+  for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', excess)) do
+    redis.call('HDEL', KEYS[4], entry[2][6])
+  end
+  redis.call('XTRIM', KEYS[2], 'MAXLEN', ARGV[3])
+end
+redis.call('HSET', KEYS[1], 'head', head)
+local record = head .. ':' .. ts
+redis.call('HSET', KEYS[4], ARGV[1], record)
+redis.call('SET', KEYS[3], record, 'PX', ARGV[4])
+return {0, head, ts, epoch}
+`

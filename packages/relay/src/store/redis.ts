@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto'
+import type { Member, Message, Meta } from '@confab/sdk/protocol'
+import type { Redis } from 'ioredis'
+import { guarded } from './redis-errors'
+import { RedisKeys } from './redis-keys'
+import { APPEND_LUA, STATE_LUA } from './redis-lua'
+import { LuaScript } from './redis-script'
+import type { AppendResult, Draft, RoomState, Store } from './types'
+
+/** Options of the Redis store. */
+export interface RedisStoreOptions {
+  /** Messages retained per room: the stream is trimmed to exactly this many (default 1,000). */
+  historyLimit?: number
+  /** How long a client id is remembered for idempotency, in ms (default 600,000 = 10 minutes). */
+  idempotencyWindow?: number
+  /** Key names (default prefix 'confab:'). */
+  keys?: RedisKeys
+}
+
+/** What a stream entry's `d` field holds: the draft without the room (the key names it). */
+interface StoredDraft {
+  id: string
+  from: Member
+  text: string
+  meta?: Meta
+}
+
+const appendScript = new LuaScript(APPEND_LUA)
+const stateScript = new LuaScript(STATE_LUA)
+
+/**
+ * History, offsets and idempotency in Redis, shared by every relay node: one
+ * stream per room whose entry ids are the offsets, appended by a Lua script
+ * that also assigns the offset and records the client id, so two nodes never
+ * hand out the same offset and a resend through any node finds the original.
+ * The connection is the caller's (see `createRedisBackend`); it must have the
+ * offline queue off so calls fail fast with `StoreUnavailableError` while Redis is down.
+ */
+export class RedisStore implements Store {
+  readonly #redis: Redis
+  readonly #keys: RedisKeys
+  readonly #limit: number
+  readonly #window: number
+
+  constructor(redis: Redis, options: RedisStoreOptions = {}) {
+    this.#redis = redis
+    this.#keys = options.keys ?? new RedisKeys()
+    this.#limit = options.historyLimit ?? 1000
+    this.#window = options.idempotencyWindow ?? 600_000 // 10 minutes
+  }
+
+  get ready(): boolean {
+    return this.#redis.status === 'ready'
+  }
+
+  async append(draft: Draft): Promise<AppendResult> {
+    const stored: StoredDraft = { id: draft.id, from: draft.from, text: draft.text, meta: draft.meta }
+    const json = JSON.stringify(stored)
+    const { room } = draft
+    const keys = this.#keys
+    const reply = await guarded(
+      appendScript.run(
+        this.#redis,
+        [keys.meta(room), keys.stream(room), keys.id(room, draft.id), keys.ids(room)],
+        [draft.id, json, this.#limit, this.#window, randomUUID()],
+      ),
+    )
+    const [duplicate, offset, ts, original] = reply as [number, number, number, string]
+    // A duplicate whose entry was trimmed away is answered from the resent draft: same id, same offset.
+    const body = duplicate === 1 && original !== '' ? (JSON.parse(original) as StoredDraft) : stored
+    return { message: toMessage(draft.room, offset, ts, body), duplicate: duplicate === 1 }
+  }
+
+  async state(room: string): Promise<RoomState> {
+    const reply = await guarded(
+      stateScript.run(this.#redis, [this.#keys.meta(room), this.#keys.stream(room)], [randomUUID()]),
+    )
+    const [epoch, head, length] = reply as [string, number, number]
+    return { epoch, head, first: head - length + 1 }
+  }
+
+  async after(room: string, after: number, limit: number): Promise<Message[]> {
+    const count = clampCount(limit)
+    if (count === 0) return []
+    const start = `${Math.max(0, Math.floor(after)) + 1}-0`
+    const entries = await guarded(this.#redis.xrange(this.#keys.stream(room), start, '+', 'COUNT', count))
+    return entries.map((entry) => fromEntry(room, entry))
+  }
+
+  async before(room: string, before: number, limit: number): Promise<Message[]> {
+    const count = clampCount(limit)
+    if (count === 0 || before <= 1) return []
+    const end = Number.isSafeInteger(before) ? `(${before}-0` : '+'
+    const entries = await guarded(this.#redis.xrevrange(this.#keys.stream(room), end, '-', 'COUNT', count))
+    return entries.reverse().map((entry) => fromEntry(room, entry))
+  }
+
+  /** The room's newest retained message, if any (the broker re-delivers it after a resubscribe). */
+  async latest(room: string): Promise<Message | undefined> {
+    const entries = await guarded(this.#redis.xrevrange(this.#keys.stream(room), '+', '-', 'COUNT', 1))
+    const entry = entries[0]
+    return entry && fromEntry(room, entry)
+  }
+
+  /** The connection belongs to the backend, which quits it; nothing is held here. */
+  async close(): Promise<void> {}
+}
+
+/** A COUNT Redis accepts: a non-negative integer, capped so `Infinity` means "all". */
+function clampCount(limit: number): number {
+  if (!(limit > 0)) return 0
+  return Math.min(Math.floor(limit), 1_000_000)
+}
+
+function toMessage(room: string, offset: number, ts: number, body: StoredDraft): Message {
+  return {
+    room,
+    offset,
+    id: body.id,
+    from: body.from,
+    text: body.text,
+    ...(body.meta === undefined ? {} : { meta: body.meta }),
+    ts,
+  }
+}
+
+/** A stream entry `[offset-0, ['d', draft JSON, 't', ts, 'i', client id]]` as a Message. */
+function fromEntry(room: string, [id, fields]: [string, string[]]): Message {
+  let body: StoredDraft | undefined
+  let ts = 0
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'd') body = JSON.parse(fields[i + 1] as string) as StoredDraft
+    else if (fields[i] === 't') ts = Number(fields[i + 1])
+  }
+  if (!body) throw new Error(`stream entry ${id} of room ${JSON.stringify(room)} has no draft`)
+  return toMessage(room, Number.parseInt(id, 10), ts, body)
+}

@@ -1,0 +1,156 @@
+// Every kind of bad input gets its documented answer, and the relay keeps serving.
+import type { Relay } from '@confab/relay'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { connectClient, startRelay, TestClient, wsUrl } from './helpers'
+
+let relay: Relay
+const clients: TestClient[] = []
+
+beforeAll(async () => {
+  relay = await startRelay()
+})
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+})
+afterAll(async () => {
+  await relay.stop()
+})
+
+async function client(): Promise<TestClient> {
+  const c = await connectClient(relay)
+  clients.push(c)
+  return c
+}
+
+/** A fresh, well-behaved client can still chat. */
+async function relayStillServes(): Promise<void> {
+  const a = await client()
+  const b = await client()
+  await a.join('still-ok')
+  await b.join('still-ok')
+  const ack = await a.publish('still-ok', 'fine')
+  expect(ack.type).toBe('ack')
+  expect(await b.next((f) => f.type === 'message' && f.id === ack.id)).toMatchObject({ text: 'fine' })
+}
+
+const cases: Array<[string, string | Buffer, Record<string, unknown>]> = [
+  ['non-JSON text', 'not json', { code: 'bad_request', message: 'frame is not valid JSON' }],
+  ['a JSON array', '[]', { code: 'bad_request', message: 'frame must be a JSON object' }],
+  ['an unknown type', '{"type":"shout","ref":"u1"}', { code: 'bad_request', message: 'unknown frame type', ref: 'u1' }],
+  ['a wrong shape', '{"type":"join","ref":"w1","room":5}', { code: 'bad_request', ref: 'w1' }],
+  [
+    '12,000 levels of nesting',
+    `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`.slice(0, 60_000),
+    { code: 'bad_request', message: 'JSON nested deeper than 32' },
+  ],
+  [
+    'a __proto__ key',
+    '{"type":"publish","ref":"x","room":"r","id":"1","text":"t","meta":{"__proto__":{"admin":true}}}',
+    { code: 'bad_request', message: 'key "__proto__" is not allowed' },
+  ],
+  [
+    'an invalid room name',
+    '{"type":"join","ref":"r1","room":"../etc/passwd"}',
+    { code: 'bad_request', ref: 'r1', message: 'room must be 1 to 64 characters: letters, digits, and _ - . : @' },
+  ],
+  ['a huge number', '{"type":"history","ref":"h1","room":"r","limit":1e400}', { code: 'bad_request', ref: 'h1' }],
+  [
+    'a lone surrogate',
+    '{"type":"publish","ref":"s1","room":"r","id":"1","text":"\\udead"}',
+    { code: 'bad_request', message: 'text is not valid Unicode' },
+  ],
+  ['a binary frame', Buffer.from([1, 2, 3]), { code: 'bad_request', message: 'binary frames are not supported' }],
+]
+
+describe('bad input after hello', () => {
+  it.each(cases)('answers %s with the documented error and stays open', async (_name, data, expected) => {
+    const c = await client()
+    c.ws.send(data)
+    expect(await c.nextOf('error')).toMatchObject({ type: 'error', ...expected })
+    c.send({ type: 'ping', ref: 'alive' })
+    expect(await c.nextOf('pong')).toEqual({ type: 'pong', ref: 'alive' })
+    await relayStillServes()
+  })
+
+  it('answers text over the limit with too_large', async () => {
+    const c = await client()
+    await c.join('big')
+    const answer = await c.publish('big', 'x'.repeat(4001))
+    expect(answer).toMatchObject({ type: 'error', code: 'too_large', room: 'big' })
+  })
+
+  it('closes an oversize frame with 1009', async () => {
+    const c = await client()
+    c.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(70_000) }))
+    expect((await c.closedWith()).code).toBe(1009)
+    await relayStillServes()
+  })
+
+  it('refuses 100,000 levels of nesting when the frame limit lets them through', async () => {
+    const roomy = await startRelay({ limits: { maxPayload: 1_048_576 } })
+    try {
+      const c = await connectClient(roomy)
+      clients.push(c)
+      c.send(`${'['.repeat(100_000)}${']'.repeat(100_000)}`)
+      expect(await c.nextOf('error')).toMatchObject({ code: 'bad_request', message: 'JSON nested deeper than 32' })
+      c.send({ type: 'ping', ref: 'alive' })
+      expect(await c.nextOf('pong')).toEqual({ type: 'pong', ref: 'alive' })
+    } finally {
+      await roomy.stop()
+    }
+  })
+
+  it('never lets a __proto__ key reach an object prototype', async () => {
+    const c = await client()
+    await c.join('proto')
+    c.send('{"type":"publish","ref":"x","room":"proto","id":"1","text":"t","__proto__":{"polluted":true}}')
+    expect(await c.nextOf('error')).toMatchObject({ code: 'bad_request', message: 'key "__proto__" is not allowed' })
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
+  it('refuses a second hello', async () => {
+    const c = await client()
+    c.send({ type: 'hello', name: 'again' })
+    expect(await c.nextOf('error')).toMatchObject({ code: 'bad_request', message: 'hello was already sent' })
+  })
+
+  it('ignores identity fields a client sends with a publish', async () => {
+    const c = await client()
+    await c.join('spoof')
+    const ack = await c.publish('spoof', 'me', { from: { id: 'admin', name: 'Admin' }, offset: 999, ts: 1 })
+    const message = await c.nextOf('message')
+    expect(message.from).toEqual(c.frames[0]?.user)
+    expect(message.offset).toBe(ack.offset)
+    expect(message.ts).not.toBe(1)
+  })
+
+  it('closes with 4009 after a steady stream of bad frames', async () => {
+    const c = await client()
+    for (let i = 0; i < 40; i++) c.send('junk')
+    expect((await c.closedWith()).code).toBe(4009)
+    await relayStillServes()
+  })
+})
+
+describe('bad input before hello', () => {
+  it('answers a frame before hello with bad_request and still accepts hello', async () => {
+    const c = new TestClient(wsUrl(relay))
+    clients.push(c)
+    await c.opened()
+    c.send({ type: 'join', ref: 'early', room: 'r' })
+    expect(await c.nextOf('error')).toMatchObject({ code: 'bad_request', message: 'send hello first', ref: 'early' })
+    expect(await c.hello()).toMatchObject({ type: 'welcome' })
+  })
+
+  it('closes with 4102 when no hello arrives in time', async () => {
+    const quick = await startRelay({ limits: { helloTimeout: 100 } })
+    try {
+      const c = new TestClient(wsUrl(quick))
+      clients.push(c)
+      await c.opened()
+      expect(await c.closedWith()).toEqual({ code: 4102, reason: 'no hello in time' })
+    } finally {
+      await quick.stop()
+    }
+  })
+})

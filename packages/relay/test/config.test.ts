@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, DEFAULTS, resolveConfig } from '../src/config'
+
+describe('resolveConfig', () => {
+  it('fills in the documented defaults', () => {
+    const config = resolveConfig()
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      path: '/ws',
+      origins: '*',
+      auth: undefined,
+      historyLimit: 1000,
+      idempotencyWindow: 600_000,
+      heartbeat: 25_000,
+      typingTimeout: 5000,
+      demo: true,
+      shutdownTimeout: 10_000,
+      logger: { level: 'info' },
+    })
+    expect(config.limits).toEqual(DEFAULTS.limits)
+    expect(config.limits).toMatchObject({ maxPayload: 65_536, maxBufferedBytes: 1_048_576, helloTimeout: 10_000 })
+  })
+
+  it.each([
+    [{ port: 70_000 }, 'port: must be an integer from 0 to 65535, got 70000'],
+    [{ origins: ['example.com'] }, 'origins: "example.com" is not an origin like https://example.com'],
+    [
+      { origins: ['https://a.example/path'] },
+      'origins: "https://a.example/path" is not an origin like https://example.com',
+    ],
+    [{ redis: 'http://localhost' }, 'redis: must be a URL like redis://host:6379'],
+    [{ apiKey: 'short' }, 'apiKey: must be at least 16 characters'],
+    [{ auth: { secret: 'x'.repeat(32), publicKey: 'y' } }, 'auth: set exactly one of secret, publicKey or verify'],
+    [{ auth: { publicKey: 'not a pem' } }, 'auth.publicKey: must be a PEM public key (-----BEGIN PUBLIC KEY-----)'],
+    [
+      { history: { idempotencyWindow: 1000 } },
+      'history.idempotencyWindow: must be an integer from 600000 to 86400000, got 1000',
+    ],
+    [{ limits: { publishRate: 1.5 } }, 'limits.publishRate: must be an integer from 1 to 100000, got 1.5'],
+    [{ trustProxy: ['not-an-ip'] }, 'trustProxy: "not-an-ip" is not an IP address or CIDR range'],
+    [{ logger: { level: 'loud' } }, 'logger.level: must be one of fatal, error, warn, info, debug, trace, silent'],
+    [{ path: 'ws' }, 'path: must start with /'],
+  ])('refuses %j with a message naming the setting', (options, message) => {
+    expect(() => resolveConfig(options as never)).toThrowError(ConfigError)
+    expect(() => resolveConfig(options as never)).toThrowError(message)
+  })
+
+  it('treats a "*" entry as any origin', () => {
+    expect(resolveConfig({ origins: ['https://a.example', '*'] }).origins).toBe('*')
+  })
+})

@@ -1,0 +1,145 @@
+// Test helpers: a relay on port 0 and a real `ws` client that reads frames in order.
+import { createRelay, type Relay, type RelayOptions } from '@confab/relay'
+import type { RelayFrame } from '@confab/sdk/protocol'
+import WebSocket from 'ws'
+
+/** Starts a relay on 127.0.0.1, port 0, without logs. */
+export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
+  const relay = await createRelay({ port: 0, host: '127.0.0.1', logger: false, ...options })
+  await relay.start()
+  return relay
+}
+
+/** The WebSocket URL of a started relay. */
+export function wsUrl(relay: Relay, path = '/ws'): string {
+  return `${relay.url.replace(/^http/, 'ws')}${path}`
+}
+
+type Frame = RelayFrame & Record<string, unknown>
+
+/** A raw protocol client: send objects or strings, await the frames the relay sends, in order. */
+export class TestClient {
+  readonly ws: WebSocket
+  readonly frames: Frame[] = []
+  /** Set once the socket closed: the close code and reason. */
+  closed: { code: number; reason: string } | null = null
+  #read = 0
+  #waiters: Array<() => void> = []
+  readonly #opened: Promise<void>
+
+  constructor(url: string, options: WebSocket.ClientOptions & { protocols?: string[] } = {}) {
+    const { protocols = ['confab.v1'], ...rest } = options
+    this.ws = new WebSocket(url, protocols, rest)
+    this.#opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve())
+      this.ws.once('error', reject)
+      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)))
+    })
+    this.ws.on('message', (data) => {
+      this.frames.push(JSON.parse(data.toString()))
+      this.#wake()
+    })
+    this.ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() }
+      this.#wake()
+    })
+    this.ws.on('error', () => this.#wake())
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const wake of waiters) wake()
+  }
+
+  /** Resolves once the socket is open. */
+  opened(): Promise<void> {
+    return this.#opened
+  }
+
+  /** Sends a frame (an object is JSON-encoded, a string goes as is). */
+  send(frame: object | string): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
+  }
+
+  /** The next unread frame matching `match` (frames before it are skipped), within `timeout` ms. */
+  async next(match: (frame: Frame) => boolean = () => true, timeout = 5000): Promise<Frame> {
+    const deadline = Date.now() + timeout
+    for (;;) {
+      while (this.#read < this.frames.length) {
+        const frame = this.frames[this.#read++] as Frame
+        if (match(frame)) return frame
+      }
+      if (this.closed) throw new Error(`socket closed (${this.closed.code}) before the frame arrived`)
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`no matching frame within ${timeout} ms; got ${JSON.stringify(this.frames)}`)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left)
+        this.#waiters.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+  }
+
+  /** The next frame of a type. */
+  nextOf(type: string, timeout?: number): Promise<Frame> {
+    return this.next((frame) => frame.type === type, timeout)
+  }
+
+  /** Resolves with the close code and reason. */
+  async closedWith(timeout = 5000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + timeout
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error(`socket still open after ${timeout} ms`)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now())
+        this.#waiters.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+    return this.closed
+  }
+
+  /** Sends hello and returns the welcome frame. */
+  async hello(fields: Record<string, unknown> = {}): Promise<Frame> {
+    await this.opened()
+    this.send({ type: 'hello', ...fields })
+    return this.next((f) => f.type === 'welcome' || f.type === 'error')
+  }
+
+  /** Joins a room and returns the joined (or error) frame. */
+  async join(room: string, fields: Record<string, unknown> = {}): Promise<Frame> {
+    const ref = `j-${room}-${Math.random()}`
+    this.send({ type: 'join', ref, room, ...fields })
+    return this.next((f) => f.ref === ref)
+  }
+
+  /** Publishes and returns the ack (or error) frame. */
+  async publish(room: string, text: string, fields: Record<string, unknown> = {}): Promise<Frame> {
+    const ref = `p-${Math.random()}`
+    this.send({ type: 'publish', ref, room, id: `m-${Math.random()}`, text, ...fields })
+    return this.next((f) => f.ref === ref)
+  }
+
+  /** Closes the socket and waits for the close. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    if (this.ws.readyState === WebSocket.CONNECTING) {
+      await this.#opened.catch(() => {})
+    }
+    this.ws.close()
+    await this.closedWith().catch(() => this.ws.terminate())
+  }
+}
+
+/** Opens a client, says hello, and returns it. */
+export async function connectClient(relay: Relay, hello: Record<string, unknown> = {}): Promise<TestClient> {
+  const client = new TestClient(wsUrl(relay))
+  const welcome = await client.hello(hello)
+  if (welcome.type !== 'welcome') throw new Error(`hello refused: ${JSON.stringify(welcome)}`)
+  return client
+}

@@ -1,0 +1,163 @@
+import type { Relay } from '@confab/relay'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { connectClient, startRelay, type TestClient } from './helpers'
+
+const KEY = 'test-api-key-0123456789'
+let relay: Relay
+const clients: TestClient[] = []
+
+beforeAll(async () => {
+  relay = await startRelay({ apiKey: KEY })
+})
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+})
+afterAll(async () => {
+  await relay.stop()
+})
+
+function api(path: string, init: RequestInit = {}, key: string | null = KEY): Promise<Response> {
+  const headers = new Headers(init.headers)
+  if (key !== null) headers.set('authorization', `Bearer ${key}`)
+  return fetch(`${relay.url}${path}`, { ...init, headers })
+}
+
+function post(room: string, body: unknown): Promise<Response> {
+  return api(`/v1/rooms/${room}/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+}
+
+describe('HTTP API', () => {
+  it('refuses requests without the key with 401 and a JSON error', async () => {
+    const res = await api('/v1/rooms/lobby/messages', {}, null)
+    expect(res.status).toBe(401)
+    expect(await res.json()).toEqual({ code: 'unauthorized', message: 'a valid API key is required' })
+    expect((await api('/v1/rooms/lobby/members', {}, 'wrong-key')).status).toBe(401)
+  })
+
+  it('posts a system message that is stored and broadcast like any other', async () => {
+    const listener = await connectClient(relay)
+    clients.push(listener)
+    await listener.join('api-room')
+    const res = await post('api-room', { text: 'Deploy finished' })
+    expect(res.status).toBe(201)
+    const { message } = (await res.json()) as { message: Record<string, unknown> }
+    expect(message).toMatchObject({ room: 'api-room', offset: 1, text: 'Deploy finished', from: { id: 'system' } })
+    expect(await listener.nextOf('message')).toMatchObject({ offset: 1, text: 'Deploy finished' })
+  })
+
+  it('posts as a named bot, and answers a repeated id with the original message', async () => {
+    const first = await post('bots', { text: 'beep', id: 'bot-1', from: { id: 'bot', name: 'Robo' } })
+    expect(first.status).toBe(201)
+    const again = await post('bots', { text: 'beep', id: 'bot-1', from: { id: 'bot', name: 'Robo' } })
+    expect(again.status).toBe(200)
+    expect(((await again.json()) as { message: { offset: number } }).message.offset).toBe(1)
+  })
+
+  it('lists messages with before and limit, oldest first', async () => {
+    for (const text of ['a', 'b', 'c', 'd']) await post('listed', { text })
+    const res = await api('/v1/rooms/listed/messages?before=4&limit=2')
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { messages: { text: string }[]; more: boolean }
+    expect(body.messages.map((m) => m.text)).toEqual(['b', 'c'])
+    expect(body.more).toBe(true)
+  })
+
+  it('lists the members of a room', async () => {
+    const c = await connectClient(relay, { name: 'Member' })
+    clients.push(c)
+    await c.join('members-room')
+    const res = await api('/v1/rooms/members-room/members')
+    expect(await res.json()).toEqual({ members: [c.frames[0]?.user] })
+  })
+
+  it('answers bad input with 400 and a JSON error body', async () => {
+    const badRoom = await api('/v1/rooms/bad%20room/messages')
+    expect(badRoom.status).toBe(400)
+    expect(await badRoom.json()).toMatchObject({ code: 'bad_request' })
+    const noText = await post('lobby', { from: { id: 'x' } })
+    expect(noText.status).toBe(400)
+    expect(await noText.json()).toEqual({ code: 'bad_request', message: 'text must be a string' })
+    const notJson = await post('lobby', '{oops')
+    expect(notJson.status).toBe(400)
+    expect(await notJson.json()).toEqual({ code: 'bad_request', message: 'body must be JSON' })
+    const badLimit = await api('/v1/rooms/lobby/messages?limit=-3')
+    expect(badLimit.status).toBe(400)
+    const tooLong = await post('lobby', { text: 'x'.repeat(4001) })
+    expect(tooLong.status).toBe(413)
+    expect(await tooLong.json()).toMatchObject({ code: 'too_large' })
+    const hugeBody = await post('lobby', { text: 'x', pad: 'y'.repeat(70_000) })
+    expect(hugeBody.status).toBe(413)
+    expect(await hugeBody.json()).toEqual({ code: 'too_large', message: 'body is larger than 64 KiB' })
+  })
+
+  it('answers unknown API routes with 404 and a JSON error body', async () => {
+    const res = await api('/v1/nothing-here')
+    expect(res.status).toBe(404)
+    expect(await res.json()).toEqual({ code: 'not_found', message: 'no such API route' })
+  })
+})
+
+describe('operational routes', () => {
+  it('answers /healthz and /readyz', async () => {
+    expect(await (await fetch(`${relay.url}/healthz`)).json()).toEqual({ status: 'ok' })
+    const ready = await fetch(`${relay.url}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toEqual({ status: 'ready' })
+  })
+
+  it('serves Prometheus metrics prefixed confab_, without user or room labels', async () => {
+    const c = await connectClient(relay, { name: 'Metered' })
+    clients.push(c)
+    await c.join('metered-room')
+    await c.publish('metered-room', 'count me')
+    c.send('junk')
+    await c.nextOf('error')
+    const res = await fetch(`${relay.url}/metrics`)
+    expect(res.headers.get('content-type')).toContain('text/plain')
+    const text = await res.text()
+    for (const name of [
+      'confab_connections',
+      'confab_rooms',
+      'confab_messages_in_total',
+      'confab_messages_out_total',
+      'confab_errors_total{code="bad_request"}',
+      'confab_send_queue_drops_total',
+      'confab_nodejs_eventloop_lag_seconds',
+    ]) {
+      expect(text).toContain(name)
+    }
+    expect(text).not.toContain('metered-room')
+    expect(text).not.toContain(c.frames[0]?.user && (c.frames[0].user as { id: string }).id)
+    const series = text.split('\n').filter((l) => l.startsWith('confab_') && !l.startsWith('confab_process'))
+    expect(series.every((l) => /^confab_[a-z0-9_]+(\{[^}]*\})? /.test(l))).toBe(true)
+  })
+})
+
+describe('demo and widget', () => {
+  it('serves a demo page that loads /widget.js inline in room lobby', async () => {
+    const res = await fetch(`${relay.url}/`)
+    expect(res.headers.get('content-type')).toContain('text/html')
+    const html = await res.text()
+    expect(html).toContain('<script src="/widget.js" data-room="lobby" data-mode="inline"')
+  })
+
+  it('serves /widget.js with an ETag, a cache lifetime, and 304 on revalidation', async () => {
+    const res = await fetch(`${relay.url}/widget.js`)
+    if (res.status === 404) {
+      // The bundle is built by `npm run build` (npm test builds first); say so rather than pass silently.
+      expect(await res.text()).toBe('widget.js is not built: run npm run build')
+      return
+    }
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('javascript')
+    expect(res.headers.get('cache-control')).toBe('public, max-age=300')
+    const etag = res.headers.get('etag')
+    expect(etag).toMatch(/^"[\w-]+"$/)
+    const again = await fetch(`${relay.url}/widget.js`, { headers: { 'if-none-match': etag ?? '' } })
+    expect(again.status).toBe(304)
+  })
+})

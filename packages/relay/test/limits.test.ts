@@ -1,0 +1,144 @@
+import type { Relay } from '@confab/relay'
+import { afterEach, describe, expect, it } from 'vitest'
+import { TokenBucket } from '../src/limits'
+import { connectClient, startRelay, TestClient, wsUrl } from './helpers'
+
+const relays: Relay[] = []
+const clients: TestClient[] = []
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+  await Promise.all(relays.splice(0).map((r) => r.stop()))
+})
+
+async function relayWith(options: Parameters<typeof startRelay>[0] = {}): Promise<Relay> {
+  const relay = await startRelay(options)
+  relays.push(relay)
+  return relay
+}
+
+async function client(relay: Relay): Promise<TestClient> {
+  const c = await connectClient(relay)
+  clients.push(c)
+  return c
+}
+
+/** Opens a socket and resolves with the HTTP status of a refused upgrade (or 101). */
+function upgradeStatus(url: string, headers: Record<string, string> = {}, protocols = ['confab.v1']): Promise<number> {
+  const c = new TestClient(url, { headers, protocols })
+  clients.push(c)
+  return c.opened().then(
+    () => 101,
+    (error: Error) => Number(/HTTP (\d+)/.exec(error.message)?.[1] ?? 0),
+  )
+}
+
+async function metric(relay: Relay, name: string): Promise<number> {
+  const text = await (await fetch(`${relay.url}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+  return Number(line?.split(' ').at(-1))
+}
+
+describe('TokenBucket', () => {
+  it('grants the burst, then one token per 1/rate seconds, and says how long to wait', () => {
+    let now = 0
+    const bucket = new TokenBucket(10, 3, () => now)
+    expect([bucket.take(), bucket.take(), bucket.take()]).toEqual([0, 0, 0])
+    expect(bucket.take()).toBe(100)
+    now = 100
+    expect(bucket.take()).toBe(0)
+  })
+})
+
+describe('publish rate', () => {
+  it('refuses publishes over the burst with rate_limited and a retryAfter in ms', async () => {
+    const relay = await relayWith({ limits: { publishRate: 1, publishBurst: 2 } })
+    const c = await client(relay)
+    await c.join('rate')
+    expect((await c.publish('rate', '1')).type).toBe('ack')
+    expect((await c.publish('rate', '2')).type).toBe('ack')
+    const refused = await c.publish('rate', '3')
+    expect(refused).toMatchObject({ type: 'error', code: 'rate_limited', message: 'publishing too fast', room: 'rate' })
+    expect(refused.retryAfter).toBeGreaterThan(0)
+    expect(refused.retryAfter).toBeLessThanOrEqual(1000)
+  })
+
+  it('closes with 4101 on sustained abuse', async () => {
+    const relay = await relayWith({ limits: { publishRate: 1, publishBurst: 1, rateAbuse: 5 } })
+    const c = await client(relay)
+    await c.join('abuse')
+    for (let i = 0; i < 10; i++) c.send({ type: 'publish', ref: `r${i}`, room: 'abuse', id: `i${i}`, text: 'spam' })
+    expect(await c.closedWith()).toEqual({ code: 4101, reason: 'publishing too fast' })
+  })
+})
+
+describe('connections per IP', () => {
+  it('refuses the upgrade over the cap with HTTP 429 and accepts again after one closes', async () => {
+    const relay = await relayWith({ limits: { connectionsPerIp: 2 } })
+    const a = await client(relay)
+    await client(relay)
+    expect(await upgradeStatus(wsUrl(relay))).toBe(429)
+    await a.close()
+    await expect.poll(() => upgradeStatus(wsUrl(relay)), { timeout: 2000 }).toBe(101)
+  })
+
+  it('counts the X-Forwarded-For address only when the peer is a trusted proxy', async () => {
+    const trusting = await relayWith({ limits: { connectionsPerIp: 1 }, trustProxy: ['127.0.0.1'] })
+    expect(await upgradeStatus(wsUrl(trusting), { 'x-forwarded-for': '203.0.113.1' })).toBe(101)
+    expect(await upgradeStatus(wsUrl(trusting), { 'x-forwarded-for': '203.0.113.2' })).toBe(101)
+    expect(await upgradeStatus(wsUrl(trusting), { 'x-forwarded-for': '203.0.113.1' })).toBe(429)
+
+    const wary = await relayWith({ limits: { connectionsPerIp: 1 } })
+    expect(await upgradeStatus(wsUrl(wary), { 'x-forwarded-for': '203.0.113.1' })).toBe(101)
+    // Without trust the header is ignored: both count against 127.0.0.1.
+    expect(await upgradeStatus(wsUrl(wary), { 'x-forwarded-for': '203.0.113.2' })).toBe(429)
+  })
+})
+
+describe('upgrade checks', () => {
+  it('refuses an origin outside the allow-list with HTTP 403 and no WebSocket', async () => {
+    const relay = await relayWith({ origins: ['https://good.example'] })
+    expect(await upgradeStatus(wsUrl(relay), { origin: 'https://evil.example' })).toBe(403)
+    expect(await upgradeStatus(wsUrl(relay), { origin: 'https://good.example' })).toBe(101)
+    expect(await metric(relay, 'confab_connections')).toBe(1)
+  })
+
+  it('allows any origin by default', async () => {
+    const relay = await relayWith()
+    expect(await upgradeStatus(wsUrl(relay), { origin: 'https://anywhere.example' })).toBe(101)
+  })
+
+  it('refuses a client that offers only other subprotocols', async () => {
+    const relay = await relayWith()
+    expect(await upgradeStatus(wsUrl(relay), {}, ['chat.v9'])).toBe(400)
+  })
+
+  it('answers 404 for upgrades on other paths', async () => {
+    const relay = await relayWith()
+    expect(await upgradeStatus(wsUrl(relay, '/elsewhere'))).toBe(404)
+  })
+})
+
+describe('slow consumers', () => {
+  it('cuts a reader that stops reading with 4100 and keeps the send queue bounded', async () => {
+    const relay = await relayWith({ limits: { publishRate: 10_000, publishBurst: 10_000 } })
+    const slow = await client(relay)
+    await slow.join('firehose')
+    slow.ws.pause()
+    const writer = await client(relay)
+    await writer.join('firehose')
+    const pad = 'x'.repeat(50_000)
+    // 400 frames of 50 KB: 20 MB, far beyond the 1 MiB bound and the kernel's socket buffers.
+    for (let i = 0; i < 400; i++) {
+      const ack = await writer.publish('firehose', `m${i}`, { meta: { pad } })
+      expect(ack.type).toBe('ack')
+    }
+    expect(await metric(relay, 'confab_send_queue_drops_total')).toBe(1)
+    // What stays queued is the bound plus the frame that crossed it, not 20 MB.
+    expect(await metric(relay, 'confab_send_queue_bytes')).toBeLessThan(1_048_576 + 200_000)
+    slow.ws.resume()
+    expect(await slow.closedWith(10_000)).toEqual({ code: 4100, reason: 'send queue full' })
+    // The writer was reading all along and is still connected.
+    expect(writer.closed).toBeNull()
+  }, 30_000)
+})

@@ -1,0 +1,147 @@
+import type { Relay } from '@confab/relay'
+import { afterEach, describe, expect, it } from 'vitest'
+import { connectClient, startRelay, TestClient, wsUrl } from './helpers'
+
+const relays: Relay[] = []
+const clients: TestClient[] = []
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+  await Promise.all(relays.splice(0).map((r) => r.stop()))
+})
+
+async function relayWith(options: Parameters<typeof startRelay>[0] = {}): Promise<Relay> {
+  const relay = await startRelay(options)
+  relays.push(relay)
+  return relay
+}
+
+async function client(relay: Relay, hello: Record<string, unknown> = {}): Promise<TestClient> {
+  const c = await connectClient(relay, hello)
+  clients.push(c)
+  return c
+}
+
+const userOf = (c: TestClient) => c.frames[0]?.user as { id: string; name: string }
+const resumeOf = (c: TestClient) => c.frames[0]?.resume as string
+
+describe('presence', () => {
+  it('lists everyone on join and tells the room who joined and left', async () => {
+    const relay = await relayWith()
+    const alice = await client(relay, { name: 'Alice' })
+    const bob = await client(relay, { name: 'Bob' })
+    const first = await alice.join('hall')
+    expect(first.members).toEqual([userOf(alice)])
+    const second = await bob.join('hall')
+    expect(second.members).toEqual(expect.arrayContaining([userOf(alice), userOf(bob)]))
+    expect(await alice.nextOf('presence')).toEqual({ type: 'presence', room: 'hall', joins: [userOf(bob)], leaves: [] })
+    await bob.close()
+    expect(await alice.nextOf('presence')).toEqual({ type: 'presence', room: 'hall', joins: [], leaves: [userOf(bob)] })
+  })
+
+  it('keeps a guest id across connections with the resume string', async () => {
+    const relay = await relayWith()
+    const tab1 = await client(relay, { name: 'Kira' })
+    const tab2 = await client(relay, { name: 'Kira', resume: resumeOf(tab1) })
+    expect(userOf(tab2).id).toBe(userOf(tab1).id)
+    const forged = await client(relay, { resume: `${userOf(tab1).id}.forged` })
+    expect(userOf(forged).id).not.toBe(userOf(tab1).id)
+  })
+
+  it('shows a user with two tabs once, and as leaving only when the last tab closes', async () => {
+    const relay = await relayWith()
+    const watcher = await client(relay, { name: 'Watcher' })
+    await watcher.join('tabs')
+    const tab1 = await client(relay, { name: 'Kira' })
+    const tab2 = await client(relay, { name: 'Kira', resume: resumeOf(tab1) })
+    await tab1.join('tabs')
+    await watcher.nextOf('presence')
+    const joined = await tab2.join('tabs')
+    expect((joined.members as { id: string }[]).filter((m) => m.id === userOf(tab1).id)).toHaveLength(1)
+
+    await tab1.close()
+    // A ping round trip after the close: any presence frame would have come before the pong.
+    watcher.send({ type: 'ping', ref: 'sync' })
+    await watcher.next((f) => f.ref === 'sync')
+    expect(watcher.frames.filter((f) => f.type === 'presence')).toHaveLength(1)
+
+    await tab2.close()
+    expect(await watcher.nextOf('presence')).toMatchObject({ leaves: [userOf(tab1)], joins: [] })
+  })
+
+  it('drops a peer that stops answering pings, and its presence with it', async () => {
+    const relay = await relayWith({ heartbeat: 50 })
+    const watcher = await client(relay)
+    await watcher.join('beat')
+    const silent = new TestClient(wsUrl(relay), { autoPong: false })
+    clients.push(silent)
+    await silent.hello()
+    await silent.join('beat')
+    const gone = await watcher.next((f) => f.type === 'presence' && (f.leaves as unknown[]).length > 0)
+    expect(gone.leaves).toEqual([userOf(silent)])
+    expect((await silent.closedWith()).code).toBe(1006)
+    // The watcher answers pings (ws does by default), so it is still here.
+    expect(watcher.closed).toBeNull()
+  })
+})
+
+describe('typing', () => {
+  it('tells others, not the typist or its other tabs', async () => {
+    const relay = await relayWith()
+    const alice = await client(relay, { name: 'Alice' })
+    const aliceTab = await client(relay, { name: 'Alice', resume: resumeOf(alice) })
+    const bob = await client(relay, { name: 'Bob' })
+    for (const c of [alice, aliceTab, bob]) await c.join('keys')
+    alice.send({ type: 'typing', room: 'keys' })
+    expect(await bob.nextOf('typing')).toEqual({ type: 'typing', room: 'keys', user: userOf(alice), active: true })
+    alice.send({ type: 'typing', room: 'keys', active: false })
+    expect(await bob.nextOf('typing')).toMatchObject({ active: false })
+    for (const c of [alice, aliceTab]) {
+      c.send({ type: 'ping', ref: 'sync' })
+      await c.next((f) => f.ref === 'sync')
+      expect(c.frames.some((f) => f.type === 'typing')).toBe(false)
+    }
+  })
+
+  it('does not rebroadcast a refresh while the user is still typing', async () => {
+    const relay = await relayWith()
+    const alice = await client(relay)
+    const bob = await client(relay)
+    await alice.join('refresh')
+    await bob.join('refresh')
+    for (let i = 0; i < 5; i++) alice.send({ type: 'typing', room: 'refresh' })
+    alice.send({ type: 'typing', room: 'refresh', active: false })
+    await bob.next((f) => f.type === 'typing' && f.active === false)
+    expect(bob.frames.filter((f) => f.type === 'typing').map((f) => f.active)).toEqual([true, false])
+  })
+
+  it('expires typing that is not refreshed', async () => {
+    const relay = await relayWith({ typingTimeout: 100 })
+    const alice = await client(relay)
+    const bob = await client(relay)
+    await alice.join('expiry')
+    await bob.join('expiry')
+    alice.send({ type: 'typing', room: 'expiry' })
+    expect(await bob.nextOf('typing')).toMatchObject({ active: true })
+    expect(await bob.nextOf('typing', 2000)).toMatchObject({ active: false, user: userOf(alice) })
+  })
+
+  it("clears typing when the typist's connection drops", async () => {
+    const relay = await relayWith()
+    const alice = await client(relay)
+    const bob = await client(relay)
+    await alice.join('drop')
+    await bob.join('drop')
+    alice.send({ type: 'typing', room: 'drop' })
+    await bob.nextOf('typing')
+    alice.ws.terminate()
+    expect(await bob.nextOf('typing')).toMatchObject({ active: false, user: userOf(alice) })
+  })
+
+  it('refuses typing in a room the connection has not joined', async () => {
+    const relay = await relayWith()
+    const alice = await client(relay)
+    alice.send({ type: 'typing', room: 'nowhere' })
+    expect(await alice.nextOf('error')).toMatchObject({ code: 'bad_request', room: 'nowhere' })
+  })
+})

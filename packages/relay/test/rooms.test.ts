@@ -1,0 +1,211 @@
+import type { Broker, BrokerEvent, BrokerHandler, Relay } from '@confab/relay'
+import { afterEach, describe, expect, it } from 'vitest'
+import { MemoryBroker } from '../src/broker/memory'
+import { MemoryStore } from '../src/store/memory'
+import { connectClient, startRelay, type TestClient } from './helpers'
+
+const relays: Relay[] = []
+const clients: TestClient[] = []
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+  await Promise.all(relays.splice(0).map((r) => r.stop()))
+})
+
+async function relayWith(options: Parameters<typeof startRelay>[0] = {}): Promise<Relay> {
+  const relay = await startRelay(options)
+  relays.push(relay)
+  return relay
+}
+
+async function client(relay: Relay): Promise<TestClient> {
+  const c = await connectClient(relay)
+  clients.push(c)
+  return c
+}
+
+type Msg = { offset: number; text: string; id: string }
+const texts = (frame: Record<string, unknown>) => (frame.messages as Msg[]).map((m) => m.text)
+
+describe('history', () => {
+  it('pages back with before and limit, oldest first, saying whether more is retained', async () => {
+    const relay = await relayWith()
+    const c = await client(relay)
+    await c.join('paged')
+    for (let i = 1; i <= 10; i++) await c.publish('paged', `m${i}`)
+    c.send({ type: 'history', ref: 'h1', room: 'paged', before: 8, limit: 3 })
+    const page = await c.next((f) => f.ref === 'h1')
+    expect(page).toMatchObject({ type: 'history', room: 'paged', more: true })
+    expect(texts(page)).toEqual(['m5', 'm6', 'm7'])
+    c.send({ type: 'history', ref: 'h2', room: 'paged', before: 3, limit: 5 })
+    const first = await c.next((f) => f.ref === 'h2')
+    expect(texts(first)).toEqual(['m1', 'm2'])
+    expect(first.more).toBe(false)
+    c.send({ type: 'history', ref: 'h3', room: 'paged', limit: 2 })
+    expect(texts(await c.next((f) => f.ref === 'h3'))).toEqual(['m9', 'm10'])
+  })
+
+  it('caps history on join at the retained history', async () => {
+    const relay = await relayWith({ history: { limit: 5 } })
+    const c = await client(relay)
+    await c.join('capped')
+    for (let i = 1; i <= 8; i++) await c.publish('capped', `m${i}`)
+    const other = await client(relay)
+    const joined = await other.join('capped', { history: 100 })
+    expect(texts(joined)).toEqual(['m4', 'm5', 'm6', 'm7', 'm8'])
+  })
+})
+
+describe('idempotent publish', () => {
+  it('answers a repeated id with the original ack and neither stores nor broadcasts it again', async () => {
+    const relay = await relayWith()
+    const alice = await client(relay)
+    const bob = await client(relay)
+    await alice.join('idem')
+    await bob.join('idem')
+    const first = await alice.publish('idem', 'once', { id: 'same-id' })
+    const again = await alice.publish('idem', 'once', { id: 'same-id' })
+    expect(again).toMatchObject({ type: 'ack', id: 'same-id', offset: first.offset, ts: first.ts })
+    await alice.publish('idem', 'next', { id: 'other-id' })
+    await bob.next((f) => f.type === 'message' && f.id === 'other-id')
+    expect(bob.frames.filter((f) => f.type === 'message').map((f) => f.offset)).toEqual([1, 2])
+  })
+})
+
+describe('resume', () => {
+  it('replays every message after the given position', async () => {
+    const relay = await relayWith()
+    const alice = await client(relay)
+    const joined = await alice.join('resume')
+    for (const text of ['a', 'b', 'c']) await alice.publish('resume', text)
+    const bob = await client(relay)
+    const again = await bob.join('resume', { since: { epoch: joined.epoch, offset: 1 }, history: 50 })
+    expect(again).toMatchObject({ recovered: true, head: 3, epoch: joined.epoch })
+    expect(texts(again)).toEqual(['b', 'c'])
+  })
+
+  it('says recovered: false with recent history when the epoch differs', async () => {
+    const relay = await relayWith()
+    const alice = await client(relay)
+    await alice.join('epoch')
+    for (const text of ['a', 'b', 'c']) await alice.publish('epoch', text)
+    const bob = await client(relay)
+    const again = await bob.join('epoch', { since: { epoch: 'some-other-epoch', offset: 1 }, history: 1 })
+    expect(again).toMatchObject({ recovered: false, head: 3 })
+    expect(texts(again)).toEqual(['c'])
+  })
+
+  it('says recovered: false when the position fell out of retained history', async () => {
+    const relay = await relayWith({ history: { limit: 3 } })
+    const alice = await client(relay)
+    const joined = await alice.join('trimmed')
+    for (let i = 1; i <= 6; i++) await alice.publish('trimmed', `m${i}`)
+    const bob = await client(relay)
+    const again = await bob.join('trimmed', { since: { epoch: joined.epoch, offset: 1 }, history: 2 })
+    expect(again).toMatchObject({ recovered: false })
+    expect(texts(again)).toEqual(['m5', 'm6'])
+    // The oldest retained offset is 4, so resuming from 3 is still gap-free.
+    const carol = await client(relay)
+    expect(await carol.join('trimmed', { since: { epoch: joined.epoch, offset: 3 } })).toMatchObject({
+      recovered: true,
+    })
+  })
+})
+
+describe('rooms', () => {
+  it('refuses a publish to a room the connection has not joined', async () => {
+    const relay = await relayWith()
+    const c = await client(relay)
+    expect(await c.publish('elsewhere', 'hi')).toMatchObject({
+      type: 'error',
+      code: 'bad_request',
+      message: 'join the room first',
+      room: 'elsewhere',
+    })
+  })
+
+  it('refuses joining the same room twice on one connection', async () => {
+    const relay = await relayWith()
+    const c = await client(relay)
+    await c.join('twice')
+    expect(await c.join('twice')).toMatchObject({ type: 'error', code: 'bad_request', message: 'already in this room' })
+  })
+
+  it('limits rooms per connection with limit_exceeded', async () => {
+    const relay = await relayWith({ limits: { maxRooms: 2 } })
+    const c = await client(relay)
+    await c.join('r1')
+    await c.join('r2')
+    expect(await c.join('r3')).toMatchObject({
+      type: 'error',
+      code: 'limit_exceeded',
+      message: 'at most 2 rooms per connection',
+    })
+    c.send({ type: 'leave', room: 'r1' })
+    expect(await c.join('r3')).toMatchObject({ type: 'joined' })
+  })
+
+  it('keeps rooms apart', async () => {
+    const relay = await relayWith()
+    const a = await client(relay)
+    const b = await client(relay)
+    await a.join('left-room')
+    await b.join('right-room')
+    await a.publish('left-room', 'only here')
+    await b.publish('right-room', 'only there')
+    expect(await b.nextOf('message')).toMatchObject({ text: 'only there' })
+    expect(b.frames.some((f) => f.type === 'message' && f.text === 'only here')).toBe(false)
+  })
+})
+
+/** A broker that loses every third message and swaps every fifth with the one after it, as Redis pub/sub may. */
+class LossyBroker implements Broker {
+  readonly inner = new MemoryBroker()
+  #held: [string, BrokerEvent] | null = null
+  get ready() {
+    return true
+  }
+  start(handler: BrokerHandler) {
+    return this.inner.start(handler)
+  }
+  subscribe(room: string) {
+    return this.inner.subscribe(room)
+  }
+  unsubscribe(room: string) {
+    return this.inner.unsubscribe(room)
+  }
+  async publish(room: string, event: BrokerEvent) {
+    if (event.type !== 'message') return this.inner.publish(room, event)
+    const { offset } = event.message
+    if (offset % 3 === 0) return
+    if (offset % 5 === 0) {
+      this.#held = [room, event]
+      return
+    }
+    await this.inner.publish(room, event)
+    const held = this.#held
+    this.#held = null
+    if (held) await this.inner.publish(...held)
+  }
+  close() {
+    return this.inner.close()
+  }
+}
+
+describe('delivery order', () => {
+  it('delivers every message once, in offset order, when the broker loses and reorders events', async () => {
+    const relay = await relayWith({
+      broker: new LossyBroker(),
+      store: new MemoryStore(),
+      limits: { publishBurst: 100 },
+    })
+    const sender = await client(relay)
+    const reader = await client(relay)
+    await sender.join('lossy')
+    await reader.join('lossy')
+    for (let i = 1; i <= 22; i++) await sender.publish('lossy', `m${i}`, { id: `id-${i}` })
+    await reader.next((f) => f.type === 'message' && f.offset === 22)
+    const offsets = reader.frames.filter((f) => f.type === 'message').map((f) => f.offset)
+    expect(offsets).toEqual(Array.from({ length: 22 }, (_, i) => i + 1))
+  })
+})

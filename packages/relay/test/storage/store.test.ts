@@ -1,0 +1,229 @@
+import { Redis } from 'ioredis'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { REDIS_URL } from '../../../../test/support/env'
+import type { Draft } from '../../src/store/types'
+import { type Backend, memoryBackend, redisBackend, TRICKY_ROOMS } from './backends'
+
+const backends: Backend[] = [memoryBackend(), await redisBackend()]
+const from = { id: 'u1', name: 'Ada' }
+let seq = 0
+const draft = (room: string, extra: Partial<Draft> = {}): Draft => ({
+  room,
+  id: `m${++seq}`,
+  from,
+  text: `hello ${seq}`,
+  ...extra,
+})
+
+describe.each(backends)('$name store', (backend) => {
+  describe.skipIf(backend.missing !== null)('', () => {
+    afterEach(() => backend.cleanup())
+
+    it('gives a new room an epoch, head 0 and first 1, and keeps that epoch', async () => {
+      const { store } = await backend.node()
+      const state = await store.state('fresh')
+      expect(state).toEqual({ epoch: expect.any(String), head: 0, first: 1 })
+      expect(state.epoch.length).toBeGreaterThan(0)
+      expect((await store.state('fresh')).epoch).toBe(state.epoch)
+      expect(store.ready).toBe(true)
+    })
+
+    it('assigns offsets 1, 2, 3 in append order and stamps the time stored', async () => {
+      const { store } = await backend.node()
+      const before = Date.now()
+      const results = []
+      for (let i = 0; i < 3; i++) results.push(await store.append(draft('r')))
+      expect(results.map((r) => [r.message.offset, r.duplicate])).toEqual([
+        [1, false],
+        [2, false],
+        [3, false],
+      ])
+      for (const { message } of results) {
+        expect(message.ts).toBeGreaterThanOrEqual(before - 1000)
+        expect(message.ts).toBeLessThanOrEqual(Date.now() + 1000)
+      }
+      expect(await store.state('r')).toMatchObject({ head: 3, first: 1 })
+    })
+
+    it('returns stored messages exactly as appended, with meta only when given', async () => {
+      const { store } = await backend.node()
+      const plain = await store.append(draft('r', { id: 'p', text: 'plain' }))
+      const rich = await store.append(
+        draft('r', { id: 'm', text: 'rich', meta: { tags: [], n: 1, nested: { a: [1] } } }),
+      )
+      expect(plain.message).toEqual({ room: 'r', offset: 1, id: 'p', from, text: 'plain', ts: plain.message.ts })
+      expect('meta' in plain.message).toBe(false)
+      expect(rich.message.meta).toEqual({ tags: [], n: 1, nested: { a: [1] } })
+      expect(await store.after('r', 0, 10)).toEqual([plain.message, rich.message])
+    })
+
+    it('answers a known id with the original message and stores nothing', async () => {
+      const { store } = await backend.node()
+      const first = await store.append(draft('r', { id: 'same', text: 'original' }))
+      const second = await store.append(draft('r'))
+      const again = await store.append(draft('r', { id: 'same', text: 'original' }))
+      expect(again).toEqual({ message: first.message, duplicate: true })
+      expect((await store.state('r')).head).toBe(2)
+      expect(await store.after('r', 0, 10)).toEqual([first.message, second.message])
+    })
+
+    it('treats the same id in another room as a new message', async () => {
+      const { store } = await backend.node()
+      await store.append(draft('one', { id: 'x' }))
+      const other = await store.append(draft('two', { id: 'x' }))
+      expect(other).toMatchObject({ duplicate: false, message: { room: 'two', offset: 1 } })
+    })
+
+    it('stores an id anew once the idempotency window has passed', async () => {
+      let now = 1_000_000
+      const { store } = await backend.node({ idempotencyWindow: 60_000, now: () => now })
+      await store.append(draft('r', { id: 'late' }))
+      await backend.expireIds('r', () => {
+        now += 60_001
+      })
+      const again = await store.append(draft('r', { id: 'late' }))
+      expect(again).toMatchObject({ duplicate: false, message: { offset: 2 } })
+    })
+
+    it('trims history to the limit and moves first forward', async () => {
+      const { store } = await backend.node({ historyLimit: 3 })
+      for (let i = 0; i < 5; i++) await store.append(draft('r'))
+      expect(await store.state('r')).toMatchObject({ head: 5, first: 3 })
+      expect((await store.after('r', 0, 10)).map((m) => m.offset)).toEqual([3, 4, 5])
+      expect((await store.before('r', 100, 10)).map((m) => m.offset)).toEqual([3, 4, 5])
+    })
+
+    it('pages forward with after(): up to limit messages past an offset, oldest first', async () => {
+      const { store } = await backend.node()
+      for (let i = 0; i < 6; i++) await store.append(draft('r'))
+      expect((await store.after('r', 2, 3)).map((m) => m.offset)).toEqual([3, 4, 5])
+      expect((await store.after('r', 5, 10)).map((m) => m.offset)).toEqual([6])
+      expect(await store.after('r', 6, 10)).toEqual([])
+      expect(await store.after('r', 0, 0)).toEqual([])
+      expect(await store.after('empty', 0, 10)).toEqual([])
+    })
+
+    it('pages back with before(): the newest messages under an offset, oldest first', async () => {
+      const { store } = await backend.node()
+      for (let i = 0; i < 6; i++) await store.append(draft('r'))
+      expect((await store.before('r', 5, 2)).map((m) => m.offset)).toEqual([3, 4])
+      expect((await store.before('r', 7, 3)).map((m) => m.offset)).toEqual([4, 5, 6])
+      expect((await store.before('r', 3, 10)).map((m) => m.offset)).toEqual([1, 2])
+      expect(await store.before('r', 1, 10)).toEqual([])
+      expect(await store.before('r', 4, 0)).toEqual([])
+    })
+
+    it('keeps rooms whose names look like key or pattern syntax apart', async () => {
+      const { store } = await backend.node()
+      for (const room of TRICKY_ROOMS) await store.append(draft(room, { id: 'same-id', text: room }))
+      for (const room of TRICKY_ROOMS) {
+        expect(await store.state(room)).toMatchObject({ head: 1, first: 1 })
+        expect((await store.after(room, 0, 10)).map((m) => [m.room, m.text])).toEqual([[room, room]])
+      }
+    })
+
+    it('hands out distinct, gap-free offsets to concurrent appends from two nodes', async () => {
+      const a = await backend.node()
+      const b = backend.shared ? await backend.node() : a
+      const appends = Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).store.append(draft('busy')))
+      const offsets = (await Promise.all(appends)).map((r) => r.message.offset).sort((x, y) => x - y)
+      expect(offsets).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))
+      expect((await a.store.after('busy', 0, 1000)).map((m) => m.offset)).toEqual(offsets)
+    })
+
+    it.runIf(backend.shared)('answers a resend through another node with the original ack', async () => {
+      const a = await backend.node()
+      const b = await backend.node()
+      const sent = await a.store.append(draft('r', { id: 'resend', text: 'once' }))
+      const resent = await b.store.append(draft('r', { id: 'resend', text: 'once' }))
+      expect(resent).toEqual({ message: sent.message, duplicate: true })
+      expect((await b.store.state('r')).head).toBe(1)
+    })
+
+    it.runIf(backend.shared)('keeps history and epoch for every node of the deployment', async () => {
+      const a = await backend.node()
+      await a.store.append(draft('r', { text: 'from a' }))
+      const b = await backend.node()
+      expect(await b.store.state('r')).toEqual(await a.store.state('r'))
+      expect((await b.store.after('r', 0, 10)).map((m) => m.text)).toEqual(['from a'])
+    })
+
+    it.runIf(!backend.shared)('gives every process its own history under a new epoch', async () => {
+      const a = await backend.node()
+      await a.store.append(draft('r'))
+      const b = await backend.node()
+      expect((await b.store.state('r')).epoch).not.toBe((await a.store.state('r')).epoch)
+      expect(await b.store.state('r')).toMatchObject({ head: 0, first: 1 })
+    })
+  })
+})
+
+describe.skipIf(backends[1]?.missing !== null)('redis store internals', () => {
+  const backend = backends[1] as Backend
+  let redis: Redis
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL)
+    return () => redis.disconnect()
+  })
+  afterEach(() => backend.cleanup())
+
+  /** The one key of the deployment's prefix that matches a pattern. */
+  async function key(pattern: string): Promise<string> {
+    const keys = await redis.keys(`${backend.prefix}${pattern}`)
+    expect(keys).toHaveLength(1)
+    return keys[0] as string
+  }
+
+  it('changes the epoch when the stream is lost, and keeps counting offsets', async () => {
+    const { store } = await backend.node()
+    await store.append(draft('lost'))
+    await store.append(draft('lost'))
+    const before = await store.state('lost')
+    await redis.del(await key('room:{*}:log'))
+    const after = await store.state('lost')
+    expect(after.epoch).not.toBe(before.epoch)
+    expect(after).toMatchObject({ head: 2, first: 3 })
+    expect((await store.state('lost')).epoch).toBe(after.epoch)
+    const next = await store.append(draft('lost'))
+    expect(next.message.offset).toBe(3)
+    expect(await store.state('lost')).toEqual({ epoch: after.epoch, head: 3, first: 3 })
+  })
+
+  it('rebuilds a lost room record from the stream under a new epoch', async () => {
+    const { store } = await backend.node()
+    await store.append(draft('meta-lost'))
+    await store.append(draft('meta-lost'))
+    const before = await store.state('meta-lost')
+    await redis.del(await key('room:{*}:meta'))
+    const after = await store.state('meta-lost')
+    expect(after.epoch).not.toBe(before.epoch)
+    expect(after).toMatchObject({ head: 2, first: 1 })
+    expect((await store.append(draft('meta-lost'))).message.offset).toBe(3)
+  })
+
+  it('remembers a client id for the idempotency window, as a TTL', async () => {
+    const { store } = await backend.node({ idempotencyWindow: 90_000 })
+    await store.append(draft('ttl', { id: 'client-id' }))
+    const ttl = await redis.pttl(await key('room:{*}:id:*'))
+    expect(ttl).toBeGreaterThan(80_000)
+    expect(ttl).toBeLessThanOrEqual(90_000)
+  })
+
+  it('answers a duplicate whose message was trimmed with its original offset', async () => {
+    const { store } = await backend.node({ historyLimit: 2 })
+    const first = await store.append(draft('trim', { id: 'old', text: 'old' }))
+    for (let i = 0; i < 3; i++) await store.append(draft('trim'))
+    const again = await store.append(draft('trim', { id: 'old', text: 'old' }))
+    expect(again).toEqual({ message: first.message, duplicate: true })
+    expect((await store.state('trim')).head).toBe(4)
+  })
+
+  it('encodes room names so every key stays under the prefix, one room per hash tag', async () => {
+    const { store } = await backend.node()
+    for (const room of TRICKY_ROOMS) await store.append(draft(room))
+    const ours = await redis.keys(`${backend.prefix}room:*`)
+    for (const k of ours)
+      expect(k.slice(backend.prefix.length)).toMatch(/^room:\{[A-Za-z0-9_-]*\}:(meta|log|id:[A-Za-z0-9_-]+)$/)
+    expect(new Set(ours.map((k) => k.match(/\{(.*)\}/)?.[1])).size).toBe(TRICKY_ROOMS.length)
+  })
+})

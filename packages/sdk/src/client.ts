@@ -1,0 +1,440 @@
+import { createNanoEvents, type Unsubscribe } from 'nanoevents'
+import { backoff, RECONNECT, type ReconnectOptions } from './backoff'
+import { isOffline, watchBrowser } from './browser'
+import { createBucket } from './bucket'
+import { ConfabError, type ConfabErrorCode } from './errors'
+import { createLiveness } from './liveness'
+import { createOutbox, type Entry } from './outbox'
+import {
+  CLOSE,
+  type ClientFrame,
+  type CloseAction,
+  closeAction,
+  type HistoryResultFrame,
+  type Member,
+  type Message,
+  type Meta,
+  type RelayFrame,
+  SUBPROTOCOL,
+} from './protocol'
+import { createRoom, type JoinOptions, type Link, type Room, type RoomControl } from './room'
+import { load, pickStorage, type StorageLike, save } from './storage'
+import { socketUrl } from './url'
+
+/** Where the connection stands. `closed` is final: make a new client to connect again. */
+export type Status = 'connecting' | 'open' | 'reconnecting' | 'closed'
+
+/** Events of a {@link Client}. */
+export interface ClientEvents {
+  /** The status changed; the callback gets the new one. */
+  status(status: Status): void
+  /** A failure no promise reports: a refused token, a close by the relay, an error frame that answers nothing. */
+  error(error: ConfabError): void
+}
+
+/** The part of a WebSocket the SDK uses: the browser's own and the `ws` package's both fit. */
+export interface Socket {
+  readonly readyState: number
+  onopen: ((event: unknown) => void) | null
+  onmessage: ((event: { data: unknown }) => void) | null
+  onclose: ((event: { code: number }) => void) | null
+  onerror: ((event: unknown) => void) | null
+  send(data: string): void
+  close(): void
+}
+
+/** A WebSocket constructor: `globalThis.WebSocket`, or the default export of `ws` in Node. */
+export type SocketConstructor = new (url: string, protocols: string) => unknown
+
+/** Options of {@link connect}. Every one is optional. */
+export interface ConnectOptions {
+  /** JWT for a relay with auth. A function is called before every connect, so it can refresh. */
+  token?: string | (() => string | Promise<string>)
+  /** Display name, used when the relay runs without auth. */
+  name?: string
+  /** WebSocket constructor (default `globalThis.WebSocket`; Node 20 needs `ws`). */
+  WebSocket?: SocketConstructor
+  /** `false` never reconnects; otherwise backoff settings (defaults 500 ms, 30,000 ms, factor 2, full jitter). */
+  reconnect?: false | ReconnectOptions
+  /** Milliseconds without any frame before the link counts as dead (default: the relay's, from `welcome`; 20,000 before it). */
+  heartbeat?: number
+  /** Milliseconds to wait for an ack once a message is on the wire (default 10,000). */
+  sendTimeout?: number
+  /** Keep the outbox and room positions across page loads: `true` for sessionStorage, or a storage object (default off). */
+  persist?: boolean | StorageLike
+  /** Messages that may wait for an ack at once, queued and in flight together (default 100). */
+  outbox?: number
+}
+
+/** One connection to a relay, shared by every room the app joins. */
+export interface Client {
+  /** Where the connection stands now. */
+  readonly status: Status
+  /** The local user from the relay's `welcome`; undefined until the first one. */
+  readonly user: Member | undefined
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<E extends keyof ClientEvents>(event: E, cb: ClientEvents[E]): Unsubscribe
+  /** Joins a room (again returns the same Room for the same name); re-joined after every reconnect. */
+  join(room: string, options?: JoinOptions): Room
+  /** Closes for good: status `closed`, waiting sends reject with `closed`. A persisted outbox stays stored. */
+  close(): void
+}
+
+/** Milliseconds a connection must stay up before the backoff attempts count from zero again. */
+const STABLE_AFTER = 5_000
+/** Milliseconds: upper bound of the random delay after a close with 1012 or 1013. */
+const SOON = 5_000
+/** Milliseconds a probed link has to show a frame (after `online`, `visibilitychange`, `pageshow`). */
+const PROBE_WITHIN = 5_000
+/** Milliseconds before the first `welcome` tells the relay's heartbeat. */
+const FIRST_HEARTBEAT = 20_000
+const OPEN = 1
+
+/** What the SDK says when the relay closes the connection with a code it does not retry. */
+function stopCode(code: number): ConfabErrorCode {
+  if (code === CLOSE.UNAUTHORIZED) return 'unauthorized'
+  if (code === CLOSE.FORBIDDEN || code === CLOSE.POLICY) return 'forbidden'
+  if (code === CLOSE.TOO_LARGE) return 'too_large'
+  if (code === CLOSE.TOO_MANY_ERRORS) return 'bad_request'
+  return 'closed'
+}
+
+/** A message id: unique enough within a room's 10-minute idempotency window, no crypto needed. */
+const makeId = (): string => Date.now().toString(36) + Math.random().toString(36).slice(2, 10)
+
+/**
+ * Opens a connection to a relay at `url` (`ws(s)://` or `http(s)://`; an empty path means `/ws`)
+ * and keeps it open: reconnecting with backoff, re-joining rooms from their last position and
+ * resending unacknowledged messages with their original ids.
+ */
+export function connect(url: string, options: ConnectOptions = {}): Client {
+  const WS = options.WebSocket ?? (globalThis as { WebSocket?: SocketConstructor }).WebSocket
+  if (!WS)
+    throw new TypeError("confab: no global WebSocket; pass one: connect(url, { WebSocket }) with WebSocket from 'ws'")
+  const target = socketUrl(url)
+  const { token, sendTimeout = 10_000 } = options
+  const retry = options.reconnect === false ? undefined : { ...RECONNECT, ...options.reconnect }
+  const storage = pickStorage(options.persist)
+  const key = `confab:${target}`
+  const events = createNanoEvents<ClientEvents>()
+  const outbox = createOutbox(options.outbox ?? 100)
+  const rooms = new Map<string, RoomControl>()
+  const requests = new Map<string, (answer: HistoryResultFrame | ConfabError) => void>()
+  const saved = load(storage, key)
+  const positions = saved.rooms
+  const live = createLiveness(
+    () => send({ type: 'ping' }),
+    () => drop('backoff'),
+  )
+
+  let status: Status = 'connecting'
+  let socket: Socket | undefined
+  let generation = 0
+  let attempt = 0
+  let authRetried = false
+  let offline = false
+  let user: Member | undefined
+  let resume: string | undefined
+  let heartbeat = options.heartbeat ?? FIRST_HEARTBEAT
+  let retryTimer: ReturnType<typeof setTimeout> | undefined
+  let paceTimer: ReturnType<typeof setTimeout> | undefined
+  let bucket = createBucket(10, 20)
+  let stableTimer: ReturnType<typeof setTimeout> | undefined
+  let refs = 0
+
+  const fail = (code: ConfabErrorCode, message: string): ConfabError => new ConfabError(code, message)
+  const report = (code: ConfabErrorCode, message: string): void => events.emit('error', fail(code, message))
+
+  /** The one place the status changes. */
+  const setStatus = (next: Status): void => {
+    if (status === next) return
+    status = next
+    events.emit('status', next)
+  }
+
+  const raw = (frame: ClientFrame): boolean => {
+    if (socket?.readyState !== OPEN) return false
+    socket.send(JSON.stringify(frame))
+    return true
+  }
+  const send = (frame: ClientFrame): boolean => status === 'open' && raw(frame)
+
+  const persist = (): void => {
+    if (!storage) return
+    const waiting = outbox.list().map(({ room, id, text, meta }) => ({ room, id, text, meta }))
+    try {
+      save(storage, key, { outbox: waiting, rooms: positions })
+    } catch (e) {
+      // Quota or privacy mode: the client still works, only a reload would lose the queue.
+      report('internal', `could not persist the outbox: ${String(e)}`)
+    }
+  }
+
+  const transmit = (entry: Entry): void => {
+    if (entry.timer !== undefined) return
+    const { room, id, text, meta } = entry
+    if (!send({ type: 'publish', ref: id, room, id, text, meta })) return
+    entry.timer = setTimeout(() => {
+      outbox.take(id)
+      persist()
+      entry.fail(fail('timeout', `no ack within ${sendTimeout} ms`))
+    }, sendTimeout)
+  }
+  /** Sends the room's waiting messages in order, paced to the relay's publish rate. */
+  const flush = (room: string): void => {
+    for (const entry of outbox.list()) {
+      if (entry.room !== room || entry.timer !== undefined) continue
+      const wait = bucket.take()
+      if (wait) {
+        pace(wait)
+        return
+      }
+      transmit(entry)
+    }
+  }
+  /** Flushes every joined room again in `ms` (one timer, however many rooms wait). */
+  const pace = (ms: number): void => {
+    paceTimer ??= setTimeout(() => {
+      paceTimer = undefined
+      for (const [name, r] of rooms) if (r.ready()) flush(name)
+    }, ms)
+  }
+  const rejectAll = (room: string | undefined, error: ConfabError): void => {
+    for (const entry of outbox.list()) {
+      if (room !== undefined && entry.room !== room) continue
+      outbox.take(entry.id)
+      entry.fail(error)
+    }
+  }
+
+  const link: Link = {
+    send,
+    flush,
+    user: () => user,
+    publish(room, text, meta?: Meta) {
+      return new Promise<Message>((ok, reject) => {
+        if (status === 'closed') throw fail('closed', 'client closed')
+        const entry: Entry = { room, id: makeId(), text, meta, ok, fail: reject }
+        outbox.add(entry)
+        persist()
+        if (rooms.get(room)?.ready()) flush(room)
+      })
+    },
+    history(room, { before, limit }) {
+      return new Promise<HistoryResultFrame>((ok, reject) => {
+        const ref = `#${++refs}`
+        if (!rooms.get(room)?.ready() || !send({ type: 'history', ref, room, before, limit })) {
+          throw fail('unavailable', 'not connected')
+        }
+        const timer = setTimeout(() => answer(fail('timeout', `no answer within ${sendTimeout} ms`)), sendTimeout)
+        const answer = (a: HistoryResultFrame | ConfabError): void => {
+          clearTimeout(timer)
+          requests.delete(ref)
+          if (a instanceof ConfabError) reject(a)
+          else ok(a)
+        }
+        requests.set(ref, answer)
+      })
+    },
+    save(room, position) {
+      if (position) positions[room] = position
+      else delete positions[room]
+      persist()
+    },
+    left(room) {
+      rooms.get(room)?.offline()
+      rooms.delete(room)
+      delete positions[room]
+      rejectAll(room, fail('closed', `left room ${room}`))
+      persist()
+    },
+  }
+
+  const onFrame = (f: RelayFrame): void => {
+    live.touch()
+    switch (f.type) {
+      case 'welcome':
+        user = f.user
+        resume = f.resume
+        authRetried = false
+        heartbeat = options.heartbeat ?? f.heartbeat
+        bucket = createBucket(f.limits.publishRate, f.limits.publishBurst)
+        live.start(heartbeat)
+        stableTimer = setTimeout(() => {
+          attempt = 0
+        }, STABLE_AFTER)
+        setStatus('open')
+        for (const r of rooms.values()) r.online()
+        break
+      case 'ack': {
+        const entry = outbox.take(f.ref)
+        if (!entry || !user) break
+        persist()
+        const { room, id, text, meta } = entry
+        entry.ok({ room, offset: f.offset, id, from: user, text, meta, ts: f.ts })
+        break
+      }
+      case 'history':
+        requests.get(f.ref)?.(f)
+        break
+      case 'error': {
+        const error = new ConfabError(f.code, f.message, f.retryAfter)
+        const entry = f.ref === undefined ? undefined : outbox.get(f.ref)
+        const request = f.ref === undefined ? undefined : requests.get(f.ref)
+        if (entry && f.code === 'rate_limited') {
+          // Not the message's fault: it keeps its place in line and goes again when the relay says.
+          clearTimeout(entry.timer)
+          entry.timer = undefined
+          pace(f.retryAfter ?? 1_000)
+        } else if (entry) {
+          outbox.take(entry.id)
+          persist()
+          entry.fail(error)
+        } else if (request) request(error)
+        else events.emit('error', error)
+        break
+      }
+      case 'pong':
+        break
+      default:
+        rooms.get(f.room)?.handle(f)
+    }
+  }
+
+  /** Forgets the socket: its late callbacks are ignored (generation) and its listeners removed. */
+  const discard = (): void => {
+    generation++
+    live.stop()
+    clearTimeout(stableTimer)
+    clearTimeout(retryTimer)
+    clearTimeout(paceTimer)
+    paceTimer = undefined
+    const ws = socket
+    socket = undefined
+    if (!ws) return
+    ws.onopen = ws.onmessage = ws.onclose = null
+    // `ws` in Node throws on an 'error' event nobody listens to, and closing a socket that is
+    // still connecting emits one; this socket's errors no longer concern anyone.
+    ws.onerror = () => {}
+    ws.close()
+  }
+
+  /** The socket is gone (closed by the relay, dead, or the browser went offline): decide what next. */
+  const drop = (action: CloseAction, code?: number): void => {
+    discard()
+    outbox.pause()
+    for (const r of rooms.values()) r.offline()
+    for (const answer of requests.values()) answer(fail('unavailable', 'connection lost'))
+    if (code === CLOSE.UNAUTHORIZED && typeof token === 'function' && !authRetried) {
+      authRetried = true
+      action = 'now'
+    }
+    if (action === 'stop' || !retry) {
+      if (code === undefined) report('closed', 'connection lost')
+      else if (code !== CLOSE.NORMAL) report(stopCode(code), `connection closed by the relay (code ${code})`)
+      close()
+      return
+    }
+    setStatus('reconnecting')
+    if (offline || isOffline()) return // the `online` event reconnects
+    const n = attempt++
+    const delay = action === 'soon' ? Math.random() * SOON : action === 'now' && n === 0 ? 0 : backoff(n, retry)
+    retryTimer = setTimeout(open, delay)
+  }
+
+  const open = async (): Promise<void> => {
+    const mine = ++generation
+    let secret: string | undefined
+    try {
+      // A function token runs in a microtask, so even a synchronous throw reaches `error` listeners.
+      secret = typeof token === 'function' ? await Promise.resolve().then(token) : token
+    } catch (e) {
+      if (mine !== generation) return
+      report('unauthorized', `the token function failed: ${e instanceof Error ? e.message : String(e)}`)
+      return drop('backoff')
+    }
+    if (mine !== generation) return
+    let ws: Socket
+    try {
+      ws = new WS(target, SUBPROTOCOL) as Socket
+    } catch (e) {
+      // The environment refuses the URL (for instance ws: from an https page): retrying cannot help.
+      report('bad_request', `cannot open a WebSocket to ${target}: ${String(e)}`)
+      return close()
+    }
+    socket = ws
+    live.start(heartbeat)
+    ws.onopen = () => raw({ type: 'hello', v: 1, token: secret, name: options.name, resume })
+    ws.onmessage = (event) => {
+      if (mine !== generation) return
+      let frame: RelayFrame
+      try {
+        frame = JSON.parse(String(event.data)) as RelayFrame
+      } catch {
+        return report('bad_request', 'the relay sent a frame that is not JSON')
+      }
+      onFrame(frame)
+    }
+    ws.onclose = (event) => {
+      if (mine === generation) drop(closeAction(event.code), event.code)
+    }
+    ws.onerror = () => {} // always followed by `close`, which says what there is to say
+  }
+
+  const unwatch = watchBrowser({
+    wake() {
+      offline = false
+      if (status === 'open') live.probe(PROBE_WITHIN)
+      else if (status === 'reconnecting' && !socket) {
+        clearTimeout(retryTimer)
+        void open()
+      }
+    },
+    offline() {
+      offline = true
+      if (status !== 'closed') drop('backoff')
+    },
+  })
+
+  const close = (): void => {
+    if (status === 'closed') return
+    discard()
+    unwatch()
+    for (const r of rooms.values()) r.offline()
+    setStatus('closed')
+    // Messages still waiting stay in storage (when persisted): the next page's client sends them.
+    const error = fail('closed', 'client closed')
+    for (const entry of outbox.list()) {
+      outbox.take(entry.id)
+      entry.fail(error)
+    }
+    for (const answer of requests.values()) answer(error)
+  }
+
+  for (const o of saved.outbox.slice(0, options.outbox ?? 100)) {
+    // Restored from a previous page: nobody awaits these, so failures go to the `error` event.
+    outbox.add({ ...o, ok: () => {}, fail: (e) => events.emit('error', e) })
+  }
+
+  const client: Client = {
+    get status() {
+      return status
+    },
+    get user() {
+      return user
+    },
+    on: (event, cb) => events.on(event, cb),
+    join(name, joinOptions = {}) {
+      let r = rooms.get(name)
+      if (!r) {
+        r = createRoom(name, joinOptions, link, positions[name])
+        rooms.set(name, r)
+        if (status === 'open') r.online()
+      }
+      return r.room
+    },
+    close,
+  }
+  void open()
+  return client
+}

@@ -1,0 +1,187 @@
+// The SDK against a real relay through a fault proxy: cuts, black holes, refusals, restarts.
+import type { Relay } from '@confab/relay'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { type FaultProxy, startFaultProxy } from '../../../../test/support/fault-proxy'
+import type { ResetInfo } from '../../src/room'
+import { client, closeClients, joinedRoom, portOf, recorder, startRelay, statusOf } from './support'
+
+/** Milliseconds: the relay's heartbeat, announced in `welcome`, so the SDK's deadline too. */
+const HEARTBEAT = 800
+/** Fast reconnects keep the suite quick; the shape of the backoff is unit-tested. */
+const reconnect = { minDelay: 50, maxDelay: 400 }
+
+let relay: Relay
+let proxy: FaultProxy
+let room = 0
+const nextRoom = () => `faults-${++room}`
+
+beforeAll(async () => {
+  relay = await startRelay({ heartbeat: HEARTBEAT })
+})
+afterEach(async () => {
+  closeClients()
+  await proxy?.close()
+})
+afterAll(async () => {
+  await relay.stop()
+})
+
+/** Alice through the proxy, Bob straight to the relay, both in a fresh room. */
+async function pair() {
+  proxy = await startFaultProxy({ port: portOf(relay) })
+  const name = nextRoom()
+  const alice = client(proxy.url, { name: 'Alice', reconnect })
+  const bob = client(relay.url, { name: 'Bob', reconnect })
+  const a = alice.join(name)
+  const b = bob.join(name)
+  const atA = recorder(a)
+  const atB = recorder(b)
+  await Promise.all([joinedRoom(a), joinedRoom(b)])
+  return { alice, bob, a, b, atA, atB }
+}
+
+describe('through a fault proxy', () => {
+  it('after a cut, reconnects and resumes with no loss and no duplicate', async () => {
+    const { alice, a, b, atA, atB } = await pair()
+    for (const t of ['m1', 'm2', 'm3']) await b.send(t)
+    await atA.count(3)
+    proxy.cut()
+    await statusOf(alice, 'reconnecting')
+    for (const t of ['m4', 'm5', 'm6']) await b.send(t) // while Alice is away
+    const mine = a.send('a1') // queued in Alice's outbox
+    await statusOf(alice, 'open')
+    await mine
+    await atA.count(7)
+    await atB.count(7)
+    expect(atA.offsets()).toEqual([1, 2, 3, 4, 5, 6, 7])
+    expect(atA.texts()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'a1'])
+    expect(atB.messages).toEqual(atA.messages)
+    expect(proxy.accepted).toBe(2)
+  })
+
+  it('when the ack is lost after the relay stored the message, exactly one copy is delivered', async () => {
+    const { alice, a, b, atA, atB } = await pair()
+    proxy.blackhole('down') // the publish reaches the relay; nothing comes back
+    const sending = a.send('once')
+    await atB.count(1) // stored and broadcast
+    await statusOf(alice, 'reconnecting') // the SDK noticed the silence
+    const stored = await sending // resent with the same id after the reconnect; the relay answers the original ack
+    expect(stored).toMatchObject({ offset: 1, text: 'once' })
+    await b.send('after')
+    await Promise.all([atA.count(2), atB.count(2)])
+    expect(atB.texts()).toEqual(['once', 'after'])
+    expect(atA.texts()).toEqual(['once', 'after'])
+    expect(atA.messages[0]?.id).toBe(stored.id)
+  })
+
+  it('detects a black-holed connection within heartbeat + grace and reconnects', async () => {
+    const { alice, a, b, atA } = await pair()
+    const grace = 400 // timer slack on a shared machine
+    proxy.blackhole('both')
+    const started = Date.now()
+    await statusOf(alice, 'reconnecting', HEARTBEAT + 5_000)
+    const detected = Date.now() - started
+    expect(detected).toBeLessThanOrEqual(HEARTBEAT + grace)
+    await statusOf(alice, 'open')
+    await joinedRoom(a)
+    await b.send('still here')
+    await atA.count(1)
+    expect(atA.texts()).toEqual(['still here'])
+  })
+
+  it('messages sent while offline are delivered exactly once, in order, after reconnect', async () => {
+    const { alice, a, atB, b } = await pair()
+    proxy.refuse()
+    proxy.cut()
+    await statusOf(alice, 'reconnecting')
+    const sends = ['o1', 'o2', 'o3'].map((t) => a.send(t))
+    // Alice has been refused at least once: she really is offline.
+    await vi.waitFor(() => expect(proxy.accepted).toBeGreaterThanOrEqual(2), { timeout: 5_000 })
+    proxy.refuse(false)
+    const stored = await Promise.all(sends)
+    expect(stored.map((m) => m.offset)).toEqual([1, 2, 3])
+    await b.send('after')
+    await atB.count(4)
+    expect(atB.texts()).toEqual(['o1', 'o2', 'o3', 'after'])
+  })
+
+  it("flushes 30 messages queued offline at the relay's publish rate, none refused", async () => {
+    const { alice, a, atB } = await pair()
+    const errors: string[] = []
+    alice.on('error', (e) => errors.push(e.code))
+    proxy.refuse()
+    proxy.cut()
+    await statusOf(alice, 'reconnecting')
+    const texts = Array.from({ length: 30 }, (_, i) => `q${i + 1}`)
+    const sends = texts.map((t) => a.send(t))
+    proxy.refuse(false)
+    const stored = await Promise.all(sends)
+    expect(stored.map((m) => m.offset)).toEqual(texts.map((_, i) => i + 1))
+    await atB.count(30)
+    expect(atB.texts()).toEqual(texts)
+    expect(errors).toEqual([])
+    expect(alice.status).toBe('open')
+  })
+
+  it('a stall that ends before the deadline changes nothing', async () => {
+    const { alice, b, atA } = await pair()
+    proxy.stall('down')
+    await b.send('held')
+    expect(atA.messages).toEqual([])
+    proxy.resume()
+    await atA.count(1)
+    expect(atA.texts()).toEqual(['held'])
+    expect(alice.status).toBe('open')
+  })
+})
+
+describe('relay restart with the memory store', () => {
+  it('emits reset with reason epoch on the room, then delivers the new history', async () => {
+    const first = await startRelay({ heartbeat: HEARTBEAT })
+    const second = await startRelay({ heartbeat: HEARTBEAT })
+    try {
+      proxy = await startFaultProxy({ port: portOf(first) })
+      const alice = client(proxy.url, { name: 'Alice', reconnect })
+      const a = alice.join('restart')
+      const atA = recorder(a)
+      await joinedRoom(a)
+      await a.send('before restart')
+      const oldEpoch = a.position?.epoch
+      const reset = new Promise<ResetInfo>((resolve) => a.on('reset', resolve))
+      proxy.retarget({ port: portOf(second) })
+      await first.stop() // closes every socket with 1012: reconnect within 0-5 s
+      const info = await reset
+      expect(info.reason).toBe('epoch')
+      expect(info.epoch).not.toBe(oldEpoch)
+      await a.send('after restart')
+      await atA.count(2)
+      expect(atA.texts()).toEqual(['before restart', 'after restart'])
+      expect(atA.offsets()).toEqual([1, 1])
+    } finally {
+      closeClients()
+      await second.stop()
+    }
+  })
+})
+
+describe('auth', () => {
+  it('a permanently bad token gets one retry, then closed and an unauthorized error, no storm', async () => {
+    const secured = await startRelay({ auth: { secret: 'x'.repeat(32) } })
+    try {
+      proxy = await startFaultProxy({ port: portOf(secured) })
+      let calls = 0
+      const alice = client(proxy.url, {
+        token: () => `not-a-jwt-${++calls}`,
+        reconnect,
+      })
+      const error = new Promise((resolve) => alice.on('error', (e) => e.code === 'unauthorized' && resolve(e)))
+      await statusOf(alice, 'closed')
+      await expect(error).resolves.toMatchObject({ code: 'unauthorized' })
+      expect(calls).toBe(2)
+      expect(proxy.accepted).toBe(2)
+    } finally {
+      closeClients()
+      await secured.stop()
+    }
+  })
+})

@@ -1,0 +1,253 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Message } from '../src/protocol'
+import type { ResetInfo } from '../src/room'
+import { ALICE, BOB, FakeSocket } from './support/fake-socket'
+import { joined, msg, setup } from './support/setup'
+
+beforeEach(() => {
+  vi.useFakeTimers()
+})
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+/** An open client in `lobby`, recording the room's messages and resets. */
+function inLobby(history?: number) {
+  const t = setup()
+  const room = t.client.join('lobby', history === undefined ? {} : { history })
+  const got: Message[] = []
+  const resets: ResetInfo[] = []
+  room.on('message', (m) => got.push(m))
+  room.on('reset', (r) => resets.push(r))
+  FakeSocket.last.welcome()
+  const offsets = () => got.map((m) => m.offset)
+  /** Drops the link and brings it back: the next socket is welcomed, not yet joined. */
+  const reconnect = () => {
+    FakeSocket.last.drop()
+    vi.advanceTimersByTime(30_000)
+    FakeSocket.last.welcome()
+  }
+  return { ...t, room, got, resets, offsets, reconnect }
+}
+
+describe('join and messages', () => {
+  it('joins with the requested history and delivers it, then live messages', () => {
+    const { offsets } = inLobby(2)
+    expect(FakeSocket.last.sentOf('join')).toEqual([{ type: 'join', ref: 'join:lobby', room: 'lobby', history: 2 }])
+    FakeSocket.last.receive(joined({ head: 5, messages: [msg(4), msg(5)] }))
+    FakeSocket.last.receive({ type: 'message', ...msg(6) })
+    expect(offsets()).toEqual([4, 5, 6])
+  })
+
+  it('delivers messages without the frame type field', () => {
+    const { got } = inLobby()
+    FakeSocket.last.receive(joined())
+    FakeSocket.last.receive({ type: 'message', ...msg(1, 'hi') })
+    expect(got).toEqual([msg(1, 'hi')])
+  })
+
+  it('drops a message whose offset was already delivered', () => {
+    const { offsets } = inLobby()
+    FakeSocket.last.receive(joined())
+    for (const o of [1, 2, 2, 1, 3, 3]) FakeSocket.last.receive({ type: 'message', ...msg(o) })
+    expect(offsets()).toEqual([1, 2, 3])
+  })
+
+  it('re-joins since the last delivered position and delivers the replay once, in order', () => {
+    const { offsets, reconnect } = inLobby()
+    FakeSocket.last.receive(joined({ head: 0 }))
+    FakeSocket.last.receive({ type: 'message', ...msg(1) })
+    FakeSocket.last.receive({ type: 'message', ...msg(2) })
+    reconnect()
+    expect(FakeSocket.last.sentOf('join')[0]?.since).toEqual({ epoch: 'e1', offset: 2 })
+    FakeSocket.last.receive(joined({ head: 4, messages: [msg(2), msg(3), msg(4)] }))
+    expect(offsets()).toEqual([1, 2, 3, 4])
+  })
+
+  it('a first join without history resumes from the head it joined at', () => {
+    const { offsets, reconnect } = inLobby()
+    FakeSocket.last.receive(joined({ head: 41 }))
+    reconnect()
+    expect(FakeSocket.last.sentOf('join')[0]?.since).toEqual({ epoch: 'e1', offset: 41 })
+    FakeSocket.last.receive(joined({ head: 42, messages: [msg(42)] }))
+    expect(offsets()).toEqual([42])
+  })
+
+  it('holds live messages that beat joined until the replay is delivered', () => {
+    const { offsets, reconnect } = inLobby()
+    FakeSocket.last.receive(joined({ head: 1, messages: [msg(1)] }))
+    reconnect()
+    FakeSocket.last.receive({ type: 'message', ...msg(4) })
+    FakeSocket.last.receive(joined({ head: 3, messages: [msg(2), msg(3)] }))
+    expect(offsets()).toEqual([1, 2, 3, 4])
+  })
+
+  it('emits reset with reason gap when the relay could not recover, then delivers the fresh view', () => {
+    const { offsets, resets, reconnect } = inLobby()
+    FakeSocket.last.receive(joined({ head: 1, messages: [msg(1)] }))
+    reconnect()
+    FakeSocket.last.receive(joined({ head: 2_000, recovered: false, messages: [msg(1_999), msg(2_000)] }))
+    expect(resets).toEqual([{ reason: 'gap', epoch: 'e1', head: 2_000 }])
+    expect(offsets()).toEqual([1, 1_999, 2_000])
+  })
+
+  it('emits reset with reason epoch when the room history was lost, and delivers offsets again', () => {
+    const { room, offsets, resets, reconnect } = inLobby()
+    FakeSocket.last.receive(joined({ head: 3, messages: [msg(1), msg(2), msg(3)] }))
+    reconnect()
+    FakeSocket.last.receive(joined({ epoch: 'e2', head: 1, recovered: false, messages: [msg(1, 'new world')] }))
+    expect(resets).toEqual([{ reason: 'epoch', epoch: 'e2', head: 1 }])
+    expect(offsets()).toEqual([1, 2, 3, 1])
+    expect(room.position).toEqual({ epoch: 'e2', offset: 1 })
+  })
+
+  it('does not emit reset on a first join', () => {
+    const { resets } = inLobby(10)
+    FakeSocket.last.receive(joined({ head: 3, recovered: false, messages: [msg(3)] }))
+    expect(resets).toEqual([])
+  })
+
+  it('ignores frames for rooms it is not in', () => {
+    const { got } = inLobby()
+    FakeSocket.last.receive(joined())
+    FakeSocket.last.receive({ type: 'message', ...msg(1, 'x', 'elsewhere') })
+    expect(got).toEqual([])
+  })
+})
+
+describe('presence', () => {
+  it('lists members from joined and applies joins and leaves', () => {
+    const { room } = inLobby()
+    const seen: string[][] = []
+    room.on('presence', (ms) => seen.push(ms.map((m) => m.id)))
+    FakeSocket.last.receive(joined({ members: [ALICE] }))
+    FakeSocket.last.receive({ type: 'presence', room: 'lobby', joins: [BOB], leaves: [] })
+    FakeSocket.last.receive({ type: 'presence', room: 'lobby', joins: [BOB], leaves: [] })
+    FakeSocket.last.receive({ type: 'presence', room: 'lobby', joins: [], leaves: [ALICE] })
+    expect(seen).toEqual([['u-alice'], ['u-alice', 'u-bob'], ['u-alice', 'u-bob'], ['u-bob']])
+    expect(room.members).toEqual([BOB])
+  })
+
+  it('replaces the member list from the joined of a reconnect', () => {
+    const { room, reconnect } = inLobby()
+    FakeSocket.last.receive(joined({ members: [ALICE, BOB] }))
+    reconnect()
+    FakeSocket.last.receive(joined({ members: [ALICE] }))
+    expect(room.members).toEqual([ALICE])
+  })
+})
+
+describe('typing', () => {
+  it('sends at most one typing frame per 2 s while the user types, and stop after 3 s idle', () => {
+    const { room } = inLobby()
+    FakeSocket.last.receive(joined())
+    for (let i = 0; i < 25; i++) {
+      room.typing()
+      vi.advanceTimersByTime(200) // 5 s of keystrokes
+    }
+    expect(FakeSocket.last.sentOf('typing')).toEqual([
+      { type: 'typing', room: 'lobby', active: true },
+      { type: 'typing', room: 'lobby', active: true },
+      { type: 'typing', room: 'lobby', active: true },
+    ])
+    vi.advanceTimersByTime(2_799)
+    expect(FakeSocket.last.sentOf('typing')).toHaveLength(3)
+    vi.advanceTimersByTime(1)
+    expect(FakeSocket.last.sentOf('typing').at(-1)).toEqual({ type: 'typing', room: 'lobby', active: false })
+  })
+
+  it('sends nothing while not joined', () => {
+    const t = setup()
+    const room = t.client.join('lobby')
+    room.typing()
+    vi.advanceTimersByTime(5_000)
+    expect(FakeSocket.last.sent).toEqual([])
+  })
+
+  it('tracks who else types from typing frames, ignoring the local user, and expires silent typists', () => {
+    const { room } = inLobby()
+    const seen: string[][] = []
+    room.on('typing', (ms) => seen.push(ms.map((m) => m.id)))
+    FakeSocket.last.receive(joined())
+    FakeSocket.last.receive({ type: 'typing', room: 'lobby', user: ALICE, active: true })
+    FakeSocket.last.receive({ type: 'typing', room: 'lobby', user: BOB, active: true })
+    expect(room.typingMembers).toEqual([BOB])
+    FakeSocket.last.receive({ type: 'typing', room: 'lobby', user: BOB, active: false })
+    FakeSocket.last.receive({ type: 'typing', room: 'lobby', user: BOB, active: true })
+    vi.advanceTimersByTime(6_000)
+    expect(seen).toEqual([['u-bob'], [], ['u-bob'], []])
+  })
+
+  it('clears typing users when the link drops', () => {
+    const { room } = inLobby()
+    FakeSocket.last.receive(joined())
+    FakeSocket.last.receive({ type: 'typing', room: 'lobby', user: BOB, active: true })
+    FakeSocket.last.drop()
+    expect(room.typingMembers).toEqual([])
+  })
+})
+
+describe('history', () => {
+  it('asks the relay and resolves with its messages, oldest first', async () => {
+    const { room } = inLobby()
+    FakeSocket.last.receive(joined({ head: 10 }))
+    const page = room.history({ before: 8, limit: 2 })
+    const ask = FakeSocket.last.sentOf('history')[0]
+    expect(ask).toMatchObject({ room: 'lobby', before: 8, limit: 2 })
+    FakeSocket.last.receive({
+      type: 'history',
+      ref: ask?.ref ?? '',
+      room: 'lobby',
+      messages: [msg(6), msg(7)],
+      more: true,
+    })
+    expect((await page).map((m) => m.offset)).toEqual([6, 7])
+  })
+
+  it('rejects with unavailable while not connected', async () => {
+    const { client } = setup()
+    await expect(client.join('lobby').history()).rejects.toMatchObject({
+      code: 'unavailable',
+      message: 'not connected',
+    })
+  })
+
+  it('rejects with the relay error code', async () => {
+    const { room } = inLobby()
+    FakeSocket.last.receive(joined())
+    const page = room.history()
+    const ref = FakeSocket.last.sentOf('history')[0]?.ref
+    FakeSocket.last.receive({ type: 'error', ref, code: 'forbidden', message: 'no' })
+    await expect(page).rejects.toMatchObject({ code: 'forbidden', message: 'no' })
+  })
+
+  it('rejects with unavailable when the link drops before the answer, and timeout when none comes', async () => {
+    const { room } = inLobby()
+    FakeSocket.last.receive(joined())
+    const lost = room.history()
+    FakeSocket.last.drop()
+    await expect(lost).rejects.toMatchObject({ code: 'unavailable', message: 'connection lost' })
+    vi.advanceTimersByTime(30_000)
+    FakeSocket.last.welcome()
+    FakeSocket.last.receive(joined())
+    const slow = room.history()
+    vi.advanceTimersByTime(10_000)
+    await expect(slow).rejects.toMatchObject({ code: 'timeout', message: 'no answer within 10000 ms' })
+  })
+})
+
+describe('leave', () => {
+  it('sends leave, stops re-joining the room after a reconnect, and rejects its queued sends with closed', async () => {
+    const { client, room, reconnect } = inLobby()
+    FakeSocket.last.drop()
+    const queued = room.send('never')
+    vi.advanceTimersByTime(30_000)
+    FakeSocket.last.welcome()
+    room.leave()
+    await expect(queued).rejects.toMatchObject({ code: 'closed', message: 'left room lobby' })
+    expect(FakeSocket.last.sentOf('leave')).toEqual([{ type: 'leave', room: 'lobby' }])
+    reconnect()
+    expect(FakeSocket.last.sentOf('join')).toEqual([])
+    expect(client.join('lobby')).not.toBe(room)
+  })
+})

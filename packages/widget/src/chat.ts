@@ -1,0 +1,210 @@
+import type { ChatClient, ChatRoom, Member, Message, Status } from './client'
+import type { MessageLog } from './log'
+import { typingText, type View } from './render'
+import { format, type Strings } from './strings'
+
+/** Messages asked for on join and per "load earlier" page. */
+export const PAGE = 50
+
+/** What a {@link Chat} needs from the element that hosts it. */
+export interface ChatHost {
+  strings(): Strings
+  /**
+   * A message was shown for the first time: one of ours once stored, or anyone's arriving
+   * through the room (`live` is false for the recent history delivered with the join).
+   */
+  message(message: Message, own: boolean, live: boolean): void
+  status(status: Status): void
+  /** An SDK call failed (a send, a history page); the UI already shows it where it matters. */
+  error(error: unknown): void
+}
+
+interface Outgoing {
+  text: string
+  failed: boolean
+}
+
+/**
+ * One conversation: a client joined to one room, wired to the view. Owns the
+ * pending/sent/failed life of outgoing messages, history paging, presence,
+ * typing and the connection banner.
+ */
+export class Chat {
+  readonly room: ChatRoom
+  private readonly unbind: (() => void)[] = []
+  private readonly outgoing = new Map<string, Outgoing>()
+  private seq = 0
+  private joined = false
+  private loading = false
+  private members: Member[] = []
+  private typists: Member[] = []
+
+  constructor(
+    readonly client: ChatClient,
+    private readonly ownsClient: boolean,
+    roomName: string,
+    private readonly view: View,
+    private readonly log: MessageLog,
+    private readonly host: ChatHost,
+  ) {
+    this.room = client.join(roomName, { history: PAGE })
+    const banner = (): void => this.refresh()
+    addEventListener('online', banner)
+    addEventListener('offline', banner)
+    this.unbind.push(
+      () => removeEventListener('online', banner),
+      () => removeEventListener('offline', banner),
+      client.on('status', (status) => {
+        this.refresh()
+        host.status(status)
+      }),
+      this.room.on('message', (m) => this.receive(m)),
+      this.room.on('presence', (members) => this.presence(members)),
+      this.room.on('typing', (members) => {
+        this.typists = members
+        this.refresh()
+      }),
+      this.room.on('reset', () => {
+        // The relay lost the history we had: what follows is a fresh view of the room.
+        this.log.clearStored()
+        this.joined = false
+      }),
+    )
+    this.refresh()
+  }
+
+  /** Shows `text` as pending at once, sends it, and resolves with the stored message. */
+  send(text: string): Promise<Message> {
+    const key = `p${++this.seq}`
+    this.outgoing.set(key, { text, failed: false })
+    this.log.addPending(key, this.me(), text)
+    return this.deliver(key)
+  }
+
+  /** Sends a failed message again (the retry button). */
+  retry(key: string): void {
+    const entry = this.outgoing.get(key)
+    if (!entry?.failed) return
+    entry.failed = false
+    this.log.setState(key, 'pending')
+    // A second failure shows the retry button again and reaches the page as confab-error.
+    this.deliver(key).catch(() => undefined)
+  }
+
+  /** Loads the page of messages before the oldest one shown. */
+  async loadEarlier(): Promise<void> {
+    const before = this.log.oldest()
+    if (this.loading || !this.joined || before === undefined || before <= 1) return
+    this.loading = true
+    this.view.more.disabled = true
+    try {
+      const older = await this.room.history({ before, limit: PAGE })
+      this.log.prepend(older, (m) => this.isOwn(m))
+      // Offsets start at 1, so anything above it means older messages may still be retained.
+      if (older.length === 0) this.view.more.hidden = true
+      else this.updateMore()
+    } catch (error) {
+      this.host.error(error)
+    } finally {
+      this.loading = false
+      this.view.more.disabled = false
+    }
+  }
+
+  /** Tells the room the user is typing (the SDK throttles). */
+  typing(): void {
+    this.room.typing()
+  }
+
+  /** Unsubscribes, leaves the room and closes the client when the widget opened it. */
+  stop(): void {
+    for (const off of this.unbind.splice(0)) off()
+    this.room.leave()
+    if (this.ownsClient) this.client.close()
+  }
+
+  private async deliver(key: string): Promise<Message> {
+    const entry = this.outgoing.get(key)!
+    try {
+      const stored = await this.room.send(entry.text)
+      if (this.outgoing.delete(key)) {
+        const seen = this.log.has(stored.offset)
+        this.log.setState(key, 'sent', stored)
+        if (!seen) this.host.message(stored, true, true)
+      }
+      return stored
+    } catch (error) {
+      if (this.outgoing.has(key)) {
+        entry.failed = true
+        this.log.setState(key, 'failed')
+      }
+      this.host.error(error)
+      throw error
+    }
+  }
+
+  private receive(m: Message): void {
+    if (this.log.has(m.offset)) return
+    if (this.typists.some((t) => t.id === m.from.id)) {
+      // Whoever just sent has stopped typing, even if their "stopped" signal is still on its way.
+      this.typists = this.typists.filter((t) => t.id !== m.from.id)
+      this.refresh()
+    }
+    const own = this.isOwn(m)
+    if (own) {
+      // Our own broadcast can beat the ack: settle the matching pending bubble instead of adding a twin.
+      for (const [key, entry] of this.outgoing) {
+        if (!entry.failed && entry.text === m.text) {
+          this.outgoing.delete(key)
+          this.log.setState(key, 'sent', m)
+          this.host.message(m, true, true)
+          return
+        }
+      }
+    }
+    this.log.append(m, own)
+    this.host.message(m, own, this.joined)
+  }
+
+  private presence(members: Member[]): void {
+    this.members = members
+    if (!this.joined) {
+      // The SDK emits presence right after `joined`, once the join's history has been delivered.
+      this.joined = true
+      this.log.updateEmpty()
+      this.updateMore()
+    }
+    this.refresh()
+  }
+
+  private updateMore(): void {
+    const oldest = this.log.oldest()
+    this.view.more.hidden = oldest === undefined || oldest <= 1
+  }
+
+  /** Banner, presence count and typing line from the current state. */
+  private refresh(): void {
+    const s = this.host.strings()
+    const status = this.client.status
+    let banner = ''
+    if (status === 'closed') banner = s.closed
+    else if (typeof navigator !== 'undefined' && navigator.onLine === false) banner = s.offline
+    else if (status === 'reconnecting') banner = s.reconnecting
+    this.view.banner.hidden = !banner
+    this.view.banner.textContent = banner
+    this.view.presence.textContent = this.members.length ? format(s.online, { n: this.members.length }) : ''
+    const me = this.client.user?.id
+    this.view.typing.textContent = typingText(
+      s,
+      this.typists.filter((m) => m.id !== me).map((m) => m.name),
+    )
+  }
+
+  private isOwn(m: Message): boolean {
+    return !!this.client.user && m.from.id === this.client.user.id
+  }
+
+  private me(): Member {
+    return this.client.user ?? { id: '', name: '' }
+  }
+}

@@ -1,0 +1,6 @@
+import { ConfabChat } from './element'
+
+// Side effect by design: importing this module registers <confab-chat> (guarded, so twice is harmless).
+ConfabChat.define()
+
+export { ConfabChat }

@@ -1,0 +1,204 @@
+import type { Member, Message } from './client'
+import { h } from './dom'
+import { linkify } from './linkify'
+import type { View } from './render'
+import type { Strings } from './strings'
+
+/** Delivery state of a message the local user wrote. */
+export type SendState = 'pending' | 'sent' | 'failed'
+
+/** Messages from one sender this close together (ms) share one name and time header. */
+const GROUP_GAP = 5 * 60_000
+
+/** Within this many pixels of the end, the log counts as "at the bottom" and follows new messages. */
+const BOTTOM_SLACK = 48
+
+/**
+ * The message list: renders messages as text (never HTML), groups them by sender,
+ * keeps scroll position when older pages are prepended, and shows a "new messages"
+ * marker instead of jumping when the reader has scrolled up.
+ */
+export class MessageLog {
+  /** Rendered messages by key: `o<offset>` once stored, `p<n>` while pending. */
+  private readonly items = new Map<string, HTMLElement>()
+  private clock?: { lang: string; format: Intl.DateTimeFormat }
+
+  constructor(
+    private readonly view: View,
+    private readonly strings: () => Strings,
+    private readonly lang: () => string,
+    private readonly onRetry: (key: string) => void,
+  ) {
+    view.log.addEventListener('scroll', () => {
+      if (this.atBottom()) view.jump.hidden = true
+    })
+    view.jump.addEventListener('click', () => this.scrollToEnd())
+  }
+
+  /** Number of messages shown, pending ones included. */
+  get size(): number {
+    return this.items.size
+  }
+
+  /** True when the message with this offset is already on screen. */
+  has(offset: number): boolean {
+    return this.items.has(`o${offset}`)
+  }
+
+  /** Offset of the oldest stored message shown, or undefined when none is. */
+  oldest(): number | undefined {
+    for (const el of this.view.log.querySelectorAll<HTMLElement>('.msg[data-offset]')) return Number(el.dataset.offset)
+    return undefined
+  }
+
+  /** Adds a live message at the end; follows it when the reader was at the bottom, else shows the marker. */
+  append(message: Message, own: boolean): void {
+    if (this.has(message.offset)) return
+    const follow = own || this.atBottom()
+    const el = this.item(`o${message.offset}`, message.from, message.text, message.ts, own, message.offset)
+    this.view.log.append(el)
+    this.regroup(el)
+    this.settle(follow)
+  }
+
+  /** Inserts older messages (oldest first) above everything shown, keeping what the reader sees in place. */
+  prepend(messages: Message[], isOwn: (m: Message) => boolean): void {
+    const log = this.view.log
+    const wasEmpty = this.items.size === 0
+    const fromEnd = log.scrollHeight - log.scrollTop
+    const first = log.querySelector<HTMLElement>('.msg')
+    const fresh = messages.filter((m) => !this.has(m.offset))
+    for (const m of fresh) {
+      const el = this.item(`o${m.offset}`, m.from, m.text, m.ts, isOwn(m), m.offset)
+      log.insertBefore(el, first)
+      this.regroup(el)
+    }
+    if (first) this.regroup(first)
+    this.updateEmpty()
+    if (wasEmpty) this.scrollToEnd()
+    else log.scrollTop = log.scrollHeight - fromEnd
+  }
+
+  /** Shows a message the local user is sending, before the relay has stored it. */
+  addPending(key: string, from: Member, text: string): void {
+    const el = this.item(key, from, text, Date.now(), true)
+    this.view.log.append(el)
+    this.regroup(el)
+    this.setState(key, 'pending')
+    this.settle(true)
+  }
+
+  /** Moves a pending message to `sent` (re-keyed by its offset) or `failed` (with a retry button). */
+  setState(key: string, state: SendState, stored?: Message): void {
+    const el = this.items.get(key)
+    if (!el) return
+    el.classList.remove('pending', 'failed')
+    el.querySelector('.state')?.remove()
+    if (state === 'sent' && stored) {
+      this.items.delete(key)
+      if (this.has(stored.offset)) {
+        // The broadcast copy arrived first and is already shown: keep one.
+        el.remove()
+        return
+      }
+      el.dataset.offset = String(stored.offset)
+      this.items.set(`o${stored.offset}`, el)
+      return
+    }
+    if (state === 'sent') return
+    el.classList.add(state)
+    const s = this.strings()
+    const line = h(
+      'div',
+      { part: `message-state message-${state}`, class: 'state' },
+      state === 'pending' ? s.sending : s.failed,
+    )
+    if (state === 'failed') {
+      const retry = h('button', { type: 'button', part: 'retry-button', class: 'retry' }, s.retry)
+      retry.addEventListener('click', () => this.onRetry(key))
+      line.append(retry)
+    }
+    el.append(line)
+  }
+
+  /** Removes every stored message (pending ones stay): used when the room's history was reset. */
+  clearStored(): void {
+    for (const [key, el] of this.items) {
+      if (key.startsWith('o')) {
+        el.remove()
+        this.items.delete(key)
+      }
+    }
+    this.updateEmpty()
+  }
+
+  /** Shows the "no messages yet" line when the log is empty. */
+  updateEmpty(): void {
+    this.view.empty.hidden = this.items.size > 0
+  }
+
+  /** True when the reader is looking at the newest messages. */
+  atBottom(): boolean {
+    const log = this.view.log
+    return log.scrollHeight - log.scrollTop - log.clientHeight <= BOTTOM_SLACK
+  }
+
+  /** Scrolls to the newest message and hides the "new messages" marker. */
+  scrollToEnd(): void {
+    this.view.log.scrollTop = this.view.log.scrollHeight
+    this.view.jump.hidden = true
+  }
+
+  private settle(follow: boolean): void {
+    this.updateEmpty()
+    if (follow) this.scrollToEnd()
+    else this.view.jump.hidden = false
+  }
+
+  private item(key: string, from: Member, text: string, ts: number, own: boolean, offset?: number): HTMLElement {
+    const s = this.strings()
+    const date = new Date(ts)
+    const time = h('time', { part: 'time', datetime: date.toISOString() }, this.time(date))
+    const meta = h(
+      'div',
+      { part: 'message-meta', class: 'meta' },
+      h('span', { part: 'author', class: 'author' }, own ? s.you : from.name),
+      time,
+    )
+    const bubble = h('div', { part: 'bubble', class: 'bubble' }, linkify(text))
+    const el = h('div', { part: own ? 'message message-own' : 'message', class: own ? 'msg own' : 'msg' }, meta, bubble)
+    el.dataset.from = from.id
+    el.dataset.ts = String(ts)
+    if (offset !== undefined) el.dataset.offset = String(offset)
+    this.items.set(key, el)
+    return el
+  }
+
+  /** Marks `el` as a continuation when the previous message is from the same sender shortly before. */
+  private regroup(el: HTMLElement): void {
+    const prev = el.previousElementSibling as HTMLElement | null
+    const cont =
+      !!prev?.classList.contains('msg') &&
+      prev.dataset.from === el.dataset.from &&
+      Math.abs(Number(el.dataset.ts) - Number(prev.dataset.ts)) < GROUP_GAP
+    el.classList.toggle('cont', cont)
+  }
+
+  private time(date: Date): string {
+    const lang = this.lang()
+    if (this.clock?.lang !== lang) this.clock = { lang, format: clockFor(lang) }
+    return this.clock.format.format(date)
+  }
+}
+
+/** A short time formatter for `lang`, or for the browser's locale when `lang` is empty or not a valid tag. */
+function clockFor(lang: string): Intl.DateTimeFormat {
+  const options: Intl.DateTimeFormatOptions = { hour: 'numeric', minute: '2-digit' }
+  try {
+    return new Intl.DateTimeFormat(lang || undefined, options)
+  } catch (error) {
+    // A malformed lang attribute must not break the chat; the browser's locale is a fine fallback.
+    if (!(error instanceof RangeError)) throw error
+    return new Intl.DateTimeFormat(undefined, options)
+  }
+}

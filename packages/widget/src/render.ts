@@ -1,0 +1,135 @@
+import { h, ICONS, icon } from './dom'
+import { format, type Strings } from './strings'
+
+/** Handles to the parts of the widget's shadow DOM that change after the first render. */
+export interface View {
+  root: HTMLDivElement
+  launcher: HTMLButtonElement
+  badge: HTMLSpanElement
+  panel: HTMLElement
+  title: HTMLHeadingElement
+  presence: HTMLSpanElement
+  closeButton: HTMLButtonElement
+  banner: HTMLDivElement
+  log: HTMLDivElement
+  more: HTMLButtonElement
+  empty: HTMLParagraphElement
+  jump: HTMLButtonElement
+  typing: HTMLDivElement
+  nameForm: HTMLFormElement
+  nameInput: HTMLInputElement
+  composer: HTMLFormElement
+  input: HTMLTextAreaElement
+  sendButton: HTMLButtonElement
+}
+
+/** Builds the widget's DOM (once per element) into `shadow` and returns its handles. */
+export function renderView(shadow: ShadowRoot): View {
+  const launcher = h('button', { type: 'button', part: 'launcher', class: 'launcher', 'aria-controls': 'panel' })
+  const badge = h('span', { part: 'badge', class: 'badge', 'aria-hidden': 'true', hidden: true })
+  launcher.append(icon(ICONS.chat), badge)
+
+  const title = h('h2', { part: 'title', id: 'title' })
+  const presence = h('span', { part: 'presence', class: 'presence' })
+  const closeButton = h('button', { type: 'button', part: 'close-button', class: 'icon close' }, icon(ICONS.close))
+  const header = h('header', { part: 'header' }, title, presence, closeButton)
+
+  const banner = h('div', { part: 'banner', class: 'banner', role: 'status', hidden: true })
+  const more = h('button', { type: 'button', part: 'load-earlier', class: 'more', hidden: true })
+  const empty = h('p', { part: 'empty', class: 'empty', hidden: true })
+  // The log scrolls, so it takes focus for keyboard scrolling (WCAG 2.1.1).
+  const log = h('div', { part: 'log', class: 'log', role: 'log', 'aria-live': 'polite', tabindex: '0' }, more, empty)
+  const jump = h('button', { type: 'button', part: 'new-messages', class: 'jump', hidden: true })
+  const typing = h('div', { part: 'typing', class: 'typing', 'aria-live': 'polite' })
+
+  const nameInput = h('input', {
+    part: 'name-input',
+    id: 'name',
+    autocomplete: 'nickname',
+    maxlength: '64',
+    required: true,
+  })
+  const nameLabel = h('label', { for: 'name', id: 'name-label' })
+  const nameForm = h(
+    'form',
+    { part: 'name-form', class: 'name-form', hidden: true },
+    nameLabel,
+    nameInput,
+    h('button', { part: 'name-button', class: 'start' }),
+  )
+
+  const input = h('textarea', { part: 'input', id: 'input', rows: '1', maxlength: '4000', enterkeyhint: 'send' })
+  const sendButton = h('button', { part: 'send-button', class: 'send' }, icon(ICONS.send))
+  const composer = h(
+    'form',
+    { part: 'composer', class: 'composer' },
+    h('label', { for: 'input', class: 'vh', id: 'input-label' }),
+    input,
+    sendButton,
+  )
+
+  const panel = h(
+    'section',
+    { part: 'panel', class: 'panel', id: 'panel', 'aria-labelledby': 'title' },
+    header,
+    banner,
+    log,
+    jump,
+    typing,
+    nameForm,
+    composer,
+  )
+  const root = h('div', { part: 'root', class: 'root' }, launcher, panel)
+  shadow.append(root)
+  return {
+    root,
+    launcher,
+    badge,
+    panel,
+    title,
+    presence,
+    closeButton,
+    banner,
+    log,
+    more,
+    empty,
+    jump,
+    typing,
+    nameForm,
+    nameInput,
+    composer,
+    input,
+    sendButton,
+  }
+}
+
+/** Writes every fixed label in the UI from `s`; called on first render and when strings or lang change. */
+export function applyStrings(v: View, s: Strings, title: string, placeholder: string): void {
+  v.title.textContent = title
+  v.closeButton.setAttribute('aria-label', s.close)
+  v.log.setAttribute('aria-label', s.log)
+  v.more.textContent = s.loadEarlier
+  v.empty.textContent = s.empty
+  v.jump.textContent = `${s.newMessages} ↓`
+  v.input.placeholder = placeholder
+  v.nameForm.querySelector('label')!.textContent = s.namePrompt
+  v.nameInput.placeholder = s.name
+  v.nameForm.querySelector('button')!.textContent = s.start
+  v.composer.querySelector('label')!.textContent = s.message
+  v.sendButton.setAttribute('aria-label', s.send)
+}
+
+/** Shows the unread count on the launcher badge and in its accessible name. */
+export function setUnread(v: View, s: Strings, unread: number): void {
+  v.badge.hidden = unread === 0
+  v.badge.textContent = unread > 99 ? '99+' : String(unread)
+  v.launcher.setAttribute('aria-label', unread ? format(s.openUnread, { n: unread }) : s.open)
+}
+
+/** "Kira is typing…" for everyone typing except the local user. */
+export function typingText(s: Strings, names: string[]): string {
+  if (names.length === 0) return ''
+  if (names.length === 1) return format(s.typing1, { a: names[0]! })
+  if (names.length === 2) return format(s.typing2, { a: names[0]!, b: names[1]! })
+  return s.typingN
+}

@@ -1,0 +1,48 @@
+/** Every piece of text the widget shows or announces; `{n}`, `{a}`, `{b}` are filled in. */
+export const en = {
+  title: 'Chat',
+  open: 'Open chat',
+  openUnread: 'Open chat, {n} unread',
+  close: 'Close chat',
+  log: 'Messages',
+  message: 'Message',
+  placeholder: 'Write a message…',
+  send: 'Send',
+  loadEarlier: 'Load earlier messages',
+  newMessages: 'New messages',
+  empty: 'No messages yet. Say hello!',
+  reconnecting: 'Reconnecting...',
+  offline: "Offline: messages will be sent when you're back",
+  closed: 'Disconnected',
+  sending: 'Sending…',
+  failed: 'Not sent',
+  retry: 'Retry',
+  you: 'You',
+  online: '{n} online',
+  typing1: '{a} is typing…',
+  typing2: '{a} and {b} are typing…',
+  typingN: 'Several people are typing…',
+  namePrompt: 'What should we call you?',
+  name: 'Your name',
+  start: 'Start chatting',
+}
+
+/** The widget's strings; replace any subset through the `strings` property or a locale. */
+export type Strings = typeof en
+
+/**
+ * Built-in locales by language tag, English only to keep the bundle small.
+ * Add one with `ConfabChat.locales.fr = { ... }`; `lang="fr-CA"` falls back to `fr`, then English.
+ */
+export const locales: Record<string, Partial<Strings>> = { en }
+
+/** The strings for `lang` (exact tag, then its primary subtag), with `overrides` on top. */
+export function resolveStrings(lang: string, overrides: Partial<Strings> = {}): Strings {
+  const tag = lang.toLowerCase()
+  return { ...en, ...(locales[tag.split('-')[0] ?? ''] ?? {}), ...(locales[tag] ?? {}), ...overrides }
+}
+
+/** Fills `{name}` placeholders in a template with the given values. */
+export function format(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? String(values[key]) : whole))
+}

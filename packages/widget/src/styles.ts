@@ -1,0 +1,90 @@
+// All styling goes through constructable stylesheets adopted by the shadow root:
+// no <style> text parsed from markup and no style attributes, so the widget keeps
+// working under `style-src 'self'` without 'unsafe-inline'.
+
+const LIGHT =
+  '--confab-bg:#fff;--confab-fg:#1b1d22;--confab-muted:#555c68;--confab-border:#d3d8e0;--confab-bubble:#eef1f5;--confab-link:#1d4ec0;--confab-banner:#fff4d6;--confab-banner-fg:#4a3600;--confab-danger:#b3261e'
+const DARK =
+  '--confab-bg:#17191e;--confab-fg:#e9ebef;--confab-muted:#a9b0bb;--confab-border:#3a3f48;--confab-bubble:#272b33;--confab-link:#9dbdff;--confab-banner:#4a3a10;--confab-banner-fg:#ffeab0;--confab-danger:#ffb4ab'
+
+/** The widget's stylesheet; every colour, size and font is a `--confab-*` custom property. */
+export const CSS = `
+:host{${LIGHT};--confab-accent:#2456d3;--confab-accent-fg:#fff;--confab-focus:#2456d3;--confab-font:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;--confab-font-size:15px;--confab-radius:14px;--confab-width:370px;--confab-height:560px;--confab-offset:20px;--confab-z:2147483000;--confab-shadow:0 12px 40px rgb(0 0 0/.22);display:block;color-scheme:light}
+:host([theme=dark]){${DARK};--confab-focus:#9dbdff;color-scheme:dark}
+@media (prefers-color-scheme:dark){:host(:not([theme=light])){${DARK};--confab-focus:#9dbdff;color-scheme:dark}}
+:host([hidden]),[hidden]{display:none!important}
+*{box-sizing:border-box}
+.root{font:var(--confab-font-size)/1.4 var(--confab-font);color:var(--confab-fg)}
+button,textarea,input{font:inherit;color:inherit}
+:focus-visible{outline:3px solid var(--confab-focus);outline-offset:2px}
+.vh{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}
+.launcher{position:fixed;bottom:var(--confab-offset);right:var(--confab-offset);z-index:var(--confab-z);width:56px;height:56px;border:0;border-radius:50%;background:var(--confab-accent);color:var(--confab-accent-fg);box-shadow:var(--confab-shadow);cursor:pointer;display:grid;place-items:center;transition:transform .15s}
+.launcher:hover{transform:scale(1.06)}
+.left .launcher,.left .panel{right:auto;left:var(--confab-offset)}
+.inline .launcher{display:none}
+svg{width:24px;height:24px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
+.badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:var(--confab-danger);color:var(--confab-bg);font-size:12px;font-weight:700;line-height:22px}
+.panel{display:flex;flex-direction:column;background:var(--confab-bg);color:var(--confab-fg);overflow:hidden}
+.launcher-mode .panel{position:fixed;z-index:var(--confab-z);bottom:calc(var(--confab-offset) + 68px);right:var(--confab-offset);width:var(--confab-width);height:min(var(--confab-height),calc(100vh - 120px));border-radius:var(--confab-radius);box-shadow:var(--confab-shadow);border:1px solid var(--confab-border);animation:confab-in .18s ease-out}
+.inline{height:100%}
+.inline .panel{height:100%;min-height:320px;border:1px solid var(--confab-border);border-radius:var(--confab-radius)}
+@keyframes confab-in{from{opacity:0;transform:translateY(12px)}}
+header{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--confab-accent);color:var(--confab-accent-fg)}
+h2{margin:0;font-size:1.05em;flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.presence{font-size:.85em}
+.icon{border:0;background:transparent;color:inherit;width:40px;height:40px;border-radius:50%;display:grid;place-items:center;cursor:pointer}
+.icon:hover{background:rgb(127 127 127/.2)}
+header :focus-visible{outline-color:var(--confab-accent-fg)}
+.inline .close{display:none}
+.banner{padding:6px 16px;background:var(--confab-banner);color:var(--confab-banner-fg);font-size:.9em}
+.log{flex:1;overflow-y:auto;padding:12px 14px;display:flex;flex-direction:column;gap:2px;overscroll-behavior:contain}
+.more{align-self:center;margin-bottom:8px;border:1px solid var(--confab-border);background:var(--confab-bg);border-radius:16px;padding:4px 14px;cursor:pointer;font-size:.85em}
+.empty{margin:auto;color:var(--confab-muted)}
+.msg{display:flex;flex-direction:column;align-items:flex-start;max-width:85%;margin-top:10px}
+.msg.cont{margin-top:2px}
+.msg.own{align-self:flex-end;align-items:flex-end}
+.meta{font-size:.8em;color:var(--confab-muted);margin:0 6px 2px;display:flex;gap:8px}
+.author{font-weight:600}
+.cont .meta{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
+.bubble{padding:8px 12px;border-radius:var(--confab-radius);background:var(--confab-bubble);white-space:pre-wrap;overflow-wrap:anywhere}
+.own .bubble{background:var(--confab-accent);color:var(--confab-accent-fg)}
+.bubble a{color:var(--confab-link)}
+.own .bubble a{color:inherit}
+.pending .bubble{opacity:.75}
+.state{font-size:.8em;color:var(--confab-muted);margin:2px 6px 0}
+.failed .state{color:var(--confab-danger)}
+.retry{border:0;background:none;color:inherit;text-decoration:underline;cursor:pointer;padding:0 0 0 6px;font-weight:600}
+.jump{align-self:center;margin:-44px 0 8px;position:relative;border:0;border-radius:16px;padding:6px 14px;background:var(--confab-accent);color:var(--confab-accent-fg);box-shadow:var(--confab-shadow);cursor:pointer}
+.typing{min-height:1.5em;padding:0 16px;font-size:.85em;color:var(--confab-muted)}
+form{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--confab-border)}
+.name-form{flex-direction:column;align-items:stretch;border:0;margin:auto 0;padding:24px}
+textarea,input{flex:1;font-size:16px;resize:none;max-height:120px;padding:9px 12px;border:1px solid var(--confab-muted);border-radius:calc(var(--confab-radius)*.7);background:var(--confab-bg)}
+.send,.start{border:0;border-radius:calc(var(--confab-radius)*.7);background:var(--confab-accent);color:var(--confab-accent-fg);cursor:pointer;padding:9px 14px;font-weight:600}
+.send{width:44px;height:44px;padding:0;display:grid;place-items:center}
+@media (max-width:479.98px){.launcher-mode .panel{inset:var(--confab-vv-top,0) 0 auto 0;width:100%;height:var(--confab-vv-height,100dvh);border-radius:0;border:0}.launcher-mode.open .launcher{display:none}}
+@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important;scroll-behavior:auto!important}}
+`
+
+let shared: CSSStyleSheet | undefined
+
+/** Adopts the shared stylesheet into `root` (one parse per page however many widgets there are). */
+export function adoptStyles(root: ShadowRoot): CSSStyleSheet {
+  if (!shared) {
+    shared = new CSSStyleSheet()
+    shared.replaceSync(CSS)
+  }
+  const viewport = new CSSStyleSheet()
+  root.adoptedStyleSheets = [shared, viewport]
+  return viewport
+}
+
+/**
+ * Writes the visual viewport's height and top into `sheet`, so the full-screen panel
+ * on phones shrinks above the on-screen keyboard. A stylesheet, not a style attribute,
+ * keeps this CSP-clean.
+ */
+export function setViewport(sheet: CSSStyleSheet, height: number | null, top = 0): void {
+  sheet.replaceSync(
+    height === null ? '' : `:host{--confab-vv-height:${Math.round(height)}px;--confab-vv-top:${Math.round(top)}px}`,
+  )
+}

@@ -1,0 +1,174 @@
+import { createRequire } from 'node:module'
+import type { Relay } from '@confab/relay'
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ARTIFACTS, launchChromium } from '../../../../test/support/browser'
+import { chromiumMissing } from '../../../../test/support/env'
+import {
+  embedPage,
+  type HostPage,
+  type HostServer,
+  openPanel,
+  post,
+  requireBuild,
+  say,
+  startHost,
+  startRelay,
+  w,
+} from './support'
+
+const skip = chromiumMissing()
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
+
+interface Finding {
+  id: string
+  impact: string
+  targets: string[]
+}
+
+/** Runs axe-core over the page (open shadow roots included) and returns serious and critical WCAG 2.x A/AA findings. */
+async function axe(page: Page): Promise<Finding[]> {
+  await page.addScriptTag({ path: AXE })
+  return page.evaluate(async () => {
+    const run = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<AxeResult> } }).axe.run
+    interface AxeResult {
+      violations: { id: string; impact: string; nodes: { target: unknown[]; failureSummary?: string }[] }[]
+    }
+    const result = await run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    })
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        targets: v.nodes.map((n) => `${JSON.stringify(n.target)}: ${n.failureSummary ?? ''}`),
+      }))
+  })
+}
+
+/** The `part` of the element focused inside the widget, or null when focus is elsewhere. */
+function focusedPart(page: Page): Promise<string | null> {
+  return page.evaluate(() => {
+    const host = document.activeElement
+    if (host?.tagName !== 'CONFAB-CHAT') return null
+    return host.shadowRoot?.activeElement?.getAttribute('part') ?? null
+  })
+}
+
+describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
+  let browser: Browser
+  let relay: Relay
+  let host: HostServer
+  const pages: Record<string, HostPage> = {}
+  const contexts: { close(): Promise<void> }[] = []
+
+  beforeAll(async () => {
+    requireBuild()
+    host = await startHost(pages)
+    relay = await startRelay()
+    pages['/'] = { body: embedPage(relay.url, { room: 'a11y' }) }
+    pages['/named'] = { body: embedPage(relay.url, { room: 'a11y', name: 'Ada' }) }
+    pages['/dark'] = { body: embedPage(relay.url, { room: 'a11y', name: 'Ada', theme: 'dark' }) }
+    await post(relay, 'a11y', 'Welcome! Ask us anything, or read https://example.com/docs first.')
+    await post(relay, 'a11y', 'We usually answer within a few minutes.')
+    browser = await launchChromium()
+  })
+
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close()
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await relay?.stop()
+    await host?.close()
+  })
+
+  async function visit(path: string, options: BrowserContextOptions = {}): Promise<Page> {
+    const context = await browser.newContext(options)
+    context.setDefaultTimeout(10_000)
+    contexts.push(context)
+    const page = await context.newPage()
+    await page.goto(host.url + path)
+    await w(page, '[part=launcher]').waitFor()
+    return page
+  }
+
+  it('works with the keyboard alone: Tab, Enter opens, Enter sends, Escape closes and returns focus', async () => {
+    const page = await visit('/')
+    await page.keyboard.press('Tab')
+    expect(await focusedPart(page)).toBe('launcher')
+    const outline = await w(page, '[part=launcher]').evaluate((el) => getComputedStyle(el).outlineStyle)
+    expect(outline).toBe('solid')
+    await page.keyboard.press('Enter')
+    expect(await w(page, '[part=launcher]').getAttribute('aria-expanded')).toBe('true')
+    expect(await focusedPart(page)).toBe('name-input')
+    await page.keyboard.type('Keya')
+    await page.keyboard.press('Enter')
+    expect(await focusedPart(page)).toBe('input')
+    await page.keyboard.type('typed without a mouse')
+    await page.keyboard.press('Enter')
+    await w(page, '[part~=message-own]:not(.pending)').filter({ hasText: 'typed without a mouse' }).waitFor()
+    await page.keyboard.press('Shift+Tab')
+    await page.keyboard.press('Shift+Tab')
+    expect(await focusedPart(page)).not.toBe('input')
+    await page.keyboard.press('Escape')
+    expect(await w(page, '[part=panel]').isHidden()).toBe(true)
+    expect(await w(page, '[part=launcher]').getAttribute('aria-expanded')).toBe('false')
+    expect(await focusedPart(page)).toBe('launcher')
+  })
+
+  for (const scheme of ['light', 'dark'] as const) {
+    it(`has no serious or critical axe violations in ${scheme}, closed and open`, async () => {
+      const page = await visit('/named', { colorScheme: scheme })
+      expect(await axe(page)).toEqual([])
+      await openPanel(page)
+      await w(page, '[part=bubble]').filter({ hasText: 'within a few minutes' }).waitFor()
+      await say(page, `Hi from the ${scheme} theme`)
+      expect(await axe(page)).toEqual([])
+      await page.screenshot({ path: `${ARTIFACTS}widget-${scheme}.png` })
+      // The corner with the widget, for docs/widget.md.
+      const clip = { x: 860, y: 50, width: 420, height: 670 }
+      await page.screenshot({ path: `${ARTIFACTS}widget-${scheme}-panel.png`, clip })
+    })
+  }
+
+  it('follows prefers-color-scheme with theme auto, and theme="dark" forces dark', async () => {
+    const bg = (page: Page) => w(page, '[part=panel]').evaluate((el) => getComputedStyle(el).backgroundColor)
+    const light = await visit('/named', { colorScheme: 'light' })
+    await w(light, '[part=launcher]').click()
+    const auto = await visit('/named', { colorScheme: 'dark' })
+    await w(auto, '[part=launcher]').click()
+    const forced = await visit('/dark', { colorScheme: 'light' })
+    await w(forced, '[part=launcher]').click()
+    expect(await bg(light)).toBe('rgb(255, 255, 255)')
+    expect(await bg(auto)).toBe('rgb(23, 25, 30)')
+    expect(await bg(forced)).toBe('rgb(23, 25, 30)')
+  })
+
+  it('honours prefers-reduced-motion', async () => {
+    const page = await visit('/named', { reducedMotion: 'reduce' })
+    await w(page, '[part=launcher]').click()
+    const animation = await w(page, '[part=panel]').evaluate((el) => getComputedStyle(el).animationName)
+    expect(animation).toBe('none')
+    const moving = await visit('/named')
+    await w(moving, '[part=launcher]').click()
+    expect(await w(moving, '[part=panel]').evaluate((el) => getComputedStyle(el).animationName)).toBe('confab-in')
+  })
+
+  it('opens full-screen on a 390x844 phone, with 16px inputs so iOS does not zoom', async () => {
+    const page = await visit('/named', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
+    await openPanel(page, 'tap')
+    await w(page, '[part=bubble]').first().waitFor()
+    const box = await w(page, '[part=panel]').boundingBox()
+    expect(box).toEqual({ x: 0, y: 0, width: 390, height: 844 })
+    expect(await w(page, '[part=input]').evaluate((el) => getComputedStyle(el).fontSize)).toBe('16px')
+    expect(await w(page, '[part=close-button]').isVisible()).toBe(true)
+    await page.screenshot({ path: `${ARTIFACTS}widget-mobile.png` })
+    // A shrinking visual viewport (the on-screen keyboard) shrinks the panel with it.
+    await page.setViewportSize({ width: 390, height: 500 })
+    await expect.poll(async () => (await w(page, '[part=panel]').boundingBox())?.height).toBe(500)
+    expect(await axe(page)).toEqual([])
+  })
+})

@@ -1,0 +1,134 @@
+import type { Relay } from '@confab/relay'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ARTIFACTS, launchChromium } from '../../../../test/support/browser'
+import { chromiumMissing } from '../../../../test/support/env'
+import { embedPage, type HostPage, type HostServer, requireBuild, say, startHost, startRelay, w } from './support'
+
+const skip = chromiumMissing()
+
+describe.skipIf(skip)('script-tag embed on another origin', () => {
+  let browser: Browser
+  let relay: Relay
+  let host: HostServer
+  const pages: Record<string, HostPage> = {}
+  const open: Page[] = []
+
+  beforeAll(async () => {
+    requireBuild()
+    host = await startHost(pages)
+    // Only the host page's origin may open sockets: proves the embed really is cross-origin.
+    relay = await startRelay({ origins: [host.url] })
+    pages['/'] = { body: embedPage(relay.url, { room: 'embed' }) }
+    pages['/ada'] = { body: embedPage(relay.url, { room: 'duo', name: 'Ada' }) }
+    pages['/bo'] = { body: embedPage(relay.url, { room: 'duo', name: 'Bo' }) }
+    pages['/twice'] = {
+      body: embedPage(relay.url, { room: 'embed', name: 'Twice' }).replace(
+        '</body>',
+        `<script src="${relay.url}/widget.js" data-room="embed" async></script></body>`,
+      ),
+    }
+    pages['/unread'] = { body: embedPage(relay.url, { room: 'unread', name: 'Una' }) }
+    browser = await launchChromium()
+  })
+
+  afterEach(async () => {
+    for (const page of open.splice(0)) await page.context().close()
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await relay?.stop()
+    await host?.close()
+  })
+
+  async function visit(path: string): Promise<Page> {
+    const context = await browser.newContext()
+    context.setDefaultTimeout(10_000)
+    const page = await context.newPage()
+    open.push(page)
+    await page.addInitScript(() => {
+      const w = window as unknown as { readyEvents: string[] }
+      w.readyEvents = []
+      document.addEventListener('confab-ready', (e) => {
+        w.readyEvents.push((e as CustomEvent<{ element: Element }>).detail.element.tagName)
+      })
+    })
+    await page.goto(host.url + path)
+    return page
+  }
+
+  it('mounts a launcher from its own data-* attributes, defaults the relay to the script origin and fires confab-ready', async () => {
+    const page = await visit('/')
+    expect(new URL(page.url()).origin).not.toBe(relay.url)
+    await w(page, '[part=launcher]').waitFor()
+    expect(await page.evaluate(() => (window as unknown as { readyEvents: string[] }).readyEvents)).toEqual([
+      'CONFAB-CHAT',
+    ])
+    expect(await page.locator('confab-chat').getAttribute('room')).toBe('embed')
+    expect(await page.locator('confab-chat').getAttribute('relay')).toBeNull()
+    await page.screenshot({ path: `${ARTIFACTS}widget-launcher-closed.png` })
+  })
+
+  it('connects only when the launcher is opened', async () => {
+    const page = await visit('/ada')
+    const sockets: string[] = []
+    page.on('websocket', (ws) => sockets.push(ws.url()))
+    await w(page, '[part=launcher]').waitFor()
+    expect(sockets).toEqual([])
+    await w(page, '[part=launcher]').click()
+    await w(page, '[part=presence]').filter({ hasText: 'online' }).waitFor()
+    expect(sockets).toEqual([`${relay.url.replace('http', 'ws')}/ws`])
+  })
+
+  it('loading the script twice mounts one widget and stays harmless', async () => {
+    const page = await visit('/twice')
+    await page.waitForFunction(() => (window as unknown as { readyEvents: string[] }).readyEvents.length === 2)
+    expect(await page.locator('confab-chat').count()).toBe(1)
+  })
+
+  it('two pages chat: text, presence and typing reach the other page', async () => {
+    const ada = await visit('/ada')
+    const bo = await visit('/bo')
+    for (const page of [ada, bo]) await w(page, '[part=launcher]').click()
+    await w(ada, '[part=presence]').filter({ hasText: '2 online' }).waitFor()
+    await say(ada, 'Hello from Ada, see https://example.com')
+    await w(bo, '[part=bubble]').filter({ hasText: 'Hello from Ada' }).waitFor()
+    expect(await w(bo, '[part=author]').last().textContent()).toBe('Ada')
+    expect(await w(bo, '[part=bubble] a').getAttribute('href')).toBe('https://example.com/')
+
+    await w(bo, '[part=input]').pressSequentially('Hi A')
+    await w(ada, '[part=typing]').filter({ hasText: 'Bo is typing…' }).waitFor()
+    await w(bo, '[part=input]').press('Enter')
+    await w(ada, '[part=bubble]').filter({ hasText: 'Hi A' }).waitFor()
+    await ada.screenshot({ path: `${ARTIFACTS}widget-launcher-open.png` })
+  })
+
+  it('asks for a name once, remembers it, and reconnects on reload while the conversation is active', async () => {
+    const page = await visit('/')
+    await w(page, '[part=launcher]').click()
+    await w(page, '[part=name-input]').fill('Cleo')
+    await w(page, '[part=name-input]').press('Enter')
+    await say(page, 'first words')
+    const sockets: string[] = []
+    page.on('websocket', (ws) => sockets.push(ws.url()))
+    await page.reload()
+    // Active in this tab: the launcher connects at load, before anyone clicks it.
+    await expect.poll(() => sockets.length).toBe(1)
+    await w(page, '[part=launcher]').click()
+    expect(await w(page, '[part=name-form]').isHidden()).toBe(true)
+    await w(page, '[part=bubble]').filter({ hasText: 'first words' }).waitFor()
+  })
+
+  it('counts messages that arrive while the panel is closed on the unread badge', async () => {
+    const una = await visit('/unread')
+    await w(una, '[part=launcher]').click()
+    await w(una, '[part=presence]').filter({ hasText: 'online' }).waitFor()
+    await w(una, '[part=input]').press('Escape')
+    const other = await visit('/unread')
+    await w(other, '[part=launcher]').click()
+    await say(other, 'are you there?')
+    await w(una, '[part=badge]').filter({ hasText: '1' }).waitFor()
+    expect(await w(una, '[part=launcher]').getAttribute('aria-label')).toBe('Open chat, 1 unread')
+  })
+})

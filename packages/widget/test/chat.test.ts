@@ -1,0 +1,362 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { ConfabChat } from '../src/element'
+import { msg, resetOffsets } from './fake'
+import { bubbles, cleanup, joinedClient, lastClient, mount, part, shadow } from './helpers'
+
+const ME = { id: 'u-me', name: 'Me' }
+
+beforeEach(resetOffsets)
+afterEach(cleanup)
+
+function inline(): ConfabChat {
+  return mount({ name: 'Me', mode: 'inline' })
+}
+
+describe('messages', () => {
+  it('asks for 50 messages of history when it joins', () => {
+    inline()
+    expect(lastClient().room.options).toEqual({ history: 50 })
+  })
+
+  it('renders history and live messages in order in a role=log polite live region', () => {
+    const el = inline()
+    const client = lastClient()
+    client.room.emit('message', msg('first'))
+    client.room.emit('message', msg('second'))
+    joinedClient()
+    client.room.emit('message', msg('live'))
+    const log = part(el, '[part=log]')
+    expect(log.getAttribute('role')).toBe('log')
+    expect(log.getAttribute('aria-live')).toBe('polite')
+    expect(log.getAttribute('aria-label')).toBe('Messages')
+    expect(bubbles(el)).toEqual(['first', 'second', 'live'])
+  })
+
+  it('shows each offset once', () => {
+    const el = inline()
+    const m = msg('once')
+    lastClient().room.emit('message', m)
+    lastClient().room.emit('message', m)
+    expect(bubbles(el)).toEqual(['once'])
+  })
+
+  it('renders markup in text and names as inert text nodes', () => {
+    const el = inline()
+    const payload = '<img src=x onerror="window.pwned=1"><svg onload=alert(1)>'
+    lastClient().room.emit('message', msg(payload, { id: 'u-x', name: '<b>Mallory</b>' }))
+    const item = part(el, '[part~=message]')
+    expect(item.querySelector('img, svg:not([aria-hidden]), b')).toBeNull()
+    expect(part(el, '[part=bubble]').textContent).toBe(payload)
+    expect(part(el, '[part=author]').textContent).toBe('<b>Mallory</b>')
+  })
+
+  it('groups consecutive messages from one sender under one name', () => {
+    const el = inline()
+    const room = lastClient().room
+    room.emit('message', msg('a1'))
+    room.emit('message', msg('a2'))
+    room.emit('message', msg('b1', { id: 'u-b', name: 'Bo' }))
+    room.emit('message', msg('a3'))
+    const cont = [...shadow(el).querySelectorAll('[part~=message]')].map((m) => m.classList.contains('cont'))
+    expect(cont).toEqual([false, true, false, false])
+  })
+
+  it('starts a new group after five minutes from the same sender', () => {
+    const el = inline()
+    const room = lastClient().room
+    room.emit('message', msg('early', undefined, { ts: 0 }))
+    room.emit('message', msg('late', undefined, { ts: 5 * 60_000 }))
+    expect(shadow(el).querySelectorAll('.cont')).toHaveLength(0)
+  })
+
+  it('marks the local user\'s messages and names them "You"', () => {
+    const el = inline()
+    lastClient().room.emit('message', msg('mine', ME))
+    expect(part(el, '[part~=message]').getAttribute('part')).toBe('message message-own')
+    expect(part(el, '[part=author]').textContent).toBe('You')
+  })
+
+  it('shows a machine-readable timestamp on every message', () => {
+    const el = inline()
+    lastClient().room.emit('message', msg('t', undefined, { ts: Date.UTC(2026, 0, 1, 9, 5) }))
+    expect(part(el, 'time').getAttribute('datetime')).toBe('2026-01-01T09:05:00.000Z')
+    expect(part(el, 'time').textContent).toMatch(/\d{1,2}:05/)
+  })
+
+  it('says "No messages yet" once joined to an empty room, and not before', () => {
+    const el = inline()
+    const empty = part(el, '[part=empty]')
+    expect(empty.hidden).toBe(true)
+    joinedClient()
+    expect(empty.hidden).toBe(false)
+    expect(empty.textContent).toBe('No messages yet. Say hello!')
+  })
+
+  it('fires confab-message for each message shown, bubbling out of the shadow DOM', () => {
+    const el = inline()
+    const seen: unknown[] = []
+    document.addEventListener('confab-message', (e) => seen.push((e as CustomEvent).detail.message.text))
+    lastClient().room.emit('message', msg('hey'))
+    expect(seen).toEqual(['hey'])
+    expect(el.isConnected).toBe(true)
+  })
+})
+
+describe('sending', () => {
+  function type(el: ConfabChat, text: string, init: KeyboardEventInit = {}): void {
+    const input = part<HTMLTextAreaElement>(el, '[part=input]')
+    input.value = text
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, ...init }))
+  }
+
+  it('sends on Enter and clears the input; Shift+Enter does not send', () => {
+    const el = inline()
+    type(el, 'line', { shiftKey: true })
+    expect(lastClient().room.sends).toHaveLength(0)
+    type(el, '  hello  ')
+    expect(lastClient().room.sends.map((s) => s.text)).toEqual(['hello'])
+    expect(part<HTMLTextAreaElement>(el, '[part=input]').value).toBe('')
+  })
+
+  it('does not send blank text', () => {
+    const el = inline()
+    type(el, '   ')
+    expect(lastClient().room.sends).toHaveLength(0)
+  })
+
+  it('shows a send as pending, then as sent once stored', async () => {
+    const el = inline()
+    joinedClient()
+    type(el, 'hi')
+    const item = part(el, '[part~=message-own]')
+    expect(item.classList.contains('pending')).toBe(true)
+    expect(part(el, '[part~=message-state]').textContent).toBe('Sending…')
+    const stored = msg('hi', ME)
+    lastClient().room.sends[0]?.resolve(stored)
+    await expect.poll(() => item.classList.contains('pending')).toBe(false)
+    expect(item.dataset.offset).toBe(String(stored.offset))
+    expect(shadow(el).querySelector('[part~=message-state]')).toBeNull()
+  })
+
+  it('keeps one bubble when our broadcast arrives before the ack', async () => {
+    const el = inline()
+    joinedClient()
+    type(el, 'race')
+    const stored = msg('race', ME)
+    lastClient().room.emit('message', stored)
+    lastClient().room.sends[0]?.resolve(stored)
+    await Promise.resolve()
+    expect(bubbles(el)).toEqual(['race'])
+    expect(shadow(el).querySelector('.pending')).toBeNull()
+  })
+
+  it('keeps one bubble when the ack arrives before our broadcast', async () => {
+    const el = inline()
+    joinedClient()
+    type(el, 'ackfirst')
+    const stored = msg('ackfirst', ME)
+    lastClient().room.sends[0]?.resolve(stored)
+    await expect.poll(() => shadow(el).querySelector('.pending')).toBeNull()
+    lastClient().room.emit('message', stored)
+    expect(bubbles(el)).toEqual(['ackfirst'])
+  })
+
+  it('marks a failed send, reports confab-error, and resends on retry', async () => {
+    const el = inline()
+    joinedClient()
+    const errors: unknown[] = []
+    el.addEventListener('confab-error', (e) => errors.push((e as CustomEvent).detail.error))
+    type(el, 'flaky')
+    const boom = new Error('rate limited')
+    lastClient().room.sends[0]?.reject(boom)
+    await expect.poll(() => shadow(el).querySelector('.failed')).not.toBeNull()
+    expect(errors).toEqual([boom])
+    expect(part(el, '[part~=message-state]').textContent).toBe('Not sentRetry')
+    part(el, '[part=retry-button]').click()
+    expect(lastClient().room.sends.map((s) => s.text)).toEqual(['flaky', 'flaky'])
+    expect(shadow(el).querySelector('.pending')).not.toBeNull()
+    lastClient().room.sends[1]?.resolve(msg('flaky', ME))
+    await expect.poll(() => shadow(el).querySelector('.pending, .failed')).toBeNull()
+    expect(bubbles(el)).toEqual(['flaky'])
+  })
+
+  it('send() resolves with the stored message', async () => {
+    const el = inline()
+    const sent = el.send('via api')
+    const stored = msg('via api', ME)
+    lastClient().room.sends[0]?.resolve(stored)
+    await expect(sent).resolves.toEqual(stored)
+  })
+
+  it('send() rejects clearly when no display name is known', async () => {
+    const el = mount({ mode: 'inline' })
+    await expect(el.send('x')).rejects.toThrow('confab-chat: no display name yet (set the name attribute)')
+  })
+
+  it('tells the room the user is typing on input', () => {
+    const el = inline()
+    part(el, '[part=input]').dispatchEvent(new Event('input'))
+    expect(lastClient().room.typed).toBe(1)
+  })
+
+  it('labels the input and the send button, and uses a 4,000 character limit', () => {
+    const el = inline()
+    const input = part(el, '[part=input]')
+    expect(part(el, `label[for=${input.id}]`).textContent).toBe('Message')
+    expect(part(el, '[part=send-button]').getAttribute('aria-label')).toBe('Send')
+    expect(input.getAttribute('maxlength')).toBe('4000')
+  })
+})
+
+describe('room state', () => {
+  it('shows how many people are online', () => {
+    const el = inline()
+    joinedClient([ME, { id: 'u-k', name: 'Kira' }, { id: 'u-b', name: 'Bo' }])
+    expect(part(el, '[part=presence]').textContent).toBe('3 online')
+  })
+
+  it('says who is typing, never the local user', () => {
+    const el = inline()
+    const room = lastClient().room
+    room.emit('typing', [{ id: 'u-k', name: 'Kira' }, ME])
+    expect(part(el, '[part=typing]').textContent).toBe('Kira is typing…')
+    room.emit('typing', [
+      { id: 'u-k', name: 'Kira' },
+      { id: 'u-b', name: 'Bo' },
+    ])
+    expect(part(el, '[part=typing]').textContent).toBe('Kira and Bo are typing…')
+    room.emit('typing', [
+      { id: 'u-k', name: 'Kira' },
+      { id: 'u-b', name: 'Bo' },
+      { id: 'u-c', name: 'Cy' },
+    ])
+    expect(part(el, '[part=typing]').textContent).toBe('Several people are typing…')
+    room.emit('typing', [])
+    expect(part(el, '[part=typing]').textContent).toBe('')
+  })
+
+  it('stops showing someone as typing once their message arrives', () => {
+    const el = inline()
+    const kira = { id: 'u-k', name: 'Kira' }
+    lastClient().room.emit('typing', [kira])
+    lastClient().room.emit('message', msg('done', kira))
+    expect(part(el, '[part=typing]').textContent).toBe('')
+  })
+
+  it('shows "Reconnecting..." while the client reconnects and hides it when open again', () => {
+    const el = inline()
+    const banner = part(el, '[part=banner]')
+    joinedClient()
+    expect(banner.hidden).toBe(true)
+    lastClient().setStatus('reconnecting')
+    expect(banner.hidden).toBe(false)
+    expect(banner.textContent).toBe('Reconnecting...')
+    expect(banner.getAttribute('role')).toBe('status')
+    lastClient().setStatus('open')
+    expect(banner.hidden).toBe(true)
+  })
+
+  it('says messages will be sent later when the browser is offline', () => {
+    const el = inline()
+    const online = Object.getOwnPropertyDescriptor(Navigator.prototype, 'onLine')
+    Object.defineProperty(navigator, 'onLine', { configurable: true, get: () => false })
+    try {
+      lastClient().setStatus('reconnecting')
+      expect(part(el, '[part=banner]').textContent).toBe("Offline: messages will be sent when you're back")
+    } finally {
+      Object.defineProperty(navigator, 'onLine', online ?? { configurable: true, value: true })
+      delete (navigator as unknown as Record<string, unknown>).onLine
+    }
+  })
+
+  it('fires confab-status with each status change', () => {
+    const el = inline()
+    const seen: string[] = []
+    el.addEventListener('confab-status', (e) => seen.push((e as CustomEvent).detail.status))
+    lastClient().setStatus('open')
+    lastClient().setStatus('reconnecting')
+    expect(seen).toEqual(['open', 'reconnecting'])
+    expect(el.status).toBe('reconnecting')
+  })
+
+  it('clears the shown history when the room was reset', () => {
+    const el = inline()
+    lastClient().room.emit('message', msg('old'))
+    lastClient().room.emit('reset', { reason: 'epoch' })
+    expect(bubbles(el)).toEqual([])
+  })
+})
+
+describe('history paging', () => {
+  it('offers "Load earlier messages" when older ones exist, and prepends them in order', async () => {
+    const el = inline()
+    const room = lastClient().room
+    resetOffsets()
+    const older = [msg('o1'), msg('o2')]
+    room.emit('message', msg('n3'))
+    joinedClient()
+    const more = part<HTMLButtonElement>(el, '[part=load-earlier]')
+    expect(more.hidden).toBe(false)
+    expect(more.textContent).toBe('Load earlier messages')
+    room.historyResult = older
+    more.click()
+    await expect.poll(() => bubbles(el)).toEqual(['o1', 'o2', 'n3'])
+    expect(room.historyCalls).toEqual([{ before: 3, limit: 50 }])
+    expect(more.hidden).toBe(true)
+  })
+
+  it('offers no earlier page when the first message of the room is shown', () => {
+    const el = inline()
+    lastClient().room.emit('message', msg('the very first'))
+    joinedClient()
+    expect(part(el, '[part=load-earlier]').hidden).toBe(true)
+  })
+
+  it('loads the earlier page when the reader scrolls to the top', async () => {
+    const el = inline()
+    const room = lastClient().room
+    offsetTo(10)
+    room.emit('message', msg('ten'))
+    joinedClient()
+    const log = part(el, '[part=log]')
+    log.scrollTop = 0
+    log.dispatchEvent(new Event('scroll'))
+    await expect.poll(() => room.historyCalls).toEqual([{ before: 10, limit: 50 }])
+  })
+})
+
+describe('new messages marker', () => {
+  it('shows "New messages" instead of scrolling when the reader has scrolled up, and jumps on click', () => {
+    const el = inline()
+    joinedClient()
+    const log = part(el, '[part=log]')
+    Object.defineProperty(log, 'scrollHeight', { configurable: true, get: () => 1000 })
+    Object.defineProperty(log, 'clientHeight', { configurable: true, get: () => 300 })
+    log.scrollTop = 100
+    lastClient().room.emit('message', msg('while away'))
+    const jump = part(el, '[part=new-messages]')
+    expect(jump.hidden).toBe(false)
+    expect(log.scrollTop).toBe(100)
+    jump.click()
+    expect(jump.hidden).toBe(true)
+    expect(log.scrollTop).toBe(1000)
+  })
+
+  it('follows new messages when the reader is at the bottom', () => {
+    const el = inline()
+    joinedClient()
+    const log = part(el, '[part=log]')
+    Object.defineProperty(log, 'scrollHeight', { configurable: true, get: () => 1000 })
+    Object.defineProperty(log, 'clientHeight', { configurable: true, get: () => 300 })
+    log.scrollTop = 700
+    lastClient().room.emit('message', msg('next'))
+    expect(part(el, '[part=new-messages]').hidden).toBe(true)
+    expect(log.scrollTop).toBe(1000)
+  })
+})
+
+/** Makes the next message get offset `n`. */
+function offsetTo(n: number): void {
+  resetOffsets()
+  for (let i = 1; i < n; i++) msg('skip')
+}

@@ -1,0 +1,265 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ConfabChat } from '../src/element'
+import { FakeClient } from './fake'
+import { cleanup, lastClient, mount, opened, part, shadow } from './helpers'
+
+afterEach(cleanup)
+
+describe('attributes and properties', () => {
+  it('reflects every string attribute to its property and back', () => {
+    const el = mount()
+    const values: Record<string, string> = {
+      relay: 'wss://chat.example.com/ws',
+      room: 'support',
+      name: 'Kira',
+      token: 't0k',
+      mode: 'inline',
+      theme: 'dark',
+      title: 'Help',
+      placeholder: 'Ask us',
+      lang: 'fr',
+      position: 'left',
+    }
+    for (const [attr, value] of Object.entries(values)) {
+      el.setAttribute(attr, value)
+      expect((el as unknown as Record<string, string>)[attr]).toBe(value)
+      ;(el as unknown as Record<string, string>)[attr] = `${value}2`.replace(/^(inline|dark|left)2$/, '$1')
+      expect(el.getAttribute(attr)).toBe((el as unknown as Record<string, string>)[attr])
+    }
+  })
+
+  it('has documented defaults: launcher mode, auto theme, right side, room lobby', () => {
+    const el = mount()
+    expect([el.mode, el.theme, el.position, el.room, el.opened]).toEqual(['launcher', 'auto', 'right', 'lobby', false])
+  })
+
+  it('reflects the open attribute to the opened property', () => {
+    const el = mount()
+    el.opened = true
+    expect(el.hasAttribute('open')).toBe(true)
+    el.removeAttribute('open')
+    expect(el.opened).toBe(false)
+  })
+
+  it('takes a property set before the element was defined', () => {
+    const el = document.createElement('confab-chat-late') as ConfabChat
+    ;(el as unknown as Record<string, string>).room = 'early'
+    document.body.append(el)
+    class Late extends ConfabChat {}
+    Late.define('confab-chat-late')
+    expect(el.getAttribute('room')).toBe('early')
+  })
+
+  it('connects to the relay attribute with the name attribute', () => {
+    mount({ relay: 'wss://chat.example.com/ws', name: 'Kira', mode: 'inline' })
+    expect(opened.map((o) => [o.url, o.options])).toEqual([['wss://chat.example.com/ws', { name: 'Kira' }]])
+    expect(lastClient().room.name).toBe('lobby')
+  })
+
+  it('defaults the relay to ConfabChat.defaultRelay, then to the page origin', () => {
+    mount({ name: 'Kira', mode: 'inline' })
+    expect(opened[0]?.url).toBe(location.origin)
+    ConfabChat.defaultRelay = 'https://relay.example'
+    try {
+      mount({ name: 'Kira', mode: 'inline' })
+      expect(opened[1]?.url).toBe('https://relay.example')
+    } finally {
+      ConfabChat.defaultRelay = ''
+    }
+  })
+
+  it('sends the token and asks no name when a token is set', () => {
+    const el = mount({ token: 'jwt', mode: 'inline' })
+    expect(opened[0]?.options).toEqual({ token: 'jwt' })
+    expect(part(el, '[part=name-form]').hidden).toBe(true)
+  })
+
+  it('rejoins when the room attribute changes', () => {
+    const el = mount({ name: 'Kira', mode: 'inline' })
+    const first = lastClient()
+    el.room = 'other'
+    expect(first.room.left).toBe(true)
+    expect(first.closed).toBe(true)
+    expect(lastClient().room.name).toBe('other')
+  })
+
+  it('uses an injected client and never closes it', () => {
+    const client = new FakeClient()
+    const el = document.createElement('confab-chat') as ConfabChat
+    el.client = client
+    el.mode = 'inline'
+    document.body.append(el)
+    expect(opened).toHaveLength(0)
+    expect(client.rooms.map((r) => [r.name, r.options])).toEqual([['lobby', { history: 50 }]])
+    el.remove()
+    expect(client.room.left).toBe(true)
+    expect(client.closed).toBe(false)
+  })
+
+  it('leaves the room and closes its own client when removed from the page', () => {
+    const el = mount({ name: 'Kira', mode: 'inline' })
+    el.remove()
+    expect(lastClient().room.left).toBe(true)
+    expect(lastClient().closed).toBe(true)
+  })
+})
+
+describe('display name', () => {
+  it('asks for a name once, remembers it in localStorage and connects with it', () => {
+    const el = mount({ mode: 'inline' })
+    expect(opened).toHaveLength(0)
+    const form = part<HTMLFormElement>(el, '[part=name-form]')
+    expect(form.hidden).toBe(false)
+    expect(part(el, '[part=composer]').hidden).toBe(true)
+    part<HTMLInputElement>(el, '[part=name-input]').value = '  Ada  '
+    form.dispatchEvent(new Event('submit', { cancelable: true }))
+    expect(opened[0]?.options).toEqual({ name: 'Ada' })
+    expect(localStorage.getItem('confab:name')).toBe('Ada')
+    expect(form.hidden).toBe(true)
+    expect(shadow(el).activeElement).toBe(part(el, '[part=input]'))
+
+    el.remove()
+    mount({ mode: 'inline' })
+    expect(opened[1]?.options).toEqual({ name: 'Ada' })
+  })
+
+  it('labels the name input', () => {
+    const el = mount({ mode: 'inline' })
+    const label = part(el, '[part=name-form] label')
+    expect(label.getAttribute('for')).toBe(part(el, '[part=name-input]').id)
+    expect(label.textContent).toBe('What should we call you?')
+  })
+})
+
+describe('launcher mode', () => {
+  it('does not connect before it is opened', () => {
+    const el = mount({ name: 'Kira' })
+    expect(opened).toHaveLength(0)
+    el.open()
+    expect(opened).toHaveLength(1)
+  })
+
+  it('connects on load when a conversation is already active in this tab', () => {
+    const el = mount({ name: 'Kira' })
+    el.open()
+    el.remove()
+    mount({ name: 'Kira' })
+    expect(opened).toHaveLength(2)
+  })
+
+  it('renders a labelled launcher button with aria-expanded and a dialog panel', () => {
+    const el = mount({ name: 'Kira' })
+    const launcher = part(el, '[part=launcher]')
+    const panel = part(el, '[part=panel]')
+    expect(launcher.tagName).toBe('BUTTON')
+    expect(launcher.getAttribute('aria-label')).toBe('Open chat')
+    expect(launcher.getAttribute('aria-expanded')).toBe('false')
+    expect(panel.hidden).toBe(true)
+    launcher.click()
+    expect(launcher.getAttribute('aria-expanded')).toBe('true')
+    expect(panel.hidden).toBe(false)
+    expect(panel.getAttribute('role')).toBe('dialog')
+    expect(panel.getAttribute('aria-labelledby')).toBe(part(el, '[part=title]').id)
+  })
+
+  it('open() and close() toggle the panel and fire confab-open and confab-close that bubble out of the shadow DOM', () => {
+    const el = mount({ name: 'Kira' })
+    const seen: [string, boolean, boolean][] = []
+    for (const type of ['confab-open', 'confab-close']) {
+      document.addEventListener(type, (e) => seen.push([e.type, e.bubbles, e.composed]))
+    }
+    el.open()
+    expect(el.hasAttribute('open')).toBe(true)
+    el.close()
+    expect(el.hasAttribute('open')).toBe(false)
+    expect(seen).toEqual([
+      ['confab-open', true, true],
+      ['confab-close', true, true],
+    ])
+  })
+
+  it('focuses the message input on open, and Escape closes and returns focus to the launcher', () => {
+    const el = mount({ name: 'Kira' })
+    el.open()
+    const input = part(el, '[part=input]')
+    expect(shadow(el).activeElement).toBe(input)
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true, composed: true }))
+    expect(el.opened).toBe(false)
+    expect(shadow(el).activeElement).toBe(part(el, '[part=launcher]'))
+  })
+
+  it('the close button closes the panel', () => {
+    const el = mount({ name: 'Kira', open: '' })
+    const close = part(el, '[part=close-button]')
+    expect(close.getAttribute('aria-label')).toBe('Close chat')
+    close.click()
+    expect(el.opened).toBe(false)
+  })
+
+  it('counts live messages that arrive while closed on the badge and in the launcher name', async () => {
+    const { msg } = await import('./fake')
+    const el = mount({ name: 'Kira' })
+    el.open()
+    const client = lastClient()
+    client.room.emit('message', msg('from history'))
+    client.room.emit('presence', [{ id: 'u-me', name: 'Me' }])
+    el.close()
+    client.room.emit('message', msg('one'))
+    client.room.emit('message', msg('two'))
+    client.room.emit('message', msg('mine', { id: 'u-me', name: 'Me' }))
+    const badge = part(el, '[part=badge]')
+    expect(badge.hidden).toBe(false)
+    expect(badge.textContent).toBe('2')
+    expect(part(el, '[part=launcher]').getAttribute('aria-label')).toBe('Open chat, 2 unread')
+    el.open()
+    expect(badge.hidden).toBe(true)
+    expect(part(el, '[part=launcher]').getAttribute('aria-label')).toBe('Open chat')
+  })
+
+  it('follows the visual viewport while open so the keyboard never covers the input', () => {
+    const listeners: string[] = []
+    const vv = {
+      height: 400,
+      offsetTop: 30,
+      addEventListener: (t: string) => listeners.push(t),
+      removeEventListener: vi.fn(),
+    }
+    vi.stubGlobal('visualViewport', vv)
+    try {
+      const el = mount({ name: 'Kira' })
+      el.open()
+      expect(listeners).toEqual(['resize', 'scroll'])
+      const sheet = shadow(el).adoptedStyleSheets[1]
+      expect(sheet?.cssRules[0]?.cssText).toContain('--confab-vv-height: 400px')
+      el.close()
+      expect(sheet?.cssRules.length).toBe(0)
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+
+  it('puts the launcher on the left with position="left"', () => {
+    const el = mount({ position: 'left' })
+    expect(part(el, '[part=root]').classList.contains('left')).toBe(true)
+  })
+})
+
+describe('inline mode', () => {
+  it('connects at once, shows the panel without a launcher and is not a dialog', () => {
+    const el = mount({ name: 'Kira', mode: 'inline' })
+    expect(opened).toHaveLength(1)
+    expect(part(el, '[part=panel]').hidden).toBe(false)
+    expect(part(el, '[part=panel]').hasAttribute('role')).toBe(false)
+    expect(part(el, '[part=root]').classList.contains('inline')).toBe(true)
+  })
+})
+
+describe('styles', () => {
+  it('styles the shadow root through adopted stylesheets and writes no style attribute', async () => {
+    const { msg } = await import('./fake')
+    const el = mount({ name: 'Kira', open: '' })
+    lastClient().room.emit('message', msg('hello https://example.com'))
+    expect(shadow(el).adoptedStyleSheets.length).toBeGreaterThan(0)
+    expect(shadow(el).querySelectorAll('[style], style')).toHaveLength(0)
+  })
+})

@@ -1,0 +1,96 @@
+// A scripted stand-in for an @confab/sdk client: tests drive relay events by hand.
+import type { ChatClient, ChatRoom, Member, Message, Status } from '../src/client'
+
+type Listener = (...args: never[]) => void
+
+class Emitter {
+  private readonly listeners = new Map<string, Set<Listener>>()
+  on(event: string, cb: Listener): () => void {
+    const set = this.listeners.get(event) ?? new Set()
+    this.listeners.set(event, set)
+    set.add(cb)
+    return () => set.delete(cb)
+  }
+  emit(event: string, ...args: unknown[]): void {
+    for (const cb of this.listeners.get(event) ?? []) (cb as (...a: unknown[]) => void)(...args)
+  }
+  count(event: string): number {
+    return this.listeners.get(event)?.size ?? 0
+  }
+}
+
+/** A send the test has not settled yet. */
+export interface PendingSend {
+  text: string
+  resolve(message: Message): void
+  reject(error: Error): void
+}
+
+/** A room whose relay side is played by the test. */
+export class FakeRoom extends Emitter implements ChatRoom {
+  readonly sends: PendingSend[] = []
+  readonly historyCalls: { before?: number; limit?: number }[] = []
+  historyResult: Message[] = []
+  typed = 0
+  left = false
+  constructor(
+    readonly name: string,
+    readonly options?: { history?: number },
+  ) {
+    super()
+  }
+  send(text: string): Promise<Message> {
+    return new Promise((resolve, reject) => this.sends.push({ text, resolve, reject }))
+  }
+  typing(): void {
+    this.typed++
+  }
+  async history(options: { before?: number; limit?: number }): Promise<Message[]> {
+    this.historyCalls.push(options)
+    return this.historyResult
+  }
+  leave(): void {
+    this.left = true
+  }
+}
+
+/** A client whose status and rooms the test controls. */
+export class FakeClient extends Emitter implements ChatClient {
+  status: Status = 'connecting'
+  user: Member | undefined = { id: 'u-me', name: 'Me' }
+  readonly rooms: FakeRoom[] = []
+  closed = false
+  join(room: string, options?: { history?: number }): FakeRoom {
+    const r = new FakeRoom(room, options)
+    this.rooms.push(r)
+    return r
+  }
+  close(): void {
+    this.closed = true
+  }
+  setStatus(status: Status): void {
+    this.status = status
+    this.emit('status', status)
+  }
+  get room(): FakeRoom {
+    const r = this.rooms.at(-1)
+    if (!r) throw new Error('no room joined')
+    return r
+  }
+}
+
+let offset = 0
+/** A stored message from `from`, with the next offset unless one is given. */
+export function msg(
+  text: string,
+  from: Member = { id: 'u-kira', name: 'Kira' },
+  extra: Partial<Message> = {},
+): Message {
+  offset++
+  return { room: 'lobby', offset, id: `m${offset}`, from, text, ts: Date.UTC(2026, 0, 1, 12, 0, offset), ...extra }
+}
+
+/** Resets the offset counter so each test starts at 1. */
+export function resetOffsets(): void {
+  offset = 0
+}

@@ -1,0 +1,28 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+// @ts-expect-error: a plain .mjs helper without type declarations
+import { gzipSize } from '../../../scripts/size.mjs'
+
+// __dirname, not import.meta.url: under happy-dom the latter is an http: URL.
+const BUNDLE = resolve(__dirname, '../dist/widget.js')
+
+/** The budget from issue 4: the whole script-tag file, SDK included, minified and gzipped. */
+const BUDGET = 15 * 1024
+
+describe('size', () => {
+  it('dist/widget.js (SDK included) stays within 15 KB min+gzip', () => {
+    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first`)
+    const code = readFileSync(BUNDLE, 'utf8')
+    const size = (gzipSize as (text: string) => number)(code)
+    console.info(`widget.js: ${code.length} bytes minified, ${size} bytes gzip -9 (budget ${BUDGET})`)
+    expect(size).toBeLessThanOrEqual(BUDGET)
+  })
+
+  it('dist/widget.js is minified and bundles the SDK (no import statements left)', () => {
+    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first`)
+    const code = readFileSync(BUNDLE, 'utf8')
+    expect(code).not.toMatch(/^\s*import\s/m)
+    expect(code.split('\n').length).toBeLessThan(10)
+  })
+})
