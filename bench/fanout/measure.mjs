@@ -8,9 +8,21 @@ import { sleep, until } from '../lib/stats.mjs'
 
 const ROOM = 'bench'
 
-async function phase(server, workers, sender, receivers, spec) {
+/** Server CPU (µs) and the largest peak RSS over every node. */
+async function serverStats(servers, cmd) {
+  const all = await Promise.all(servers.map((s) => s.call(cmd)))
+  return { cpuUs: all.reduce((a, s) => a + s.cpuUs, 0), peakRss: Math.max(...all.map((s) => s.peakRss)) }
+}
+
+function latencies(reports) {
+  const histogram = createHistogram()
+  for (const r of reports) addSparse(histogram, r.histogram)
+  return percentiles(histogram, [50, 95, 99])
+}
+
+async function phase(servers, workers, sender, receivers, spec) {
   await sleep(300) // let the previous phase's stragglers and GC settle
-  const before = await server.call('resetPeak')
+  const before = await serverStats(servers, 'resetPeak')
   const started = Date.now()
   const { sent, acked } = await sender.call('run', { phase: spec.id, ...spec.send })
   const expected = acked * receivers
@@ -27,17 +39,20 @@ async function phase(server, workers, sender, receivers, spec) {
     { timeout: spec.drain, every: 50 },
   )
   const elapsed = (Date.now() - started) / 1000
-  const after = await server.call('stats')
+  const after = await serverStats(servers, 'stats')
   const reports = await Promise.all(workers.map((w) => w.call('report', { phase: spec.id, expected: acked })))
-  const histogram = createHistogram()
   let delivered = 0
   let complete = 0
   for (const r of reports) {
-    addSparse(histogram, r.histogram)
     delivered += r.received
     complete += r.complete
   }
-  const [p50, p95, p99] = percentiles(histogram, [50, 95, 99])
+  const [p50, p95, p99] = latencies(reports)
+  // With several nodes, worker i reads from node i % nodes: latency per node shows the cross-node cost.
+  const byNode = servers.map((_, n) => {
+    const [p50, p95, p99] = latencies(reports.filter((_, i) => i % servers.length === n))
+    return { p50, p95, p99 }
+  })
   return {
     phase: spec.name,
     sent,
@@ -55,18 +70,24 @@ async function phase(server, workers, sender, receivers, spec) {
     peakRssMB: after.peakRss / 2 ** 20,
     completeness: expected ? delivered / expected : null,
     completeReceivers: complete / receivers,
+    ...(servers.length > 1 ? { byNode } : {}),
   }
 }
 
 /**
  * Measures `peer` with `receivers` receivers over `workerCount` load processes and
- * the given phases (`{ id, name, send, drain, quiet }`). Always stops its processes.
+ * the given phases (`{ id, name, send, drain, quiet }`). With `nodes` > 1, that many
+ * servers share `serverOptions` (a Redis URL), worker i reads from node i % nodes and
+ * the sender publishes to node 0. Always stops its processes.
  */
-export async function measure(peer, { receivers, workerCount, senders = 1, phases, serverOptions = {} }) {
+export async function measure(peer, { receivers, workerCount, senders = 1, phases, serverOptions = {}, nodes = 1, room = ROOM }) {
   const procs = []
+  const servers = []
   try {
-    const server = await startServer(peer, { options: serverOptions })
-    procs.push(server)
+    for (let n = 0; n < nodes; n++) {
+      servers.push(await startServer(peer, { options: serverOptions }))
+      procs.push(servers[n])
+    }
     const load = await startLoad(workerCount + 1)
     procs.push(...load)
     const [sender, ...workers] = load
@@ -74,19 +95,21 @@ export async function measure(peer, { receivers, workerCount, senders = 1, phase
       workers.map((w, i) => {
         const count = Math.floor(receivers / workerCount) + (i < receivers % workerCount ? 1 : 0)
         const sources = SOURCES.filter((_, j) => j % workerCount === i)
-        return w.call('receivers', { peerName: peer, url: server.url, room: ROOM, count, sources })
+        return w.call('receivers', { peerName: peer, url: servers[i % nodes].url, room, count, sources })
       }),
     )
     const open = opened.reduce((a, o) => a + o.open, 0)
     if (open !== receivers) throw new Error(`${peer}: only ${open} of ${receivers} receivers connected`)
-    await sender.call('senders', { peerName: peer, url: server.url, room: ROOM, count: senders })
+    await sender.call('senders', { peerName: peer, url: servers[0].url, room, count: senders })
     const results = []
     for (const spec of phases) {
-      const result = await phase(server, workers, sender, receivers, spec)
+      const result = await phase(servers, workers, sender, receivers, spec)
       if (!spec.warmup) results.push(result)
     }
     return results
   } finally {
+    // A graceful stop lets clustered nodes leave Redis tidy; a hung one is killed anyway.
+    if (nodes > 1) await Promise.all(servers.map((s) => s.call('stop', {}, 15_000).catch(() => {})))
     await stopAll(procs)
   }
 }

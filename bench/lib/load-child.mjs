@@ -49,6 +49,7 @@ async function openMany(count, parallel, openOne) {
 
 async function openReceivers({ peerName, url, room, count, sources, parallel = 64 }) {
   peer ??= await import(`../peers/${peerName}.mjs`)
+  const before = receivers.filter(Boolean).length
   const errors = await openMany(count, parallel, async (i) => {
     const index = receivers.length
     receivers.push(null)
@@ -57,7 +58,7 @@ async function openReceivers({ peerName, url, room, count, sources, parallel = 6
     takeOver(ws, { onText: (buf, start, end) => onDelivery(index, buf, start, end), answer: peer.answer })
     receivers[index] = ws
   })
-  return { open: receivers.filter(Boolean).length, errors }
+  return { open: receivers.filter(Boolean).length - before, errors }
 }
 
 let acked = 0

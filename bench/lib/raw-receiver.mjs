@@ -50,6 +50,11 @@ export function takeOver(ws, { onText, answer }) {
         }
       } else if (opcode === 0x9) {
         writeFrame(socket, 0xa, buf.subarray(start, end))
+      } else if (opcode === 0x8) {
+        // Echo the close so a draining server is not left waiting for its timeout.
+        writeFrame(socket, 0x8, buf.subarray(start, Math.min(end, start + 2)))
+        socket.end()
+        return
       }
       at = end
     }

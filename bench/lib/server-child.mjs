@@ -16,7 +16,8 @@ sampler.unref()
 
 function stats() {
   const { user, system } = process.cpuUsage()
-  return { cpuUs: user + system, rss: process.memoryUsage.rss(), peakRss, maxRss: process.resourceUsage().maxRSS * 1024 }
+  const { rss, heapUsed, external } = process.memoryUsage()
+  return { cpuUs: user + system, rss, heapUsed, external, peakRss, maxRss: process.resourceUsage().maxRSS * 1024 }
 }
 
 serve(

@@ -16,10 +16,10 @@ async function idle(peer, connections, workerCount) {
     await workers[0].call('receivers', { peerName: peer, url: server.url, room: 'idle', count: 1, sources: SOURCES })
     await sleep(300)
     const before = await server.call('gc')
-    const per = Math.ceil((connections - 1) / workerCount)
+    const share = Math.ceil((connections - 1) / workerCount)
     const opened = await Promise.all(
       workers.map((w, i) => {
-        const count = Math.min(per, connections - 1 - i * per)
+        const count = Math.min(share, connections - 1 - i * share)
         return w.call('receivers', { peerName: peer, url: server.url, room: 'idle', count, sources: SOURCES })
       }),
     )
@@ -27,7 +27,16 @@ async function idle(peer, connections, workerCount) {
     if (open !== connections) throw new Error(`${peer}: only ${open} of ${connections} connected`)
     await sleep(1000)
     const after = await server.call('gc')
-    return { peer, connections, rssBeforeMB: before.rss / 2 ** 20, rssAfterMB: after.rss / 2 ** 20, kbPerConn: (after.rss - before.rss) / 1024 / (connections - 1) }
+    const per = (key) => (after[key] - before[key]) / 1024 / (connections - 1)
+    return {
+      peer,
+      connections,
+      rssBeforeMB: before.rss / 2 ** 20,
+      rssAfterMB: after.rss / 2 ** 20,
+      kbPerConn: per('rss'),
+      heapKbPerConn: per('heapUsed'),
+      externalKbPerConn: per('external'),
+    }
   } finally {
     await stopAll(procs)
   }
@@ -49,7 +58,11 @@ export async function runMemory({ full, peers, log }) {
       }
     }
   }
-  const rows = peers.map((peer) => ({ peer, connections, kbPerConn: median(runs.filter((r) => r.peer === peer).map((r) => r.kbPerConn)) }))
+  const rows = peers.map((peer) => {
+    const mine = runs.filter((r) => r.peer === peer)
+    const pick = (key) => median(mine.map((r) => r[key]))
+    return { peer, connections, kbPerConn: pick('kbPerConn'), heapKbPerConn: pick('heapKbPerConn'), externalKbPerConn: pick('externalKbPerConn') }
+  })
   const base = rows.find((r) => r.peer === 'ws')?.kbPerConn
   for (const row of rows) row.ratio = ratio(row.kbPerConn, base)
   return { runs, rows, reps }
@@ -62,6 +75,8 @@ export function printMemory({ rows, reps }) {
       { key: 'peer', label: 'peer' },
       { key: 'kbPerConn', label: 'KB/connection', digits: 1 },
       { key: 'ratio', label: 'x ws', digits: 2 },
+      { key: 'heapKbPerConn', label: 'of which JS heap KB', digits: 1 },
+      { key: 'externalKbPerConn', label: 'external KB', digits: 1 },
     ],
     rows,
   )

@@ -38,7 +38,12 @@ export function startRoomServer({ host, port }, broadcast) {
     wss.once('listening', () =>
       resolve({
         port: wss.address().port,
-        close: () => new Promise((done) => wss.close(() => done())),
+        close: () =>
+          new Promise((done) => {
+            // ws 8 leaves open sockets alone on close(); its callback waits for them.
+            for (const ws of wss.clients) ws.terminate()
+            wss.close(() => done())
+          }),
       }),
     )
   })

@@ -1,6 +1,6 @@
 import { createHmac, createPublicKey, type KeyObject, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import { errors as joseErrors, jwtVerify } from 'jose'
-import type { AuthOptions, AuthUser } from './config'
+import { type AuthOptions, type AuthUser, ConfigError } from './config'
 import { ClientError } from './errors'
 
 /** Who a `hello` says it is. */
@@ -72,10 +72,17 @@ function roomsClaim(value: unknown): string[] | undefined {
 /** The key and the one algorithm the server accepts for it; never taken from the token header. */
 function jwtKey(auth: AuthOptions): { key: KeyObject | Uint8Array; algorithms: string[] } {
   if (auth.secret !== undefined) return { key: new TextEncoder().encode(auth.secret), algorithms: ['HS256'] }
-  const key = createPublicKey(auth.publicKey ?? '')
+  let key: KeyObject
+  try {
+    key = createPublicKey(auth.publicKey ?? '')
+  } catch {
+    throw new ConfigError('auth.publicKey', 'cannot be read as a PEM public key')
+  }
   if (key.asymmetricKeyType === 'rsa') return { key, algorithms: ['RS256'] }
-  if (key.asymmetricKeyType === 'ec') return { key, algorithms: ['ES256'] }
-  throw new Error(`auth.publicKey: unsupported key type ${String(key.asymmetricKeyType)} (use RSA or EC P-256)`)
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+    return { key, algorithms: ['ES256'] }
+  }
+  throw new ConfigError('auth.publicKey', 'must be an RSA key (RS256) or an EC P-256 key (ES256)')
 }
 
 /** Builds the check for `hello`: anonymous guests without auth, else a JWT or the custom `verify`. */

@@ -124,6 +124,14 @@ export const SETTINGS: Setting[] = [
     },
   },
   {
+    flag: '--max-connections',
+    env: 'CONFAB_MAX_CONNECTIONS',
+    help: 'open sockets on this node before new ones get close 1013 (default 0: no cap)',
+    apply: (o, v, n) => {
+      o.limits = { ...o.limits, maxConnections: int(n, v) }
+    },
+  },
+  {
     flag: '--heartbeat',
     env: 'CONFAB_HEARTBEAT',
     help: `ping interval in ms (default ${DEFAULTS.heartbeat})`,
@@ -257,13 +265,13 @@ export async function main(
     options.port ??= DEFAULTS.port
     timeout = options.shutdownTimeout ?? timeout
     relay = await createRelay(options)
+    await relay.start()
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    io.err(`confab-relay: ${error.message}`)
-    io.exit(2)
+    // A bad setting is the operator's to fix (status 2); anything else (Redis down, port taken) is status 1.
+    io.err(`confab-relay: ${error instanceof Error ? error.message : String(error)}`)
+    io.exit(error instanceof ConfigError ? 2 : 1)
     return null
   }
-  await relay.start()
   const ws = `${relay.url.replace(/^http/, 'ws')}/ws`
   io.out(`Confab relay ${VERSION} is up.\n  Demo page: ${relay.url}/\n  WebSocket: ${ws}`)
 

@@ -46,6 +46,8 @@ export interface LimitOptions {
   maxErrors?: number
   /** Open sockets per client IP (default 100). */
   connectionsPerIp?: number
+  /** Open sockets on this node before new ones are closed with 1013 "try again" (default 0: no cap). */
+  maxConnections?: number
   /** Time a new socket has to send `hello`, in ms (default 10,000); then close 4102. */
   helloTimeout?: number
   /** Bytes queued to one socket before it counts as slow and is closed with 4100 (default 1 MiB). */
@@ -146,6 +148,7 @@ export const DEFAULTS = {
     rateAbuse: 50,
     maxErrors: 20,
     connectionsPerIp: 100,
+    maxConnections: 0, // no cap
     helloTimeout: 10_000, // 10 seconds
     maxBufferedBytes: 1_048_576, // 1 MiB
     maxName: 40,
@@ -265,6 +268,7 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
       rateAbuse: integer('limits.rateAbuse', limits.rateAbuse, d.rateAbuse, 1, 100_000),
       maxErrors: integer('limits.maxErrors', limits.maxErrors, d.maxErrors, 1, 100_000),
       connectionsPerIp: integer('limits.connectionsPerIp', limits.connectionsPerIp, d.connectionsPerIp, 1, 1_000_000),
+      maxConnections: integer('limits.maxConnections', limits.maxConnections, d.maxConnections, 0, 10_000_000),
       helloTimeout: integer('limits.helloTimeout', limits.helloTimeout, d.helloTimeout, 10, 600_000),
       maxBufferedBytes: integer('limits.maxBufferedBytes', limits.maxBufferedBytes, d.maxBufferedBytes, 1024, 2 ** 30),
       maxName: integer('limits.maxName', limits.maxName, d.maxName, 1, 200),

@@ -41,6 +41,9 @@ const DEFAULT_PAGE = 50
 
 type State = 'hello' | 'authenticating' | 'open' | 'closed'
 
+/** Send options for every frame: text opcode even for a Buffer. One object, not one per send. */
+const TEXT = { binary: false } as const
+
 /**
  * One client socket: the hello handshake, then frames handled one at a time
  * in arrival order (so a client's publishes are stored in the order sent),
@@ -102,7 +105,7 @@ export class Connection implements Subscriber {
   }
 
   /** Writes a serialized frame, unless the socket is closing; a full send queue cuts the socket with 4100. */
-  send(data: string): void {
+  send(data: string | Buffer): void {
     const ws = this.#ws
     if (ws.readyState !== WebSocket.OPEN || this.#state === 'closed') return
     if (ws.bufferedAmount > this.#ctx.config.limits.maxBufferedBytes) {
@@ -110,7 +113,8 @@ export class Connection implements Subscriber {
       this.close(CLOSE.SLOW_CONSUMER, 'send queue full')
       return
     }
-    ws.send(data)
+    // Bytes go out as a text frame: they are UTF-8 JSON, shared by every recipient.
+    ws.send(data, TEXT)
   }
 
   /** The room's history moved: reconnect at once and resume. */
@@ -162,12 +166,19 @@ export class Connection implements Subscriber {
 
   async #drain(): Promise<void> {
     this.#busy = true
-    for (let text = this.#inbox.shift(); text !== undefined; text = this.#inbox.shift()) {
-      if (this.#state === 'closed') break
-      if (this.#ws.isPaused && this.#inbox.length < MAX_INBOX / 2) this.#ws.resume()
-      await this.#handle(text)
+    try {
+      for (let text = this.#inbox.shift(); text !== undefined; text = this.#inbox.shift()) {
+        if (this.#state === 'closed') break
+        if (this.#ws.isPaused && this.#inbox.length < MAX_INBOX / 2) this.#ws.resume()
+        await this.#handle(text)
+      }
+    } catch (error) {
+      // #handle answers every client mistake itself; reaching here is a relay bug.
+      this.#ctx.logger.error({ err: error, session: this.session }, 'connection failed')
+      this.close(1011, 'internal error')
+    } finally {
+      this.#busy = false
     }
-    this.#busy = false
   }
 
   async #handle(text: string): Promise<void> {

@@ -2,9 +2,10 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { CLOSE, SUBPROTOCOL } from '@confab/sdk/protocol'
 import { WebSocketServer } from 'ws'
+import { ClientAddress } from './address'
 import { Connection, type ConnectionContext, selectProtocol } from './connection'
 import { AddressCounter } from './limits'
-import { ClientAddress, originAllowed } from './origin'
+import { originAllowed } from './origin'
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -132,6 +133,9 @@ export class Gateway {
     }
     socket.once('close', () => this.#perAddress.release(address))
 
+    // Over the cap the socket is still opened, so that a browser sees 1013 and retries after a short random delay.
+    const { maxConnections } = this.#ctx.config.limits
+    const overloaded = maxConnections > 0 && this.#connections.size >= maxConnections
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
       const connection = new Connection(ws, this.#ctx)
       const { metrics } = this.#ctx
@@ -143,6 +147,7 @@ export class Gateway {
         this.#ctx.logger.debug({ session: connection.session, code }, 'socket closed')
       })
       if (this.#draining) connection.close(CLOSE.RESTART, 'relay restarting')
+      else if (overloaded) connection.close(CLOSE.TRY_AGAIN, 'relay overloaded')
     })
   }
 

@@ -67,6 +67,7 @@ export async function createRedisBackend(url: string, options: RedisBackendOptio
   }
   // The node id names the connections too, so CLIENT LIST shows which relay node holds which.
   const nodeId = options.nodeId ?? randomUUID()
+  if (!/^[A-Za-z0-9_.-]+$/.test(nodeId)) throw new Error(`Redis backend nodeId must match [A-Za-z0-9_.-]+`)
   const commands = new Redis(url, { ...connection, connectionName: `confab-${nodeId}-commands` })
   const subscriber = new Redis(url, { ...connection, connectionName: `confab-${nodeId}-subscriber` })
   reportLosses(commands, 'command', onError)
@@ -103,7 +104,14 @@ export async function createRedisBackend(url: string, options: RedisBackendOptio
     nodeTtl: options.nodeTtl,
     sweepInterval: options.sweepInterval,
   })
-  await presence.start()
+  try {
+    await presence.start()
+  } catch (error) {
+    commands.disconnect()
+    subscriber.disconnect()
+    await presence.close() // stops its timers; with the links gone there is nothing to delete
+    throw error
+  }
 
   // The relay may close the parts one by one or the backend as a whole; the connections go when all three are closed.
   let open = 3

@@ -3,13 +3,14 @@ import type { Broker, BrokerEvent } from './broker/types'
 import type { Metrics } from './metrics'
 import type { Presence } from './presence/types'
 import type { AppendResult, Store } from './store/types'
+import { Typing } from './typing'
 
 /** A local connection as the room registry sees it. */
 export interface Subscriber {
   /** The connection's user; one presence entry per user id however many connections it has. */
   readonly user: Member
-  /** Writes an already serialized frame (the same string goes to every subscriber). */
-  send(data: string): void
+  /** Writes an already serialized frame: the same string or UTF-8 bytes go to every subscriber. */
+  send(data: string | Buffer): void
   /** The room's history moved under the subscriber (epoch change or a lost gap): make it reconnect and resume. */
   resync(): void
 }
@@ -60,8 +61,6 @@ interface LocalRoom {
   readonly subscribers: Set<Subscriber>
   /** Local connections per user id: presence changes only on the first and the last. */
   readonly users: Map<string, { member: Member; count: number }>
-  /** Users typing here from this node, with when their typing expires (ms since epoch). */
-  readonly typing: Map<string, { member: Member; expires: number }>
   readonly queue: Task[]
   running: boolean
   /** Joins in flight: keep the room subscribed until they finish. */
@@ -78,16 +77,18 @@ interface LocalRoom {
  * the first local subscriber and unsubscribes after the last; delivers every
  * room's messages in offset order, refilling gaps from the store (the broker
  * may lose or reorder events); counts each user's connections so presence
- * sees one member per user.
+ * sees one member per user; tracks typing with relay-side expiry.
  */
 export class Rooms {
   readonly #rooms = new Map<string, LocalRoom>()
-  readonly #typingRooms = new Set<LocalRoom>()
   readonly #o: RoomsOptions
-  #sweeper: NodeJS.Timeout | null = null
+  readonly #typing: Typing
 
   constructor(options: RoomsOptions) {
     this.#o = options
+    this.#typing = new Typing(options.typingTimeout, (room, user, active) => {
+      this.#broadcast(room, { type: 'typing', user, active })
+    })
   }
 
   /** Connects the broker and presence to this registry; call once before any join. */
@@ -96,16 +97,12 @@ export class Rooms {
     this.#o.presence.watch((room, leaves) => {
       this.#broadcast(room, { type: 'presence', joins: [], leaves })
     })
-    // One timer for all typing expiry, not one per typing user.
-    const every = Math.max(10, Math.min(1000, Math.floor(this.#o.typingTimeout / 5)))
-    this.#sweeper = setInterval(() => this.#expireTyping(Date.now()), every)
-    this.#sweeper.unref()
+    this.#typing.start()
   }
 
   /** Stops timers; the owner closes the store, broker and presence. */
   stop(): void {
-    if (this.#sweeper) clearInterval(this.#sweeper)
-    this.#sweeper = null
+    this.#typing.stop()
   }
 
   /** Number of rooms with local subscribers. */
@@ -224,20 +221,7 @@ export class Rooms {
   typing(sub: Subscriber, name: string, active: boolean): boolean {
     const room = this.#rooms.get(name)
     if (!room?.subscribers.has(sub)) return false
-    const { user } = sub
-    const current = room.typing.get(user.id)
-    if (active) {
-      const expires = Date.now() + this.#o.typingTimeout
-      if (current) {
-        current.expires = expires
-        return true
-      }
-      room.typing.set(user.id, { member: user, expires })
-      this.#typingRooms.add(room)
-      this.#broadcast(room.name, { type: 'typing', user, active: true })
-    } else if (current) {
-      this.#stopTyping(room, user.id)
-    }
+    this.#typing.set(name, sub.user, active)
     return true
   }
 
@@ -271,7 +255,6 @@ export class Rooms {
       name,
       subscribers: new Set(),
       users: new Map(),
-      typing: new Map(),
       queue: [],
       running: false,
       pending: 0,
@@ -298,7 +281,7 @@ export class Rooms {
     const entry = room.users.get(sub.user.id)
     if (entry && --entry.count === 0) {
       room.users.delete(sub.user.id)
-      if (room.typing.has(sub.user.id)) this.#stopTyping(room, sub.user.id)
+      this.#typing.clear(room.name, sub.user.id)
       const { member } = entry
       this.#o.presence.remove(room.name, member).then(
         (gone) => {
@@ -314,27 +297,10 @@ export class Rooms {
   #maybeRelease(room: LocalRoom): void {
     if (room.subscribers.size > 0 || room.pending > 0 || this.#rooms.get(room.name) !== room) return
     this.#rooms.delete(room.name)
-    this.#typingRooms.delete(room)
     this.#o.metrics.rooms.set(this.#rooms.size)
     this.#o.broker.unsubscribe(room.name).catch((error: unknown) => {
       this.#o.logger.error({ err: error, room: room.name }, 'broker unsubscribe failed')
     })
-  }
-
-  #stopTyping(room: LocalRoom, userId: string): void {
-    const entry = room.typing.get(userId)
-    if (!entry) return
-    room.typing.delete(userId)
-    if (room.typing.size === 0) this.#typingRooms.delete(room)
-    this.#broadcast(room.name, { type: 'typing', user: entry.member, active: false })
-  }
-
-  #expireTyping(now: number): void {
-    for (const room of this.#typingRooms) {
-      for (const [userId, entry] of room.typing) {
-        if (entry.expires <= now) this.#stopTyping(room, userId)
-      }
-    }
   }
 
   #broadcast(room: string, event: BrokerEvent): void {
@@ -401,12 +367,25 @@ export class Rooms {
         return
       case 'message': {
         const { offset } = task.message
-        if (offset < room.next) return // already delivered (a duplicate or a refetched gap)
+        if (offset < room.next) {
+          // Usually a duplicate of a refetched gap; but offsets also restart when the history was lost.
+          await this.#checkEpoch(room)
+          return
+        }
         if (offset > room.next) await this.#catchUp(room, offset - room.next)
         if (offset === room.next) this.#deliver(room, task.message)
         return
       }
     }
+  }
+
+  /** When the store's epoch moved on, everyone here resyncs and delivery restarts from the new head. */
+  async #checkEpoch(room: LocalRoom): Promise<void> {
+    const state = await this.#o.store.state(room.name)
+    if (state.epoch === room.epoch) return
+    for (const sub of room.subscribers) sub.resync()
+    room.epoch = state.epoch
+    room.next = state.head + 1
   }
 
   /** Fetches and delivers `count` messages from `room.next` on; a hole in the store means subscribers must resync. */
@@ -426,7 +405,8 @@ export class Rooms {
   #deliver(room: LocalRoom, message: Message): void {
     room.next = message.offset + 1
     if (room.subscribers.size === 0) return
-    const data = JSON.stringify({ type: 'message', ...message })
+    // Encoded to UTF-8 once here, not once per socket inside ws.
+    const data = Buffer.from(JSON.stringify({ type: 'message', ...message }))
     for (const sub of room.subscribers) sub.send(data)
     this.#o.metrics.messagesOut.inc(room.subscribers.size)
   }

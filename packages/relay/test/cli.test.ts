@@ -1,9 +1,10 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { type Io, main, parseArgs, usage } from '../src/cli'
 import { ConfigError } from '../src/config'
+import { TestClient } from './helpers'
 
 const BIN = fileURLToPath(new URL('../bin/confab-relay.js', import.meta.url))
 const VERSION = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
@@ -89,6 +90,25 @@ describe('main', () => {
     expect(short.err).toEqual(['confab-relay: auth.secret: must be at least 32 characters (HS256 needs 256 bits)'])
   })
 
+  it('refuses an unreadable public key with status 2', async () => {
+    const c = capture()
+    await main([], { CONFAB_JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\ngarbage\n-----END PUBLIC KEY-----' }, c.io)
+    expect(c.exits).toEqual([2])
+    expect(c.err).toEqual(['confab-relay: auth.publicKey: cannot be read as a PEM public key'])
+  })
+
+  it('exits with status 1 and one line when the port is taken', async () => {
+    const first = capture()
+    const relay = await main(['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {}, first.io)
+    const port = new URL(relay?.url ?? '').port
+    const second = capture()
+    await main(['--port', port, '--host', '127.0.0.1', '--log-level', 'silent'], {}, second.io)
+    expect(second.exits).toEqual([1])
+    expect(second.err[0]).toContain('EADDRINUSE')
+    first.signals.get('SIGTERM')?.()
+    await expect.poll(() => first.exits, { timeout: 5000 }).toEqual([0])
+  })
+
   it('prints the demo page and WebSocket URLs, and exits 0 after a graceful SIGTERM', async () => {
     const c = capture()
     const relay = await main(['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {}, c.io)
@@ -113,6 +133,30 @@ describe('the confab-relay command', () => {
   it.runIf(built)('prints its version', () => {
     const run = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' })
     expect(run.stdout.trim()).toBe(VERSION)
+  })
+
+  it.runIf(built)('closes sockets with 1012 and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    try {
+      const ws = await new Promise<string>((resolve) => {
+        let out = ''
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString()
+          const url = /WebSocket: (\S+)/.exec(out)?.[1]
+          if (url) resolve(url)
+        })
+      })
+      const c = new TestClient(ws)
+      await c.hello()
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      expect((await c.closedWith()).code).toBe(1012)
+      expect(await exited).toBe(0)
+    } finally {
+      child.kill('SIGKILL')
+    }
   })
 
   it.skipIf(built)('needs a build first (npm run build) to run the command itself', () => {

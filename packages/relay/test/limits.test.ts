@@ -95,6 +95,18 @@ describe('connections per IP', () => {
   })
 })
 
+describe('connections per node', () => {
+  it('closes sockets over the cap with 1013 so clients retry after a short delay', async () => {
+    const relay = await relayWith({ limits: { maxConnections: 2 } })
+    await client(relay)
+    await client(relay)
+    const third = new TestClient(wsUrl(relay))
+    clients.push(third)
+    expect(await third.closedWith()).toEqual({ code: 1013, reason: 'relay overloaded' })
+    await expect.poll(() => metric(relay, 'confab_connections')).toBe(2)
+  })
+})
+
 describe('upgrade checks', () => {
   it('refuses an origin outside the allow-list with HTTP 403 and no WebSocket', async () => {
     const relay = await relayWith({ origins: ['https://good.example'] })

@@ -1,5 +1,6 @@
-import type { Relay } from '@confab/relay'
+import type { Presence, PresenceGoneHandler, Relay } from '@confab/relay'
 import { afterEach, describe, expect, it } from 'vitest'
+import { MemoryPresence } from '../src/presence/memory'
 import { connectClient, startRelay, TestClient, wsUrl } from './helpers'
 
 const relays: Relay[] = []
@@ -70,7 +71,7 @@ describe('presence', () => {
   })
 
   it('drops a peer that stops answering pings, and its presence with it', async () => {
-    const relay = await relayWith({ heartbeat: 50 })
+    const relay = await relayWith({ heartbeat: 300 })
     const watcher = await client(relay)
     await watcher.join('beat')
     const silent = new TestClient(wsUrl(relay), { autoPong: false })
@@ -82,6 +83,26 @@ describe('presence', () => {
     expect((await silent.closedWith()).code).toBe(1006)
     // The watcher answers pings (ws does by default), so it is still here.
     expect(watcher.closed).toBeNull()
+  })
+})
+
+/** Memory presence that can play a dead node's members being swept, as the Redis presence does. */
+class SweepingPresence extends MemoryPresence implements Presence {
+  gone: PresenceGoneHandler = () => {}
+  override watch(onGone: PresenceGoneHandler): void {
+    this.gone = onGone
+  }
+}
+
+describe('presence across nodes', () => {
+  it('tells the room when members of a dead node are removed', async () => {
+    const presence = new SweepingPresence()
+    const relay = await relayWith({ presence })
+    const watcher = await client(relay)
+    await watcher.join('nodes')
+    const ghost = { id: 'u-on-dead-node', name: 'Ghost' }
+    presence.gone('nodes', [ghost])
+    expect(await watcher.nextOf('presence')).toEqual({ type: 'presence', room: 'nodes', joins: [], leaves: [ghost] })
   })
 })
 

@@ -1,5 +1,5 @@
-import type { Broker, BrokerEvent, BrokerHandler, Relay } from '@confab/relay'
-import { afterEach, describe, expect, it } from 'vitest'
+import type { AppendResult, Broker, BrokerEvent, BrokerHandler, Draft, Relay, Store } from '@confab/relay'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { MemoryBroker } from '../src/broker/memory'
 import { MemoryStore } from '../src/store/memory'
 import { connectClient, startRelay, type TestClient } from './helpers'
@@ -207,5 +207,82 @@ describe('delivery order', () => {
     await reader.next((f) => f.type === 'message' && f.offset === 22)
     const offsets = reader.frames.filter((f) => f.type === 'message').map((f) => f.offset)
     expect(offsets).toEqual(Array.from({ length: 22 }, (_, i) => i + 1))
+  })
+})
+
+/** A memory store that can lose everything, as a restarted memory backend would (new epochs). */
+class ResettableStore implements Store {
+  inner = new MemoryStore()
+  readonly ready = true
+  reset(): void {
+    this.inner = new MemoryStore()
+  }
+  append(draft: Draft): Promise<AppendResult> {
+    return this.inner.append(draft)
+  }
+  state(room: string) {
+    return this.inner.state(room)
+  }
+  after(room: string, after: number, limit: number) {
+    return this.inner.after(room, after, limit)
+  }
+  before(room: string, before: number, limit: number) {
+    return this.inner.before(room, before, limit)
+  }
+  close() {
+    return this.inner.close()
+  }
+}
+
+describe('history lost under a node', () => {
+  it("closes the room's connections with 4200 when the epoch changes, so they resume", async () => {
+    const store = new ResettableStore()
+    const relay = await relayWith({ store })
+    const old = await client(relay)
+    await old.join('reset')
+    await old.publish('reset', 'before the loss')
+    store.reset()
+    const fresh = await client(relay)
+    const joined = await fresh.join('reset')
+    expect(joined).toMatchObject({ type: 'joined', head: 0 })
+    expect(await old.closedWith()).toEqual({ code: 4200, reason: 'resync required' })
+    // The new epoch's first message reaches the connection that joined after the loss.
+    await fresh.publish('reset', 'after')
+    expect(await fresh.nextOf('message')).toMatchObject({ offset: 1, text: 'after' })
+  })
+})
+
+describe('history lost under a node, noticed by a message', () => {
+  it('closes with 4200 when a message arrives with an offset from a new epoch', async () => {
+    const store = new ResettableStore()
+    const relay = await relayWith({ store })
+    const reader = await client(relay)
+    const writer = await client(relay)
+    await reader.join('restart')
+    await writer.join('restart')
+    await writer.publish('restart', 'one')
+    await writer.publish('restart', 'two')
+    store.reset()
+    expect(await writer.publish('restart', 'one again')).toMatchObject({ type: 'ack', offset: 1 })
+    expect((await reader.closedWith()).code).toBe(4200)
+  })
+})
+
+describe('hot path', () => {
+  it('serializes a broadcast once, however many subscribers the room has', async () => {
+    const relay = await relayWith()
+    const readers = await Promise.all(Array.from({ length: 30 }, () => client(relay)))
+    for (const reader of readers) await reader.join('fan')
+    const writer = await client(relay)
+    await writer.join('fan')
+    const stringify = vi.spyOn(JSON, 'stringify')
+    try {
+      writer.send('{"type":"publish","ref":"once","room":"fan","id":"x1","text":"to everyone"}')
+      await Promise.all(readers.map((r) => r.nextOf('message')))
+      // One for the ack, one for the message: not one per subscriber.
+      expect(stringify.mock.calls.length).toBeLessThanOrEqual(2)
+    } finally {
+      stringify.mockRestore()
+    }
   })
 })

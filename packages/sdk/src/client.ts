@@ -10,6 +10,7 @@ import {
   type ClientFrame,
   type CloseAction,
   closeAction,
+  type ErrorFrame,
   type HistoryResultFrame,
   type Member,
   type Message,
@@ -199,6 +200,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       for (const [name, r] of rooms) if (r.ready()) flush(name)
     }, ms)
   }
+  /** Rejects the waiting messages of one room, or of all rooms (`undefined`), without touching storage. */
   const rejectAll = (room: string | undefined, error: ConfabError): void => {
     for (const entry of outbox.list()) {
       if (room !== undefined && entry.room !== room) continue
@@ -237,8 +239,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       })
     },
     save(room, position) {
-      if (position) positions[room] = position
-      else delete positions[room]
+      positions[room] = position
       persist()
     },
     left(room) {
@@ -248,6 +249,38 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       rejectAll(room, fail('closed', `left room ${room}`))
       persist()
     },
+  }
+
+  /** An `error` frame: fail what it answers, or retry it when the relay means "not now". */
+  const onError = (f: ErrorFrame): void => {
+    const error = new ConfabError(f.code, f.message, f.retryAfter)
+    const later = f.code === 'rate_limited' || f.code === 'unavailable'
+    const wait = f.retryAfter ?? 1_000
+    const entry = f.ref === undefined ? undefined : outbox.get(f.ref)
+    const request = f.ref === undefined ? undefined : requests.get(f.ref)
+    const joining = f.room !== undefined && f.ref === `join:${f.room}` ? rooms.get(f.room) : undefined
+    if (entry && later) {
+      // Not the message's fault: it keeps its place in line and goes again when the relay says.
+      clearTimeout(entry.timer)
+      entry.timer = undefined
+      pace(wait)
+    } else if (entry) {
+      outbox.take(entry.id)
+      persist()
+      entry.fail(error)
+    } else if (request) request(error)
+    else {
+      if (joining && later) {
+        const mine = generation
+        setTimeout(() => {
+          if (mine === generation && rooms.get(joining.room.name) === joining) joining.online()
+        }, wait)
+      } else if (joining) {
+        // A refused join would leave the room's waiting messages waiting forever.
+        rejectAll(joining.room.name, error)
+      }
+      events.emit('error', error)
+    }
   }
 
   const onFrame = (f: RelayFrame): void => {
@@ -277,23 +310,9 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       case 'history':
         requests.get(f.ref)?.(f)
         break
-      case 'error': {
-        const error = new ConfabError(f.code, f.message, f.retryAfter)
-        const entry = f.ref === undefined ? undefined : outbox.get(f.ref)
-        const request = f.ref === undefined ? undefined : requests.get(f.ref)
-        if (entry && f.code === 'rate_limited') {
-          // Not the message's fault: it keeps its place in line and goes again when the relay says.
-          clearTimeout(entry.timer)
-          entry.timer = undefined
-          pace(f.retryAfter ?? 1_000)
-        } else if (entry) {
-          outbox.take(entry.id)
-          persist()
-          entry.fail(error)
-        } else if (request) request(error)
-        else events.emit('error', error)
+      case 'error':
+        onError(f)
         break
-      }
       case 'pong':
         break
       default:
@@ -404,10 +423,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     setStatus('closed')
     // Messages still waiting stay in storage (when persisted): the next page's client sends them.
     const error = fail('closed', 'client closed')
-    for (const entry of outbox.list()) {
-      outbox.take(entry.id)
-      entry.fail(error)
-    }
+    rejectAll(undefined, error)
     for (const answer of requests.values()) answer(error)
   }
 

@@ -75,8 +75,8 @@ export interface Link {
   flush(room: string): void
   /** The local user, once welcomed. */
   user(): Member | undefined
-  /** Records the room's last position (undefined forgets it). */
-  save(room: string, position: Position | undefined): void
+  /** Records the room's last position. */
+  save(room: string, position: Position): void
   /** The room was left by the app. */
   left(room: string): void
 }
@@ -119,11 +119,8 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
     link.save(name, pos)
     events.emit('message', m)
   }
-  const emitTyping = (): void =>
-    events.emit(
-      'typing',
-      [...typists.values()].map((t) => t.member),
-    )
+  const typingNow = (): Member[] => [...typists.values()].map((t) => t.member)
+  const emitTyping = (): void => events.emit('typing', typingNow())
   const unType = (id: string): boolean => {
     const t = typists.get(id)
     if (t) clearTimeout(t.timer)
@@ -136,7 +133,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
       return members
     },
     get typingMembers() {
-      return [...typists.values()].map((t) => t.member)
+      return typingNow()
     },
     get position() {
       return pos
@@ -174,7 +171,8 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
       typingSince = 0
       clearTimeout(idle)
       if (typists.size) {
-        for (const id of [...typists.keys()]) unType(id)
+        for (const t of typists.values()) clearTimeout(t.timer)
+        typists.clear()
         emitTyping()
       }
     },

@@ -123,6 +123,42 @@ describe('send', () => {
     await expect(room.send('late')).rejects.toMatchObject({ code: 'closed' })
   })
 
+  it("rejects the room's waiting messages with the relay code when the join is refused", async () => {
+    const { room, errors } = lobby()
+    const waiting = room.send('hello?')
+    FakeSocket.last.welcome()
+    FakeSocket.last.receive({
+      type: 'error',
+      ref: 'join:lobby',
+      room: 'lobby',
+      code: 'forbidden',
+      message: 'not allowed in this room',
+    })
+    await expect(waiting).rejects.toMatchObject({ code: 'forbidden', message: 'not allowed in this room' })
+    expect(errors.map((e) => e.code)).toEqual(['forbidden'])
+  })
+
+  it('retries a join the relay could not serve (unavailable) after retryAfter, then flushes', () => {
+    const { room, errors } = lobby()
+    void room.send('patient')
+    FakeSocket.last.welcome()
+    const error = {
+      type: 'error',
+      ref: 'join:lobby',
+      room: 'lobby',
+      code: 'unavailable',
+      message: 'store down',
+    } as const
+    FakeSocket.last.receive({ ...error, retryAfter: 2_000 })
+    expect(errors.map((e) => e.code)).toEqual(['unavailable'])
+    vi.advanceTimersByTime(1_999)
+    expect(FakeSocket.last.sentOf('join')).toHaveLength(1)
+    vi.advanceTimersByTime(1)
+    expect(FakeSocket.last.sentOf('join')).toHaveLength(2)
+    FakeSocket.last.receive(joined())
+    expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['patient'])
+  })
+
   it('gives every message its own id', () => {
     const { room, open } = lobby()
     open()
@@ -157,26 +193,29 @@ describe('pacing', () => {
     expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['first', 'second', 'third'])
   })
 
-  it('resends a rate_limited publish with the same id after retryAfter, and resolves on its ack', async () => {
-    const { room, open, ack } = lobby()
-    open()
-    const sent = room.send('again')
-    const first = FakeSocket.last.sentOf('publish')[0]
-    FakeSocket.last.receive({
-      type: 'error',
-      ref: first?.ref,
-      room: 'lobby',
-      code: 'rate_limited',
-      message: 'publishing too fast',
-      retryAfter: 300,
-    })
-    vi.advanceTimersByTime(299)
-    expect(FakeSocket.last.sentOf('publish')).toHaveLength(1)
-    vi.advanceTimersByTime(1)
-    const again = FakeSocket.last.sentOf('publish')
-    expect(again).toHaveLength(2)
-    expect(again[1]?.id).toBe(first?.id)
-    ack(again[1], 9)
-    await expect(sent).resolves.toMatchObject({ offset: 9, text: 'again' })
-  })
+  it.each(['rate_limited', 'unavailable'] as const)(
+    'resends a publish refused with %s after retryAfter, same id',
+    async (code) => {
+      const { room, open, ack } = lobby()
+      open()
+      const sent = room.send('again')
+      const first = FakeSocket.last.sentOf('publish')[0]
+      FakeSocket.last.receive({
+        type: 'error',
+        ref: first?.ref,
+        room: 'lobby',
+        code,
+        message: 'not now',
+        retryAfter: 300,
+      })
+      vi.advanceTimersByTime(299)
+      expect(FakeSocket.last.sentOf('publish')).toHaveLength(1)
+      vi.advanceTimersByTime(1)
+      const again = FakeSocket.last.sentOf('publish')
+      expect(again).toHaveLength(2)
+      expect(again[1]?.id).toBe(first?.id)
+      ack(again[1], 9)
+      await expect(sent).resolves.toMatchObject({ offset: 9, text: 'again' })
+    },
+  )
 })

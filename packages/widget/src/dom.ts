@@ -21,9 +21,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 const SVG = 'http://www.w3.org/2000/svg'
 
 /** A 24x24 stroked icon from a constant path; hidden from assistive technology (its button has the name). */
-export function icon(d: string): SVGSVGElement {
+export function icon(d: string, className?: string): SVGSVGElement {
   const svg = document.createElementNS(SVG, 'svg')
   svg.setAttribute('viewBox', '0 0 24 24')
+  if (className) svg.setAttribute('class', className)
   svg.setAttribute('aria-hidden', 'true')
   const path = document.createElementNS(SVG, 'path')
   path.setAttribute('d', d)

@@ -236,6 +236,8 @@ export class ConfabChat extends HTMLElement {
     if (old === value) return
     if (CONNECTION.has(name)) {
       if (this.chat) this.restart()
+      // A name or token arriving while the name form shows (or before the first open) may now be enough.
+      else if (this.isConnected && (this.mode === 'inline' || this.opened)) this.start()
     } else if (name === 'open') {
       this.layout()
       this.emit(value === null ? 'confab-close' : 'confab-open')

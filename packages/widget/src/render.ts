@@ -27,7 +27,8 @@ export interface View {
 export function renderView(shadow: ShadowRoot): View {
   const launcher = h('button', { type: 'button', part: 'launcher', class: 'launcher', 'aria-controls': 'panel' })
   const badge = h('span', { part: 'badge', class: 'badge', 'aria-hidden': 'true', hidden: true })
-  launcher.append(icon(ICONS.chat), badge)
+  // Both icons are in the DOM; CSS shows the close one while the panel is open.
+  launcher.append(icon(ICONS.chat, 'i-chat'), icon(ICONS.close, 'i-close'), badge)
 
   const title = h('h2', { part: 'title', id: 'title' })
   const presence = h('span', { part: 'presence', class: 'presence' })

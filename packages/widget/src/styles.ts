@@ -1,6 +1,8 @@
 // All styling goes through constructable stylesheets adopted by the shadow root:
 // no <style> text parsed from markup and no style attributes, so the widget keeps
-// working under `style-src 'self'` without 'unsafe-inline'.
+// working under `style-src 'self'` without 'unsafe-inline'. `:host{all:initial}` stops the
+// host page's inherited text styles (text-align, letter-spacing, ...) from leaking in; the
+// page's own rules on confab-chat still win over it, as outer rules always beat :host.
 
 const LIGHT =
   '--confab-bg:#fff;--confab-fg:#1b1d22;--confab-muted:#555c68;--confab-border:#d3d8e0;--confab-bubble:#eef1f5;--confab-link:#1d4ec0;--confab-banner:#fff4d6;--confab-banner-fg:#4a3600;--confab-danger:#b3261e'
@@ -9,7 +11,7 @@ const DARK =
 
 /** The widget's stylesheet; every colour, size and font is a `--confab-*` custom property. */
 export const CSS = `
-:host{${LIGHT};--confab-accent:#2456d3;--confab-accent-fg:#fff;--confab-focus:#2456d3;--confab-font:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;--confab-font-size:15px;--confab-radius:14px;--confab-width:370px;--confab-height:560px;--confab-offset:20px;--confab-z:2147483000;--confab-shadow:0 12px 40px rgb(0 0 0/.22);display:block;color-scheme:light}
+:host{all:initial;${LIGHT};--confab-accent:#2456d3;--confab-accent-fg:#fff;--confab-focus:#2456d3;--confab-font:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;--confab-font-size:15px;--confab-radius:14px;--confab-width:370px;--confab-height:560px;--confab-offset:20px;--confab-z:2147483000;--confab-shadow:0 12px 40px rgb(0 0 0/.22);display:block;color-scheme:light}
 :host([theme=dark]){${DARK};--confab-focus:#9dbdff;color-scheme:dark}
 @media (prefers-color-scheme:dark){:host(:not([theme=light])){${DARK};--confab-focus:#9dbdff;color-scheme:dark}}
 :host([hidden]),[hidden]{display:none!important}
@@ -20,6 +22,8 @@ button,textarea,input{font:inherit;color:inherit}
 .vh{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}
 .launcher{position:fixed;bottom:var(--confab-offset);right:var(--confab-offset);z-index:var(--confab-z);width:56px;height:56px;border:0;border-radius:50%;background:var(--confab-accent);color:var(--confab-accent-fg);box-shadow:var(--confab-shadow);cursor:pointer;display:grid;place-items:center;transition:transform .15s}
 .launcher:hover{transform:scale(1.06)}
+.i-close,.open .i-chat{display:none}
+.open .i-close{display:block}
 .left .launcher,.left .panel{right:auto;left:var(--confab-offset)}
 .inline .launcher{display:none}
 svg{width:24px;height:24px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
@@ -50,7 +54,7 @@ header :focus-visible{outline-color:var(--confab-accent-fg)}
 .own .bubble{background:var(--confab-accent);color:var(--confab-accent-fg)}
 .bubble a{color:var(--confab-link)}
 .own .bubble a{color:inherit}
-.pending .bubble{opacity:.75}
+.pending .bubble{box-shadow:inset 0 0 0 2px var(--confab-bg)}
 .state{font-size:.8em;color:var(--confab-muted);margin:2px 6px 0}
 .failed .state{color:var(--confab-danger)}
 .retry{border:0;background:none;color:inherit;text-decoration:underline;cursor:pointer;padding:0 0 0 6px;font-weight:600}
@@ -58,7 +62,7 @@ header :focus-visible{outline-color:var(--confab-accent-fg)}
 .typing{min-height:1.5em;padding:0 16px;font-size:.85em;color:var(--confab-muted)}
 form{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--confab-border)}
 .name-form{flex-direction:column;align-items:stretch;border:0;margin:auto 0;padding:24px}
-textarea,input{flex:1;font-size:16px;resize:none;max-height:120px;padding:9px 12px;border:1px solid var(--confab-muted);border-radius:calc(var(--confab-radius)*.7);background:var(--confab-bg)}
+textarea,input{flex:1;font-size:16px;resize:none;field-sizing:content;max-height:120px;padding:9px 12px;border:1px solid var(--confab-muted);border-radius:calc(var(--confab-radius)*.7);background:var(--confab-bg)}
 .send,.start{border:0;border-radius:calc(var(--confab-radius)*.7);background:var(--confab-accent);color:var(--confab-accent-fg);cursor:pointer;padding:9px 14px;font-weight:600}
 .send{width:44px;height:44px;padding:0;display:grid;place-items:center}
 @media (max-width:479.98px){.launcher-mode .panel{inset:var(--confab-vv-top,0) 0 auto 0;width:100%;height:var(--confab-vv-height,100dvh);border-radius:0;border:0}.launcher-mode.open .launcher{display:none}}

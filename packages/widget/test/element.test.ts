@@ -131,6 +131,16 @@ describe('display name', () => {
   })
 })
 
+describe('late configuration', () => {
+  it('connects once a name attribute arrives while the name form shows', () => {
+    const el = mount({ mode: 'inline' })
+    expect(opened).toHaveLength(0)
+    el.name = 'Late'
+    expect(opened.map((o) => o.options)).toEqual([{ name: 'Late' }])
+    expect(part(el, '[part=name-form]').hidden).toBe(true)
+  })
+})
+
 describe('launcher mode', () => {
   it('does not connect before it is opened', () => {
     const el = mount({ name: 'Kira' })
@@ -157,6 +167,7 @@ describe('launcher mode', () => {
     expect(panel.hidden).toBe(true)
     launcher.click()
     expect(launcher.getAttribute('aria-expanded')).toBe('true')
+    expect(part(el, '[part=root]').classList.contains('open')).toBe(true)
     expect(panel.hidden).toBe(false)
     expect(panel.getAttribute('role')).toBe('dialog')
     expect(panel.getAttribute('aria-labelledby')).toBe(part(el, '[part=title]').id)

@@ -112,11 +112,14 @@ export class RedisBroker implements Broker {
   readonly #resubscribe = (): void => {
     const channels = [...this.#rooms.keys()]
     if (channels.length === 0) return
-    this.#subscriber.subscribe(...channels).then(
-      () => this.#catchUp(channels),
-      // The connection dropped again; its next 'ready' runs this once more.
-      (error: unknown) => this.#report(error),
-    )
+    this.#subscriber
+      .subscribe(...channels)
+      .then(
+        () => this.#catchUp(channels),
+        // The connection dropped again; its next 'ready' runs this once more.
+        (error: unknown) => this.#report(error),
+      )
+      .catch(this.#onError)
   }
 
   /** Re-delivers each room's head, waiting for the command connection if it is down too. */

@@ -14,6 +14,12 @@ export type BrokerHandler = (room: string, event: BrokerEvent) => void
  * directly; over Redis it uses pub/sub. Delivery may be at-most-once: the
  * room registry fills offset gaps from the store, so a lost message is
  * refetched rather than silently skipped.
+ *
+ * A lost message is only noticed at the room's next message, so a broker
+ * that knows it may have missed some (Redis: its subscriber connection came
+ * back) re-delivers each subscribed room's newest stored message as a
+ * `message` event. The handler then sees either an offset it already
+ * delivered (dropped) or one ahead of it (gap filled from the store).
  */
 export interface Broker {
   /** Sets the one handler; called once before any subscribe. */

@@ -73,8 +73,9 @@ export class RedisPresence implements Presence {
   }
 
   async add(room: string, member: Member): Promise<boolean> {
-    this.#pending.get(room)?.delete(member.id)
     const fresh = await guarded(this.#add(room, member))
+    // Back before a queued removal went through: the entry stays, nobody saw a leave.
+    this.#pending.get(room)?.delete(member.id)
     let members = this.#mine.get(room)
     if (!members) {
       members = new Map()

@@ -8,11 +8,18 @@ import type { Member } from '@confab/sdk/protocol'
 export interface Presence {
   /** Records the user in the room on this node; true when the user was in the room on no node before. */
   add(room: string, member: Member): Promise<boolean>
-  /** Removes this node's entry; true when the user is now in the room on no node. */
+  /**
+   * Removes this node's entry; true when the user is now in the room on no node.
+   * Redis: while unreachable it resolves false and retries later, reporting the leave through `watch`.
+   */
   remove(room: string, member: Member): Promise<boolean>
   /** Everyone in the room on any live node, once per user. */
   list(room: string): Promise<Member[]>
-  /** Sets the handler for members removed because their node stopped heartbeating (no-op in memory). */
+  /**
+   * Sets the handler for leaves no local call returned (no-op in memory): members of a node that
+   * stopped heartbeating, or a removal retried after an outage. Each leave is reported on one node
+   * only, so the handler must broadcast it through the broker.
+   */
   watch(onGone: PresenceGoneHandler): void
   close(): Promise<void>
 }

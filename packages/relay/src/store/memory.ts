@@ -6,7 +6,7 @@ import type { AppendResult, Draft, RoomState, Store } from './types'
 export interface MemoryStoreOptions {
   /** Messages retained per room (default 1,000). */
   historyLimit?: number
-  /** How long a client id is remembered for idempotency, in ms (default 600,000 = 10 minutes). */
+  /** How long a client id is remembered after its message was stored, in ms (default 600,000 = 10 minutes); ids of retained messages are remembered regardless. */
   idempotencyWindow?: number
   /** Clock, for tests. */
   now?: () => number
@@ -42,7 +42,10 @@ export class MemoryStore implements Store {
     const room = this.#room(draft.room)
     const now = this.#now()
     const seen = room.ids.get(draft.id)
-    if (seen && seen.expires > now) return { message: seen.message, duplicate: true }
+    // Known while inside the window or while its message is retained, whichever is longer.
+    if (seen && (seen.expires > now || seen.message.offset >= room.state.first)) {
+      return { message: seen.message, duplicate: true }
+    }
 
     const message: Message = {
       room: draft.room,

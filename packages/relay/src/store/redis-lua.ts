@@ -65,7 +65,7 @@ redis.call('XADD', KEYS[2], head .. '-0', 'd', ARGV[2], 't', ts, 'i', ARGV[1])
 local excess = redis.call('XLEN', KEYS[2]) - tonumber(ARGV[3])
 if excess > 0 then
   for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', excess)) do
-    redis.call('HDEL', KEYS[4], entry[2][6])
+    if entry[2][5] == 'i' then redis.call('HDEL', KEYS[4], entry[2][6]) end
   end
   redis.call('XTRIM', KEYS[2], 'MAXLEN', ARGV[3])
 end

@@ -11,7 +11,7 @@ import type { AppendResult, Draft, RoomState, Store } from './types'
 export interface RedisStoreOptions {
   /** Messages retained per room: the stream is trimmed to exactly this many (default 1,000). */
   historyLimit?: number
-  /** How long a client id is remembered for idempotency, in ms (default 600,000 = 10 minutes). */
+  /** How long a client id is remembered after its message was stored, in ms (default 600,000 = 10 minutes); ids of retained messages are remembered regardless. */
   idempotencyWindow?: number
   /** Key names (default prefix 'confab:'). */
   keys?: RedisKeys

@@ -124,7 +124,7 @@ describe.skipIf(missing !== null)('two relay nodes over one Redis', () => {
     const admin = new Redis(redis.url)
     try {
       // Both nodes lose their subscriber connection; these messages go out while they reconnect.
-      expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(2)
+      expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(2)
       for (let i = 1; i <= 5; i++) acked(await writer.publish(room, `during ${i}`))
     } finally {
       admin.disconnect()

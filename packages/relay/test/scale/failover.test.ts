@@ -6,6 +6,7 @@ import { Balancer } from '../../../../test/support/balancer'
 import { Inbox } from '../storage/inbox'
 import { RedisServer, redisServerMissing } from '../storage/redis-server'
 import { RelayNode } from './relay-node'
+import { ResumingListener } from './resuming-listener'
 import { Tally } from './tally'
 
 const missing = redisServerMissing()
@@ -58,6 +59,14 @@ describe.skipIf(missing !== null)('failover behind a load balancer', () => {
         deliveries.push(message)
       })
     }
+    // A third listener without the SDK: its own resume logic, and counts of what the relay sent twice.
+    const wire = new ResumingListener(`ws://127.0.0.1:${balancer.port}/ws`, room, 'wire-listener', (message) => {
+      record(message)
+      deliveries.push(message)
+    })
+    const record = tally.listener('wire-listener')
+    wire.onJoined = () => opened.push({ client: 'wire-listener', at: Date.now() })
+    await wire.start()
     const publisher = await join('publisher')
     const acks = new Inbox<Message>()
     const sends: Promise<unknown>[] = []
@@ -101,17 +110,22 @@ describe.skipIf(missing !== null)('failover behind a load balancer', () => {
         () => false,
       )
 
+    wire.stop()
     const verdicts = tally.verdicts()
     const sum = (key: 'lost' | 'duplicates' | 'outOfOrder' | 'gaps') => verdicts.reduce((n, v) => n + v[key], 0)
     console.log(
       `failover: ${KILLS} SIGKILLs, ${sent} sent, ${tally.acked.size} acked, ${failed.length} rejected; ` +
         `lost=${sum('lost')} duplicates=${sum('duplicates')} out-of-order=${sum('outOfOrder')} gaps=${sum('gaps')}; ` +
-        `reconnect ms per kill: ${reconnects.join(', ')} (max ${Math.max(...reconnects)})`,
+        `reconnect ms per kill: ${reconnects.join(', ')} (max ${Math.max(...reconnects)}); ` +
+        `wire listener: ${wire.stats.reconnects} reconnects, ${wire.stats.duplicates} duplicate frames, ` +
+        `${wire.stats.gaps} gaps, ${wire.stats.unrecovered} unrecovered joins`,
     )
     expect(verdicts.map(({ lost, duplicates, outOfOrder, gaps }) => ({ lost, duplicates, outOfOrder, gaps }))).toEqual(
       verdicts.map(() => ({ lost: 0, duplicates: 0, outOfOrder: 0, gaps: 0 })),
     )
     expect(complete).toBe(true)
+    expect(wire.stats).toMatchObject({ gaps: 0, unrecovered: 0 })
+    expect(wire.stats.reconnects).toBeGreaterThanOrEqual(KILLS - 1)
     expect(resets).toEqual([])
     expect(failed).toEqual([])
     expect(tally.acked.size).toBeGreaterThan(KILLS * 3)

@@ -2,7 +2,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const BIN = fileURLToPath(new URL('../../bin/confab-relay.js', import.meta.url))
@@ -24,6 +25,7 @@ export class RelayNode {
   /** Starts a node on a free port and resolves once it listens. */
   static async start(name: string, redisUrl: string): Promise<RelayNode> {
     if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npm run build\` first`)
+    warnIfStale()
     const node = new RelayNode(name, redisUrl)
     await node.restart()
     return node
@@ -83,5 +85,21 @@ export class RelayNode {
     const exited = once(child, 'exit')
     child.kill(signal)
     await exited
+  }
+}
+
+let warned = false
+
+/** These tests run the built CLI (`npm test` builds first); say so loudly when src/ is newer than the build. */
+function warnIfStale(): void {
+  if (warned) return
+  warned = true
+  const src = fileURLToPath(new URL('../../src/', import.meta.url))
+  const built = statSync(DIST).mtimeMs
+  const newer = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter(
+    (file) => file.endsWith('.ts') && statSync(join(src, file)).mtimeMs > built,
+  )
+  if (newer.length > 0) {
+    console.warn(`\n*** relay dist is older than src (${newer.slice(0, 3).join(', ')}…): run \`npm run build\` ***\n`)
   }
 }

@@ -8,6 +8,7 @@ import type {
   JoinedFrame,
   Member,
   MessageFrame,
+  Position,
   RelayFrame,
   WelcomeFrame,
 } from '@confab/sdk/protocol'
@@ -60,9 +61,9 @@ export class WireClient {
   }
 
   /** Joins and resolves with `joined` (or rejects with the error frame). */
-  async join(room: string, options: { history?: number } = {}): Promise<JoinedFrame> {
+  async join(room: string, options: { history?: number } = {}, since?: Position): Promise<JoinedFrame> {
     const ref = randomUUID()
-    this.send({ type: 'join', ref, room, ...options })
+    this.send({ type: 'join', ref, room, ...options, ...(since ? { since } : {}) })
     const answer = await this.#answer(ref)
     if (answer.type !== 'joined') throw new Error(`join failed: ${JSON.stringify(answer)}`)
     return answer
@@ -90,7 +91,11 @@ export class WireClient {
     this.socket.close()
   }
 
+  /** The frame answering `ref`; rejects at once if the socket closes first. */
   #answer(ref: string): Promise<RelayFrame> {
-    return this.frames.next((f) => 'ref' in f && f.ref === ref, 5000, `the answer to ${ref}`)
+    return Promise.race([
+      this.frames.next((f) => 'ref' in f && f.ref === ref, 5000, `the answer to ${ref}`),
+      this.closed.then(() => Promise.reject(new Error(`closed before the answer to ${ref}`))),
+    ])
   }
 }

@@ -19,57 +19,55 @@ async function listening(backend: Backend) {
   return { node, inbox }
 }
 
-describe.each(backends)('$name broker', (backend) => {
-  describe.skipIf(backend.missing !== null)('', () => {
-    afterEach(() => backend.cleanup())
+describe.each(backends.filter((b) => b.missing === null))('$name broker', (backend) => {
+  afterEach(() => backend.cleanup())
 
-    it('delivers an event published in a subscribed room to the handler, this node included', async () => {
-      const { node, inbox } = await listening(backend)
-      await node.broker.subscribe('r')
-      await node.broker.publish('r', typing(true))
-      expect(await inbox.next(([room]) => room === 'r')).toEqual(['r', typing(true)])
-      expect(node.broker.ready).toBe(true)
-    })
+  it('delivers an event published in a subscribed room to the handler, this node included', async () => {
+    const { node, inbox } = await listening(backend)
+    await node.broker.subscribe('r')
+    await node.broker.publish('r', typing(true))
+    expect(await inbox.next(([room]) => room === 'r')).toEqual(['r', typing(true)])
+    expect(node.broker.ready).toBe(true)
+  })
 
-    it('delivers nothing of rooms not subscribed, or unsubscribed', async () => {
-      const { node, inbox } = await listening(backend)
-      await node.broker.subscribe('gone')
-      await node.broker.subscribe('marker')
-      await node.broker.unsubscribe('gone')
-      await node.broker.publish('never', presence('a'))
-      await node.broker.publish('gone', presence('b'))
-      await node.broker.publish('marker', presence('c'))
-      // One publisher, one subscriber connection: anything published before the marker arrives before it.
-      await inbox.next(([room]) => room === 'marker')
-      expect(inbox.items.map(([room]) => room)).toEqual(['marker'])
-    })
+  it('delivers nothing of rooms not subscribed, or unsubscribed', async () => {
+    const { node, inbox } = await listening(backend)
+    await node.broker.subscribe('gone')
+    await node.broker.subscribe('marker')
+    await node.broker.unsubscribe('gone')
+    await node.broker.publish('never', presence('a'))
+    await node.broker.publish('gone', presence('b'))
+    await node.broker.publish('marker', presence('c'))
+    // One publisher, one subscriber connection: anything published before the marker arrives before it.
+    await inbox.next(([room]) => room === 'marker')
+    expect(inbox.items.map(([room]) => room)).toEqual(['marker'])
+  })
 
-    it('keeps rooms whose names look like key or pattern syntax apart', async () => {
-      const { node, inbox } = await listening(backend)
-      for (const room of TRICKY_ROOMS) await node.broker.subscribe(room)
-      for (const room of TRICKY_ROOMS) await node.broker.publish(room, presence(room))
-      await inbox.next(([room]) => room === TRICKY_ROOMS.at(-1))
-      expect(inbox.items).toEqual(TRICKY_ROOMS.map((room) => [room, presence(room)]))
-    })
+  it('keeps rooms whose names look like key or pattern syntax apart', async () => {
+    const { node, inbox } = await listening(backend)
+    for (const room of TRICKY_ROOMS) await node.broker.subscribe(room)
+    for (const room of TRICKY_ROOMS) await node.broker.publish(room, presence(room))
+    await inbox.next(([room]) => room === TRICKY_ROOMS.at(-1))
+    expect(inbox.items).toEqual(TRICKY_ROOMS.map((room) => [room, presence(room)]))
+  })
 
-    it("delivers one publisher's events in publish order", async () => {
-      const { node, inbox } = await listening(backend)
-      await node.broker.subscribe('r')
-      const names = Array.from({ length: 200 }, (_, i) => `n${i}`)
-      await Promise.all(names.map((name) => node.broker.publish('r', presence(name))))
-      await inbox.next(([, event]) => event.type === 'presence' && event.joins[0]?.id === 'n199')
-      expect(inbox.items.map(([, event]) => event.type === 'presence' && event.joins[0]?.id)).toEqual(names)
-    })
+  it("delivers one publisher's events in publish order", async () => {
+    const { node, inbox } = await listening(backend)
+    await node.broker.subscribe('r')
+    const names = Array.from({ length: 200 }, (_, i) => `n${i}`)
+    await Promise.all(names.map((name) => node.broker.publish('r', presence(name))))
+    await inbox.next(([, event]) => event.type === 'presence' && event.joins[0]?.id === 'n199')
+    expect(inbox.items.map(([, event]) => event.type === 'presence' && event.joins[0]?.id)).toEqual(names)
+  })
 
-    it.runIf(backend.shared)('delivers events published on another node', async () => {
-      const a = await listening(backend)
-      const b = await listening(backend)
-      await a.node.broker.subscribe('r')
-      await b.node.broker.subscribe('r')
-      await b.node.broker.publish('r', typing(false))
-      expect(await a.inbox.next(([room]) => room === 'r')).toEqual(['r', typing(false)])
-      expect(await b.inbox.next(([room]) => room === 'r')).toEqual(['r', typing(false)])
-    })
+  it.runIf(backend.shared)('delivers events published on another node', async () => {
+    const a = await listening(backend)
+    const b = await listening(backend)
+    await a.node.broker.subscribe('r')
+    await b.node.broker.subscribe('r')
+    await b.node.broker.publish('r', typing(false))
+    expect(await a.inbox.next(([room]) => room === 'r')).toEqual(['r', typing(false)])
+    expect(await b.inbox.next(([room]) => room === 'r')).toEqual(['r', typing(false)])
   })
 })
 
@@ -82,7 +80,9 @@ describe.skipIf(backends[1]?.missing !== null)('redis broker after a pub/sub dro
     const admin = new Redis(REDIS_URL)
     try {
       const nodeId = (node.presence as unknown as { nodeId: string }).nodeId
-      const line = (await admin.client('LIST')).split('\n').find((l) => l.includes(`name=confab-${nodeId}-subscriber`))
+      const line = ((await admin.call('CLIENT', 'LIST')) as string)
+        .split('\n')
+        .find((l) => l.includes(`name=confab-${nodeId}-subscriber`))
       const id = line?.match(/^id=(\d+)/)?.[1]
       expect(id).toBeDefined()
       await admin.client('KILL', 'ID', id as string)

@@ -13,57 +13,55 @@ const bob: Member = { id: 'bob', name: 'Bob' }
 const cy: Member = { id: 'c/y*', name: 'Cy' }
 const byId = (members: Member[]) => [...members].sort((x, y) => x.id.localeCompare(y.id))
 
-describe.each(backends)('$name presence', (backend) => {
-  describe.skipIf(backend.missing !== null)('', () => {
-    afterEach(() => backend.cleanup())
+describe.each(backends.filter((b) => b.missing === null))('$name presence', (backend) => {
+  afterEach(() => backend.cleanup())
 
-    it('adds a member once: true when new to the room, false when already in it', async () => {
-      const { presence } = await backend.node()
-      expect(await presence.add('r', ada)).toBe(true)
-      expect(await presence.add('r', ada)).toBe(false)
-      expect(await presence.add('r', bob)).toBe(true)
-      expect(byId(await presence.list('r'))).toEqual([ada, bob])
-    })
+  it('adds a member once: true when new to the room, false when already in it', async () => {
+    const { presence } = await backend.node()
+    expect(await presence.add('r', ada)).toBe(true)
+    expect(await presence.add('r', ada)).toBe(false)
+    expect(await presence.add('r', bob)).toBe(true)
+    expect(byId(await presence.list('r'))).toEqual([ada, bob])
+  })
 
-    it('removes a member: true when it was there, false for anyone unknown', async () => {
-      const { presence } = await backend.node()
-      await presence.add('r', ada)
-      expect(await presence.remove('r', bob)).toBe(false)
-      expect(await presence.remove('r', ada)).toBe(true)
-      expect(await presence.remove('r', ada)).toBe(false)
-      expect(await presence.list('r')).toEqual([])
-    })
+  it('removes a member: true when it was there, false for anyone unknown', async () => {
+    const { presence } = await backend.node()
+    await presence.add('r', ada)
+    expect(await presence.remove('r', bob)).toBe(false)
+    expect(await presence.remove('r', ada)).toBe(true)
+    expect(await presence.remove('r', ada)).toBe(false)
+    expect(await presence.list('r')).toEqual([])
+  })
 
-    it('keeps rooms whose names look like key or pattern syntax apart', async () => {
-      const { presence } = await backend.node()
-      for (const [i, room] of TRICKY_ROOMS.entries()) await presence.add(room, { id: `u${i}`, name: room })
-      await presence.add('a', cy)
-      for (const [i, room] of TRICKY_ROOMS.entries()) {
-        const extra = room === 'a' ? [cy] : []
-        expect(byId(await presence.list(room))).toEqual(byId([{ id: `u${i}`, name: room }, ...extra]))
-      }
-    })
+  it('keeps rooms whose names look like key or pattern syntax apart', async () => {
+    const { presence } = await backend.node()
+    for (const [i, room] of TRICKY_ROOMS.entries()) await presence.add(room, { id: `u${i}`, name: room })
+    await presence.add('a', cy)
+    for (const [i, room] of TRICKY_ROOMS.entries()) {
+      const extra = room === 'a' ? [cy] : []
+      expect(byId(await presence.list(room))).toEqual(byId([{ id: `u${i}`, name: room }, ...extra]))
+    }
+  })
 
-    it.runIf(backend.shared)("is true only on the user's first node to add and last node to remove", async () => {
-      const a = await backend.node()
-      const b = await backend.node()
-      expect(await a.presence.add('r', ada)).toBe(true)
-      expect(await b.presence.add('r', ada)).toBe(false)
-      expect(await a.presence.remove('r', ada)).toBe(false)
-      expect(await b.presence.list('r')).toEqual([ada])
-      expect(await b.presence.remove('r', ada)).toBe(true)
-      expect(await a.presence.list('r')).toEqual([])
-    })
+  it.runIf(backend.shared)("is true only on the user's first node to add and last node to remove", async () => {
+    const a = await backend.node()
+    const b = await backend.node()
+    expect(await a.presence.add('r', ada)).toBe(true)
+    expect(await b.presence.add('r', ada)).toBe(false)
+    expect(await a.presence.remove('r', ada)).toBe(false)
+    expect(await b.presence.list('r')).toEqual([ada])
+    expect(await b.presence.remove('r', ada)).toBe(true)
+    expect(await a.presence.list('r')).toEqual([])
+  })
 
-    it.runIf(backend.shared)('lists a user present through two nodes once, on every node', async () => {
-      const a = await backend.node()
-      const b = await backend.node()
-      await a.presence.add('r', ada)
-      await b.presence.add('r', ada)
-      await b.presence.add('r', cy)
-      expect(byId(await a.presence.list('r'))).toEqual([ada, cy])
-      expect(byId(await b.presence.list('r'))).toEqual([ada, cy])
-    })
+  it.runIf(backend.shared)('lists a user present through two nodes once, on every node', async () => {
+    const a = await backend.node()
+    const b = await backend.node()
+    await a.presence.add('r', ada)
+    await b.presence.add('r', ada)
+    await b.presence.add('r', cy)
+    expect(byId(await a.presence.list('r'))).toEqual([ada, cy])
+    expect(byId(await b.presence.list('r'))).toEqual([ada, cy])
   })
 })
 

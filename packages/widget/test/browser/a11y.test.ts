@@ -59,6 +59,8 @@ function focusedPart(page: Page): Promise<string | null> {
 describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
   let browser: Browser
   let relay: Relay
+  /** A relay that refuses texts over 20 characters, to show failed sends. */
+  let strict: Relay
   let host: HostServer
   const pages: Record<string, HostPage> = {}
   const contexts: { close(): Promise<void> }[] = []
@@ -69,6 +71,11 @@ describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
     relay = await startRelay()
     pages['/'] = { body: embedPage(relay.url, { room: 'a11y' }) }
     pages['/named'] = { body: embedPage(relay.url, { room: 'a11y', name: 'Ada' }) }
+    strict = await startRelay({ limits: { maxText: 20 } })
+    pages['/strict'] = { body: embedPage(strict.url, { room: 'a11y', name: 'Ada', open: '' }) }
+    pages['/inline'] = { body: embedPage(relay.url, { room: 'a11y', name: 'Ada', mode: 'inline' }) }
+    const loud = '<style>body{text-align:center;letter-spacing:4px;text-transform:uppercase;line-height:3}</style>'
+    pages['/loud'] = { body: embedPage(relay.url, { room: 'a11y', name: 'Ada', mode: 'inline' }, loud) }
     pages['/dark'] = { body: embedPage(relay.url, { room: 'a11y', name: 'Ada', theme: 'dark' }) }
     await post(relay, 'a11y', 'Welcome! Ask us anything, or read https://example.com/docs first.')
     await post(relay, 'a11y', 'We usually answer within a few minutes.')
@@ -82,6 +89,7 @@ describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
   afterAll(async () => {
     await browser?.close()
     await relay?.stop()
+    await strict?.stop()
     await host?.close()
   })
 
@@ -91,7 +99,7 @@ describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
     contexts.push(context)
     const page = await context.newPage()
     await page.goto(host.url + path)
-    await w(page, '[part=launcher]').waitFor()
+    await w(page, '[part=root]').waitFor({ state: 'attached' })
     return page
   }
 
@@ -170,5 +178,60 @@ describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
     await page.setViewportSize({ width: 390, height: 500 })
     await expect.poll(async () => (await w(page, '[part=panel]').boundingBox())?.height).toBe(500)
     expect(await axe(page)).toEqual([])
+  })
+  for (const scheme of ['light', 'dark'] as const) {
+    it(`inline mode has no serious or critical axe violations in ${scheme}`, async () => {
+      const page = await visit('/inline', { colorScheme: scheme })
+      await w(page, '[part=bubble]').filter({ hasText: 'within a few minutes' }).waitFor()
+      expect(await axe(page)).toEqual([])
+    })
+  }
+
+  it('shows a refused send as "Not sent" with a Retry button, reports confab-error, and stays accessible', async () => {
+    const page = await visit('/strict')
+    await page.evaluate(() => {
+      document.addEventListener('confab-error', (e) => {
+        ;(window as unknown as { codes: string[] }).codes ??= []
+        ;(window as unknown as { codes: string[] }).codes.push((e as CustomEvent).detail.error.code)
+      })
+    })
+    await w(page, '[part=presence]').filter({ hasText: 'online' }).waitFor()
+    await w(page, '[part=input]').fill('this message is longer than twenty characters')
+    await w(page, '[part=input]').press('Enter')
+    await w(page, '[part~=message-failed]').filter({ hasText: 'Not sent' }).waitFor()
+    expect(await page.evaluate(() => (window as unknown as { codes: string[] }).codes)).toEqual(['too_large'])
+    expect(await axe(page)).toEqual([])
+    await w(page, '[part=retry-button]').click()
+    await expect.poll(() => page.evaluate(() => (window as unknown as { codes: string[] }).codes.length)).toBe(2)
+    await w(page, '[part=retry-button]').waitFor()
+  })
+
+  it('offline: shows the offline banner, keeps the message pending, and sends it when back online', async () => {
+    const page = await visit('/named')
+    await openPanel(page)
+    await w(page, '[part=presence]').filter({ hasText: 'online' }).waitFor()
+    await page.context().setOffline(true)
+    const banner = w(page, '[part=banner]')
+    await banner.filter({ hasText: "Offline: messages will be sent when you're back" }).waitFor()
+    await w(page, '[part=input]').fill('written offline')
+    await w(page, '[part=input]').press('Enter')
+    await w(page, '[part~=message-pending]').filter({ hasText: 'Sending…' }).waitFor()
+    expect(await axe(page)).toEqual([])
+    await page.screenshot({ path: `${ARTIFACTS}widget-offline.png` })
+    await page.context().setOffline(false)
+    await w(page, '[part~=message-own]:not(.pending)')
+      .filter({ hasText: 'written offline' })
+      .waitFor({ timeout: 15_000 })
+    await banner.waitFor({ state: 'hidden' })
+  })
+  it("keeps the host page's inherited text styles out of the widget", async () => {
+    const page = await visit('/loud')
+    const bubble = w(page, '[part=bubble]').first()
+    await bubble.waitFor()
+    const style = await bubble.evaluate((el) => {
+      const s = getComputedStyle(el)
+      return [s.textAlign, s.letterSpacing, s.textTransform]
+    })
+    expect(style).toEqual(['start', 'normal', 'none'])
   })
 })

@@ -1,6 +1,11 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import type { Relay } from '@confab/relay'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+// @ts-expect-error: the example server is plain JavaScript without type declarations
+import { serve } from '../../../../examples/embed/serve.mjs'
 import { ARTIFACTS, launchChromium } from '../../../../test/support/browser'
 import { chromiumMissing } from '../../../../test/support/env'
 import { embedPage, type HostPage, type HostServer, requireBuild, say, startHost, startRelay, w } from './support'
@@ -130,5 +135,50 @@ describe.skipIf(skip)('script-tag embed on another origin', () => {
     await say(other, 'are you there?')
     await w(una, '[part=badge]').filter({ hasText: '1' }).waitFor()
     expect(await w(una, '[part=launcher]').getAttribute('aria-label')).toBe('Open chat, 1 unread')
+  })
+  describe('examples', () => {
+    const servers: Server[] = []
+    // A relay of their own: the suite's relay only admits the host page's origin.
+    let anyOrigin: Relay
+    beforeAll(async () => {
+      anyOrigin = await startRelay()
+    })
+    afterAll(async () => {
+      await anyOrigin?.stop()
+      for (const server of servers) {
+        server.closeAllConnections()
+        await new Promise((done) => server.close(done))
+      }
+    })
+
+    /** Serves examples/NAME on a free port, pointed at the test relay, and opens it. */
+    async function example(name: string): Promise<Page> {
+      const dir = fileURLToPath(new URL(`../../../../examples/${name}/`, import.meta.url))
+      const server: Server = await serve({ dir, port: 0, relay: anyOrigin.url })
+      servers.push(server)
+      const context = await browser.newContext()
+      context.setDefaultTimeout(10_000)
+      const page = await context.newPage()
+      open.push(page)
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+      return page
+    }
+
+    it('examples/embed mounts the launcher with its data-title', async () => {
+      const page = await example('embed')
+      await w(page, '[part=launcher]').click()
+      expect(await w(page, '[part=title]').textContent()).toBe('Acme support')
+    })
+
+    it('examples/inline places an inline widget themed by custom properties', async () => {
+      const page = await example('inline')
+      await w(page, '[part=name-input]').fill('Ink')
+      await w(page, '[part=name-input]').press('Enter')
+      await say(page, 'inline and green')
+      const header = await w(page, '[part=header]').evaluate((el) => getComputedStyle(el).backgroundColor)
+      expect(header).toBe('rgb(11, 110, 79)')
+      expect(await w(page, '[part=launcher]').isHidden()).toBe(true)
+      await page.screenshot({ path: `${ARTIFACTS}example-inline.png` })
+    })
   })
 })
