@@ -14,7 +14,9 @@ const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.spli
 const full = process.argv.includes('--full')
 const suites = new Set((arg('only') ?? 'size,fanout,memory,storm,cluster').split(','))
 // Quick leaves out @hapi/nes: the slowest peer costs the most time and is not a target.
-const peers = (arg('peers') ?? (full ? 'ws,ws-preframed,socketio,nes,confab' : 'ws,ws-preframed,socketio,confab')).split(',')
+const peers = (
+  arg('peers') ?? (full ? 'ws,ws-preframed,socketio,nes,confab' : 'ws,ws-preframed,socketio,confab')
+).split(',')
 const started = new Date()
 const log = (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`)
 

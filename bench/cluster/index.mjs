@@ -16,7 +16,12 @@ const CONFIGS = [
 ]
 
 async function redisUp() {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  const redis = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
   try {
     await redis.connect()
     return (await redis.ping()) === 'PONG'
@@ -33,7 +38,8 @@ async function cleanUp(rooms) {
   try {
     for (const room of rooms) {
       const pattern = `confab:room:{${Buffer.from(room).toString('base64url')}}*`
-      for await (const keys of redis.scanStream({ match: pattern, count: 500 })) if (keys.length) await redis.del(...keys)
+      for await (const keys of redis.scanStream({ match: pattern, count: 500 }))
+        if (keys.length) await redis.del(...keys)
     }
   } finally {
     redis.disconnect()
@@ -83,7 +89,9 @@ export async function runCluster({ full, log }) {
   const rows = []
   for (const phase of phases.filter((p) => !p.warmup)) {
     for (const config of CONFIGS) {
-      const results = runs.filter((r) => r.config === config.name && r.results).map((r) => r.results.find((x) => x.phase === phase.name))
+      const results = runs
+        .filter((r) => r.config === config.name && r.results)
+        .map((r) => r.results.find((x) => x.phase === phase.name))
       const pick = (f) => median(results.map(f))
       rows.push({
         phase: phase.name,
@@ -101,7 +109,10 @@ export async function runCluster({ full, log }) {
   for (const row of rows) {
     const one = rows.find((r) => r.phase === row.phase && r.config === '1 node, Redis')
     row.extraP99 = row.p99B === null ? null : row.p99B - one.p99
-    row.deliveredRatio = ratio(row.deliveredPerSec, rows.find((r) => r.phase === row.phase && r.config === '1 node, memory').deliveredPerSec)
+    row.deliveredRatio = ratio(
+      row.deliveredPerSec,
+      rows.find((r) => r.phase === row.phase && r.config === '1 node, memory').deliveredPerSec,
+    )
   }
   return { receivers, reps, rows, runs }
 }

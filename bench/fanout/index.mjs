@@ -7,9 +7,28 @@ import { measure } from './measure.mjs'
 
 const BASE = 'ws'
 
-const warmup = (id, rate) => ({ id, name: 'warm-up', warmup: true, send: { rate, duration: 500 }, drain: 5000, quiet: 1000 })
-const fixed = (id, rate, duration) => ({ id, name: `${rate} msg/s`, send: { rate, duration }, drain: 15_000, quiet: 2000 })
-const saturated = (id, duration) => ({ id, name: 'saturation', send: { window: 20, duration }, drain: 15_000, quiet: 2000 })
+const warmup = (id, rate) => ({
+  id,
+  name: 'warm-up',
+  warmup: true,
+  send: { rate, duration: 500 },
+  drain: 5000,
+  quiet: 1000,
+})
+const fixed = (id, rate, duration) => ({
+  id,
+  name: `${rate} msg/s`,
+  send: { rate, duration },
+  drain: 15_000,
+  quiet: 2000,
+})
+const saturated = (id, duration) => ({
+  id,
+  name: 'saturation',
+  send: { window: 20, duration },
+  drain: 15_000,
+  quiet: 2000,
+})
 
 /** Scenarios per profile: the issue's targets use 1,000 x 100 msg/s and 5,000 x 10 msg/s. */
 export function scenarios(full) {
@@ -34,7 +53,13 @@ export function overload(receivers, capacity) {
     overload: true,
     phases: [
       warmup(1, 10),
-      { id: 2, name: `overload ${rate} msg/s`, send: { rate, duration: 5000, ackTimeout: 30_000 }, drain: 30_000, quiet: 3000 },
+      {
+        id: 2,
+        name: `overload ${rate} msg/s`,
+        send: { rate, duration: 5000, ackTimeout: 30_000 },
+        drain: 30_000,
+        quiet: 3000,
+      },
     ],
   }
 }
@@ -71,7 +96,9 @@ export function summarize(scenario, runs, peers) {
   for (const phase of scenario.phases.filter((p) => !p.warmup)) {
     const byPeer = new Map()
     for (const peer of peers) {
-      const results = runs.filter((r) => r.peer === peer && r.results).map((r) => r.results.find((x) => x.phase === phase.name))
+      const results = runs
+        .filter((r) => r.peer === peer && r.results)
+        .map((r) => r.results.find((x) => x.phase === phase.name))
       const row = { receivers: scenario.receivers, phase: phase.name, peer, runs: results.length }
       for (const key of FIGURES) row[key] = median(results.map((x) => x?.[key]))
       byPeer.set(peer, row)

@@ -2,7 +2,7 @@
 // load processes, one sender process, then the phases in order (warm-up, fixed
 // rate, saturation, overload). Each phase reports server CPU per delivery,
 // delivered/s, latency percentiles, the server's peak RSS and completeness.
-import { startLoad, startServer, SOURCES, stopAll } from '../lib/fleet.mjs'
+import { SOURCES, startLoad, startServer, stopAll } from '../lib/fleet.mjs'
 import { addSparse, createHistogram, percentiles } from '../lib/histogram.mjs'
 import { sleep, until } from '../lib/stats.mjs'
 
@@ -25,8 +25,10 @@ async function phase(servers, workers, sender, receivers, spec) {
   const before = await serverStats(servers, 'resetPeak')
   const started = Date.now()
   const { sent, acked } = await sender.call('run', { phase: spec.id, ...spec.send })
-  const expected = acked * receivers
-  const received = async () => (await Promise.all(workers.map((w) => w.call('count', { phase: spec.id })))).reduce((a, b) => a + b, 0)
+  // Every sent message counts: one whose ack timed out may still have been stored and delivered.
+  const expected = sent * receivers
+  const received = async () =>
+    (await Promise.all(workers.map((w) => w.call('count', { phase: spec.id })))).reduce((a, b) => a + b, 0)
   // Drain: stop when every delivery arrived, or when nothing new arrived for `quiet` ms.
   let last = -1
   let lastChange = Date.now()
@@ -40,7 +42,7 @@ async function phase(servers, workers, sender, receivers, spec) {
   )
   const elapsed = (Date.now() - started) / 1000
   const after = await serverStats(servers, 'stats')
-  const reports = await Promise.all(workers.map((w) => w.call('report', { phase: spec.id, expected: acked })))
+  const reports = await Promise.all(workers.map((w) => w.call('report', { phase: spec.id, expected: sent })))
   let delivered = 0
   let complete = 0
   for (const r of reports) {
@@ -80,7 +82,10 @@ async function phase(servers, workers, sender, receivers, spec) {
  * servers share `serverOptions` (a Redis URL), worker i reads from node i % nodes and
  * the sender publishes to node 0. Always stops its processes.
  */
-export async function measure(peer, { receivers, workerCount, senders = 1, phases, serverOptions = {}, nodes = 1, room = ROOM }) {
+export async function measure(
+  peer,
+  { receivers, workerCount, senders = 1, phases, serverOptions = {}, nodes = 1, room = ROOM },
+) {
   const procs = []
   const servers = []
   try {

@@ -16,7 +16,7 @@ export function createHistogram() {
 /** Counts one latency of `us` microseconds. */
 export function record(histogram, us) {
   const fine = Math.floor(us / FINE_US)
-  if (fine < FINE_BUCKETS) histogram[fine < 0 ? 0 : fine]++
+  if (fine < FINE_BUCKETS) histogram[Math.max(fine, 0)]++
   else histogram[Math.min(SIZE - 1, FINE_BUCKETS + Math.floor((us - FINE_BUCKETS * FINE_US) / COARSE_US))]++
 }
 

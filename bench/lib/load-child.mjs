@@ -146,4 +146,3 @@ serve(
   ]),
 )
 process.send({ ready: true })
-

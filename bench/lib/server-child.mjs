@@ -16,8 +16,16 @@ sampler.unref()
 
 function stats() {
   const { user, system } = process.cpuUsage()
-  const { rss, heapUsed, external } = process.memoryUsage()
-  return { cpuUs: user + system, rss, heapUsed, external, peakRss, maxRss: process.resourceUsage().maxRSS * 1024 }
+  const { rss, heapTotal, heapUsed, external } = process.memoryUsage()
+  return {
+    cpuUs: user + system,
+    rss,
+    heapTotal,
+    heapUsed,
+    external,
+    peakRss,
+    maxRss: process.resourceUsage().maxRSS * 1024,
+  }
 }
 
 serve(

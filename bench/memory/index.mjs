@@ -35,6 +35,7 @@ async function idle(peer, connections, workerCount) {
       rssAfterMB: after.rss / 2 ** 20,
       kbPerConn: per('rss'),
       heapKbPerConn: per('heapUsed'),
+      heapTotalKbPerConn: per('heapTotal'),
       externalKbPerConn: per('external'),
     }
   } finally {
@@ -61,7 +62,13 @@ export async function runMemory({ full, peers, log }) {
   const rows = peers.map((peer) => {
     const mine = runs.filter((r) => r.peer === peer)
     const pick = (key) => median(mine.map((r) => r[key]))
-    return { peer, connections, kbPerConn: pick('kbPerConn'), heapKbPerConn: pick('heapKbPerConn'), externalKbPerConn: pick('externalKbPerConn') }
+    return {
+      peer,
+      connections,
+      kbPerConn: pick('kbPerConn'),
+      heapKbPerConn: pick('heapKbPerConn'),
+      externalKbPerConn: pick('externalKbPerConn'),
+    }
   })
   const base = rows.find((r) => r.peer === 'ws')?.kbPerConn
   for (const row of rows) row.ratio = ratio(row.kbPerConn, base)
@@ -75,7 +82,8 @@ export function printMemory({ rows, reps }) {
       { key: 'peer', label: 'peer' },
       { key: 'kbPerConn', label: 'KB/connection', digits: 1 },
       { key: 'ratio', label: 'x ws', digits: 2 },
-      { key: 'heapKbPerConn', label: 'of which JS heap KB', digits: 1 },
+      { key: 'heapKbPerConn', label: 'JS heap used KB', digits: 1 },
+      { key: 'heapTotalKbPerConn', label: 'JS heap committed KB', digits: 1 },
       { key: 'externalKbPerConn', label: 'external KB', digits: 1 },
     ],
     rows,

@@ -15,14 +15,23 @@ export function startRoomServer({ host, port }, broadcast) {
       switch (frame.type) {
         case 'join': {
           let members = rooms.get(frame.room)
-          if (!members) rooms.set(frame.room, (members = new Set()))
+          if (!members) {
+            members = new Set()
+            rooms.set(frame.room, members)
+          }
           members.add(ws)
           joined.add(members)
           ws.send('{"type":"joined"}')
           break
         }
         case 'publish': {
-          const out = JSON.stringify({ type: 'message', room: frame.room, id: frame.id, text: frame.text, ts: Date.now() })
+          const out = JSON.stringify({
+            type: 'message',
+            room: frame.room,
+            id: frame.id,
+            text: frame.text,
+            ts: Date.now(),
+          })
           broadcast(rooms.get(frame.room) ?? [], out)
           ws.send(`{"type":"ack","ref":${JSON.stringify(frame.ref)}}`)
           break

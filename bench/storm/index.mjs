@@ -2,8 +2,9 @@
 // sending throughout, then the relay restarted on the same port, either killed
 // (clients see a dropped socket and back off, with or without jitter) or stopped
 // gracefully (clients get 1012 and come back after the SDK's short random delay).
-import { LOAD_CPU, spawnNode, stop } from '../lib/proc.mjs'
+
 import { SOURCES, startServer } from '../lib/fleet.mjs'
+import { LOAD_CPU, spawnNode, stop } from '../lib/proc.mjs'
 import { client, whenReady } from '../lib/rpc.mjs'
 import { sleep, until } from '../lib/stats.mjs'
 import { print } from '../lib/table.mjs'
@@ -90,7 +91,8 @@ export async function storm({ clients, processes, rooms, jitter, restart, settle
     let lost = 0
     for (const { room, id } of acked) lost += (members[room] ?? 0) - (received[room]?.[id] ?? 0)
     const errorCodes = {}
-    for (const r of reports) for (const [code, n] of Object.entries(r.errorCodes)) errorCodes[code] = (errorCodes[code] ?? 0) + n
+    for (const r of reports)
+      for (const [code, n] of Object.entries(r.errorCodes)) errorCodes[code] = (errorCodes[code] ?? 0) + n
     const result = {
       clients,
       restart,

@@ -114,7 +114,7 @@ describe('HS256 secret', () => {
 
 describe('RS256 public key', () => {
   let relay: Relay
-  let privateKey: CryptoKey
+  let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']
   let pem: string
   beforeAll(async () => {
     const pair = await generateKeyPair('RS256')

@@ -1,4 +1,5 @@
 import type { Presence, PresenceGoneHandler, Relay } from '@confab/relay'
+import type { Member } from '@confab/sdk/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryPresence } from '../src/presence/memory'
 import { connectClient, startRelay, TestClient, wsUrl } from './helpers'
@@ -87,10 +88,23 @@ describe('presence', () => {
 })
 
 /** Memory presence that can play a dead node's members being swept, as the Redis presence does. */
-class SweepingPresence extends MemoryPresence implements Presence {
+class SweepingPresence implements Presence {
+  readonly inner = new MemoryPresence()
   gone: PresenceGoneHandler = () => {}
-  override watch(onGone: PresenceGoneHandler): void {
+  add(room: string, member: Member) {
+    return this.inner.add(room, member)
+  }
+  remove(room: string, member: Member) {
+    return this.inner.remove(room, member)
+  }
+  list(room: string) {
+    return this.inner.list(room)
+  }
+  watch(onGone: PresenceGoneHandler): void {
     this.gone = onGone
+  }
+  close() {
+    return this.inner.close()
   }
 }
 

@@ -1,10 +1,10 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents'
-import { backoff, RECONNECT, type ReconnectOptions } from './backoff'
-import { isOffline, watchBrowser } from './browser'
-import { createBucket } from './bucket'
-import { ConfabError, type ConfabErrorCode } from './errors'
-import { createLiveness } from './liveness'
-import { createOutbox, type Entry } from './outbox'
+import { backoff, RECONNECT, type ReconnectOptions } from './backoff.js'
+import { isOffline, watchBrowser } from './browser.js'
+import { createBucket } from './bucket.js'
+import { ConfabError, type ConfabErrorCode } from './errors.js'
+import { createLiveness } from './liveness.js'
+import { createOutbox, type Entry } from './outbox.js'
 import {
   CLOSE,
   type ClientFrame,
@@ -17,10 +17,10 @@ import {
   type Meta,
   type RelayFrame,
   SUBPROTOCOL,
-} from './protocol'
-import { createRoom, type JoinOptions, type Link, type Room, type RoomControl } from './room'
-import { load, pickStorage, type StorageLike, save } from './storage'
-import { socketUrl } from './url'
+} from './protocol.js'
+import { createRoom, type JoinOptions, type Link, type Room, type RoomControl } from './room.js'
+import { load, pickStorage, type StorageLike, save } from './storage.js'
+import { socketUrl } from './url.js'
 
 /** Where the connection stands. `closed` is final: make a new client to connect again. */
 export type Status = 'connecting' | 'open' | 'reconnecting' | 'closed'

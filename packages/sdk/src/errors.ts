@@ -1,4 +1,4 @@
-import type { ErrorCode } from './protocol'
+import type { ErrorCode } from './protocol.js'
 
 /** Every code a {@link ConfabError} can carry: the relay's codes plus the SDK's own two. */
 export type ConfabErrorCode = ErrorCode | 'timeout' | 'closed'

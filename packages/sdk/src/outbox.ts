@@ -1,5 +1,5 @@
-import { ConfabError } from './errors'
-import type { Message, Meta } from './protocol'
+import { ConfabError } from './errors.js'
+import type { Message, Meta } from './protocol.js'
 
 /** One message on its way: queued while offline, or on the wire waiting for its ack. */
 export interface Entry {

@@ -1,5 +1,5 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents'
-import type { ClientFrame, HistoryResultFrame, Member, Message, Meta, Position, RelayFrame } from './protocol'
+import type { ClientFrame, HistoryResultFrame, Member, Message, Meta, Position, RelayFrame } from './protocol.js'
 
 /** Why a room's history could not be resumed. */
 export interface ResetInfo {

@@ -1,4 +1,4 @@
-import type { Meta, Position } from './protocol'
+import type { Meta, Position } from './protocol.js'
 
 /** The part of the Web Storage API the SDK uses; `sessionStorage` fits, so does a Map-backed stub. */
 export interface StorageLike {

@@ -1,4 +1,4 @@
-import { DEFAULT_PATH } from './protocol'
+import { DEFAULT_PATH } from './protocol.js'
 
 /**
  * Turns what a user passes to `connect` into the WebSocket URL: `http(s):` becomes

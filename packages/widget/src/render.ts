@@ -47,7 +47,7 @@ export function renderView(shadow: ShadowRoot): View {
     part: 'name-input',
     id: 'name',
     autocomplete: 'nickname',
-    maxlength: '64',
+    maxlength: '40',
     required: true,
   })
   const nameLabel = h('label', { for: 'name', id: 'name-label' })

@@ -3,6 +3,8 @@
 // working under `style-src 'self'` without 'unsafe-inline'. `:host{all:initial}` stops the
 // host page's inherited text styles (text-align, letter-spacing, ...) from leaking in; the
 // page's own rules on confab-chat still win over it, as outer rules always beat :host.
+// The "new messages" marker (.jump) has a net height of 0 (-40 + 32 + 8 px) so showing or
+// hiding it never changes the log's size or scroll range.
 
 const LIGHT =
   '--confab-bg:#fff;--confab-fg:#1b1d22;--confab-muted:#555c68;--confab-border:#d3d8e0;--confab-bubble:#eef1f5;--confab-link:#1d4ec0;--confab-banner:#fff4d6;--confab-banner-fg:#4a3600;--confab-danger:#b3261e'
@@ -58,7 +60,7 @@ header :focus-visible{outline-color:var(--confab-accent-fg)}
 .state{font-size:.8em;color:var(--confab-muted);margin:2px 6px 0}
 .failed .state{color:var(--confab-danger)}
 .retry{border:0;background:none;color:inherit;text-decoration:underline;cursor:pointer;padding:0 0 0 6px;font-weight:600}
-.jump{align-self:center;margin:-44px 0 8px;position:relative;border:0;border-radius:16px;padding:6px 14px;background:var(--confab-accent);color:var(--confab-accent-fg);box-shadow:var(--confab-shadow);cursor:pointer}
+.jump{align-self:center;margin:-40px 0 8px;height:32px;position:relative;border:0;border-radius:16px;padding:0 14px;background:var(--confab-accent);color:var(--confab-accent-fg);box-shadow:var(--confab-shadow);cursor:pointer}
 .typing{min-height:1.5em;padding:0 16px;font-size:.85em;color:var(--confab-muted)}
 form{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--confab-border)}
 .name-form{flex-direction:column;align-items:stretch;border:0;margin:auto 0;padding:24px}

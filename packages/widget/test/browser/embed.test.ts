@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { serve } from '../../../../examples/embed/serve.mjs'
 import { ARTIFACTS, launchChromium } from '../../../../test/support/browser'
 import { chromiumMissing } from '../../../../test/support/env'
-import { embedPage, type HostPage, type HostServer, requireBuild, say, startHost, startRelay, w } from './support'
+import { embedPage, type HostPage, type HostServer, post, requireBuild, say, startHost, startRelay, w } from './support'
 
 const skip = chromiumMissing()
 
@@ -33,6 +33,7 @@ describe.skipIf(skip)('script-tag embed on another origin', () => {
         `<script src="${relay.url}/widget.js" data-room="embed" async></script></body>`,
       ),
     }
+    pages['/paging'] = { body: embedPage(relay.url, { room: 'paging', name: 'Pia', open: '' }) }
     pages['/unread'] = { body: embedPage(relay.url, { room: 'unread', name: 'Una' }) }
     browser = await launchChromium()
   })
@@ -136,6 +137,36 @@ describe.skipIf(skip)('script-tag embed on another origin', () => {
     await w(una, '[part=badge]').filter({ hasText: '1' }).waitFor()
     expect(await w(una, '[part=launcher]').getAttribute('aria-label')).toBe('Open chat, 1 unread')
   })
+  it('pages back through history when scrolled to the top, and marks new messages instead of jumping', async () => {
+    for (let i = 1; i <= 60; i++) await post(relay, 'paging', `history ${i}`)
+    const page = await visit('/paging')
+    const bubbles = w(page, '[part=bubble]')
+    await bubbles.filter({ hasText: 'history 60' }).waitFor()
+    expect(await bubbles.count()).toBe(50)
+    expect(await bubbles.first().textContent()).toBe('history 11')
+
+    const log = w(page, '[part=log]')
+    expect(await w(page, '[part=load-earlier]').isVisible()).toBe(true)
+    // Scrolling to the top loads the previous page (the button does the same for keyboard users).
+    await log.evaluate((el) => {
+      el.scrollTop = 0
+    })
+    await bubbles.filter({ hasText: /^history 1$/ }).waitFor()
+    expect(await bubbles.count()).toBe(60)
+    expect(await w(page, '[part=load-earlier]').isHidden()).toBe(true)
+
+    // Scrolled up: a new message shows the marker and leaves the reader where they were.
+    await log.evaluate((el) => {
+      el.scrollTop = 100
+    })
+    await post(relay, 'paging', 'arrives while reading')
+    await w(page, '[part=new-messages]').waitFor()
+    expect(await log.evaluate((el) => el.scrollTop)).toBe(100)
+    await w(page, '[part=new-messages]').click()
+    await w(page, '[part=new-messages]').waitFor({ state: 'hidden' })
+    expect(await log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(2)
+  })
+
   describe('examples', () => {
     const servers: Server[] = []
     // A relay of their own: the suite's relay only admits the host page's origin.
