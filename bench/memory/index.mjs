@@ -67,6 +67,7 @@ export async function runMemory({ full, peers, log }) {
       connections,
       kbPerConn: pick('kbPerConn'),
       heapKbPerConn: pick('heapKbPerConn'),
+      heapTotalKbPerConn: pick('heapTotalKbPerConn'),
       externalKbPerConn: pick('externalKbPerConn'),
     }
   })

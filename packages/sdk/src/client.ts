@@ -350,7 +350,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     }
     if (action === 'stop' || !retry) {
       if (code === undefined) report('closed', 'connection lost')
-      else if (code !== CLOSE.NORMAL) report(stopCode(code), `connection closed by the relay (code ${code})`)
+      else if (code !== CLOSE.NORMAL) report(stopCode(code), `connection closed (code ${code})`)
       close()
       return
     }

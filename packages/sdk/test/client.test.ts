@@ -127,7 +127,7 @@ describe('state machine and backoff', () => {
     FakeSocket.last.welcome()
     FakeSocket.last.drop(1006)
     expect(client.status).toBe('closed')
-    expect(errors.map((e) => [e.code, e.message])).toEqual([['closed', 'connection closed by the relay (code 1006)']])
+    expect(errors.map((e) => [e.code, e.message])).toEqual([['closed', 'connection closed (code 1006)']])
     vi.advanceTimersByTime(60_000)
     expect(FakeSocket.all).toHaveLength(1)
   })
@@ -167,7 +167,7 @@ describe('close codes', () => {
     FakeSocket.last.drop(code)
     expect(client.status).toBe('closed')
     expect(errors.map((e) => [e.code, e.message])).toEqual([
-      [errorCode, `connection closed by the relay (code ${code})`],
+      [errorCode, `connection closed (code ${code})`],
     ])
     vi.advanceTimersByTime(120_000)
     expect(FakeSocket.all).toHaveLength(1)

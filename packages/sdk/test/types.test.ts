@@ -15,7 +15,17 @@ describe('published types', () => {
     ['esnext', 'bundler'],
   ])('an app compiled with module %s, resolution %s type-checks against dist', (module, resolution) => {
     if (!existsSync(DIST)) throw new Error(`${DIST.pathname} is missing: run \`npm run build\` first (npm test does)`)
-    const args = ['--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', module, '--moduleResolution', resolution]
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--skipLibCheck',
+      '--target',
+      'es2022',
+      '--module',
+      module,
+      '--moduleResolution',
+      resolution,
+    ]
     let output = ''
     try {
       execFileSync(process.execPath, [tsc, ...args, '--types', 'node', fixture], { encoding: 'utf8' })

@@ -259,7 +259,7 @@ export class ConfabChat extends HTMLElement {
       this.opened = !this.opened
     })
     v.closeButton.addEventListener('click', () => this.closeAndReturn())
-    v.panel.addEventListener('keydown', (event) => {
+    v.root.addEventListener('keydown', (event) => {
       if (event.key === 'Escape' && this.mode === 'launcher' && this.opened) {
         event.stopPropagation()
         this.closeAndReturn()

@@ -47,8 +47,8 @@ export class MessageLog {
 
   /** Offset of the oldest stored message shown, or undefined when none is. */
   oldest(): number | undefined {
-    for (const el of this.view.log.querySelectorAll<HTMLElement>('.msg[data-offset]')) return Number(el.dataset.offset)
-    return undefined
+    const first = this.view.log.querySelector<HTMLElement>('.msg[data-offset]')
+    return first ? Number(first.dataset.offset) : undefined
   }
 
   /** Adds a live message at the end; follows it when the reader was at the bottom, else shows the marker. */

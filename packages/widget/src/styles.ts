@@ -4,7 +4,8 @@
 // host page's inherited text styles (text-align, letter-spacing, ...) from leaking in; the
 // page's own rules on confab-chat still win over it, as outer rules always beat :host.
 // The "new messages" marker (.jump) has a net height of 0 (-40 + 32 + 8 px) so showing or
-// hiding it never changes the log's size or scroll range.
+// hiding it never changes the log's size or scroll range. The launcher sits on the host
+// page, whose colours are unknown, so its focus ring is two-tone (ring plus outline).
 
 const LIGHT =
   '--confab-bg:#fff;--confab-fg:#1b1d22;--confab-muted:#555c68;--confab-border:#d3d8e0;--confab-bubble:#eef1f5;--confab-link:#1d4ec0;--confab-banner:#fff4d6;--confab-banner-fg:#4a3600;--confab-danger:#b3261e'
@@ -24,6 +25,7 @@ button,textarea,input{font:inherit;color:inherit}
 .vh{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}
 .launcher{position:fixed;bottom:var(--confab-offset);right:var(--confab-offset);z-index:var(--confab-z);width:56px;height:56px;border:0;border-radius:50%;background:var(--confab-accent);color:var(--confab-accent-fg);box-shadow:var(--confab-shadow);cursor:pointer;display:grid;place-items:center;transition:transform .15s}
 .launcher:hover{transform:scale(1.06)}
+.launcher:focus-visible{box-shadow:0 0 0 2px var(--confab-bg),0 0 0 5px var(--confab-focus),var(--confab-shadow);outline:2px solid var(--confab-fg);outline-offset:5px}
 .i-close,.open .i-chat{display:none}
 .open .i-close{display:block}
 .left .launcher,.left .panel{right:auto;left:var(--confab-offset)}

@@ -6,26 +6,23 @@ import { cleanup, lastClient, mount, opened, part, shadow } from './helpers'
 afterEach(cleanup)
 
 describe('attributes and properties', () => {
-  it('reflects every string attribute to its property and back', () => {
-    const el = mount()
-    const values: Record<string, string> = {
-      relay: 'wss://chat.example.com/ws',
-      room: 'support',
-      name: 'Kira',
-      token: 't0k',
-      mode: 'inline',
-      theme: 'dark',
-      title: 'Help',
-      placeholder: 'Ask us',
-      lang: 'fr',
-      position: 'left',
-    }
-    for (const [attr, value] of Object.entries(values)) {
-      el.setAttribute(attr, value)
-      expect((el as unknown as Record<string, string>)[attr]).toBe(value)
-      ;(el as unknown as Record<string, string>)[attr] = `${value}2`.replace(/^(inline|dark|left)2$/, '$1')
-      expect(el.getAttribute(attr)).toBe((el as unknown as Record<string, string>)[attr])
-    }
+  it.each([
+    ['relay', 'wss://a.example/ws', 'https://b.example'],
+    ['room', 'support', 'sales'],
+    ['name', 'Kira', 'Bo'],
+    ['token', 't0k', 't1k'],
+    ['mode', 'inline', 'launcher'],
+    ['theme', 'dark', 'light'],
+    ['title', 'Help', 'Support'],
+    ['placeholder', 'Ask us', 'Ask away'],
+    ['lang', 'fr', 'de'],
+    ['position', 'left', 'right'],
+  ])('reflects the %s attribute to its property and back', (attr, fromAttribute, fromProperty) => {
+    const el = mount() as unknown as Record<string, string> & ConfabChat
+    el.setAttribute(attr, fromAttribute)
+    expect(el[attr]).toBe(fromAttribute)
+    el[attr] = fromProperty
+    expect(el.getAttribute(attr)).toBe(fromProperty)
   })
 
   it('has documented defaults: launcher mode, auto theme, right side, room lobby', () => {
@@ -197,6 +194,13 @@ describe('launcher mode', () => {
     input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true, composed: true }))
     expect(el.opened).toBe(false)
     expect(shadow(el).activeElement).toBe(part(el, '[part=launcher]'))
+  })
+
+  it('Escape on the launcher itself also closes the open panel', () => {
+    const el = mount({ name: 'Kira', open: '' })
+    const launcher = part(el, '[part=launcher]')
+    launcher.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))
+    expect(el.opened).toBe(false)
   })
 
   it('the close button closes the panel', () => {

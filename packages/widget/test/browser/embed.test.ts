@@ -167,6 +167,24 @@ describe.skipIf(skip)('script-tag embed on another origin', () => {
     expect(await log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(2)
   })
 
+  it('says "Reconnecting..." while the relay restarts, then carries on', async () => {
+    const own = await startRelay()
+    const port = Number(new URL(own.url).port)
+    pages['/restart'] = { body: embedPage(own.url, { room: 'restart', name: 'Rex', mode: 'inline' }) }
+    const page = await visit('/restart')
+    await w(page, '[part=presence]').filter({ hasText: '1 online' }).waitFor()
+    await own.stop()
+    const banner = w(page, '[part=banner]')
+    await banner.filter({ hasText: 'Reconnecting...' }).waitFor()
+    const again = await startRelay({ port })
+    try {
+      await banner.waitFor({ state: 'hidden', timeout: 15_000 })
+      await say(page, 'back again')
+    } finally {
+      await again.stop()
+    }
+  })
+
   describe('examples', () => {
     const servers: Server[] = []
     // A relay of their own: the suite's relay only admits the host page's origin.
