@@ -166,9 +166,7 @@ describe('close codes', () => {
     FakeSocket.last.welcome()
     FakeSocket.last.drop(code)
     expect(client.status).toBe('closed')
-    expect(errors.map((e) => [e.code, e.message])).toEqual([
-      [errorCode, `connection closed (code ${code})`],
-    ])
+    expect(errors.map((e) => [e.code, e.message])).toEqual([[errorCode, `connection closed (code ${code})`]])
     vi.advanceTimersByTime(120_000)
     expect(FakeSocket.all).toHaveLength(1)
   })
