@@ -54,8 +54,10 @@ class GuestIds {
   check(resume: string): string | null {
     const dot = resume.lastIndexOf('.')
     if (dot <= 0) return null
-    const id = resume.slice(0, dot)
+    const raw = Buffer.from(resume.slice(0, dot))
     const given = Buffer.from(resume.slice(dot + 1))
+    // Decoded from bytes rather than sliced: a slice would keep the whole resume string alive as long as the connection.
+    const id = raw.toString()
     const expected = Buffer.from(this.#sign(id))
     return given.length === expected.length && timingSafeEqual(given, expected) ? id : null
   }

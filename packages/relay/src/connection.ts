@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import {
   type AckFrame,
   CLOSE,
@@ -22,6 +22,7 @@ import { decodeFrame } from './frames'
 import { TokenBucket } from './limits'
 import type { Metrics } from './metrics'
 import type { Rooms, Subscriber } from './rooms'
+import { type SharedFrame, writeShared, writeText } from './wire'
 
 /** What every connection shares. */
 export interface ConnectionContext {
@@ -34,6 +35,14 @@ export interface ConnectionContext {
   limits: Limits
 }
 
+/** What the gateway learns from its connections. */
+export interface ConnectionHooks {
+  /** The relay began closing the socket: it gets a short grace for the close handshake, then is dropped. */
+  closing(connection: Connection): void
+  /** The socket has closed (called once). */
+  closed(connection: Connection, code: number): void
+}
+
 /** Frames waiting for their turn before the socket stops reading (TCP backpressure does the rest). */
 const MAX_INBOX = 32
 /** History page size when a `history` frame gives no limit. */
@@ -41,8 +50,17 @@ const DEFAULT_PAGE = 50
 
 type State = 'hello' | 'authenticating' | 'open' | 'closed'
 
-/** Send options for every frame: text opcode even for a Buffer. One object, not one per send. */
-const TEXT = { binary: false } as const
+/** The user of a connection before `hello`: one shared object. */
+const NOBODY: AuthUser = Object.freeze({ id: '', name: '' })
+
+/** Where a socket keeps its connection, so one set of listener functions serves every socket. */
+const kConnection = Symbol('confab.connection')
+type Socket = WebSocket & { [kConnection]: Connection }
+const connectionOf = (ws: WebSocket): Connection => (ws as Socket)[kConnection]
+
+/** Session ids: a random prefix per process and a counter, built only when read (`welcome`, logs). */
+const SESSION_PREFIX = randomBytes(6).toString('base64url')
+let sessions = 0
 
 /**
  * One client socket: the hello handshake, then frames handled one at a time
@@ -50,43 +68,81 @@ const TEXT = { binary: false } as const
  * with its limits, and its rooms. Closing leaves every room.
  */
 export class Connection implements Subscriber {
-  /** Id for logs and support, sent in `welcome`. */
-  readonly session = randomUUID()
   /** Set by the heartbeat: false once pinged, true again on any sign of life. */
   alive = true
-  /** Settles when the socket has closed. */
-  readonly whenClosed: Promise<void>
-  #user: AuthUser = { id: '', name: '' }
+  /** The client's address, as counted for the per-IP limit. */
+  readonly address: string
+  readonly #serial = ++sessions
+  #user: AuthUser = NOBODY
   #state: State = 'hello'
-  readonly #ws: WebSocket
+  readonly #ws: Socket
   readonly #ctx: ConnectionContext
-  readonly #rooms = new Set<string>()
-  readonly #inbox: string[] = []
+  readonly #hooks: ConnectionHooks
+  // Created when first needed: most sockets join one room, publish rarely and never err,
+  // and an idle socket should cost little more than the WebSocket itself.
+  #rooms: Set<string> | null = null
+  #inbox: string[] | null = null
   #busy = false
-  readonly #publishes: TokenBucket
-  readonly #errors: TokenBucket
+  #publishes: TokenBucket | null = null
+  #errors: TokenBucket | null = null
   #refusedInARow = 0
-  #helloTimer: NodeJS.Timeout | null
+  #whenClosed: { promise: Promise<void>; resolve: () => void } | null = null
 
-  constructor(ws: WebSocket, ctx: ConnectionContext) {
-    this.#ws = ws
+  constructor(ws: WebSocket, address: string, ctx: ConnectionContext, hooks: ConnectionHooks) {
+    const socket = ws as Socket
+    socket[kConnection] = this
+    this.#ws = socket
+    this.address = address
     this.#ctx = ctx
-    const { limits } = ctx.config
-    this.#publishes = new TokenBucket(limits.publishRate, limits.publishBurst)
-    // A bad frame now and then is a bug in a client; a steady stream is abuse.
-    this.#errors = new TokenBucket(1, limits.maxErrors)
-    this.#helloTimer = setTimeout(() => this.close(CLOSE.HELLO_TIMEOUT, 'no hello in time'), limits.helloTimeout)
-    ws.on('message', (data, isBinary) => this.#receive(data, isBinary))
-    ws.on('pong', () => {
-      this.alive = true
-    })
-    ws.on('error', (error) => ctx.logger.debug({ err: error, session: this.session }, 'socket error'))
-    this.whenClosed = new Promise((resolve) => {
-      ws.once('close', () => {
-        this.#closed()
-        resolve()
+    this.#hooks = hooks
+    // Shared functions, not closures: `this` is the socket, which knows its connection.
+    ws.on('message', Connection.#onMessage)
+    ws.on('pong', Connection.#onPong)
+    ws.on('error', Connection.#onError)
+    ws.on('close', Connection.#onClose)
+  }
+
+  static readonly #onMessage = function (this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+    connectionOf(this).#receive(data, isBinary)
+  }
+
+  static readonly #onPong = function (this: WebSocket): void {
+    connectionOf(this).alive = true
+  }
+
+  static readonly #onError = function (this: WebSocket, error: Error): void {
+    const connection = connectionOf(this)
+    connection.#ctx.logger.debug({ err: error, session: connection.session }, 'socket error')
+  }
+
+  static readonly #onClose = function (this: WebSocket, code: number): void {
+    const connection = connectionOf(this)
+    connection.#closed()
+    connection.#hooks.closed(connection, code)
+    connection.#whenClosed?.resolve()
+  }
+
+  /** Id for logs and support, sent in `welcome`. */
+  get session(): string {
+    return `${SESSION_PREFIX}-${this.#serial.toString(36)}`
+  }
+
+  /** Settles when the socket has closed. */
+  get whenClosed(): Promise<void> {
+    if (this.#ws.readyState === WebSocket.CLOSED) return Promise.resolve()
+    if (this.#whenClosed === null) {
+      let resolve = () => {}
+      const promise = new Promise<void>((done) => {
+        resolve = done
       })
-    })
+      this.#whenClosed = { promise, resolve }
+    }
+    return this.#whenClosed.promise
+  }
+
+  /** True once the socket has fully closed. */
+  get gone(): boolean {
+    return this.#ws.readyState === WebSocket.CLOSED
   }
 
   /** Bytes queued to this socket and not yet written. */
@@ -104,17 +160,26 @@ export class Connection implements Subscriber {
     return this.#user
   }
 
-  /** Writes a serialized frame, unless the socket is closing; a full send queue cuts the socket with 4100. */
-  send(data: string | Buffer): void {
+  /** Writes one serialized frame, unless the socket is closing; a full send queue cuts the socket with 4100. */
+  send(data: string): void {
+    if (this.#writable()) writeText(this.#ws, data)
+  }
+
+  /** Writes a frame shared by many recipients: the ready-made bytes, no allocation here. */
+  deliver(frame: SharedFrame): void {
+    if (this.#writable()) writeShared(this.#ws, frame)
+  }
+
+  /** Open, and its send queue within the bound; a socket past the bound is cut here. */
+  #writable(): boolean {
     const ws = this.#ws
-    if (ws.readyState !== WebSocket.OPEN || this.#state === 'closed') return
+    if (this.#state === 'closed' || ws.readyState !== WebSocket.OPEN) return false
     if (ws.bufferedAmount > this.#ctx.config.limits.maxBufferedBytes) {
       this.#ctx.metrics.sendQueueDrops.inc()
       this.close(CLOSE.SLOW_CONSUMER, 'send queue full')
-      return
+      return false
     }
-    // Bytes go out as a text frame: they are UTF-8 JSON, shared by every recipient.
-    ws.send(data, TEXT)
+    return true
   }
 
   /** The room's history moved: reconnect at once and resume. */
@@ -122,16 +187,26 @@ export class Connection implements Subscriber {
     this.close(CLOSE.RESYNC, 'resync required')
   }
 
-  /** Closes the socket with a code from the protocol; rooms are left at once. */
+  /** The hello deadline passed: close unless `hello` succeeded by now. */
+  helloDue(): void {
+    if (this.#state === 'hello' || this.#state === 'authenticating') this.close(CLOSE.HELLO_TIMEOUT, 'no hello in time')
+  }
+
+  /**
+   * Closes the socket with a code from the protocol; rooms are left at once.
+   * The close frame waits behind whatever is queued, so the gateway drops the
+   * socket if the handshake does not finish within a short grace.
+   */
   close(code: number, reason: string): void {
     if (this.#state === 'closed') return
     this.#ctx.metrics.closes.inc({ code: String(code) })
     this.#ctx.logger.debug({ session: this.session, code, reason }, 'closing socket')
     this.#closed()
     this.#ws.close(code, reason)
+    this.#hooks.closing(this)
   }
 
-  /** Drops a peer that stopped answering pings, without a close handshake. */
+  /** Drops the socket without a close handshake (dead peer, or a close that did not finish in time). */
   terminate(): void {
     this.#closed()
     this.#ws.terminate()
@@ -149,6 +224,8 @@ export class Connection implements Subscriber {
   /** A client mistake: answered, and counted towards closing with 4009. */
   #mistake(error: ClientError, context: ErrorContext = {}): void {
     this.#error(error, context)
+    // A bad frame now and then is a bug in a client; a steady stream is abuse.
+    this.#errors ??= new TokenBucket(1, this.#ctx.config.limits.maxErrors)
     if (this.#errors.take() > 0) this.close(CLOSE.TOO_MANY_ERRORS, 'too many bad frames')
   }
 
@@ -159,19 +236,27 @@ export class Connection implements Subscriber {
       this.#mistake(new ClientError('bad_request', 'binary frames are not supported'))
       return
     }
-    this.#inbox.push(data.toString())
+    const text = data.toString()
+    if (!this.#busy) {
+      void this.#drain(text)
+      return
+    }
+    this.#inbox ??= []
+    this.#inbox.push(text)
     if (this.#inbox.length >= MAX_INBOX) this.#ws.pause()
-    if (!this.#busy) void this.#drain()
   }
 
-  async #drain(): Promise<void> {
+  /** Handles `first`, then whatever queued up meanwhile, one frame at a time. */
+  async #drain(first: string): Promise<void> {
     this.#busy = true
     try {
-      for (let text = this.#inbox.shift(); text !== undefined; text = this.#inbox.shift()) {
+      for (let text: string | undefined = first; text !== undefined; text = this.#inbox?.shift()) {
         if (this.#state === 'closed') break
-        if (this.#ws.isPaused && this.#inbox.length < MAX_INBOX / 2) this.#ws.resume()
+        if (this.#ws.isPaused && (this.#inbox?.length ?? 0) < MAX_INBOX / 2) this.#ws.resume()
         await this.#handle(text)
       }
+      // An empty array still holds its grown backing store: drop it between bursts.
+      this.#inbox = null
     } catch (error) {
       // #handle answers every client mistake itself; reaching here is a relay bug.
       this.#ctx.logger.error({ err: error, session: this.session }, 'connection failed')
@@ -210,7 +295,7 @@ export class Connection implements Subscriber {
       case 'join':
         return this.#join(frame)
       case 'leave':
-        this.#rooms.delete(frame.room)
+        this.#rooms?.delete(frame.room)
         this.#ctx.rooms.leave(this, frame.room)
         this.#frame(
           frame.ref === undefined
@@ -251,8 +336,6 @@ export class Connection implements Subscriber {
     }
     // The socket may have closed while the token was being checked.
     if ((this.#state as State) === 'closed') return
-    if (this.#helloTimer) clearTimeout(this.#helloTimer)
-    this.#helloTimer = null
     this.#user = identity.user
     this.#state = 'open'
     const welcome: WelcomeFrame = {
@@ -270,15 +353,17 @@ export class Connection implements Subscriber {
 
   async #join(frame: JoinFrame): Promise<void> {
     if (!mayEnter(this.#user, frame.room)) throw new ClientError('forbidden', 'not allowed in this room')
-    if (this.#rooms.has(frame.room)) throw new ClientError('bad_request', 'already in this room')
-    if (this.#rooms.size >= this.#ctx.config.limits.maxRooms) {
+    this.#rooms ??= new Set()
+    const rooms = this.#rooms
+    if (rooms.has(frame.room)) throw new ClientError('bad_request', 'already in this room')
+    if (rooms.size >= this.#ctx.config.limits.maxRooms) {
       throw new ClientError('limit_exceeded', `at most ${this.#ctx.config.limits.maxRooms} rooms per connection`)
     }
-    this.#rooms.add(frame.room)
+    rooms.add(frame.room)
     try {
       await this.#ctx.rooms.join(this, frame.room, { ref: frame.ref, since: frame.since, history: frame.history })
     } catch (error) {
-      this.#rooms.delete(frame.room)
+      rooms.delete(frame.room)
       throw error
     }
     // Closed while joining: the registry must not keep a dead subscriber.
@@ -286,10 +371,12 @@ export class Connection implements Subscriber {
   }
 
   async #publish(frame: PublishFrame): Promise<void> {
-    if (!this.#rooms.has(frame.room)) throw new ClientError('bad_request', 'join the room first')
+    if (!this.#rooms?.has(frame.room)) throw new ClientError('bad_request', 'join the room first')
+    const { limits } = this.#ctx.config
+    this.#publishes ??= new TokenBucket(limits.publishRate, limits.publishBurst)
     const wait = this.#publishes.take()
     if (wait > 0) {
-      if (++this.#refusedInARow >= this.#ctx.config.limits.rateAbuse) {
+      if (++this.#refusedInARow >= limits.rateAbuse) {
         this.close(CLOSE.RATE_ABUSE, 'publishing too fast')
         return
       }
@@ -323,11 +410,10 @@ export class Connection implements Subscriber {
   #closed(): void {
     if (this.#state === 'closed') return
     this.#state = 'closed'
-    if (this.#helloTimer) clearTimeout(this.#helloTimer)
-    this.#helloTimer = null
-    this.#inbox.length = 0
+    this.#inbox = null
+    if (this.#rooms === null) return
     for (const room of this.#rooms) this.#ctx.rooms.leave(this, room)
-    this.#rooms.clear()
+    this.#rooms = null
   }
 }
 

@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream'
 import { CLOSE, SUBPROTOCOL } from '@confab/sdk/protocol'
 import { WebSocketServer } from 'ws'
 import { ClientAddress } from './address'
-import { Connection, type ConnectionContext, selectProtocol } from './connection'
+import { Connection, type ConnectionContext, type ConnectionHooks, selectProtocol } from './connection'
+import { Deadlines } from './deadlines'
 import { AddressCounter } from './limits'
 import { originAllowed } from './origin'
 
@@ -14,6 +15,13 @@ const STATUS_TEXT: Record<number, string> = {
   429: 'Too Many Requests',
   503: 'Service Unavailable',
 }
+
+/**
+ * How long a socket the relay closed may take to finish the close handshake
+ * before it is dropped, in ms. ws's own wait is 30 s; a reader cut for a full
+ * send queue would keep its megabyte queued all that time.
+ */
+export const CLOSE_GRACE = 2000 // 2 seconds
 
 /** Refuses an upgrade with a plain HTTP answer; no WebSocket is created. */
 function refuse(socket: Duplex, status: number, body: string): void {
@@ -30,6 +38,7 @@ function refuse(socket: Duplex, status: number, body: string): void {
  */
 export class Gateway {
   readonly #ctx: ConnectionContext
+  readonly #hooks: ConnectionHooks
   readonly #wss: WebSocketServer
   readonly #connections = new Set<Connection>()
   readonly #perAddress: AddressCounter
@@ -37,6 +46,10 @@ export class Gateway {
   #heartbeat: NodeJS.Timeout | null = null
   #draining = false
   #listener: HttpServer | null = null
+  /** Sockets that have not said hello yet, oldest first: one timer for all. */
+  readonly #hellos: Deadlines<Connection>
+  /** Sockets the relay is closing, oldest first: dropped if still open after the grace. */
+  readonly #closing: Deadlines<Connection>
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(request, socket, head)
 
   constructor(ctx: ConnectionContext) {
@@ -44,6 +57,19 @@ export class Gateway {
     const { limits } = ctx.config
     this.#perAddress = new AddressCounter(limits.connectionsPerIp)
     this.#addresses = new ClientAddress(ctx.config.trustProxy)
+    this.#hellos = new Deadlines(limits.helloTimeout, (connection) => connection.helloDue())
+    this.#closing = new Deadlines(CLOSE_GRACE, (connection) => {
+      if (!connection.gone) connection.terminate()
+    })
+    this.#hooks = {
+      closing: (connection) => this.#closing.add(connection),
+      closed: (connection, code) => {
+        this.#connections.delete(connection)
+        this.#perAddress.release(connection.address)
+        ctx.metrics.connections.set(this.#connections.size)
+        ctx.logger.debug({ session: connection.session, code }, 'socket closed')
+      },
+    }
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -84,6 +110,7 @@ export class Gateway {
     this.#draining = true
     if (this.#heartbeat) clearInterval(this.#heartbeat)
     this.#heartbeat = null
+    this.#hellos.stop()
     const open = [...this.#connections]
     const closed = open.map((connection) => connection.whenClosed)
     for (const connection of open) connection.close(CLOSE.RESTART, 'relay restarting')
@@ -96,6 +123,7 @@ export class Gateway {
     ])
     clearTimeout(timer)
     for (const connection of this.#connections) connection.terminate()
+    this.#closing.stop()
     this.#listener?.off('upgrade', this.#onUpgrade)
   }
 
@@ -131,24 +159,27 @@ export class Gateway {
       refuse(socket, 429, 'too many connections from this address')
       return
     }
-    socket.once('close', () => this.#perAddress.release(address))
 
     // Over the cap the socket is still opened, so that a browser sees 1013 and retries after a short random delay.
     const { maxConnections } = this.#ctx.config.limits
     const overloaded = maxConnections > 0 && this.#connections.size >= maxConnections
+    let accepted: Connection | null = null
+    // Without verifyClient, ws completes the upgrade (or refuses it) before handleUpgrade returns.
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new Connection(ws, this.#ctx)
-      const { metrics } = this.#ctx
-      this.#connections.add(connection)
-      metrics.connections.set(this.#connections.size)
-      ws.once('close', (code) => {
-        this.#connections.delete(connection)
-        metrics.connections.set(this.#connections.size)
-        this.#ctx.logger.debug({ session: connection.session, code }, 'socket closed')
-      })
-      if (this.#draining) connection.close(CLOSE.RESTART, 'relay restarting')
-      else if (overloaded) connection.close(CLOSE.TRY_AGAIN, 'relay overloaded')
+      accepted = new Connection(ws, address, this.#ctx, this.#hooks)
     })
+    const connection = accepted as Connection | null
+    if (connection === null) {
+      // Refused by ws (bad handshake, or the client already hung up): nothing holds the address.
+      this.#perAddress.release(address)
+      return
+    }
+    // From here the connection's close releases the address; `request` is not kept.
+    this.#connections.add(connection)
+    this.#ctx.metrics.connections.set(this.#connections.size)
+    if (this.#draining) connection.close(CLOSE.RESTART, 'relay restarting')
+    else if (overloaded) connection.close(CLOSE.TRY_AGAIN, 'relay overloaded')
+    else this.#hellos.add(connection)
   }
 
   /** One timer for every socket: a peer that did not answer the last ping is dropped. */

@@ -4,13 +4,16 @@ import type { Metrics } from './metrics'
 import type { Presence } from './presence/types'
 import type { AppendResult, Store } from './store/types'
 import { Typing } from './typing'
+import { SharedFrame } from './wire'
 
 /** A local connection as the room registry sees it. */
 export interface Subscriber {
   /** The connection's user; one presence entry per user id however many connections it has. */
   readonly user: Member
-  /** Writes an already serialized frame: the same string or UTF-8 bytes go to every subscriber. */
-  send(data: string | Buffer): void
+  /** Writes a frame serialized for this subscriber alone (`joined`). */
+  send(data: string): void
+  /** Writes a frame shared by every subscriber of a room: serialized and framed once, the same bytes for all. */
+  deliver(frame: SharedFrame): void
   /** The room's history moved under the subscriber (epoch change or a lost gap): make it reconnect and resume. */
   resync(): void
 }
@@ -53,7 +56,7 @@ export interface RoomsOptions {
 /** Work done for a room strictly in order, so subscribers see offsets in order. */
 type Task =
   | { kind: 'message'; message: Message }
-  | { kind: 'event'; data: string; skipUser: string | null }
+  | { kind: 'event'; frame: SharedFrame; skipUser: string | null }
   | { kind: 'run'; run: () => Promise<void> }
 
 interface LocalRoom {
@@ -322,16 +325,20 @@ export class Rooms {
         return
       }
       case 'presence': {
-        const data = JSON.stringify({ type: 'presence', room: name, joins: event.joins, leaves: event.leaves })
+        const frame = new SharedFrame(
+          JSON.stringify({ type: 'presence', room: name, joins: event.joins, leaves: event.leaves }),
+        )
         // A joining user learns the members from `joined`; its own join would be news to nobody there.
         const joiner = event.joins.length === 1 ? (event.joins[0]?.id ?? null) : null
-        this.#enqueue(room, { kind: 'event', data, skipUser: joiner })
+        this.#enqueue(room, { kind: 'event', frame, skipUser: joiner })
         return
       }
       case 'typing': {
-        const data = JSON.stringify({ type: 'typing', room: name, user: event.user, active: event.active })
+        const frame = new SharedFrame(
+          JSON.stringify({ type: 'typing', room: name, user: event.user, active: event.active }),
+        )
         // Typing goes to others: a user's own tabs do not see themselves typing.
-        this.#enqueue(room, { kind: 'event', data, skipUser: event.user.id })
+        this.#enqueue(room, { kind: 'event', frame, skipUser: event.user.id })
         return
       }
     }
@@ -363,7 +370,7 @@ export class Rooms {
       case 'run':
         return task.run()
       case 'event':
-        for (const sub of room.subscribers) if (sub.user.id !== task.skipUser) sub.send(task.data)
+        for (const sub of room.subscribers) if (sub.user.id !== task.skipUser) sub.deliver(task.frame)
         return
       case 'message': {
         const { offset } = task.message
@@ -401,13 +408,12 @@ export class Rooms {
     }
   }
 
-  /** One message to every local subscriber: serialized once, the same string for all. */
+  /** One message to every local subscriber: serialized and framed once, the same bytes for all. */
   #deliver(room: LocalRoom, message: Message): void {
     room.next = message.offset + 1
     if (room.subscribers.size === 0) return
-    // Encoded to UTF-8 once here, not once per socket inside ws.
-    const data = Buffer.from(JSON.stringify({ type: 'message', ...message }))
-    for (const sub of room.subscribers) sub.send(data)
+    const frame = new SharedFrame(JSON.stringify({ type: 'message', ...message }))
+    for (const sub of room.subscribers) sub.deliver(frame)
     this.#o.metrics.messagesOut.inc(room.subscribers.size)
   }
 }

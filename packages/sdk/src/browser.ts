@@ -7,8 +7,8 @@ export interface BrowserHooks {
 }
 
 interface EventHost {
-  addEventListener(type: string, cb: () => void): void
-  removeEventListener(type: string, cb: () => void): void
+  addEventListener(type: string, cb: (event: Event) => void): void
+  removeEventListener(type: string, cb: (event: Event) => void): void
   navigator?: { onLine?: boolean }
   document?: { hidden?: boolean }
 }
@@ -26,19 +26,15 @@ export function isOffline(): boolean {
  */
 export function watchBrowser(hooks: BrowserHooks): () => void {
   const { addEventListener: on, removeEventListener: off } = host
-  if (typeof on !== 'function' || typeof off !== 'function') return () => {}
-  const wake = (): void => {
-    if (!host.document?.hidden) hooks.wake()
+  if (typeof on !== 'function') return () => {}
+  const types = ['online', 'offline', 'visibilitychange', 'pageshow']
+  // One listener for all four: `offline` says so; the others say the link may be stale, unless the tab is hidden.
+  const cb = (event: Event): void => {
+    if (event.type === 'offline') hooks.offline()
+    else if (!host.document?.hidden) hooks.wake()
   }
-  const offline = (): void => hooks.offline()
-  const pairs: [string, () => void][] = [
-    ['online', wake],
-    ['visibilitychange', wake],
-    ['pageshow', wake],
-    ['offline', offline],
-  ]
-  for (const [type, cb] of pairs) on.call(globalThis, type, cb)
+  for (const type of types) on.call(globalThis, type, cb)
   return () => {
-    for (const [type, cb] of pairs) off.call(globalThis, type, cb)
+    for (const type of types) off?.call(globalThis, type, cb)
   }
 }

@@ -4,17 +4,17 @@ import { isOffline, watchBrowser } from './browser.js'
 import { createBucket } from './bucket.js'
 import { ConfabError, type ConfabErrorCode } from './errors.js'
 import { createLiveness } from './liveness.js'
-import { createOutbox, type Entry } from './outbox.js'
+import { createOutbox, type Draft } from './outbox.js'
 import {
   CLOSE,
   type ClientFrame,
   type CloseAction,
   closeAction,
   type ErrorFrame,
+  type HistoryFrame,
   type HistoryResultFrame,
   type Member,
   type Message,
-  type Meta,
   type RelayFrame,
   SUBPROTOCOL,
 } from './protocol.js'
@@ -103,6 +103,14 @@ function stopCode(code: number): ConfabErrorCode {
 /** A message id: unique enough within a room's 10-minute idempotency window, no crypto needed. */
 const makeId = (): string => Date.now().toString(36) + Math.random().toString(36).slice(2, 10)
 
+/** A history request: sent once the room is joined, again after a reconnect, until answered or timed out. */
+interface Ask {
+  frame: HistoryFrame
+  /** True while on the current socket. */
+  sent?: boolean
+  answer(a: HistoryResultFrame | ConfabError): void
+}
+
 /**
  * Opens a connection to a relay at `url` (`ws(s)://` or `http(s)://`; an empty path means `/ws`)
  * and keeps it open: reconnecting with backoff, re-joining rooms from their last position and
@@ -118,9 +126,10 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const storage = pickStorage(options.persist)
   const key = `confab:${target}`
   const events = createNanoEvents<ClientEvents>()
-  const outbox = createOutbox(options.outbox ?? 100)
+  const limit = options.outbox ?? 100
+  const outbox = createOutbox(limit)
   const rooms = new Map<string, RoomControl>()
-  const requests = new Map<string, (answer: HistoryResultFrame | ConfabError) => void>()
+  const asks = new Map<string | undefined, Ask>()
   const saved = load(storage, key)
   const positions = saved.rooms
   const live = createLiveness(
@@ -162,35 +171,31 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
 
   const persist = (): void => {
     if (!storage) return
-    const waiting = outbox.list().map(({ room, id, text, meta }) => ({ room, id, text, meta }))
     try {
-      save(storage, key, { outbox: waiting, rooms: positions })
+      save(storage, key, { outbox: outbox.list().map((e) => e.draft), rooms: positions })
     } catch (e) {
       // Quota or privacy mode: the client still works, only a reload would lose the queue.
-      report('internal', `could not persist the outbox: ${String(e)}`)
+      report('internal', `could not persist the outbox: ${e}`)
     }
   }
 
-  const transmit = (entry: Entry): void => {
-    if (entry.timer !== undefined) return
-    const { room, id, text, meta } = entry
-    if (!send({ type: 'publish', ref: id, room, id, text, meta })) return
-    entry.timer = setTimeout(() => {
-      outbox.take(id)
-      persist()
-      entry.fail(fail('timeout', `no ack within ${sendTimeout} ms`))
-    }, sendTimeout)
-  }
-  /** Sends the room's waiting messages in order, paced to the relay's publish rate. */
+  /** Sends the room's history requests, then its waiting messages in order, paced to the relay's publish rate. */
   const flush = (room: string): void => {
+    for (const ask of asks.values()) if (ask.frame.room === room) ask.sent ||= send(ask.frame)
     for (const entry of outbox.list()) {
-      if (entry.room !== room || entry.timer !== undefined) continue
+      const { draft } = entry
+      if (draft.room !== room || entry.timer !== undefined) continue
       const wait = bucket.take()
       if (wait) {
         pace(wait)
         return
       }
-      transmit(entry)
+      if (!send({ type: 'publish', ref: draft.id, ...draft })) return
+      entry.timer = setTimeout(() => {
+        outbox.take(draft.id)
+        persist()
+        entry.fail(fail('timeout', `no ack within ${sendTimeout} ms`))
+      }, sendTimeout)
     }
   }
   /** Flushes every joined room again in `ms` (one timer, however many rooms wait). */
@@ -200,12 +205,19 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       for (const [name, r] of rooms) if (r.ready()) flush(name)
     }, ms)
   }
-  /** Rejects the waiting messages of one room, or of all rooms (`undefined`), without touching storage. */
+  /** Rejects the waiting messages and history requests of one room, or of all rooms (`undefined`), without touching storage. */
   const rejectAll = (room: string | undefined, error: ConfabError): void => {
     for (const entry of outbox.list()) {
-      if (room !== undefined && entry.room !== room) continue
-      outbox.take(entry.id)
+      if (room !== undefined && entry.draft.room !== room) continue
+      outbox.take(entry.draft.id)
       entry.fail(error)
+    }
+    for (const ask of asks.values()) if (room === undefined || ask.frame.room === room) ask.answer(error)
+  }
+  /** Throws `closed` for a call on a closed client or a left room: nothing would ever answer it. */
+  const usable = (room: string): void => {
+    if (status === 'closed' || !rooms.has(room)) {
+      throw fail('closed', status === 'closed' ? 'client closed' : `left room ${room}`)
     }
   }
 
@@ -213,29 +225,30 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     send,
     flush,
     user: () => user,
-    publish(room, text, meta?: Meta) {
+    publish(room, text, { meta, id = makeId() } = {}) {
       return new Promise<Message>((ok, reject) => {
-        if (status === 'closed') throw fail('closed', 'client closed')
-        const entry: Entry = { room, id: makeId(), text, meta, ok, fail: reject }
-        outbox.add(entry)
+        usable(room)
+        const draft: Draft = { room, id, text, meta }
+        // Each rejection carries the id, so the app can retry the very same message.
+        outbox.add({ draft, ok, fail: (e) => reject(new ConfabError(e.code, e.message, e.retryAfter, id)) })
         persist()
         if (rooms.get(room)?.ready()) flush(room)
       })
     },
     history(room, { before, limit }) {
-      return new Promise<HistoryResultFrame>((ok, reject) => {
+      return new Promise<Message[]>((ok, reject) => {
+        usable(room)
         const ref = `#${++refs}`
-        if (!rooms.get(room)?.ready() || !send({ type: 'history', ref, room, before, limit })) {
-          throw fail('unavailable', 'not connected')
-        }
+        // Bounded like a send on the wire, but from the call: waiting for the connection counts too.
         const timer = setTimeout(() => answer(fail('timeout', `no answer within ${sendTimeout} ms`)), sendTimeout)
         const answer = (a: HistoryResultFrame | ConfabError): void => {
           clearTimeout(timer)
-          requests.delete(ref)
+          asks.delete(ref)
           if (a instanceof ConfabError) reject(a)
-          else ok(a)
+          else ok(a.messages)
         }
-        requests.set(ref, answer)
+        asks.set(ref, { frame: { type: 'history', ref, room, before, limit }, answer })
+        if (rooms.get(room)?.ready()) flush(room)
       })
     },
     save(room, position) {
@@ -256,19 +269,19 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     const error = new ConfabError(f.code, f.message, f.retryAfter)
     const later = f.code === 'rate_limited' || f.code === 'unavailable'
     const wait = f.retryAfter ?? 1_000
-    const entry = f.ref === undefined ? undefined : outbox.get(f.ref)
-    const request = f.ref === undefined ? undefined : requests.get(f.ref)
-    const joining = f.room !== undefined && f.ref === `join:${f.room}` ? rooms.get(f.room) : undefined
+    const entry = outbox.get(f.ref)
+    const ask = asks.get(f.ref)
+    const joining = f.ref === `join:${f.room}` ? rooms.get(f.room as string) : undefined
     if (entry && later) {
       // Not the message's fault: it keeps its place in line and goes again when the relay says.
       clearTimeout(entry.timer)
       entry.timer = undefined
       pace(wait)
     } else if (entry) {
-      outbox.take(entry.id)
+      outbox.take(f.ref)
       persist()
       entry.fail(error)
-    } else if (request) request(error)
+    } else if (ask) ask.answer(error)
     else {
       if (joining && later) {
         const mine = generation
@@ -303,12 +316,11 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         const entry = outbox.take(f.ref)
         if (!entry || !user) break
         persist()
-        const { room, id, text, meta } = entry
-        entry.ok({ room, offset: f.offset, id, from: user, text, meta, ts: f.ts })
+        entry.ok({ ...entry.draft, offset: f.offset, from: user, ts: f.ts })
         break
       }
       case 'history':
-        requests.get(f.ref)?.(f)
+        asks.get(f.ref)?.answer(f)
         break
       case 'error':
         onError(f)
@@ -320,7 +332,10 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     }
   }
 
-  /** Forgets the socket: its late callbacks are ignored (generation) and its listeners removed. */
+  /**
+   * Forgets the socket: its late callbacks are ignored (generation) and its listeners removed;
+   * rooms are no longer joined, and what was on the wire waits for the next socket.
+   */
   const discard = (): void => {
     generation++
     live.stop()
@@ -328,6 +343,10 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     clearTimeout(retryTimer)
     clearTimeout(paceTimer)
     paceTimer = undefined
+    outbox.pause()
+    for (const r of rooms.values()) r.offline()
+    // History requests go again after the re-join, within their own deadline.
+    for (const ask of asks.values()) ask.sent = false
     const ws = socket
     socket = undefined
     if (!ws) return
@@ -341,9 +360,6 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   /** The socket is gone (closed by the relay, dead, or the browser went offline): decide what next. */
   const drop = (action: CloseAction, code?: number): void => {
     discard()
-    outbox.pause()
-    for (const r of rooms.values()) r.offline()
-    for (const answer of requests.values()) answer(fail('unavailable', 'connection lost'))
     if (code === CLOSE.UNAUTHORIZED && typeof token === 'function' && !authRetried) {
       authRetried = true
       action = 'now'
@@ -378,7 +394,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       ws = new WS(target, SUBPROTOCOL) as Socket
     } catch (e) {
       // The environment refuses the URL (for instance ws: from an https page): retrying cannot help.
-      report('bad_request', `cannot open a WebSocket to ${target}: ${String(e)}`)
+      report('bad_request', `cannot open a WebSocket to ${target}: ${e}`)
       return close()
     }
     socket = ws
@@ -419,17 +435,14 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     if (status === 'closed') return
     discard()
     unwatch()
-    for (const r of rooms.values()) r.offline()
     setStatus('closed')
     // Messages still waiting stay in storage (when persisted): the next page's client sends them.
-    const error = fail('closed', 'client closed')
-    rejectAll(undefined, error)
-    for (const answer of requests.values()) answer(error)
+    rejectAll(undefined, fail('closed', 'client closed'))
   }
 
-  for (const o of saved.outbox.slice(0, options.outbox ?? 100)) {
+  for (const o of saved.outbox.slice(0, limit)) {
     // Restored from a previous page: nobody awaits these, so failures go to the `error` event.
-    outbox.add({ ...o, ok: () => {}, fail: (e) => events.emit('error', e) })
+    outbox.add({ draft: o, ok: () => {}, fail: (e) => events.emit('error', e) })
   }
 
   const client: Client = {

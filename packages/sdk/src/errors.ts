@@ -9,14 +9,19 @@ export type ConfabErrorCode = ErrorCode | 'timeout' | 'closed'
  */
 export class ConfabError extends Error {
   /** What went wrong, from a fixed list (docs/sdk.md). */
-  readonly code: ConfabErrorCode
+  declare readonly code: ConfabErrorCode
   /** Milliseconds the relay asked to wait before trying again (`rate_limited`, `unavailable`). */
-  readonly retryAfter?: number
+  declare readonly retryAfter?: number
+  /**
+   * On a rejected `room.send`: the message's id. A `timeout` does not mean "not stored", so
+   * retry with `room.send(text, { id: error.id })`: the relay answers a repeated id with the
+   * original message instead of storing a second copy.
+   */
+  declare readonly id?: string
 
-  constructor(code: ConfabErrorCode, message: string, retryAfter?: number) {
+  constructor(code: ConfabErrorCode, message: string, retryAfter?: number, id?: string) {
     super(message)
-    this.name = 'ConfabError'
-    this.code = code
-    this.retryAfter = retryAfter
+    // `declare`d fields and one assign: the same own properties as field initializers, in fewer bytes.
+    Object.assign(this, { name: 'ConfabError', code, retryAfter, id })
   }
 }

@@ -1,5 +1,5 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents'
-import type { ClientFrame, HistoryResultFrame, Member, Message, Meta, Position, RelayFrame } from './protocol.js'
+import type { ClientFrame, Member, Message, Meta, Position, RelayFrame } from './protocol.js'
 
 /** Why a room's history could not be resumed. */
 export interface ResetInfo {
@@ -40,6 +40,18 @@ export interface HistoryOptions {
   limit?: number
 }
 
+/** Options of `room.send`. */
+export interface SendOptions {
+  /** Any JSON object, delivered with the message. */
+  meta?: Meta
+  /**
+   * The message's idempotency key (default: a fresh one). Pass the `id` of an earlier attempt,
+   * such as `error.id` of a rejected send, to retry it: the relay answers an id it has already
+   * stored (within 10 minutes) with the original message, and does not store or broadcast it again.
+   */
+  id?: string
+}
+
 /** One joined room: its messages, members and typing state. */
 export interface Room {
   /** The room's name, as passed to `join`. */
@@ -54,12 +66,16 @@ export interface Room {
   on<E extends keyof RoomEvents>(event: E, cb: RoomEvents[E]): Unsubscribe
   /**
    * Sends a message. Resolves with the stored message once the relay acknowledged it; waits in
-   * the outbox while offline. Rejects with ConfabError `timeout`, `closed`, `limit_exceeded` or the relay's code.
+   * the outbox while offline. Rejects with ConfabError `timeout`, `closed`, `limit_exceeded` or the
+   * relay's code; the error's `id` retries the same message (see {@link SendOptions.id}).
    */
-  send(text: string, meta?: Meta): Promise<Message>
+  send(text: string, options?: SendOptions): Promise<Message>
   /** Call on every keystroke: the SDK sends at most one frame per 2 s and says "stopped" after 3 s idle. */
   typing(): void
-  /** Older messages, oldest first. Rejects with ConfabError `unavailable` while not connected. */
+  /**
+   * Older messages, oldest first. Waits while the room is not joined (offline, reconnecting); rejects
+   * with ConfabError `timeout` when no answer came within `sendTimeout` of the call, `closed` after leave or close.
+   */
   history(options?: HistoryOptions): Promise<Message[]>
   /** Leaves the room; its queued messages are rejected with `closed`. */
   leave(): void
@@ -69,9 +85,9 @@ export interface Room {
 export interface Link {
   /** Sends a frame on the open socket; false when there is none. */
   send(frame: ClientFrame): boolean
-  publish(room: string, text: string, meta?: Meta): Promise<Message>
-  history(room: string, options: HistoryOptions): Promise<HistoryResultFrame>
-  /** Sends the room's queued messages (the room just got `joined`). */
+  publish(room: string, text: string, options?: SendOptions): Promise<Message>
+  history(room: string, options: HistoryOptions): Promise<Message[]>
+  /** Sends the room's queued messages and history requests (the room just got `joined`). */
   flush(room: string): void
   /** The local user, once welcomed. */
   user(): Member | undefined
@@ -139,7 +155,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
       return pos
     },
     on: (event, cb) => events.on(event, cb),
-    send: (text, meta) => link.publish(name, text, meta),
+    send: (text, o) => link.publish(name, text, o),
     typing() {
       const now = Date.now()
       if (joined && now - typingSince >= TYPING_EVERY && link.send({ type: 'typing', room: name, active: true }))
@@ -150,7 +166,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
         typingSince = 0
       }, TYPING_IDLE)
     },
-    history: async (o = {}) => (await link.history(name, o)).messages,
+    history: (o = {}) => link.history(name, o),
     leave() {
       clearTimeout(idle)
       link.send({ type: 'leave', room: name })

@@ -1,4 +1,5 @@
-import type { Meta, Position } from './protocol.js'
+import type { Draft } from './outbox.js'
+import type { Position } from './protocol.js'
 
 /** The part of the Web Storage API the SDK uses; `sessionStorage` fits, so does a Map-backed stub. */
 export interface StorageLike {
@@ -10,7 +11,7 @@ export interface StorageLike {
 /** What survives a page reload: unacknowledged messages and each room's last position. */
 export interface Snapshot {
   /** Outbox, oldest first. */
-  outbox: { room: string; id: string; text: string; meta?: Meta }[]
+  outbox: Draft[]
   /** Last position delivered per room. */
   rooms: Record<string, Position>
 }

@@ -8,7 +8,7 @@ export function socketUrl(url: string): string {
   const u = new URL(url)
   // http -> ws and https -> wss; both are "special" schemes, so the URL setter allows it.
   u.protocol = u.protocol.replace('http', 'ws')
-  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`confab: not a ws(s) or http(s) URL: ${url}`)
+  if (!/^wss?:$/.test(u.protocol)) throw new TypeError(`confab: not a ws(s) or http(s) URL: ${url}`)
   if (u.pathname === '/') u.pathname = DEFAULT_PATH
   return u.href
 }

@@ -2,13 +2,13 @@ import { describe, expect, it, vi } from 'vitest'
 import { ConfabError } from '../src/errors'
 import { createOutbox, type Entry } from '../src/outbox'
 
-const entry = (id: string, room = 'lobby'): Entry => ({ room, id, text: id, ok: () => {}, fail: () => {} })
+const entry = (id: string, room = 'lobby'): Entry => ({ draft: { room, id, text: id }, ok: () => {}, fail: () => {} })
 
 describe('outbox', () => {
   it('lists entries in the order they were added', () => {
     const box = createOutbox(10)
     for (const id of ['c', 'a', 'b']) box.add(entry(id))
-    expect(box.list().map((e) => e.id)).toEqual(['c', 'a', 'b'])
+    expect(box.list().map((e) => e.draft.id)).toEqual(['c', 'a', 'b'])
   })
 
   it('refuses the entry past its bound with ConfabError limit_exceeded', () => {
@@ -29,6 +29,16 @@ describe('outbox', () => {
     expect(box.list()).toHaveLength(2)
   })
 
+  it('refuses a second entry with the id of one still waiting: the first promise would be lost', () => {
+    const box = createOutbox(10)
+    const first = entry('same')
+    box.add(first)
+    expect(() => box.add(entry('same'))).toThrowError(
+      expect.objectContaining({ code: 'bad_request', message: 'message same is already waiting for the relay' }),
+    )
+    expect(box.list()).toEqual([first])
+  })
+
   it('frees a slot when an entry is taken, and take clears its ack deadline', () => {
     vi.useFakeTimers()
     try {
@@ -42,7 +52,7 @@ describe('outbox', () => {
       vi.advanceTimersByTime(200)
       expect(expired).not.toHaveBeenCalled()
       box.add(entry('2'))
-      expect(box.get('2')?.id).toBe('2')
+      expect(box.get('2')?.draft.id).toBe('2')
     } finally {
       vi.useRealTimers()
     }
@@ -61,7 +71,7 @@ describe('outbox', () => {
       vi.advanceTimersByTime(200)
       expect(expired).not.toHaveBeenCalled()
       expect(a.timer).toBeUndefined()
-      expect(box.list().map((e) => e.id)).toEqual(['a', 'b'])
+      expect(box.list().map((e) => e.draft.id)).toEqual(['a', 'b'])
     } finally {
       vi.useRealTimers()
     }

@@ -204,12 +204,39 @@ describe('history', () => {
     expect((await page).map((m) => m.offset)).toEqual([6, 7])
   })
 
-  it('rejects with unavailable while not connected', async () => {
+  it('waits for the connection and the join, then asks', async () => {
     const { client } = setup()
-    await expect(client.join('lobby').history()).rejects.toMatchObject({
-      code: 'unavailable',
-      message: 'not connected',
-    })
+    const room = client.join('lobby')
+    const page = room.history({ limit: 5 })
+    expect(FakeSocket.last.sent).toEqual([])
+    FakeSocket.last.welcome()
+    expect(FakeSocket.last.sentOf('history')).toEqual([]) // not before joined
+    FakeSocket.last.receive(joined({ head: 3 }))
+    const ask = FakeSocket.last.sentOf('history')
+    expect(ask).toHaveLength(1)
+    expect(ask[0]).toMatchObject({ room: 'lobby', limit: 5 })
+    FakeSocket.last.receive({ type: 'history', ref: ask[0]?.ref ?? '', room: 'lobby', messages: [msg(3)], more: true })
+    expect((await page).map((m) => m.offset)).toEqual([3])
+  })
+
+  it('times out after sendTimeout from the call when the connection does not come back', async () => {
+    const { client } = setup({ sendTimeout: 2_000 })
+    const page = client.join('lobby').history()
+    vi.advanceTimersByTime(1_999)
+    expect(FakeSocket.all).toHaveLength(1)
+    vi.advanceTimersByTime(1)
+    await expect(page).rejects.toMatchObject({ code: 'timeout', message: 'no answer within 2000 ms' })
+  })
+
+  it('rejects with closed after leave or close, at once', async () => {
+    const { client, room } = inLobby()
+    const other = client.join('other')
+    const waiting = other.history()
+    room.leave()
+    await expect(room.history()).rejects.toMatchObject({ code: 'closed', message: 'left room lobby' })
+    client.close()
+    await expect(waiting).rejects.toMatchObject({ code: 'closed', message: 'client closed' })
+    await expect(other.history()).rejects.toMatchObject({ code: 'closed', message: 'client closed' })
   })
 
   it('rejects with the relay error code', async () => {
@@ -221,18 +248,31 @@ describe('history', () => {
     await expect(page).rejects.toMatchObject({ code: 'forbidden', message: 'no' })
   })
 
-  it('rejects with unavailable when the link drops before the answer, and timeout when none comes', async () => {
+  it('asks again after a reconnect when the link drops before the answer, and times out when none comes', async () => {
     const { room } = inLobby()
     FakeSocket.last.receive(joined())
-    const lost = room.history()
+    const lost = room.history({ before: 9 })
+    expect(FakeSocket.last.sentOf('history')).toHaveLength(1)
     FakeSocket.last.drop()
-    await expect(lost).rejects.toMatchObject({ code: 'unavailable', message: 'connection lost' })
-    vi.advanceTimersByTime(30_000)
+    vi.advanceTimersByTime(500) // the first backoff, well within the request's 10 s
     FakeSocket.last.welcome()
+    expect(FakeSocket.last.sentOf('history')).toEqual([]) // not before the re-join
     FakeSocket.last.receive(joined())
+    const again = FakeSocket.last.sentOf('history')
+    expect(again).toHaveLength(1)
+    expect(again[0]).toMatchObject({ room: 'lobby', before: 9 })
+    FakeSocket.last.receive({
+      type: 'history',
+      ref: again[0]?.ref ?? '',
+      room: 'lobby',
+      messages: [msg(8)],
+      more: true,
+    })
+    expect((await lost).map((m) => m.offset)).toEqual([8])
     const slow = room.history()
     vi.advanceTimersByTime(10_000)
     await expect(slow).rejects.toMatchObject({ code: 'timeout', message: 'no answer within 10000 ms' })
+    expect(FakeSocket.last.sentOf('history')).toHaveLength(2)
   })
 })
 

@@ -29,7 +29,7 @@ describe('send', () => {
   it('publishes at once when joined and resolves with the stored message from the ack', async () => {
     const { room, open, ack } = lobby()
     open()
-    const sent = room.send('Hi humans!', { lang: 'en' })
+    const sent = room.send('Hi humans!', { meta: { lang: 'en' } })
     const p = FakeSocket.last.sentOf('publish')[0]
     expect(p).toMatchObject({ type: 'publish', room: 'lobby', text: 'Hi humans!', meta: { lang: 'en' } })
     expect(p?.ref).toBe(p?.id)
@@ -159,6 +159,14 @@ describe('send', () => {
     expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['patient'])
   })
 
+  it('rejects a send on a room that was left with closed, instead of waiting forever', async () => {
+    const { room, open } = lobby()
+    open()
+    room.leave()
+    await expect(room.send('too late')).rejects.toMatchObject({ code: 'closed', message: 'left room lobby' })
+    expect(FakeSocket.last.sentOf('publish')).toEqual([])
+  })
+
   it('gives every message its own id', () => {
     const { room, open } = lobby()
     open()
@@ -218,4 +226,59 @@ describe('pacing', () => {
       await expect(sent).resolves.toMatchObject({ offset: 9, text: 'again' })
     },
   )
+})
+
+describe('retry with the same id', () => {
+  it('publishes with the id the app gives', async () => {
+    const { room, open, ack } = lobby()
+    open()
+    const sent = room.send('mine', { id: 'app-1', meta: { v: 2 } })
+    const p = FakeSocket.last.sentOf('publish')[0]
+    expect(p).toMatchObject({ ref: 'app-1', id: 'app-1', text: 'mine', meta: { v: 2 } })
+    ack(p, 4)
+    await expect(sent).resolves.toMatchObject({ id: 'app-1', offset: 4, meta: { v: 2 } })
+  })
+
+  it("a rejected send's error carries the message id; sending again with it reuses the id", async () => {
+    const { room, open, ack } = lobby({ sendTimeout: 1_000 })
+    open()
+    const sent = room.send('maybe stored')
+    const first = FakeSocket.last.sentOf('publish')[0]
+    vi.advanceTimersByTime(1_000)
+    const error = (await sent.catch((e: unknown) => e)) as ConfabError
+    expect(error).toBeInstanceOf(ConfabError)
+    expect(error).toMatchObject({ code: 'timeout', message: 'no ack within 1000 ms', id: first?.id })
+    const again = room.send('maybe stored', { id: error.id })
+    const second = FakeSocket.last.sentOf('publish')[1]
+    expect(second?.id).toBe(first?.id)
+    // The relay had stored the first attempt: it answers with the original ack.
+    ack(second, 3)
+    await expect(again).resolves.toMatchObject({ id: first?.id, offset: 3, text: 'maybe stored' })
+  })
+
+  it('carries the id on every kind of rejection: relay code, closed', async () => {
+    const { client, room, open } = lobby()
+    open()
+    const refused = room.send('x', { id: 'r1' })
+    FakeSocket.last.receive({ type: 'error', ref: 'r1', room: 'lobby', code: 'too_large', message: 'too long' })
+    await expect(refused).rejects.toMatchObject({ code: 'too_large', message: 'too long', id: 'r1' })
+    FakeSocket.last.drop()
+    const waiting = room.send('y', { id: 'c1' })
+    client.close()
+    await expect(waiting).rejects.toMatchObject({ code: 'closed', message: 'client closed', id: 'c1' })
+  })
+
+  it('refuses a second send with the id of a message still waiting, and the first still settles', async () => {
+    const { room, open, ack } = lobby()
+    const first = room.send('one', { id: 'dup' })
+    await expect(room.send('two', { id: 'dup' })).rejects.toMatchObject({
+      code: 'bad_request',
+      message: 'message dup is already waiting for the relay',
+    })
+    open()
+    const pubs = FakeSocket.last.sentOf('publish')
+    expect(pubs.map((p) => p.text)).toEqual(['one'])
+    ack(pubs[0], 1)
+    await expect(first).resolves.toMatchObject({ id: 'dup', text: 'one' })
+  })
 })

@@ -1,6 +1,6 @@
 // The <script src=".../widget.js" data-room="..."> entry (IIFE): registers the element and
 // mounts one widget configured by the script tag's own data-* attributes.
-import { ConfabChat } from './element'
+import { ConfabChat } from './element.js'
 
 /** data-* attributes copied onto the mounted element. */
 const COPIED = ['relay', 'room', 'name', 'token', 'mode', 'theme', 'title', 'placeholder', 'lang', 'position', 'open']

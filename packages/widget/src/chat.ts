@@ -1,7 +1,7 @@
-import type { ChatClient, ChatRoom, Member, Message, Status } from './client'
-import type { MessageLog } from './log'
-import { typingText, type View } from './render'
-import { format, type Strings } from './strings'
+import type { ChatClient, ChatRoom, Member, Message, Status } from './client.js'
+import type { MessageLog } from './log.js'
+import { typingText, type View } from './render.js'
+import { format, type Strings } from './strings.js'
 
 /** Messages asked for on join and per "load earlier" page. */
 export const PAGE = 50
@@ -20,9 +20,14 @@ export interface ChatHost {
 }
 
 interface Outgoing {
+  /** The message id, made once: every attempt reuses it, so the relay stores the message once. */
+  id: string
   text: string
   failed: boolean
 }
+
+/** A message id, unique enough within a room's 10-minute idempotency window (no crypto: http pages lack randomUUID). */
+const newId = (): string => Date.now().toString(36) + Math.random().toString(36).slice(2, 10)
 
 /**
  * One conversation: a client joined to one room, wired to the view. Owns the
@@ -76,12 +81,12 @@ export class Chat {
   /** Shows `text` as pending at once, sends it, and resolves with the stored message. */
   send(text: string): Promise<Message> {
     const key = `p${++this.seq}`
-    this.outgoing.set(key, { text, failed: false })
+    this.outgoing.set(key, { id: newId(), text, failed: false })
     this.log.addPending(key, this.me(), text)
     return this.deliver(key)
   }
 
-  /** Sends a failed message again (the retry button). */
+  /** Sends a failed message again (the retry button), with its first id: a first attempt the relay stored after all is not doubled. */
   retry(key: string): void {
     const entry = this.outgoing.get(key)
     if (!entry?.failed) return
@@ -126,7 +131,7 @@ export class Chat {
   private async deliver(key: string): Promise<Message> {
     const entry = this.outgoing.get(key)!
     try {
-      const stored = await this.room.send(entry.text)
+      const stored = await this.room.send(entry.text, { id: entry.id })
       if (this.outgoing.delete(key)) {
         const seen = this.log.has(stored.offset)
         this.log.setState(key, 'sent', stored)
@@ -152,9 +157,10 @@ export class Chat {
     }
     const own = this.isOwn(m)
     if (own) {
-      // Our own broadcast can beat the ack: settle the matching pending bubble instead of adding a twin.
+      // Our own broadcast can beat the ack, and the replay after a reconnect can bring a message whose
+      // send failed (its ack was lost): settle the bubble with the same id instead of adding a twin.
       for (const [key, entry] of this.outgoing) {
-        if (!entry.failed && entry.text === m.text) {
+        if (entry.id === m.id) {
           this.outgoing.delete(key)
           this.log.setState(key, 'sent', m)
           this.host.message(m, true, true)

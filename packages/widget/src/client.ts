@@ -10,7 +10,11 @@ export interface ChatRoom {
   on(event: 'message', cb: (message: Message) => void): () => void
   on(event: 'presence' | 'typing', cb: (members: Member[]) => void): () => void
   on(event: 'reset', cb: (info: unknown) => void): () => void
-  send(text: string): Promise<Message>
+  /**
+   * Sends a message with the client-made `id` given (the SDK's idempotency key): a retry passes
+   * the same id, so a first attempt that was stored after all is not stored or shown twice.
+   */
+  send(text: string, options: { id: string }): Promise<Message>
   typing(): void
   history(options: { before?: number; limit?: number }): Promise<Message[]>
   leave(): void

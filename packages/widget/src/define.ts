@@ -1,4 +1,4 @@
-import { ConfabChat } from './element'
+import { ConfabChat } from './element.js'
 
 // Side effect by design: importing this module registers <confab-chat> (guarded, so twice is harmless).
 ConfabChat.define()

@@ -1,11 +1,11 @@
 import { connect as sdkConnect } from '@confab/sdk'
-import { Chat } from './chat'
-import type { ChatClient, Connect, Message, Status } from './client'
-import { MessageLog } from './log'
-import { applyStrings, renderView, setUnread, type View } from './render'
-import { activeKey, NAME_KEY, read, write } from './storage'
-import { locales, resolveStrings, type Strings } from './strings'
-import { adoptStyles, setViewport } from './styles'
+import { Chat } from './chat.js'
+import type { ChatClient, Connect, Message, Status } from './client.js'
+import { MessageLog } from './log.js'
+import { applyStrings, renderView, setUnread, type View } from './render.js'
+import { activeKey, NAME_KEY, read, write } from './storage.js'
+import { locales, resolveStrings, type Strings } from './strings.js'
+import { adoptStyles, setViewport } from './styles.js'
 
 /** Attributes that configure the element; each is also a property. */
 const ATTRIBUTES = [

@@ -1,8 +1,8 @@
-import type { Member, Message } from './client'
-import { h } from './dom'
-import { linkify } from './linkify'
-import type { View } from './render'
-import type { Strings } from './strings'
+import type { Member, Message } from './client.js'
+import { h } from './dom.js'
+import { linkify } from './linkify.js'
+import type { View } from './render.js'
+import type { Strings } from './strings.js'
 
 /** Delivery state of a message the local user wrote. */
 export type SendState = 'pending' | 'sent' | 'failed'

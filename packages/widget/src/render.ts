@@ -1,5 +1,5 @@
-import { h, ICONS, icon } from './dom'
-import { format, type Strings } from './strings'
+import { h, ICONS, icon } from './dom.js'
+import { format, type Strings } from './strings.js'
 
 /** Handles to the parts of the widget's shadow DOM that change after the first render. */
 export interface View {

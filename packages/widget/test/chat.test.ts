@@ -142,12 +142,24 @@ describe('sending', () => {
     const el = inline()
     joinedClient()
     type(el, 'race')
-    const stored = msg('race', ME)
+    const stored = msg('race', ME, { id: lastClient().room.sends[0]?.id })
     lastClient().room.emit('message', stored)
+    // Settled by the broadcast's id, before the ack.
+    expect(bubbles(el)).toEqual(['race'])
+    expect(shadow(el).querySelector('.pending')).toBeNull()
     lastClient().room.sends[0]?.resolve(stored)
     await Promise.resolve()
     expect(bubbles(el)).toEqual(['race'])
-    expect(shadow(el).querySelector('.pending')).toBeNull()
+  })
+
+  it('does not settle a pending bubble with another message of ours that has the same text', () => {
+    const el = inline()
+    joinedClient()
+    type(el, 'ok')
+    // Sent from another tab of the same user: same text, another id.
+    lastClient().room.emit('message', msg('ok', ME, { id: 'other-tab' }))
+    expect(bubbles(el)).toEqual(['ok', 'ok'])
+    expect(shadow(el).querySelectorAll('.pending')).toHaveLength(1)
   })
 
   it('keeps one bubble when the ack arrives before our broadcast', async () => {
@@ -174,10 +186,36 @@ describe('sending', () => {
     expect(part(el, '[part~=message-state]').textContent).toBe('Not sentRetry')
     part(el, '[part=retry-button]').click()
     expect(lastClient().room.sends.map((s) => s.text)).toEqual(['flaky', 'flaky'])
+    // The same id both times: if the relay stored the first attempt, it answers with that message.
+    const [first, second] = lastClient().room.sends
+    expect(first?.id).toMatch(/^[0-9a-z]{8,}$/)
+    expect(second?.id).toBe(first?.id)
     expect(shadow(el).querySelector('.pending')).not.toBeNull()
     lastClient().room.sends[1]?.resolve(msg('flaky', ME))
     await expect.poll(() => shadow(el).querySelector('.pending, .failed')).toBeNull()
     expect(bubbles(el)).toEqual(['flaky'])
+  })
+
+  it('gives every new message its own id', () => {
+    const el = inline()
+    joinedClient()
+    type(el, 'one')
+    type(el, 'two')
+    const [a, b] = lastClient().room.sends
+    expect(a?.id).not.toBe(b?.id)
+  })
+
+  it('settles a failed message when the relay turns out to have stored it (replayed after a reconnect)', async () => {
+    const el = inline()
+    joinedClient()
+    type(el, 'lost ack')
+    const send = lastClient().room.sends[0]
+    send?.reject(new Error('no ack within 10000 ms'))
+    await expect.poll(() => shadow(el).querySelector('.failed')).not.toBeNull()
+    lastClient().room.emit('message', msg('lost ack', ME, { id: send?.id }))
+    expect(bubbles(el)).toEqual(['lost ack'])
+    expect(shadow(el).querySelector('.failed, .pending, [part=retry-button]')).toBeNull()
+    expect(lastClient().room.sends).toHaveLength(1)
   })
 
   it('send() resolves with the stored message', async () => {

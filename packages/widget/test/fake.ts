@@ -22,6 +22,7 @@ class Emitter {
 /** A send the test has not settled yet. */
 export interface PendingSend {
   text: string
+  id: string
   resolve(message: Message): void
   reject(error: Error): void
 }
@@ -39,8 +40,8 @@ export class FakeRoom extends Emitter implements ChatRoom {
   ) {
     super()
   }
-  send(text: string): Promise<Message> {
-    return new Promise((resolve, reject) => this.sends.push({ text, resolve, reject }))
+  send(text: string, { id }: { id: string }): Promise<Message> {
+    return new Promise((resolve, reject) => this.sends.push({ text, id, resolve, reject }))
   }
   typing(): void {
     this.typed++

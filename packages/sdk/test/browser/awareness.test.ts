@@ -1,10 +1,12 @@
-// In Chromium: the SDK hears the browser's `offline` and `online` events.
+// In Chromium: the SDK hears the browser's `offline` and `online` events, and probes a stale
+// link at once when the tab becomes visible again or the page comes back from the bfcache.
 import type { Relay } from '@confab/relay'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ARTIFACTS, launchChromium } from '../../../../test/support/browser'
 import { chromiumMissing } from '../../../../test/support/env'
-import { startRelay } from '../integration/support'
+import { type FaultProxy, startFaultProxy } from '../../../../test/support/fault-proxy'
+import { portOf, startRelay } from '../integration/support'
 import { type PageGlobals, requireDist, type Site, serveSite } from './page'
 
 const skip = chromiumMissing()
@@ -52,6 +54,44 @@ describe.skipIf(skip !== null)('browser awareness', () => {
       throw error
     } finally {
       await context.close()
+    }
+  })
+
+  it.each([
+    ['visibilitychange to visible', "document.dispatchEvent(new Event('visibilitychange', { bubbles: true }))"],
+    ['pageshow', "window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }))"],
+  ])('a %s on a stale link probes at once and reconnects within the probe window', async (_, fire) => {
+    const proxy: FaultProxy = await startFaultProxy({ port: portOf(relay) })
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    // A one-minute heartbeat: the SDK's own timer would not look at the link for 30 s.
+    const options = { name: 'Page', heartbeat: 60_000, reconnect: { minDelay: 50, maxDelay: 50 } }
+    try {
+      await page.goto(site.page(proxy.url, 'stale', options))
+      await page.waitForFunction(() => (window as unknown as PageGlobals).client?.status === 'open')
+      proxy.blackhole('both') // half-open: the socket looks fine, nothing gets through
+      const started = Date.now()
+      await page.evaluate(fire)
+      await page.waitForFunction(() => (window as unknown as PageGlobals).client.status === 'reconnecting', null, {
+        timeout: 8_000,
+      })
+      // The probe gives the link 5 s to answer; the heartbeat alone would have taken 60.
+      expect(Date.now() - started).toBeLessThan(5_000 + 2_000)
+      await page.waitForFunction(() => (window as unknown as PageGlobals).client.status === 'open', null, {
+        timeout: 5_000,
+      })
+      expect(await page.evaluate(() => (window as unknown as PageGlobals).statuses)).toEqual([
+        'open',
+        'reconnecting',
+        'open',
+      ])
+      expect(proxy.accepted).toBe(2)
+    } catch (error) {
+      await page.screenshot({ path: `${ARTIFACTS}sdk-awareness-stale.png` })
+      throw error
+    } finally {
+      await context.close()
+      await proxy.close()
     }
   })
 })

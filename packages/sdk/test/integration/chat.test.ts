@@ -21,7 +21,7 @@ describe('two SDK clients on a real relay', () => {
     const atB = recorder(b)
     await Promise.all([statusOf(alice, 'open'), statusOf(bob, 'open'), joinedRoom(a), joinedRoom(b)])
 
-    const stored = await a.send('Hi Bob', { mood: 'cheerful' })
+    const stored = await a.send('Hi Bob', { meta: { mood: 'cheerful' } })
     expect(stored).toMatchObject({ room: 'chat-1', offset: 1, text: 'Hi Bob', meta: { mood: 'cheerful' } })
     expect(stored.from).toEqual(alice.user)
     await b.send('Hi Alice')
@@ -58,5 +58,22 @@ describe('two SDK clients on a real relay', () => {
     const gone = new Promise<string[]>((resolve) => a.on('presence', (ms) => resolve(ms.map((m) => m.name))))
     bob.close()
     expect(await gone).toEqual(['Alice'])
+  })
+
+  it('a send repeated with the same id is answered with the original message, stored and broadcast once', async () => {
+    const alice = client(relay.url, { name: 'Alice' })
+    const bob = client(relay.url, { name: 'Bob' })
+    const a = alice.join('chat-4')
+    const b = bob.join('chat-4')
+    const atB = recorder(b)
+    await Promise.all([joinedRoom(a), joinedRoom(b)])
+    const first = await a.send('only once', { id: 'retry-1' })
+    const again = await a.send('only once', { id: 'retry-1' })
+    expect(again).toMatchObject({ id: 'retry-1', offset: first.offset, ts: first.ts })
+    await a.send('after')
+    await atB.count(2)
+    // A second broadcast would have reached Bob before 'after': the socket keeps order.
+    expect(atB.texts()).toEqual(['only once', 'after'])
+    expect(atB.offsets()).toEqual([1, 2])
   })
 })

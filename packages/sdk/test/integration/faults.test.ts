@@ -2,12 +2,16 @@
 import type { Relay } from '@confab/relay'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type FaultProxy, startFaultProxy } from '../../../../test/support/fault-proxy'
+import type { ConnectOptions } from '../../src/client'
+import type { ConfabError } from '../../src/errors'
 import { client, closeClients, joinedRoom, portOf, recorder, startRelay, statusOf } from './support'
 
 /** Milliseconds: the relay's heartbeat, announced in `welcome`, so the SDK's deadline too. */
 const HEARTBEAT = 800
 /** Fast reconnects keep the suite quick; the shape of the backoff is unit-tested. */
 const reconnect = { minDelay: 50, maxDelay: 400 }
+/** Milliseconds: shorter than the heartbeat, so a lost ack times out before the link counts as dead. */
+const SEND_TIMEOUT = 200
 
 let relay: Relay
 let proxy: FaultProxy
@@ -26,10 +30,10 @@ afterAll(async () => {
 })
 
 /** Alice through the proxy, Bob straight to the relay, both in a fresh room. */
-async function pair() {
+async function pair(options: ConnectOptions = {}) {
   proxy = await startFaultProxy({ port: portOf(relay) })
   const name = nextRoom()
-  const alice = client(proxy.url, { name: 'Alice', reconnect })
+  const alice = client(proxy.url, { name: 'Alice', reconnect, ...options })
   const bob = client(relay.url, { name: 'Bob', reconnect })
   const a = alice.join(name)
   const b = bob.join(name)
@@ -71,6 +75,21 @@ describe('through a fault proxy', () => {
     expect(atB.texts()).toEqual(['once', 'after'])
     expect(atA.texts()).toEqual(['once', 'after'])
     expect(atA.messages[0]?.id).toBe(stored.id)
+  })
+
+  it('a send that timed out after the relay stored it, retried with error.id, is stored and shown once', async () => {
+    const { alice, a, b, atA, atB } = await pair({ sendTimeout: SEND_TIMEOUT })
+    proxy.blackhole('down') // the publish reaches the relay; the ack never comes back
+    const error = await a.send('timed out', { meta: { try: 1 } }).catch((e: unknown) => e as ConfabError)
+    expect(error).toMatchObject({ code: 'timeout', message: `no ack within ${SEND_TIMEOUT} ms` })
+    await atB.count(1) // it was stored and broadcast all the same
+    await statusOf(alice, 'reconnecting')
+    const retried = await a.send('timed out', { id: error.id })
+    expect(retried).toMatchObject({ id: error.id, offset: 1, text: 'timed out' })
+    await b.send('after')
+    await Promise.all([atA.count(2), atB.count(2)])
+    expect(atB.texts()).toEqual(['timed out', 'after'])
+    expect(atA.texts()).toEqual(['timed out', 'after'])
   })
 
   it('detects a black-holed connection within heartbeat + grace and reconnects', async () => {
