@@ -1,7 +1,8 @@
 // `npm run bench` (quick, about 2 minutes) and `npm run bench -- --full`.
 // Options: --only=size,fanout,memory,storm,cluster  --peers=ws,ws-preframed,socketio,nes,confab
 // Prints Markdown tables with ratios and writes bench/results/<profile>-<time>.json.
-import { existsSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { printCluster, runCluster } from './cluster/index.mjs'
@@ -35,7 +36,18 @@ const machine = {
   kernel: os.release(),
   loadAverageAtStart: os.loadavg(),
 }
-const report = { profile: full ? 'full' : 'quick', started: started.toISOString(), machine, peers }
+// The relay and SDK change while they are worked on: record which build was measured.
+const build = {
+  commit: (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+    } catch {
+      return null
+    }
+  })(),
+  relayDistBuilt: statSync(new URL('../packages/relay/dist/index.js', import.meta.url)).mtime.toISOString(),
+}
+const report = { profile: full ? 'full' : 'quick', started: started.toISOString(), machine, build, peers }
 const out = new URL(`./results/${report.profile}-${started.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url)
 
 /** Written after every suite, so an interrupted run still leaves its figures. */
@@ -47,6 +59,7 @@ async function save() {
 }
 
 log(`profile ${report.profile}, peers ${peers.join(' ')}, ${machine.cores} x ${machine.cpu}, Node ${machine.node}`)
+log(`commit ${build.commit}, relay dist built ${build.relayDistBuilt}`)
 
 if (suites.has('size')) {
   log('client size')
@@ -78,6 +91,24 @@ if (suites.has('fanout')) {
     report.fanout.scenarios.push({ receivers: scenario.receivers, phases: scenario.phases, runs, rows })
     printRows(rows, 1)
     await save()
+    // A relay that keeps up with 5x bare ws is not overloaded by it: offer 5x its own capacity too,
+    // beside bare ws (for the ratios) and Socket.IO (which queues without bound).
+    const own = last.rows.find((r) => r.peer === 'confab' && r.phase === 'saturation')?.deliveredPerSec
+    const few = ['ws', 'socketio', 'confab'].filter((p) => peers.includes(p))
+    if (own && peers.includes('confab')) {
+      const heavy = overload(last.receivers, own / last.receivers)
+      log(`fan-out overload: ${heavy.receivers} receivers at ${heavy.rate} msg/s (5x Confab's saturation)`)
+      const heavyRuns = await runScenario(heavy, few, { reps: 1, workerCount, log })
+      const heavyRows = summarize(heavy, heavyRuns, few)
+      report.fanout.scenarios.push({
+        receivers: heavy.receivers,
+        phases: heavy.phases,
+        runs: heavyRuns,
+        rows: heavyRows,
+      })
+      printRows(heavyRows, 1)
+      await save()
+    }
   }
 }
 

@@ -102,13 +102,17 @@ export async function runCluster({ full, log }) {
         p99: pick((x) => x?.p99),
         p99A: pick((x) => x?.byNode?.[0]?.p99 ?? x?.p99),
         p99B: pick((x) => x?.byNode?.[1]?.p99),
+        // Paired within each run, so both nodes' latencies share the same moment's noise.
+        bMinusA: pick((x) => (x?.byNode ? x.byNode[1].p99 - x.byNode[0].p99 : null)),
         completeness: pick((x) => x?.completeness),
       })
     }
   }
   for (const row of rows) {
     const one = rows.find((r) => r.phase === row.phase && r.config === '1 node, Redis')
-    row.extraP99 = row.p99B === null ? null : row.p99B - one.p99
+    const memory = rows.find((r) => r.phase === row.phase && r.config === '1 node, memory')
+    row.p99VsOneNode = row.p99 === null || one.p99 === null ? null : row.p99 - one.p99
+    row.p99VsMemory = row.p99 === null || memory.p99 === null ? null : row.p99 - memory.p99
     row.deliveredRatio = ratio(
       row.deliveredPerSec,
       rows.find((r) => r.phase === row.phase && r.config === '1 node, memory').deliveredPerSec,
@@ -131,9 +135,12 @@ export function printCluster(result) {
       { key: 'deliveredRatio', label: 'x memory', digits: 2 },
       { key: 'usPerDelivery', label: 'server µs/delivery', digits: 2 },
       { key: 'p50', label: 'p50 ms', digits: 1 },
+      { key: 'p99', label: 'p99 ms', digits: 1 },
+      { key: 'p99VsMemory', label: 'p99 - memory node ms', digits: 1 },
+      { key: 'p99VsOneNode', label: 'p99 - 1 Redis node ms', digits: 1 },
       { key: 'p99A', label: 'p99 node A ms', digits: 1 },
       { key: 'p99B', label: 'p99 node B ms', digits: 1 },
-      { key: 'extraP99', label: 'extra p99 cross-node ms', digits: 1 },
+      { key: 'bMinusA', label: 'B - A ms (paired)', digits: 1 },
       { key: 'completeness', label: 'complete', digits: 4 },
     ],
     result.rows,

@@ -72,6 +72,8 @@ export async function storm({ clients, processes, rooms, jitter, restart, settle
       timeout: settle,
       every: 500,
     })
+    const recovery = await server.call('stats')
+    const recoveredAt = Date.now()
     await sleep(2000) // messages sent just now reach everyone
     const { acked, errors: publishErrors } = await publisher.call('stopPublishing')
     await sleep(1000)
@@ -103,6 +105,9 @@ export async function storm({ clients, processes, rooms, jitter, restart, settle
       resumedAllSec: timeToShare(resumed, clients, 1, backAt),
       resumed: resumed.length,
       peakConnPerSec: peakPerSecond(reopened),
+      // CPU the new relay used from its start until every client resumed (or the wait ended).
+      relayCpuSec: recovery.cpuUs / 1e6,
+      recoveryWallSec: (recoveredAt - backAt) / 1000,
       errors: reports.reduce((a, r) => a + r.errors, 0),
       errorCodes,
       published: acked.length,
@@ -148,6 +153,7 @@ export function printStorm(rows) {
       { key: 'resumed99Sec', label: '99% resumed s', digits: 2 },
       { key: 'resumedAllSec', label: '100% resumed s', digits: 2 },
       { key: 'peakConnPerSec', label: 'peak conn/s', digits: 0 },
+      { key: 'relayCpuSec', label: 'relay CPU s', digits: 1 },
       { key: 'errors', label: 'SDK errors', digits: 0 },
       { key: 'published', label: 'acked msgs', digits: 0 },
       { key: 'lost', label: 'lost deliveries', digits: 0 },

@@ -122,11 +122,16 @@ export function createAuthenticator(
         ;({ payload } = await jwtVerify(hello.token, jwt.key, {
           algorithms: jwt.algorithms,
           clockTolerance: leeway,
+          // A token without `exp` would be good forever once leaked; `requireExp: false` accepts one.
+          requiredClaims: auth.requireExp === false ? [] : ['exp'],
           ...(auth.issuer === undefined ? {} : { issuer: auth.issuer }),
           ...(auth.audience === undefined ? {} : { audience: auth.audience }),
         }))
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) throw new ClientError('token_expired', 'token expired')
+        if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp') {
+          throw new ClientError('unauthorized', 'token has no "exp" claim')
+        }
         throw new ClientError('unauthorized', 'invalid token')
       }
       if (typeof payload.sub !== 'string' || payload.sub === '') {

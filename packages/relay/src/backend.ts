@@ -25,8 +25,9 @@ export async function openBackend(config: RelayConfig, options: RelayOptions, lo
   const retention = { historyLimit: config.historyLimit, idempotencyWindow: config.idempotencyWindow }
   if (config.redis !== undefined) {
     const { createRedisBackend } = await import('./redis')
-    const redis = await createRedisBackend(config.redis, {
+    const redis = await createRedisBackend(config.redis.url, {
       ...retention,
+      prefix: config.redis.prefix,
       onError: (error: unknown) => logger.error({ err: error }, 'redis'),
     })
     return {

@@ -48,7 +48,17 @@ export const SETTINGS: Setting[] = [
     env: 'REDIS_URL',
     help: 'Redis URL for history, fan-out and presence across nodes (default: in memory)',
     apply: (o, v) => {
-      o.redis = v
+      o.redis = typeof o.redis === 'object' ? { ...o.redis, url: v } : v
+    },
+  },
+  {
+    flag: '--redis-prefix',
+    env: 'CONFAB_REDIS_PREFIX',
+    help: "namespace of every Redis key and channel, so deployments can share one Redis (default 'confab:')",
+    apply: (o, v) => {
+      // --redis may come before or after: the URL and the prefix land in one object.
+      const url = typeof o.redis === 'string' ? o.redis : (o.redis?.url ?? '')
+      o.redis = { url, prefix: v }
     },
   },
   {
@@ -94,7 +104,7 @@ export const SETTINGS: Setting[] = [
   {
     flag: '--api-key',
     env: 'CONFAB_API_KEY',
-    help: 'key for the HTTP API, sent as Authorization: Bearer KEY (default: API open)',
+    help: 'key for the HTTP API, sent as Authorization: Bearer KEY (default: open without auth, off with it)',
     apply: (o, v) => {
       o.apiKey = v
     },

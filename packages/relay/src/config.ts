@@ -22,6 +22,8 @@ export interface AuthOptions {
   issuer?: string
   /** Required `aud` claim, when set. */
   audience?: string
+  /** Refuse JWTs without an `exp` claim (default true); false accepts tokens that never expire. */
+  requireExp?: boolean
   /** Custom check instead of a JWT: resolve the user, or throw/reject to refuse. */
   verify?: (token: string) => AuthUser | Promise<AuthUser>
 }
@@ -40,7 +42,11 @@ export interface LimitOptions {
   publishRate?: number
   /** Publishes allowed in a burst above the rate (default 20). */
   publishBurst?: number
-  /** Publishes refused in a row for rate before the socket is closed with 4101 (default 50). */
+  /** Other frames (join, leave, typing, history) per second per connection, sustained (default 20). */
+  frameRate?: number
+  /** Other frames allowed in a burst above the rate (default 200: a reconnect re-joins every room at once). */
+  frameBurst?: number
+  /** Frames refused in a row for rate (publishes or others) before the socket is closed with 4101 (default 50). */
   rateAbuse?: number
   /** Bad frames in a row before the socket is closed with 4009 (default 20). */
   maxErrors?: number
@@ -56,6 +62,14 @@ export interface LimitOptions {
   maxName?: number
 }
 
+/** Where the Redis backend lives. */
+export interface RedisSettings {
+  /** `redis://` or `rediss://` URL. */
+  url: string
+  /** Namespace of every key and channel (default 'confab:'). */
+  prefix?: string
+}
+
 /** Options of `createRelay` and of the `confab` hapi plugin. */
 export interface RelayOptions {
   /** TCP port (default 8080; 0 picks a free one). Only for `createRelay`. */
@@ -68,8 +82,12 @@ export interface RelayOptions {
   origins?: string[] | '*'
   /** Token checks; absent means anonymous guests. */
   auth?: AuthOptions
-  /** Redis URL: history, fan-out and presence shared by every node (default: in memory). */
-  redis?: string
+  /**
+   * Redis: history, fan-out and presence shared by every node (default: in memory).
+   * A URL, or `{ url, prefix }` where `prefix` namespaces every key and channel
+   * (default 'confab:') so several deployments can share one Redis.
+   */
+  redis?: string | RedisSettings
   /** History retention. */
   history?: {
     /** Messages a room retains (default 1,000). */
@@ -112,7 +130,7 @@ export interface RelayConfig {
   path: string
   origins: string[] | '*'
   auth: AuthOptions | undefined
-  redis: string | undefined
+  redis: Required<RedisSettings> | undefined
   historyLimit: number
   idempotencyWindow: number
   limits: Required<LimitOptions>
@@ -145,6 +163,8 @@ export const DEFAULTS = {
     maxRooms: 128,
     publishRate: 10, // per second
     publishBurst: 20,
+    frameRate: 20, // per second
+    frameBurst: 200,
     rateAbuse: 50,
     maxErrors: 20,
     connectionsPerIp: 100,
@@ -208,7 +228,34 @@ function checkAuth(auth: AuthOptions | undefined): AuthOptions | undefined {
     throw new ConfigError('auth.verify', 'must be a function')
   }
   integer('auth.leeway', auth.leeway, DEFAULTS.leeway, 0, 3600)
+  if (auth.requireExp !== undefined && typeof auth.requireExp !== 'boolean') {
+    throw new ConfigError('auth.requireExp', 'must be true or false')
+  }
   return auth
+}
+
+/** Default namespace of Redis keys and channels. */
+const REDIS_PREFIX = 'confab:'
+
+function checkRedis(redis: RelayOptions['redis']): Required<RedisSettings> | undefined {
+  if (redis === undefined) return undefined
+  const settings = typeof redis === 'string' ? { url: redis } : redis
+  const setting = typeof redis === 'string' ? 'redis' : 'redis.url'
+  if (settings.url === '' && settings.prefix !== undefined) {
+    throw new ConfigError('redis.url', 'is required with a prefix (--redis, REDIS_URL)')
+  }
+  try {
+    const url = new URL(settings.url)
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('scheme')
+  } catch {
+    throw new ConfigError(setting, 'must be a URL like redis://host:6379')
+  }
+  const prefix = settings.prefix ?? REDIS_PREFIX
+  // No glob or hash-tag character: the prefix is matched and hashed like the rest of a key.
+  if (typeof prefix !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) {
+    throw new ConfigError('redis.prefix', 'must be 1 to 64 characters: letters, digits, and _ . : -')
+  }
+  return { url: settings.url, prefix }
 }
 
 function checkProxies(list: string[] | undefined): string[] {
@@ -228,14 +275,7 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
   const d = DEFAULTS.limits
   const path = options.path ?? DEFAULTS.path
   if (typeof path !== 'string' || !path.startsWith('/')) throw new ConfigError('path', 'must start with /')
-  if (options.redis !== undefined) {
-    try {
-      const url = new URL(options.redis)
-      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('scheme')
-    } catch {
-      throw new ConfigError('redis', 'must be a URL like redis://host:6379')
-    }
-  }
+  const redis = checkRedis(options.redis)
   if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey.length < 16)) {
     throw new ConfigError('apiKey', 'must be at least 16 characters')
   }
@@ -249,7 +289,7 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
     path,
     origins: checkOrigins(options.origins),
     auth: checkAuth(options.auth),
-    redis: options.redis,
+    redis,
     historyLimit: integer('history.limit', options.history?.limit, DEFAULTS.historyLimit, 1, 1_000_000),
     idempotencyWindow: integer(
       'history.idempotencyWindow',
@@ -265,6 +305,8 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
       maxRooms: integer('limits.maxRooms', limits.maxRooms, d.maxRooms, 1, 100_000),
       publishRate: integer('limits.publishRate', limits.publishRate, d.publishRate, 1, 100_000),
       publishBurst: integer('limits.publishBurst', limits.publishBurst, d.publishBurst, 1, 100_000),
+      frameRate: integer('limits.frameRate', limits.frameRate, d.frameRate, 1, 100_000),
+      frameBurst: integer('limits.frameBurst', limits.frameBurst, d.frameBurst, 1, 100_000),
       rateAbuse: integer('limits.rateAbuse', limits.rateAbuse, d.rateAbuse, 1, 100_000),
       maxErrors: integer('limits.maxErrors', limits.maxErrors, d.maxErrors, 1, 100_000),
       connectionsPerIp: integer('limits.connectionsPerIp', limits.connectionsPerIp, d.connectionsPerIp, 1, 1_000_000),

@@ -12,18 +12,33 @@ export interface DecodeLimits {
 /** The outcome of decoding one text frame: a valid frame, or the error to send back. */
 export type Decoded =
   | { ok: true; frame: ClientFrame }
-  | { ok: false; error: ClientError; ref?: string | undefined; room?: string | undefined }
+  | {
+      ok: false
+      error: ClientError
+      ref?: string | undefined
+      room?: string | undefined
+      /** Set when the refused frame is a `hello`: a connection cannot go on without one. */
+      hello?: true
+    }
 
 /** Longest `ref`, message `id` and room name, in characters. */
 export const MAX_REF = 64
 export const MAX_ID = 64
 export const MAX_ROOM = 64
 
+/**
+ * Largest `meta` of a publish, in bytes of its JSON. Every stored message is
+ * replayed in `joined` and `history` pages, so a message must stay small
+ * however large a frame may be.
+ */
+export const MAX_META = 2048 // 2 KiB
+
 /** Room names: 1 to 64 letters, digits, `_`, `-`, `.`, `:` or `@`. */
 export const ROOM_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-const FORBIDDEN_KEYS = /"(?:__proto__|constructor|prototype)"/
+/** A key that could be forbidden: spelled out, or hidden behind any `\u` escape (`"\u005f_proto__"`). */
+const MAYBE_FORBIDDEN = /"(?:__proto__|constructor|prototype)"|\\u/
 
 /**
  * Nesting depth of a JSON text, counted on the raw characters so that a
@@ -63,15 +78,17 @@ function reviver(key: string, value: unknown): unknown {
 export function parseJson(text: string, maxDepth: number): unknown {
   if (jsonDepth(text, maxDepth) > maxDepth) throw new ClientError('bad_request', `JSON nested deeper than ${maxDepth}`)
   try {
-    // The reviver costs a call per value, so it only runs when a forbidden key could be present.
-    return FORBIDDEN_KEYS.test(text) ? JSON.parse(text, reviver) : JSON.parse(text)
+    // The reviver costs a call per value, so it only runs when a forbidden key could be present;
+    // it sees keys after unescaping, so any `\u` escape sends the text through it too.
+    return MAYBE_FORBIDDEN.test(text) ? JSON.parse(text, reviver) : JSON.parse(text)
   } catch (error) {
     if (error instanceof ClientError) throw error
     throw new ClientError('bad_request', 'frame is not valid JSON')
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object: not null, not an array. */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
@@ -129,6 +146,9 @@ export function checkText(value: unknown, maxText: number): string {
 function meta(value: unknown): Meta | undefined {
   if (value === undefined) return undefined
   if (!isObject(value)) throw bad('meta must be an object')
+  if (Buffer.byteLength(JSON.stringify(value)) > MAX_META) {
+    throw new ClientError('too_large', `meta is larger than ${MAX_META} bytes`)
+  }
   return value
 }
 
@@ -218,6 +238,9 @@ export function decodeFrame(text: string, limits: DecodeLimits): Decoded {
   try {
     return { ok: true, frame: shape(value, limits) }
   } catch (error) {
-    return { ok: false, error: error instanceof ClientError ? error : bad('malformed frame'), ...context(value) }
+    const refused = error instanceof ClientError ? error : bad('malformed frame')
+    return value.type === 'hello'
+      ? { ok: false, error: refused, ...context(value), hello: true }
+      : { ok: false, error: refused, ...context(value) }
   }
 }

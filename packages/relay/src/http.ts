@@ -3,7 +3,7 @@ import type { ErrorCode, Member } from '@confab/sdk/protocol'
 import type { Request, ResponseObject, ResponseToolkit, Server } from '@hapi/hapi'
 import { cleanName } from './auth'
 import { asClientError, ClientError, isExpected } from './errors'
-import { checkRoom, checkText, MAX_ID } from './frames'
+import { checkRoom, checkText, isObject, MAX_ID } from './frames'
 import type { Metrics } from './metrics'
 import type { Rooms } from './rooms'
 
@@ -40,10 +40,6 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest()
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function queryInt(value: unknown, field: string): number | undefined {
   if (value === undefined || value === '') return undefined
   if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) {
@@ -61,6 +57,30 @@ function sender(value: unknown, maxName: number): Member {
   return { id: value.id, name: name || value.id }
 }
 
+/** Why the API is off when clients need a token and no API key is set; logged once at start and answered to every /v1 request. */
+export const API_CLOSED = 'the HTTP API is off: clients need a token but no API key is set (apiKey, CONFAB_API_KEY)'
+
+/** The JSON error answer of the API, with the status of its code. */
+function failure(h: ResponseToolkit, metrics: Metrics, refusal: ClientError): ResponseObject {
+  metrics.error(refusal.code)
+  const body: Record<string, unknown> = { code: refusal.code, message: refusal.message }
+  if (refusal.retryAfter !== undefined) body.retryAfter = refusal.retryAfter
+  return h.response(body).code(STATUS[refusal.code])
+}
+
+/**
+ * Instead of the API when auth is configured without an API key: an open API
+ * would let anyone post as any user the tokens protect. Every /v1 request gets
+ * 404 `not_found` saying why.
+ */
+export function registerClosedApi(server: Server, metrics: Metrics): void {
+  server.route({
+    method: '*',
+    path: '/v1/{rest*}',
+    handler: (_request, h) => failure(h, metrics, new ClientError('not_found', API_CLOSED)),
+  })
+}
+
 /**
  * The HTTP API for backends: read a room's messages and members, post a
  * system or bot message that is stored and broadcast like any other.
@@ -72,11 +92,7 @@ export function registerApi(server: Server, options: ApiOptions): void {
 
   const fail = (h: ResponseToolkit, error: unknown): ResponseObject => {
     if (!isExpected(error)) options.logger.error({ err: error }, 'api request failed')
-    const refusal = asClientError(error)
-    metrics.error(refusal.code)
-    const body: Record<string, unknown> = { code: refusal.code, message: refusal.message }
-    if (refusal.retryAfter !== undefined) body.retryAfter = refusal.retryAfter
-    return h.response(body).code(STATUS[refusal.code])
+    return failure(h, metrics, asClientError(error))
   }
 
   const authorize = (request: Request): void => {

@@ -6,7 +6,7 @@ import { openBackend } from './backend'
 import { type RelayOptions, resolveConfig } from './config'
 import { demoRoutes } from './demo'
 import { Gateway } from './gateway'
-import { registerApi } from './http'
+import { API_CLOSED, registerApi, registerClosedApi } from './http'
 import { setupLogging } from './logging'
 import { Metrics } from './metrics'
 import { Rooms } from './rooms'
@@ -89,15 +89,20 @@ export const confab: Plugin<RelayOptions> = {
         h.response(await metrics.registry.metrics()).type(metrics.registry.contentType),
     })
     await server.register({ plugin: demoRoutes, options: { page: config.demo, widget: config.widget } })
-    registerApi(server, {
-      rooms,
-      metrics,
-      apiKey: config.apiKey,
-      maxText: limits.maxText,
-      maxName: limits.maxName,
-      historyLimit: config.historyLimit,
-      logger,
-    })
+    if (config.auth !== undefined && config.apiKey === undefined) {
+      logger.warn(API_CLOSED)
+      registerClosedApi(server, metrics)
+    } else {
+      registerApi(server, {
+        rooms,
+        metrics,
+        apiKey: config.apiKey,
+        maxText: limits.maxText,
+        maxName: limits.maxName,
+        historyLimit: config.historyLimit,
+        logger,
+      })
+    }
 
     server.ext('onPreStop', async () => {
       logger.info({ connections: gateway.size }, 'draining')

@@ -17,12 +17,12 @@ export interface RedisBackend {
   close(): Promise<void>
 }
 
-/** Options the relay passes to the Redis backend. */
+/** Options of `createRedisBackend`. */
 export interface RedisBackendOptions {
-  /** Messages retained per room. */
-  historyLimit: number
-  /** Idempotency window in ms. */
-  idempotencyWindow: number
+  /** Messages retained per room (default 1,000). */
+  historyLimit?: number
+  /** How long a publish id is remembered, in ms (default 600,000 = 10 minutes). */
+  idempotencyWindow?: number
   /** Namespace of every key and channel (default 'confab:'); lets several deployments share one Redis. */
   prefix?: string
   /** This node's id in presence and in Redis connection names, [A-Za-z0-9_.-] (default: a random UUID). */
@@ -49,7 +49,7 @@ export interface RedisBackendOptions {
  * instead of hanging, and reconnect with capped, jittered backoff forever.
  * Rejects with a readable error when Redis cannot be reached at start.
  */
-export async function createRedisBackend(url: string, options: RedisBackendOptions): Promise<RedisBackend> {
+export async function createRedisBackend(url: string, options: RedisBackendOptions = {}): Promise<RedisBackend> {
   const onError = options.onError ?? ((error: unknown) => console.error('confab redis:', error))
   const maxDelay = options.maxReconnectDelay ?? 5000 // 5 seconds
   const connection: RedisOptions = {

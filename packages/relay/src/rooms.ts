@@ -53,6 +53,12 @@ export interface RoomsOptions {
   typingTimeout: number
 }
 
+/**
+ * Bytes of messages a room batches into one write before flushing early, so
+ * a batch stays small next to the 1 MiB send-queue bound.
+ */
+const MAX_BATCH = 64 * 1024 // 64 KiB
+
 /** Work done for a room strictly in order, so subscribers see offsets in order. */
 type Task =
   | { kind: 'message'; message: Message }
@@ -65,6 +71,10 @@ interface LocalRoom {
   /** Local connections per user id: presence changes only on the first and the last. */
   readonly users: Map<string, { member: Member; count: number }>
   readonly queue: Task[]
+  /** Messages delivered during this event-loop turn, written to every subscriber together at its end. */
+  outbox: SharedFrame[]
+  /** Bytes in `outbox`. */
+  outboxBytes: number
   running: boolean
   /** Joins in flight: keep the room subscribed until they finish. */
   pending: number
@@ -86,6 +96,9 @@ export class Rooms {
   readonly #rooms = new Map<string, LocalRoom>()
   readonly #o: RoomsOptions
   readonly #typing: Typing
+  /** Rooms with a non-empty outbox, flushed together at the end of the turn. */
+  #dirty: LocalRoom[] = []
+  #flushing: NodeJS.Immediate | null = null
 
   constructor(options: RoomsOptions) {
     this.#o = options
@@ -106,6 +119,8 @@ export class Rooms {
   /** Stops timers; the owner closes the store, broker and presence. */
   stop(): void {
     this.#typing.stop()
+    if (this.#flushing !== null) clearImmediate(this.#flushing)
+    this.#flushAll()
   }
 
   /** Number of rooms with local subscribers. */
@@ -170,6 +185,8 @@ export class Rooms {
         ? await store.after(room.name, since.offset, state.head - since.offset)
         : await store.before(room.name, state.head + 1, wanted)
 
+    // What was delivered before this point predates `joined`: it must not reach the new subscriber.
+    this.#flush(room)
     const first = this.#addUser(room, sub.user)
     room.subscribers.add(sub)
     this.#o.metrics.rooms.set(this.#rooms.size)
@@ -259,6 +276,8 @@ export class Rooms {
       subscribers: new Set(),
       users: new Map(),
       queue: [],
+      outbox: [],
+      outboxBytes: 0,
       running: false,
       pending: 0,
       subscribed: false,
@@ -325,7 +344,7 @@ export class Rooms {
         return
       }
       case 'presence': {
-        const frame = new SharedFrame(
+        const frame = SharedFrame.of(
           JSON.stringify({ type: 'presence', room: name, joins: event.joins, leaves: event.leaves }),
         )
         // A joining user learns the members from `joined`; its own join would be news to nobody there.
@@ -334,7 +353,7 @@ export class Rooms {
         return
       }
       case 'typing': {
-        const frame = new SharedFrame(
+        const frame = SharedFrame.of(
           JSON.stringify({ type: 'typing', room: name, user: event.user, active: event.active }),
         )
         // Typing goes to others: a user's own tabs do not see themselves typing.
@@ -370,6 +389,8 @@ export class Rooms {
       case 'run':
         return task.run()
       case 'event':
+        // Messages delivered before the event reach every socket before it.
+        this.#flush(room)
         for (const sub of room.subscribers) if (sub.user.id !== task.skipUser) sub.deliver(task.frame)
         return
       case 'message': {
@@ -408,12 +429,41 @@ export class Rooms {
     }
   }
 
-  /** One message to every local subscriber: serialized and framed once, the same bytes for all. */
+  /**
+   * One message to every local subscriber: serialized and framed once, the
+   * same bytes for all. The frame joins the room's outbox, written at the end
+   * of the event-loop turn; so the messages one turn produced (a burst of
+   * publishes read together, a refilled gap) go out in one write per socket.
+   * An idle relay delivers at once: the turn ends right after the message.
+   */
   #deliver(room: LocalRoom, message: Message): void {
     room.next = message.offset + 1
     if (room.subscribers.size === 0) return
-    const frame = new SharedFrame(JSON.stringify({ type: 'message', ...message }))
-    for (const sub of room.subscribers) sub.deliver(frame)
+    const frame = SharedFrame.of(JSON.stringify({ type: 'message', ...message }))
     this.#o.metrics.messagesOut.inc(room.subscribers.size)
+    room.outbox.push(frame)
+    room.outboxBytes += frame.size
+    if (room.outbox.length === 1) {
+      this.#dirty.push(room)
+      if (this.#flushing === null) this.#flushing = setImmediate(this.#flushAll)
+    }
+    if (room.outboxBytes >= MAX_BATCH) this.#flush(room)
+  }
+
+  /** Writes the room's outbox to every subscriber: one shared buffer, one write per socket. */
+  #flush(room: LocalRoom): void {
+    const frames = room.outbox
+    if (frames.length === 0) return
+    room.outbox = []
+    room.outboxBytes = 0
+    const frame = frames.length === 1 ? (frames[0] as SharedFrame) : SharedFrame.join(frames)
+    for (const sub of room.subscribers) sub.deliver(frame)
+  }
+
+  readonly #flushAll = (): void => {
+    this.#flushing = null
+    const rooms = this.#dirty
+    this.#dirty = []
+    for (const room of rooms) this.#flush(room)
   }
 }

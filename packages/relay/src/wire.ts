@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream'
-import WebSocket from 'ws'
+import type WebSocket from 'ws'
+import * as ws from 'ws'
 
 /** An unmasked, final, uncompressed text frame: what a server sends with permessage-deflate off. */
 const TEXT_FRAME = { fin: true, rsv1: false, opcode: 0x1, mask: false, readOnly: false } as const
@@ -22,7 +23,8 @@ interface WsInternals {
  * `Sender.frame` turns pre-framing off instead of corrupting the stream.
  */
 function detect(): Frame | null {
-  const frame = (WebSocket as unknown as { Sender?: { frame?: unknown } }).Sender?.frame
+  // A named export of ws's ESM entry (and a property of its CommonJS one); not a static of the WebSocket class.
+  const frame = (ws as unknown as { Sender?: { frame?: unknown } }).Sender?.frame
   if (typeof frame !== 'function') return null
   const bound = frame as Frame
   const probe = bound(Buffer.from('ok'), TEXT_FRAME)
@@ -36,19 +38,38 @@ const frameOf = detect()
 export const preframing = { enabled: frameOf !== null }
 
 /**
- * A frame sent to many sockets: the JSON is encoded to UTF-8 once and, when
- * pre-framing is on, the whole WebSocket frame (header and payload) is built
- * once too, so each recipient costs one socket write and no allocation.
+ * One or more frames sent to many sockets: each JSON payload is encoded to
+ * UTF-8 once and, when pre-framing is on, the WebSocket frames (header and
+ * payload, back to back) are built once too, so each recipient costs one
+ * socket write and no allocation, however many messages the batch holds.
  */
 export class SharedFrame {
-  /** The UTF-8 JSON payload. */
-  readonly payload: Buffer
-  /** Header and payload in one buffer; null when pre-framing is off. */
+  /** The UTF-8 JSON payloads, one per WebSocket message, in order. */
+  readonly payloads: readonly Buffer[]
+  /** Every frame, header and payload, in one buffer; null when pre-framing is off. */
   readonly wire: Buffer | null
+  /** Bytes on the wire. */
+  readonly size: number
 
-  constructor(json: string) {
-    this.payload = Buffer.from(json)
-    this.wire = preframing.enabled && frameOf !== null ? Buffer.concat(frameOf(this.payload, TEXT_FRAME)) : null
+  private constructor(payloads: readonly Buffer[], wire: Buffer | null) {
+    this.payloads = payloads
+    this.wire = wire
+    this.size = wire?.length ?? payloads.reduce((sum, payload) => sum + payload.length, 0)
+  }
+
+  /** One message. */
+  static of(json: string): SharedFrame {
+    const payload = Buffer.from(json)
+    const wire = preframing.enabled && frameOf !== null ? Buffer.concat(frameOf(payload, TEXT_FRAME)) : null
+    return new SharedFrame([payload], wire)
+  }
+
+  /** Several messages written as one: the same bytes, one write per socket instead of one per message. */
+  static join(frames: readonly SharedFrame[]): SharedFrame {
+    const payloads = frames.flatMap((frame) => frame.payloads)
+    const wires = frames.map((frame) => frame.wire)
+    const wire = wires.every((w) => w !== null) ? Buffer.concat(wires as Buffer[]) : null
+    return new SharedFrame(payloads, wire)
   }
 }
 
@@ -58,19 +79,19 @@ export class SharedFrame {
  * which happens only with compression or Blobs, both unused here), so frames
  * never interleave; otherwise ws frames the payload itself.
  */
-export function writeShared(ws: WebSocket, frame: SharedFrame): void {
+export function writeShared(socket: WebSocket, frame: SharedFrame): void {
   const { wire } = frame
   if (wire !== null) {
-    const { _sender: sender, _socket: socket } = ws as unknown as WsInternals
-    if (sender?._state === 0 && (sender._queue as unknown[] | undefined)?.length === 0 && socket) {
-      socket.write(wire)
+    const { _sender: sender, _socket: raw } = socket as unknown as WsInternals
+    if (sender?._state === 0 && (sender._queue as unknown[] | undefined)?.length === 0 && raw) {
+      raw.write(wire)
       return
     }
   }
-  ws.send(frame.payload, TEXT)
+  for (const payload of frame.payloads) socket.send(payload, TEXT)
 }
 
 /** Sends one serialized frame to one socket (acks, errors, `joined`): plain ws. */
-export function writeText(ws: WebSocket, data: string): void {
-  ws.send(data, TEXT)
+export function writeText(socket: WebSocket, data: string): void {
+  socket.send(data, TEXT)
 }

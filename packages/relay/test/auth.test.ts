@@ -84,6 +84,12 @@ describe('HS256 secret', () => {
     await refused(await hello(relay, await hs({ sub: 'u', nbf: now() + 120, exp: now() + 600 })), 'unauthorized')
   })
 
+  it('refuses a token without exp: it would never expire', async () => {
+    const c = await hello(relay, await hs({ sub: 'u', name: 'Forever' }))
+    expect(c.frames.at(-1)).toEqual({ type: 'error', code: 'unauthorized', message: 'token has no "exp" claim' })
+    expect((await c.closedWith()).code).toBe(4001)
+  })
+
   it('refuses a token without sub', async () => {
     const c = await hello(relay, await hs({ name: 'x', exp: now() + 60 }))
     expect(c.frames.at(-1)).toMatchObject({ code: 'unauthorized', message: 'token has no "sub" claim' })
@@ -109,6 +115,19 @@ describe('HS256 secret', () => {
     clients.push(c)
     const welcome = await c.hello({ token: await hs({ sub: 'u-7', name: 'Real', exp: now() + 60 }), name: 'Fake' })
     expect(welcome.user).toEqual({ id: 'u-7', name: 'Real' })
+  })
+})
+
+describe('requireExp: false', () => {
+  it('accepts a token without exp, and still refuses an expired one', async () => {
+    const relay = await startRelay({ auth: { secret: SECRET, requireExp: false } })
+    try {
+      const c = await hello(relay, await hs({ sub: 'svc', name: 'Service' }))
+      expect(c.frames[0]).toMatchObject({ type: 'welcome', user: { id: 'svc', name: 'Service' } })
+      await refused(await hello(relay, await hs({ sub: 'u', exp: now() - 60 })), 'token_expired')
+    } finally {
+      await relay.stop()
+    }
   })
 })
 

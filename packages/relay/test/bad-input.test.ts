@@ -1,25 +1,20 @@
 // Every kind of bad input gets its documented answer, and the relay keeps serving.
 import type { Relay } from '@confab/relay'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { connectClient, startRelay, TestClient, wsUrl } from './helpers'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { perTest, startRelay, TestClient, wsUrl } from './helpers'
 
 let relay: Relay
-const clients: TestClient[] = []
+const scope = perTest()
 
 beforeAll(async () => {
   relay = await startRelay()
-})
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
 })
 afterAll(async () => {
   await relay.stop()
 })
 
-async function client(): Promise<TestClient> {
-  const c = await connectClient(relay)
-  clients.push(c)
-  return c
+function client(): Promise<TestClient> {
+  return scope.client(relay)
 }
 
 /** A fresh, well-behaved client can still chat. */
@@ -87,25 +82,43 @@ describe('bad input after hello', () => {
   })
 
   it('refuses 100,000 levels of nesting when the frame limit lets them through', async () => {
-    const roomy = await startRelay({ limits: { maxPayload: 1_048_576 } })
-    try {
-      const c = await connectClient(roomy)
-      clients.push(c)
-      c.send(`${'['.repeat(100_000)}${']'.repeat(100_000)}`)
-      expect(await c.nextOf('error')).toMatchObject({ code: 'bad_request', message: 'JSON nested deeper than 32' })
-      c.send({ type: 'ping', ref: 'alive' })
-      expect(await c.nextOf('pong')).toEqual({ type: 'pong', ref: 'alive' })
-    } finally {
-      await roomy.stop()
-    }
+    const roomy = await scope.relayWith({ limits: { maxPayload: 1_048_576 } })
+    const c = await scope.client(roomy)
+    c.send(`${'['.repeat(100_000)}${']'.repeat(100_000)}`)
+    expect(await c.nextOf('error')).toMatchObject({ code: 'bad_request', message: 'JSON nested deeper than 32' })
+    c.send({ type: 'ping', ref: 'alive' })
+    expect(await c.nextOf('pong')).toEqual({ type: 'pong', ref: 'alive' })
   })
 
-  it('never lets a __proto__ key reach an object prototype', async () => {
+  it('never stores or broadcasts a __proto__, constructor or prototype key, escaped or not', async () => {
     const c = await client()
+    const other = await client()
     await c.join('proto')
-    c.send('{"type":"publish","ref":"x","room":"proto","id":"1","text":"t","__proto__":{"polluted":true}}')
-    expect(await c.nextOf('error')).toMatchObject({ code: 'bad_request', message: 'key "__proto__" is not allowed' })
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    await other.join('proto')
+    const keys: Array<[string, string]> = [
+      ['__proto__', '__proto__'],
+      ['\\u005f_proto__', '__proto__'],
+      ['\\u005F\\u005Fproto\\u005F\\u005F', '__proto__'],
+      ['constr\\u0075ctor', 'constructor'],
+      ['\\u0070rototype', 'prototype'],
+    ]
+    for (const [i, [written, key]] of keys.entries()) {
+      c.send(
+        `{"type":"publish","ref":"x${i}","room":"proto","id":"p${i}","text":"t","meta":{"${written}":{"polluted":true}}}`,
+      )
+      // Refused while parsing, before the frame has a ref to point back to.
+      expect(await c.nextOf('error')).toEqual({
+        type: 'error',
+        code: 'bad_request',
+        message: `key "${key}" is not allowed`,
+      })
+    }
+    c.send({ type: 'history', ref: 'h', room: 'proto' })
+    expect(await c.next((f) => f.ref === 'h')).toMatchObject({ type: 'history', messages: [] })
+    const ack = await c.publish('proto', 'clean', { meta: { note: '\u005f' } })
+    expect(ack.type).toBe('ack')
+    const message = await other.nextOf('message')
+    expect(message).toMatchObject({ text: 'clean', meta: { note: '_' } })
   })
 
   it('refuses a second hello', async () => {
@@ -135,7 +148,7 @@ describe('bad input after hello', () => {
 describe('bad input before hello', () => {
   it('answers a frame before hello with bad_request and still accepts hello', async () => {
     const c = new TestClient(wsUrl(relay))
-    clients.push(c)
+    scope.track(c)
     await c.opened()
     c.send({ type: 'join', ref: 'early', room: 'r' })
     expect(await c.nextOf('error')).toMatchObject({ code: 'bad_request', message: 'send hello first', ref: 'early' })
@@ -146,7 +159,7 @@ describe('bad input before hello', () => {
     const quick = await startRelay({ limits: { helloTimeout: 100 } })
     try {
       const c = new TestClient(wsUrl(quick))
-      clients.push(c)
+      scope.track(c)
       await c.opened()
       expect(await c.closedWith()).toEqual({ code: 4102, reason: 'no hello in time' })
     } finally {

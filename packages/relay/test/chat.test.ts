@@ -1,24 +1,19 @@
 import type { Relay } from '@confab/relay'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { connectClient, startRelay, type TestClient } from './helpers'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { perTest, startRelay, type TestClient } from './helpers'
 
 let relay: Relay
-const clients: TestClient[] = []
+const scope = perTest()
 
 beforeAll(async () => {
   relay = await startRelay()
-})
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
 })
 afterAll(async () => {
   await relay.stop()
 })
 
-async function client(hello: Record<string, unknown> = {}): Promise<TestClient> {
-  const c = await connectClient(relay, hello)
-  clients.push(c)
-  return c
+function client(hello: Record<string, unknown> = {}): Promise<TestClient> {
+  return scope.client(relay, hello)
 }
 
 describe('two clients chat', () => {

@@ -50,6 +50,18 @@ describe('parseArgs', () => {
     })
   })
 
+  it('reads the Redis prefix with the URL, in either order', () => {
+    const url = 'redis://127.0.0.1:6379'
+    expect(parseArgs(['--redis-prefix', 'blue:'], { REDIS_URL: url })).toEqual({
+      kind: 'run',
+      options: { redis: { url, prefix: 'blue:' } },
+    })
+    expect(parseArgs(['--redis', url], { CONFAB_REDIS_PREFIX: 'green:' })).toEqual({
+      kind: 'run',
+      options: { redis: { url, prefix: 'green:' } },
+    })
+  })
+
   it('names the flag or variable at fault', () => {
     expect(() => parseArgs(['--port', 'abc'], {})).toThrowError(
       new ConfigError('--port', 'must be a whole number, got "abc"'),

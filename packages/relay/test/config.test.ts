@@ -30,6 +30,12 @@ describe('resolveConfig', () => {
       'origins: "https://a.example/path" is not an origin like https://example.com',
     ],
     [{ redis: 'http://localhost' }, 'redis: must be a URL like redis://host:6379'],
+    [{ redis: { url: 'ftp://localhost' } }, 'redis.url: must be a URL like redis://host:6379'],
+    [
+      { redis: { url: 'redis://localhost', prefix: 'a*' } },
+      'redis.prefix: must be 1 to 64 characters: letters, digits, and _ . : -',
+    ],
+    [{ redis: { url: '', prefix: 'blue:' } }, 'redis.url: is required with a prefix (--redis, REDIS_URL)'],
     [{ apiKey: 'short' }, 'apiKey: must be at least 16 characters'],
     [{ auth: { secret: 'x'.repeat(32), publicKey: 'y' } }, 'auth: set exactly one of secret, publicKey or verify'],
     [{ auth: { publicKey: 'not a pem' } }, 'auth.publicKey: must be a PEM public key (-----BEGIN PUBLIC KEY-----)'],
@@ -44,6 +50,17 @@ describe('resolveConfig', () => {
   ])('refuses %j with a message naming the setting', (options, message) => {
     expect(() => resolveConfig(options as never)).toThrowError(ConfigError)
     expect(() => resolveConfig(options as never)).toThrowError(message)
+  })
+
+  it('takes Redis as a URL or as { url, prefix }, with the prefix confab: by default', () => {
+    expect(resolveConfig({ redis: 'redis://localhost:6379' }).redis).toEqual({
+      url: 'redis://localhost:6379',
+      prefix: 'confab:',
+    })
+    expect(resolveConfig({ redis: { url: 'redis://localhost:6379', prefix: 'blue:' } }).redis).toEqual({
+      url: 'redis://localhost:6379',
+      prefix: 'blue:',
+    })
   })
 
   it('treats a "*" entry as any origin', () => {

@@ -71,6 +71,43 @@ describe('decodeFrame', () => {
     expect(({} as Record<string, unknown>).x).toBeUndefined()
   })
 
+  it('refuses those keys when hidden behind \\u escapes', () => {
+    const escaped: Array<[string, string]> = [
+      ['\\u005f_proto__', '__proto__'],
+      ['\\u005F\\u005F\\u0070roto__', '__proto__'],
+      ['c\\u006fnstructor', 'constructor'],
+      ['prot\\u006ftype', 'prototype'],
+    ]
+    for (const [written, key] of escaped) {
+      const text = `{"type":"publish","ref":"r","room":"a","id":"i","text":"t","meta":{"${written}":{"polluted":1}}}`
+      expect(refused(text)).toMatchObject({ code: 'bad_request', message: `key "${key}" is not allowed` })
+    }
+  })
+
+  it('refuses meta larger than 2 KiB of JSON with too_large, pointing at the frame', () => {
+    const frame = (pad: string) =>
+      JSON.stringify({ type: 'publish', ref: 'r', room: 'a', id: 'i', text: 't', meta: { pad } })
+    // {"pad":"…"} is 10 bytes around the string.
+    expect(decodeFrame(frame('x'.repeat(2038)), limits)).toMatchObject({ ok: true })
+    expect(refused(frame('x'.repeat(2039)))).toEqual({
+      code: 'too_large',
+      message: 'meta is larger than 2048 bytes',
+      ref: 'r',
+      room: 'a',
+    })
+    // Counted in UTF-8 bytes, not characters.
+    expect(refused(frame('é'.repeat(1020))).code).toBe('too_large')
+  })
+
+  it('marks a refused hello, so the connection can close instead of waiting for the deadline', () => {
+    expect(decodeFrame(JSON.stringify({ type: 'hello', name: 'x'.repeat(1001) }), limits)).toEqual({
+      ok: false,
+      error: new ClientError('bad_request', 'name must be a string of at most 1000 characters'),
+      hello: true,
+    })
+    expect(decodeFrame('{"type":"join","ref":"j","room":5}', limits)).not.toHaveProperty('hello')
+  })
+
   it('accepts the word constructor inside message text', () => {
     expect(
       decodeFrame('{"type":"publish","ref":"r","room":"a","id":"i","text":"\\"constructor\\""}', limits),

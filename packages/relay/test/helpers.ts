@@ -1,7 +1,17 @@
 // Test helpers: a relay on port 0 and a real `ws` client that reads frames in order.
-import { createRelay, type Relay, type RelayOptions } from '@confab/relay'
+import {
+  type AppendResult,
+  createRelay,
+  type Draft,
+  type Relay,
+  type RelayOptions,
+  type Store,
+  StoreUnavailableError,
+} from '@confab/relay'
 import type { RelayFrame } from '@confab/sdk/protocol'
+import { afterEach } from 'vitest'
 import WebSocket from 'ws'
+import { MemoryStore } from '../src/store/memory'
 
 /** Starts a relay on 127.0.0.1, port 0, without logs. */
 export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
@@ -142,4 +152,72 @@ export async function connectClient(relay: Relay, hello: Record<string, unknown>
   const welcome = await client.hello(hello)
   if (welcome.type !== 'welcome') throw new Error(`hello refused: ${JSON.stringify(welcome)}`)
   return client
+}
+
+/** What `perTest` hands a test file: relays and clients that are closed when each test ends. */
+export interface PerTest {
+  /** Starts a relay (see `startRelay`), stopped after the test. */
+  relayWith(options?: RelayOptions): Promise<Relay>
+  /** Connects and says hello (see `connectClient`), closed after the test. */
+  client(relay: Relay, hello?: Record<string, unknown>): Promise<TestClient>
+  /** Closes a client the test opened itself after the test. */
+  track<T extends TestClient>(client: T): T
+}
+
+/** Registers an `afterEach` that closes every client, then stops every relay, the current test opened. */
+export function perTest(): PerTest {
+  const relays: Relay[] = []
+  const clients: TestClient[] = []
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()))
+    await Promise.all(relays.splice(0).map((r) => r.stop()))
+  })
+  return {
+    async relayWith(options = {}) {
+      const relay = await startRelay(options)
+      relays.push(relay)
+      return relay
+    },
+    async client(relay, hello = {}) {
+      const c = await connectClient(relay, hello)
+      clients.push(c)
+      return c
+    },
+    track(client) {
+      clients.push(client)
+      return client
+    },
+  }
+}
+
+/**
+ * A memory store a test can unplug (`down`: appends fail as if Redis were
+ * unreachable, and `ready` is false) or wipe (`reset()`: every room's history
+ * is lost, under a new epoch, as when a store restarts).
+ */
+export class TestStore implements Store {
+  down = false
+  inner = new MemoryStore()
+  get ready(): boolean {
+    return !this.down
+  }
+  reset(): void {
+    this.inner = new MemoryStore()
+  }
+  async append(draft: Draft): Promise<AppendResult> {
+    if (this.down) throw new StoreUnavailableError('connection refused')
+    return this.inner.append(draft)
+  }
+  state(room: string) {
+    return this.inner.state(room)
+  }
+  after(room: string, after: number, limit: number) {
+    return this.inner.after(room, after, limit)
+  }
+  before(room: string, before: number, limit: number) {
+    return this.inner.before(room, before, limit)
+  }
+  close() {
+    return this.inner.close()
+  }
 }

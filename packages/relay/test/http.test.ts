@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream'
 import type { Relay } from '@confab/relay'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { connectClient, startRelay, type TestClient } from './helpers'
@@ -98,6 +99,54 @@ describe('HTTP API', () => {
     const res = await api('/v1/nothing-here')
     expect(res.status).toBe(404)
     expect(await res.json()).toEqual({ code: 'not_found', message: 'no such API route' })
+  })
+})
+
+describe('HTTP API with auth and no API key', () => {
+  it('is off, answering 404 with the reason, and says so once in the log at start', async () => {
+    const lines: Array<Record<string, unknown>> = []
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line))
+        done()
+      },
+    })
+    const secured = await startRelay({
+      auth: { secret: 'a-test-secret-that-is-at-least-32-chars' },
+      logger: { stream },
+    })
+    try {
+      const reason = {
+        code: 'not_found',
+        message: 'the HTTP API is off: clients need a token but no API key is set (apiKey, CONFAB_API_KEY)',
+      }
+      const posted = await fetch(`${secured.url}/v1/rooms/lobby/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'spoofed', from: { id: 'ceo', name: 'CEO' } }),
+      })
+      expect(posted.status).toBe(404)
+      expect(await posted.json()).toEqual(reason)
+      for (const path of ['/v1/rooms/lobby/messages', '/v1/rooms/lobby/members']) {
+        const res = await fetch(`${secured.url}${path}`)
+        expect(res.status).toBe(404)
+        expect(await res.json()).toEqual(reason)
+      }
+      expect(lines.filter((line) => line.msg === reason.message)).toEqual([expect.objectContaining({ level: 40 })])
+    } finally {
+      await secured.stop()
+    }
+  })
+
+  it('is on with an API key', async () => {
+    const secured = await startRelay({ auth: { secret: 'a-test-secret-that-is-at-least-32-chars' }, apiKey: KEY })
+    try {
+      const res = await fetch(`${secured.url}/v1/rooms/lobby/members`, { headers: { authorization: `Bearer ${KEY}` } })
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ members: [] })
+    } finally {
+      await secured.stop()
+    }
   })
 })
 

@@ -1,32 +1,14 @@
 import type { Relay } from '@confab/relay'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { TokenBucket } from '../src/limits'
-import { connectClient, startRelay, TestClient, wsUrl } from './helpers'
+import { perTest, TestClient, wsUrl } from './helpers'
 
-const relays: Relay[] = []
-const clients: TestClient[] = []
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-  await Promise.all(relays.splice(0).map((r) => r.stop()))
-})
-
-async function relayWith(options: Parameters<typeof startRelay>[0] = {}): Promise<Relay> {
-  const relay = await startRelay(options)
-  relays.push(relay)
-  return relay
-}
-
-async function client(relay: Relay): Promise<TestClient> {
-  const c = await connectClient(relay)
-  clients.push(c)
-  return c
-}
+const { relayWith, client, track } = perTest()
 
 /** Opens a socket and resolves with the HTTP status of a refused upgrade (or 101). */
 function upgradeStatus(url: string, headers: Record<string, string> = {}, protocols = ['confab.v1']): Promise<number> {
   const c = new TestClient(url, { headers, protocols })
-  clients.push(c)
+  track(c)
   return c.opened().then(
     () => 101,
     (error: Error) => Number(/HTTP (\d+)/.exec(error.message)?.[1] ?? 0),
@@ -101,7 +83,7 @@ describe('connections per node', () => {
     await client(relay)
     await client(relay)
     const third = new TestClient(wsUrl(relay))
-    clients.push(third)
+    track(third)
     expect(await third.closedWith()).toEqual({ code: 1013, reason: 'relay overloaded' })
     await expect.poll(() => metric(relay, 'confab_connections')).toBe(2)
   })
@@ -132,25 +114,47 @@ describe('upgrade checks', () => {
 })
 
 describe('slow consumers', () => {
-  it('cuts a reader that stops reading with 4100 and keeps the send queue bounded', async () => {
-    const relay = await relayWith({ limits: { publishRate: 10_000, publishBurst: 10_000 } })
+  /** A reader that stopped reading, a writer in the same room, and 50 KB of text per message. */
+  async function firehose() {
+    const relay = await relayWith({ limits: { publishRate: 10_000, publishBurst: 10_000, maxText: 60_000 } })
     const slow = await client(relay)
     await slow.join('firehose')
     slow.ws.pause()
     const writer = await client(relay)
     await writer.join('firehose')
     const pad = 'x'.repeat(50_000)
-    // 400 frames of 50 KB: 20 MB, far beyond the 1 MiB bound and the kernel's socket buffers.
-    for (let i = 0; i < 400; i++) {
-      const ack = await writer.publish('firehose', `m${i}`, { meta: { pad } })
+    const publish = async (i: number) => {
+      const ack = await writer.publish('firehose', `m${i} ${pad}`)
       expect(ack.type).toBe('ack')
     }
+    return { relay, slow, writer, publish }
+  }
+
+  it('cuts a reader that stops reading with 4100 and keeps the send queue bounded', async () => {
+    const { relay, slow, writer, publish } = await firehose()
+    // Up to 400 frames of 50 KB (20 MB, far beyond the 1 MiB bound and the kernel's socket buffers), until the cut.
+    for (let i = 0; i < 400 && (await metric(relay, 'confab_send_queue_drops_total')) === 0; i++) await publish(i)
     expect(await metric(relay, 'confab_send_queue_drops_total')).toBe(1)
     // What stays queued is the bound plus the frame that crossed it, not 20 MB.
     expect(await metric(relay, 'confab_send_queue_bytes')).toBeLessThan(1_048_576 + 200_000)
+    // A reader that catches up within the grace gets the close frame behind its queue.
     slow.ws.resume()
     expect(await slow.closedWith(10_000)).toEqual({ code: 4100, reason: 'send queue full' })
     // The writer was reading all along and is still connected.
     expect(writer.closed).toBeNull()
+  }, 30_000)
+
+  it('drops a cut reader that does not drain within the close grace, freeing its queue long before ws would', async () => {
+    const { relay, slow, writer, publish } = await firehose()
+    for (let i = 0; i < 400; i++) await publish(i)
+    expect(await metric(relay, 'confab_send_queue_drops_total')).toBe(1)
+    expect(await metric(relay, 'confab_send_queue_bytes')).toBeLessThan(1_048_576 + 200_000)
+    // ws alone waits 30 s for the close handshake, with the megabyte still queued.
+    await expect.poll(() => metric(relay, 'confab_send_queue_bytes'), { timeout: 10_000, interval: 50 }).toBe(0)
+    expect(await metric(relay, 'confab_connections')).toBe(1)
+    expect(writer.closed).toBeNull()
+    // Dropped without a close frame: the client sees an abnormal close, and backs off as for 4100.
+    slow.ws.resume()
+    expect((await slow.closedWith(10_000)).code).toBe(1006)
   }, 30_000)
 })

@@ -1,28 +1,10 @@
-import type { Presence, PresenceGoneHandler, Relay } from '@confab/relay'
+import type { Presence, PresenceGoneHandler } from '@confab/relay'
 import type { Member } from '@confab/sdk/protocol'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MemoryPresence } from '../src/presence/memory'
-import { connectClient, startRelay, TestClient, wsUrl } from './helpers'
+import { perTest, TestClient, wsUrl } from './helpers'
 
-const relays: Relay[] = []
-const clients: TestClient[] = []
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-  await Promise.all(relays.splice(0).map((r) => r.stop()))
-})
-
-async function relayWith(options: Parameters<typeof startRelay>[0] = {}): Promise<Relay> {
-  const relay = await startRelay(options)
-  relays.push(relay)
-  return relay
-}
-
-async function client(relay: Relay, hello: Record<string, unknown> = {}): Promise<TestClient> {
-  const c = await connectClient(relay, hello)
-  clients.push(c)
-  return c
-}
+const { relayWith, client, track } = perTest()
 
 const userOf = (c: TestClient) => c.frames[0]?.user as { id: string; name: string }
 const resumeOf = (c: TestClient) => c.frames[0]?.resume as string
@@ -76,7 +58,7 @@ describe('presence', () => {
     const watcher = await client(relay)
     await watcher.join('beat')
     const silent = new TestClient(wsUrl(relay), { autoPong: false })
-    clients.push(silent)
+    track(silent)
     await silent.hello()
     await silent.join('beat')
     const gone = await watcher.next((f) => f.type === 'presence' && (f.leaves as unknown[]).length > 0)

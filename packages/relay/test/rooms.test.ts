@@ -1,28 +1,14 @@
-import type { AppendResult, Broker, BrokerEvent, BrokerHandler, Draft, Relay, Store } from '@confab/relay'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { Broker, BrokerEvent, BrokerHandler } from '@confab/relay'
+import { describe, expect, it, vi } from 'vitest'
 import { MemoryBroker } from '../src/broker/memory'
+import { Metrics } from '../src/metrics'
+import { MemoryPresence } from '../src/presence/memory'
+import { Rooms, type Subscriber } from '../src/rooms'
 import { MemoryStore } from '../src/store/memory'
-import { connectClient, startRelay, type TestClient } from './helpers'
+import type { SharedFrame } from '../src/wire'
+import { perTest, TestStore } from './helpers'
 
-const relays: Relay[] = []
-const clients: TestClient[] = []
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-  await Promise.all(relays.splice(0).map((r) => r.stop()))
-})
-
-async function relayWith(options: Parameters<typeof startRelay>[0] = {}): Promise<Relay> {
-  const relay = await startRelay(options)
-  relays.push(relay)
-  return relay
-}
-
-async function client(relay: Relay): Promise<TestClient> {
-  const c = await connectClient(relay)
-  clients.push(c)
-  return c
-}
+const { relayWith, client } = perTest()
 
 type Msg = { offset: number; text: string; id: string }
 const texts = (frame: Record<string, unknown>) => (frame.messages as Msg[]).map((m) => m.text)
@@ -211,32 +197,9 @@ describe('delivery order', () => {
 })
 
 /** A memory store that can lose everything, as a restarted memory backend would (new epochs). */
-class ResettableStore implements Store {
-  inner = new MemoryStore()
-  readonly ready = true
-  reset(): void {
-    this.inner = new MemoryStore()
-  }
-  append(draft: Draft): Promise<AppendResult> {
-    return this.inner.append(draft)
-  }
-  state(room: string) {
-    return this.inner.state(room)
-  }
-  after(room: string, after: number, limit: number) {
-    return this.inner.after(room, after, limit)
-  }
-  before(room: string, before: number, limit: number) {
-    return this.inner.before(room, before, limit)
-  }
-  close() {
-    return this.inner.close()
-  }
-}
-
 describe('history lost under a node', () => {
   it("closes the room's connections with 4200 when the epoch changes, so they resume", async () => {
-    const store = new ResettableStore()
+    const store = new TestStore()
     const relay = await relayWith({ store })
     const old = await client(relay)
     await old.join('reset')
@@ -254,7 +217,7 @@ describe('history lost under a node', () => {
 
 describe('history lost under a node, noticed by a message', () => {
   it('closes with 4200 when a message arrives with an offset from a new epoch', async () => {
-    const store = new ResettableStore()
+    const store = new TestStore()
     const relay = await relayWith({ store })
     const reader = await client(relay)
     const writer = await client(relay)
@@ -284,5 +247,114 @@ describe('hot path', () => {
     } finally {
       stringify.mockRestore()
     }
+  })
+})
+
+/** A subscriber that records every write: `send` gets one string, `deliver` one shared frame (maybe several messages). */
+class Recorder implements Subscriber {
+  readonly writes: string[][] = []
+  constructor(readonly user: { id: string; name: string }) {}
+  send(data: string): void {
+    this.writes.push([data])
+  }
+  deliver(frame: SharedFrame): void {
+    this.writes.push(frame.payloads.map((p) => p.toString()))
+  }
+  resync(): void {}
+  /** The frame types of each write, e.g. [['joined'], ['message', 'message']]. */
+  get shape(): string[][] {
+    return this.writes.map((w) => w.map((d) => JSON.parse(d).type))
+  }
+}
+
+async function registry(): Promise<Rooms> {
+  const rooms = new Rooms({
+    store: new MemoryStore(),
+    broker: new MemoryBroker(),
+    presence: new MemoryPresence(),
+    metrics: new Metrics(),
+    logger: { error: () => {} },
+    historyLimit: 100,
+    typingTimeout: 5000,
+  })
+  await rooms.start()
+  return rooms
+}
+
+const turnEnd = () => new Promise((resolve) => setImmediate(resolve))
+
+describe('batching', () => {
+  const publish = (rooms: Rooms, text: string) =>
+    rooms.publish({ room: 'batch', id: text, from: { id: 'w', name: 'W' }, text }, () => {})
+
+  it('writes the messages one turn produced to each subscriber in one write, in offset order', async () => {
+    const rooms = await registry()
+    const a = new Recorder({ id: 'a', name: 'A' })
+    const b = new Recorder({ id: 'b', name: 'B' })
+    await rooms.join(a, 'batch', { ref: 'ja' })
+    await rooms.join(b, 'batch', { ref: 'jb' })
+    await turnEnd()
+    a.writes.length = 0
+    b.writes.length = 0
+    await Promise.all(['m1', 'm2', 'm3', 'm4'].map((text) => publish(rooms, text)))
+    await turnEnd()
+    for (const sub of [a, b]) {
+      expect(sub.writes).toHaveLength(1)
+      expect(sub.writes[0]?.map((d) => JSON.parse(d).offset)).toEqual([1, 2, 3, 4])
+    }
+    // A message of a later turn is a write of its own, with no wait beyond that turn.
+    await publish(rooms, 'm5')
+    await turnEnd()
+    expect(a.writes.map((w) => w.length)).toEqual([4, 1])
+    rooms.stop()
+  })
+
+  it("writes pending messages before a presence event and never before a joiner's joined", async () => {
+    const rooms = await registry()
+    const a = new Recorder({ id: 'a', name: 'A' })
+    await rooms.join(a, 'batch', { ref: 'ja' })
+    await turnEnd()
+    a.writes.length = 0
+    const late = new Recorder({ id: 'late', name: 'Late' })
+    // One turn: two messages delivered (still in the outbox), then a join, which announces the new member to `a`.
+    await Promise.all([publish(rooms, 'm1'), publish(rooms, 'm2')])
+    await rooms.join(late, 'batch', { ref: 'jl' })
+    await turnEnd()
+    expect(a.shape).toEqual([['message', 'message'], ['presence']])
+    // The joiner gets its `joined` (which lists both messages as history) and nothing from before it.
+    expect(late.shape).toEqual([['joined']])
+    expect(JSON.parse(late.writes[0]?.[0] ?? '{}').head).toBe(2)
+    rooms.stop()
+  })
+
+  it('writes pending messages before a typing event of the same turn', async () => {
+    const rooms = await registry()
+    const a = new Recorder({ id: 'a', name: 'A' })
+    const b = new Recorder({ id: 'b', name: 'B' })
+    await rooms.join(a, 'batch', { ref: 'ja' })
+    await rooms.join(b, 'batch', { ref: 'jb' })
+    await turnEnd()
+    b.writes.length = 0
+    await publish(rooms, 'm1')
+    expect(rooms.typing(a, 'batch', true)).toBe(true)
+    await turnEnd()
+    expect(b.shape).toEqual([['message'], ['typing']])
+    rooms.stop()
+  })
+
+  it('flushes a room early once a batch reaches 64 KiB', async () => {
+    const rooms = await registry()
+    const a = new Recorder({ id: 'a', name: 'A' })
+    await rooms.join(a, 'batch', { ref: 'ja' })
+    await turnEnd()
+    a.writes.length = 0
+    const big = 'x'.repeat(3000)
+    await Promise.all(Array.from({ length: 30 }, (_, i) => publish(rooms, `${i}${big}`)))
+    await turnEnd()
+    // 30 messages of about 3 KB: at least two writes, none much past 64 KiB, every message once and in order.
+    expect(a.writes.length).toBeGreaterThanOrEqual(2)
+    for (const write of a.writes) expect(write.join('').length).toBeLessThan(64 * 1024 + 4000)
+    expect(a.writes.flat().map((d) => JSON.parse(d).offset)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+    rooms.stop()
   })
 })

@@ -272,10 +272,11 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     const entry = outbox.get(f.ref)
     const ask = asks.get(f.ref)
     const joining = f.ref === `join:${f.room}` ? rooms.get(f.room as string) : undefined
-    if (entry && later) {
-      // Not the message's fault: it keeps its place in line and goes again when the relay says.
-      clearTimeout(entry.timer)
-      entry.timer = undefined
+    if (later && (entry || ask)) {
+      // Not the message's (or request's) fault: it keeps its place in line and goes again when the relay says.
+      clearTimeout(entry?.timer)
+      if (entry) entry.timer = undefined
+      else if (ask) ask.sent = false
       pace(wait)
     } else if (entry) {
       outbox.take(f.ref)
@@ -286,11 +287,11 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       if (joining && later) {
         const mine = generation
         setTimeout(() => {
-          if (mine === generation && rooms.get(joining.room.name) === joining) joining.online()
+          if (mine === generation && rooms.get(f.room as string) === joining) joining.online()
         }, wait)
       } else if (joining) {
         // A refused join would leave the room's waiting messages waiting forever.
-        rejectAll(joining.room.name, error)
+        rejectAll(f.room, error)
       }
       events.emit('error', error)
     }
@@ -325,10 +326,9 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       case 'error':
         onError(f)
         break
-      case 'pong':
-        break
       default:
-        rooms.get(f.room)?.handle(f)
+        // A `pong` has no room: renewing the deadline above was all it had to do.
+        rooms.get((f as { room?: string }).room as string)?.handle(f)
     }
   }
 
@@ -385,7 +385,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       secret = typeof token === 'function' ? await Promise.resolve().then(token) : token
     } catch (e) {
       if (mine !== generation) return
-      report('unauthorized', `the token function failed: ${e instanceof Error ? e.message : String(e)}`)
+      report('unauthorized', `the token function failed: ${(e as Error)?.message ?? e}`)
       return drop('backoff')
     }
     if (mine !== generation) return

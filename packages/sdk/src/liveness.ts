@@ -55,7 +55,7 @@ export function createLiveness(ping: () => void, dead: () => void): Liveness {
       pinged = true
       ping()
       clearTimeout(timer)
-      timer = setTimeout(check, Math.max(0, within))
+      timer = setTimeout(check, within)
     },
     stop() {
       clearTimeout(timer)

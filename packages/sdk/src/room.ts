@@ -45,7 +45,7 @@ export interface SendOptions {
   /** Any JSON object, delivered with the message. */
   meta?: Meta
   /**
-   * The message's idempotency key (default: a fresh one). Pass the `id` of an earlier attempt,
+   * The message's idempotency key, at most 64 characters (default: a fresh one). Pass the `id` of an earlier attempt,
    * such as `error.id` of a rejected send, to retry it: the relay answers an id it has already
    * stored (within 10 minutes) with the original message, and does not store or broadcast it again.
    */

@@ -239,6 +239,28 @@ describe('history', () => {
     await expect(other.history()).rejects.toMatchObject({ code: 'closed', message: 'client closed' })
   })
 
+  it('asks again after retryAfter when the relay answers unavailable, within the same deadline', async () => {
+    const { room } = inLobby()
+    FakeSocket.last.receive(joined())
+    const page = room.history({ limit: 1 })
+    const first = FakeSocket.last.sentOf('history')[0]
+    FakeSocket.last.receive({
+      type: 'error',
+      ref: first?.ref,
+      code: 'unavailable',
+      message: 'store down',
+      retryAfter: 500,
+    })
+    vi.advanceTimersByTime(499)
+    expect(FakeSocket.last.sentOf('history')).toHaveLength(1)
+    vi.advanceTimersByTime(1)
+    const again = FakeSocket.last.sentOf('history')
+    expect(again).toHaveLength(2)
+    expect(again[1]).toEqual(first)
+    FakeSocket.last.receive({ type: 'history', ref: first?.ref ?? '', room: 'lobby', messages: [msg(2)], more: true })
+    expect((await page).map((m) => m.offset)).toEqual([2])
+  })
+
   it('rejects with the relay error code', async () => {
     const { room } = inLobby()
     FakeSocket.last.receive(joined())

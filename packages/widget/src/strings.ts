@@ -36,10 +36,14 @@ export type Strings = typeof en
  */
 export const locales: Record<string, Partial<Strings>> = { en }
 
-/** The strings for `lang` (exact tag, then its primary subtag), with `overrides` on top. */
+/**
+ * The strings for `lang` (exact tag, then its primary subtag), with `overrides` on top. Tags match in any
+ * case, as BCP 47 says: `locales['pt-BR']` serves `lang="pt-br"` and the other way round.
+ */
 export function resolveStrings(lang: string, overrides: Partial<Strings> = {}): Strings {
-  const tag = lang.toLowerCase()
-  return { ...en, ...(locales[tag.split('-')[0] ?? ''] ?? {}), ...(locales[tag] ?? {}), ...overrides }
+  const table = (tag: string): Partial<Strings> | undefined =>
+    locales[tag] ?? Object.entries(locales).find(([key]) => key.toLowerCase() === tag.toLowerCase())?.[1]
+  return { ...en, ...table(lang.split('-')[0] ?? ''), ...table(lang), ...overrides }
 }
 
 /** Fills `{name}` placeholders in a template with the given values. */

@@ -28,6 +28,19 @@ describe('strings', () => {
     expect(resolveStrings('fr-CA').retry).toBe('Retry')
   })
 
+  it('matches locale tags in any case, as BCP 47 says', () => {
+    locales['pt-BR'] = { send: 'Enviar' }
+    try {
+      expect(resolveStrings('pt-BR').send).toBe('Enviar')
+      expect(resolveStrings('pt-br').send).toBe('Enviar')
+      locales.FR = { close: 'Fermer' }
+      expect(resolveStrings('fr-CA').close).toBe('Fermer')
+    } finally {
+      delete locales['pt-BR']
+      delete locales.FR
+    }
+  })
+
   it('exposes the locale table as ConfabChat.locales', () => {
     expect(ConfabChat.locales).toBe(locales)
   })

@@ -2,7 +2,8 @@ import type { Member, Message } from '@confab/sdk/protocol'
 
 /** Something that happened in a room, fanned out to every node that has subscribers in it. */
 export type BrokerEvent =
-  | { type: 'message'; message: Message }
+  /** `epoch`: the room's epoch the offset counts in, when the publisher knew it; a receiver whose epoch differs resyncs. */
+  | { type: 'message'; message: Message; epoch?: string }
   | { type: 'presence'; joins: Member[]; leaves: Member[] }
   | { type: 'typing'; user: Member; active: boolean }
 

@@ -16,18 +16,26 @@ interface Room {
   state: RoomState
   /** Retained messages, oldest first: `messages[i].offset === state.first + i`. */
   messages: Message[]
-  /** Client id -> the stored message and when the id stops counting. */
+  /** Sender and client id (see `idKey`) -> the stored message and when the id stops counting. */
   ids: Map<string, { message: Message; expires: number }>
+}
+
+/** Ids are scoped to the sender, so nobody can claim another user's id first; the length prefix keeps the pair unambiguous. */
+function idKey(draft: Draft): string {
+  return `${draft.from.id.length}:${draft.from.id}:${draft.id}`
 }
 
 /**
  * The embedded default: history and idempotency in this process's memory.
- * A restart loses every room, so each room gets a new epoch per process and
- * resuming clients are told `recovered: false`.
+ * A restart loses every room, so every room's epoch is this store's epoch,
+ * new per process, and resuming clients are told `recovered: false`.
+ * Reads keep nothing: a room exists only once a message was appended to it.
  */
 export class MemoryStore implements Store {
   readonly ready = true
   readonly #rooms = new Map<string, Room>()
+  /** The epoch of every room of this store, written or not. */
+  readonly #epoch = randomUUID()
   readonly #limit: number
   readonly #window: number
   readonly #now: () => number
@@ -38,13 +46,19 @@ export class MemoryStore implements Store {
     this.#now = options.now ?? Date.now
   }
 
+  /** Rooms holding history: only rooms written to count, reading a name stores nothing. */
+  get size(): number {
+    return this.#rooms.size
+  }
+
   async append(draft: Draft): Promise<AppendResult> {
     const room = this.#room(draft.room)
     const now = this.#now()
-    const seen = room.ids.get(draft.id)
+    const key = idKey(draft)
+    const seen = room.ids.get(key)
     // Known while inside the window or while its message is retained, whichever is longer.
     if (seen && (seen.expires > now || seen.message.offset >= room.state.first)) {
-      return { message: seen.message, duplicate: true }
+      return { message: seen.message, duplicate: true, epoch: room.state.epoch }
     }
 
     const message: Message = {
@@ -63,24 +77,27 @@ export class MemoryStore implements Store {
       room.state.first++
     }
     // Ids live at least as long as the window, and at least while their message is retained.
-    room.ids.delete(draft.id)
-    room.ids.set(draft.id, { message, expires: now + this.#window })
+    room.ids.delete(key)
+    room.ids.set(key, { message, expires: now + this.#window })
     this.#expireIds(room, now)
-    return { message, duplicate: false }
+    return { message, duplicate: false, epoch: room.state.epoch }
   }
 
   async state(name: string): Promise<RoomState> {
-    return { ...this.#room(name).state }
+    const room = this.#rooms.get(name)
+    return room ? { ...room.state } : { epoch: this.#epoch, head: 0, first: 1 }
   }
 
   async after(name: string, after: number, limit: number): Promise<Message[]> {
-    const room = this.#room(name)
+    const room = this.#rooms.get(name)
+    if (!room) return []
     const start = Math.max(0, after + 1 - room.state.first)
     return room.messages.slice(start, start + Math.max(0, limit))
   }
 
   async before(name: string, before: number, limit: number): Promise<Message[]> {
-    const room = this.#room(name)
+    const room = this.#rooms.get(name)
+    if (!room) return []
     const end = Math.max(0, Math.min(room.messages.length, before - room.state.first))
     return room.messages.slice(Math.max(0, end - Math.max(0, limit)), end)
   }
@@ -89,10 +106,11 @@ export class MemoryStore implements Store {
     this.#rooms.clear()
   }
 
+  /** The room, created on its first append only. */
   #room(name: string): Room {
     let room = this.#rooms.get(name)
     if (!room) {
-      room = { state: { epoch: randomUUID(), head: 0, first: 1 }, messages: [], ids: new Map() }
+      room = { state: { epoch: this.#epoch, head: 0, first: 1 }, messages: [], ids: new Map() }
       this.#rooms.set(name, room)
     }
     return room

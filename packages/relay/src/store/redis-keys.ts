@@ -19,14 +19,19 @@ export class RedisKeys {
     return `${this.#room(room)}:log`
   }
 
-  /** String `offset:ts` remembered for the idempotency window. */
-  id(room: string, clientId: string): string {
-    return `${this.#room(room)}:id:${encode(clientId)}`
+  /** String `offset:ts` remembered for the idempotency window: one per sender and client id. */
+  id(room: string, sender: string, clientId: string): string {
+    return `${this.#room(room)}:id:${scopedId(sender, clientId)}`
   }
 
-  /** Hash client id -> `offset:ts` of every retained message, trimmed with the stream. */
+  /** Hash scoped id -> `offset:ts` of every retained message, trimmed with the stream. */
   ids(room: string): string {
     return `${this.#room(room)}:ids`
+  }
+
+  /** String: the epoch of every room never written to, made once per deployment. */
+  untouchedEpoch(): string {
+    return `${this.prefix}epoch`
   }
 
   /** Pub/sub channel of the room's events. */
@@ -62,6 +67,11 @@ export class RedisKeys {
   #room(room: string): string {
     return `${this.prefix}room:{${encode(room)}}`
   }
+}
+
+/** A client id scoped to its sender: `sender.clientId`, both encoded, so no pair spells another. */
+export function scopedId(sender: string, clientId: string): string {
+  return `${encode(sender)}.${encode(clientId)}`
 }
 
 /** base64url of the UTF-8 bytes: only `A-Z a-z 0-9 - _`, so never a separator, brace or glob. */

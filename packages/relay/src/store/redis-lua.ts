@@ -8,18 +8,28 @@
  * hold `base+1 .. head` (minus trimming), so `head > base` with no stream
  * means the history was lost (eviction, a Redis restart without persistence)
  * and the room gets a new epoch; offsets keep counting up from `head`.
+ * A room with neither record nor stream was never written: it has the
+ * deployment's epoch for untouched rooms (`shared`, made once) and, unless
+ * `write` is set (an append), nothing is stored for it, so reading any name
+ * leaves no trace. That key sits outside the room's hash slot: Confab does
+ * not run on Redis Cluster.
  */
 const ROOM = `
-local function room(meta, stream, candidate)
+local function room(meta, stream, shared, candidate, write)
   local epoch = redis.call('HGET', meta, 'epoch')
   local head = tonumber(redis.call('HGET', meta, 'head') or '0')
   local base = tonumber(redis.call('HGET', meta, 'base') or '0')
   local length = redis.call('XLEN', stream)
-  if not epoch then
-    if length > 0 then
-      local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
-      head = tonumber(string.match(last[1][1], '^(%d+)'))
+  if not epoch and length == 0 then
+    epoch = redis.call('GET', shared)
+    if not epoch then
+      epoch = candidate
+      redis.call('SET', shared, epoch)
     end
+    if write then redis.call('HSET', meta, 'epoch', epoch, 'head', 0, 'base', 0) end
+  elseif not epoch then
+    local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+    head = tonumber(string.match(last[1][1], '^(%d+)'))
     epoch = candidate
     base = head - length
     redis.call('HSET', meta, 'epoch', epoch, 'head', head, 'base', base)
@@ -32,32 +42,33 @@ local function room(meta, stream, candidate)
 end
 `
 
-/** KEYS meta, stream; ARGV candidate epoch. Returns `{epoch, head, length}`. */
+/** KEYS meta, stream, untouched-room epoch; ARGV candidate epoch. Returns `{epoch, head, length}`. */
 export const STATE_LUA = `${ROOM}
-local epoch, head, length = room(KEYS[1], KEYS[2], ARGV[1])
+local epoch, head, length = room(KEYS[1], KEYS[2], KEYS[3], ARGV[1], false)
 return {epoch, head, length}
 `
 
 /**
- * KEYS meta, stream, id key, ids hash; ARGV client id, draft JSON, history
+ * KEYS meta, stream, id key, ids hash, untouched-room epoch; ARGV scoped id
+ * (sender and client id, see `RedisKeys.scopedId`), draft JSON, history
  * limit, idempotency window in ms, candidate epoch.
- * A client id is known while its message is retained (the ids hash, trimmed
+ * An id is known while its message is retained (the ids hash, trimmed
  * with the stream) and for the window after it was stored (the id key's TTL),
- * whichever is longer. A known id returns `{1, offset, ts, draft JSON or ''}`
+ * whichever is longer. A known id returns `{1, offset, ts, draft JSON or '', epoch}`
  * (the original, nothing written); otherwise the draft is appended with the
  * next offset, the stream trimmed to the limit, the id recorded both ways, and
- * `{0, offset, ts, epoch}` returned.
+ * `{0, offset, ts, '', epoch}` returned.
  */
 export const APPEND_LUA = `${ROOM}
+local epoch, head = room(KEYS[1], KEYS[2], KEYS[5], ARGV[5], true)
 local seen = redis.call('GET', KEYS[3]) or redis.call('HGET', KEYS[4], ARGV[1])
 if seen then
   local offset, ts = string.match(seen, '^(%d+):(%d+)$')
   local entry = redis.call('XRANGE', KEYS[2], offset .. '-0', offset .. '-0')
   local draft = ''
   if entry[1] then draft = entry[1][2][2] end
-  return {1, tonumber(offset), tonumber(ts), draft}
+  return {1, tonumber(offset), tonumber(ts), draft, epoch}
 end
-local epoch, head = room(KEYS[1], KEYS[2], ARGV[5])
 local now = redis.call('TIME')
 local ts = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 head = head + 1
@@ -73,5 +84,5 @@ redis.call('HSET', KEYS[1], 'head', head)
 local record = head .. ':' .. ts
 redis.call('HSET', KEYS[4], ARGV[1], record)
 redis.call('SET', KEYS[3], record, 'PX', ARGV[4])
-return {0, head, ts, epoch}
+return {0, head, ts, '', epoch}
 `

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Member, Message, Meta } from '@confab/sdk/protocol'
 import type { Redis } from 'ioredis'
 import { guarded } from './redis-errors'
-import { RedisKeys } from './redis-keys'
+import { RedisKeys, scopedId } from './redis-keys'
 import { APPEND_LUA, STATE_LUA } from './redis-lua'
 import { LuaScript } from './redis-script'
 import type { AppendResult, Draft, RoomState, Store } from './types'
@@ -61,19 +61,29 @@ export class RedisStore implements Store {
     const reply = await guarded(
       appendScript.run(
         this.#redis,
-        [keys.meta(room), keys.stream(room), keys.id(room, draft.id), keys.ids(room)],
-        [draft.id, json, this.#limit, this.#window, randomUUID()],
+        [
+          keys.meta(room),
+          keys.stream(room),
+          keys.id(room, draft.from.id, draft.id),
+          keys.ids(room),
+          keys.untouchedEpoch(),
+        ],
+        [scopedId(draft.from.id, draft.id), json, this.#limit, this.#window, randomUUID()],
       ),
     )
-    const [duplicate, offset, ts, original] = reply as [number, number, number, string]
+    const [duplicate, offset, ts, original, epoch] = reply as [number, number, number, string, string]
     // A duplicate whose entry was trimmed away is answered from the resent draft: same id, same offset.
     const body = duplicate === 1 && original !== '' ? (JSON.parse(original) as StoredDraft) : stored
-    return { message: toMessage(draft.room, offset, ts, body), duplicate: duplicate === 1 }
+    return { message: toMessage(draft.room, offset, ts, body), duplicate: duplicate === 1, epoch }
   }
 
   async state(room: string): Promise<RoomState> {
     const reply = await guarded(
-      stateScript.run(this.#redis, [this.#keys.meta(room), this.#keys.stream(room)], [randomUUID()]),
+      stateScript.run(
+        this.#redis,
+        [this.#keys.meta(room), this.#keys.stream(room), this.#keys.untouchedEpoch()],
+        [randomUUID()],
+      ),
     )
     const [epoch, head, length] = reply as [string, number, number]
     return { epoch, head, first: head - length + 1 }
@@ -124,7 +134,7 @@ function toMessage(room: string, offset: number, ts: number, body: StoredDraft):
   }
 }
 
-/** A stream entry `[offset-0, ['d', draft JSON, 't', ts, 'i', client id]]` as a Message. */
+/** A stream entry `[offset-0, ['d', draft JSON, 't', ts, 'i', scoped id]]` as a Message. */
 function fromEntry(room: string, [id, fields]: [string, string[]]): Message {
   let body: StoredDraft | undefined
   let ts = 0

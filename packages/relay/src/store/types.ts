@@ -22,8 +22,10 @@ export interface RoomState {
 /** What `append` did. */
 export interface AppendResult {
   message: Message
-  /** True when `draft.id` had been stored before: `message` is the original, nothing was written. */
+  /** True when the sender had stored `draft.id` before: `message` is the original, nothing was written. */
   duplicate: boolean
+  /** The room's epoch when the message was stored or found: `message.offset` counts in it. */
+  epoch: string
 }
 
 /**
@@ -32,9 +34,16 @@ export interface AppendResult {
  * Every method rejects with `StoreUnavailableError` when the backend cannot be reached.
  */
 export interface Store {
-  /** Stores the draft unless its id is known, assigning the next offset atomically. */
+  /**
+   * Stores the draft unless its sender already stored its id in the room,
+   * assigning the next offset atomically. Ids are scoped to `draft.from.id`:
+   * the same id from another sender is another message.
+   */
   append(draft: Draft): Promise<AppendResult>
-  /** The room's epoch and bounds (a new room gets an epoch on first use). */
+  /**
+   * The room's epoch and bounds. A room nobody wrote to reports head 0 and an
+   * epoch that stays the same until history is lost, and reading it stores nothing.
+   */
   state(room: string): Promise<RoomState>
   /** Up to `limit` messages with offset > `after`, oldest first. */
   after(room: string, after: number, limit: number): Promise<Message[]>

@@ -40,6 +40,8 @@ export interface Backend {
   node(options?: NodeOptions): Promise<StorageNode>
   /** Makes every remembered client id of the room expire now (Redis: as the TTL would). */
   expireIds(room: string, advanceClock: () => void): Promise<void>
+  /** How many rooms the node's backend holds any record of. */
+  storedRooms(node: StorageNode): Promise<number>
   /** Deletes whatever the backend keeps outside the nodes. */
   cleanup(): Promise<void>
 }
@@ -69,6 +71,9 @@ export function memoryBackend(): Backend {
     async expireIds(_room, advanceClock) {
       advanceClock()
     },
+    async storedRooms(node) {
+      return (node.store as MemoryStore).size
+    },
     async cleanup() {},
   }
 }
@@ -96,6 +101,15 @@ export async function redisBackend(url = REDIS_URL): Promise<Backend> {
     },
     async expireIds() {
       await deleteMatching(url, `${prefix}room:*:id:*`)
+    },
+    async storedRooms() {
+      const redis = new Redis(url)
+      try {
+        const keys = await redis.keys(`${prefix}room:*`)
+        return new Set(keys.map((key) => key.match(/\{(.*)\}/)?.[1])).size
+      } finally {
+        redis.disconnect()
+      }
     },
     async cleanup() {
       await Promise.all([...nodes].map((node) => node.close()))

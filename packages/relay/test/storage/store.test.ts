@@ -59,9 +59,56 @@ describe.each(backends.filter((b) => b.missing === null))('$name store', (backen
     const first = await store.append(draft('r', { id: 'same', text: 'original' }))
     const second = await store.append(draft('r'))
     const again = await store.append(draft('r', { id: 'same', text: 'original' }))
-    expect(again).toEqual({ message: first.message, duplicate: true })
+    expect(again).toEqual({ message: first.message, duplicate: true, epoch: first.epoch })
     expect((await store.state('r')).head).toBe(2)
     expect(await store.after('r', 0, 10)).toEqual([first.message, second.message])
+  })
+
+  it('scopes ids to the sender: the same id from someone else is another message', async () => {
+    const { store } = await backend.node()
+    const bot = { id: 'bot', name: 'Bot' }
+    const squatter = { id: 'mallory', name: 'Mallory' }
+    const first = await store.append(draft('r', { id: 'predictable', from: squatter, text: 'first!' }))
+    const real = await store.append(draft('r', { id: 'predictable', from: bot, text: 'deploy done' }))
+    expect(real).toMatchObject({ duplicate: false, message: { offset: 2, from: bot, text: 'deploy done' } })
+    const resent = await store.append(draft('r', { id: 'predictable', from: bot, text: 'deploy done' }))
+    expect(resent).toEqual({ message: real.message, duplicate: true, epoch: real.epoch })
+    expect((await store.after('r', 0, 10)).map((m) => [m.from.id, m.text])).toEqual([
+      ['mallory', 'first!'],
+      ['bot', 'deploy done'],
+    ])
+    expect(first.message.offset).toBe(1)
+  })
+
+  it('keeps sender ids that share a prefix apart', async () => {
+    const { store } = await backend.node()
+    await store.append(draft('r', { id: 'b:c', from: { id: 'a', name: 'A' } }))
+    const other = await store.append(draft('r', { id: 'c', from: { id: 'a:b', name: 'AB' } }))
+    expect(other).toMatchObject({ duplicate: false, message: { offset: 2 } })
+  })
+
+  it('reports the epoch an append counted its offset in', async () => {
+    const { store } = await backend.node()
+    const epoch = (await store.state('r')).epoch
+    const stored = await store.append(draft('r', { id: 'e' }))
+    expect(stored.epoch).toBe(epoch)
+    expect((await store.append(draft('r', { id: 'e' }))).epoch).toBe(epoch)
+    expect((await store.state('r')).epoch).toBe(epoch)
+  })
+
+  it('stores nothing for rooms that are only read', async () => {
+    const node = await backend.node()
+    const { store } = node
+    const epoch = (await store.state('read-0')).epoch
+    for (let i = 0; i < 50; i++) {
+      expect(await store.state(`read-${i}`)).toEqual({ epoch, head: 0, first: 1 })
+      expect(await store.after(`read-${i}`, 0, 10)).toEqual([])
+      expect(await store.before(`read-${i}`, 5, 10)).toEqual([])
+    }
+    expect(await backend.storedRooms(node)).toBe(0)
+    await store.append(draft('written'))
+    expect(await backend.storedRooms(node)).toBe(1)
+    expect((await store.state('written')).epoch).toBe(epoch)
   })
 
   it('treats the same id in another room as a new message', async () => {
@@ -78,7 +125,11 @@ describe.each(backends.filter((b) => b.missing === null))('$name store', (backen
     await backend.expireIds('r', () => {
       now += 60_001
     })
-    expect(await store.append(draft('r', { id: 'kept' }))).toEqual({ message: first.message, duplicate: true })
+    expect(await store.append(draft('r', { id: 'kept' }))).toEqual({
+      message: first.message,
+      duplicate: true,
+      epoch: first.epoch,
+    })
   })
 
   it('remembers an id for the window after its message was trimmed', async () => {
@@ -89,6 +140,7 @@ describe.each(backends.filter((b) => b.missing === null))('$name store', (backen
     expect(await store.append(draft('r', { id: 'old', text: 'old' }))).toEqual({
       message: first.message,
       duplicate: true,
+      epoch: first.epoch,
     })
     expect((await store.state('r')).head).toBe(4)
   })
@@ -156,7 +208,7 @@ describe.each(backends.filter((b) => b.missing === null))('$name store', (backen
     const b = await backend.node()
     const sent = await a.store.append(draft('r', { id: 'resend', text: 'once' }))
     const resent = await b.store.append(draft('r', { id: 'resend', text: 'once' }))
-    expect(resent).toEqual({ message: sent.message, duplicate: true })
+    expect(resent).toEqual({ message: sent.message, duplicate: true, epoch: sent.epoch })
     expect((await b.store.state('r')).head).toBe(1)
   })
 
@@ -233,7 +285,9 @@ describe.skipIf(backends[1]?.missing !== null)('redis store internals', () => {
     for (const room of TRICKY_ROOMS) await store.append(draft(room))
     const ours = await redis.keys(`${backend.prefix}room:*`)
     for (const k of ours)
-      expect(k.slice(backend.prefix.length)).toMatch(/^room:\{[A-Za-z0-9_-]*\}:(meta|log|ids|id:[A-Za-z0-9_-]+)$/)
+      expect(k.slice(backend.prefix.length)).toMatch(
+        /^room:\{[A-Za-z0-9_-]*\}:(meta|log|ids|id:[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/,
+      )
     expect(new Set(ours.map((k) => k.match(/\{(.*)\}/)?.[1])).size).toBe(TRICKY_ROOMS.length)
   })
 })
