@@ -18,7 +18,7 @@ const skip = chromiumMissing()
 const BUNDLE = resolve(__dirname, '../../packages/widget/dist/widget.js')
 
 /** Milliseconds: the relay's heartbeat, so the SDK notices the black hole only after Retry was clicked. */
-const HEARTBEAT = 4_000
+const HEARTBEAT = 6_000
 /** Milliseconds the page's SDK waits for an ack: far below the heartbeat. */
 const SEND_TIMEOUT = 300
 
@@ -88,7 +88,7 @@ describe.skipIf(skip)('widget retry against a real relay', () => {
       await w('[part=input]').fill('only once')
       await w('[part=input]').press('Enter')
       await w('.failed').waitFor()
-      await expect.poll(() => atBob.map((m) => m.text)).toEqual(['only once']) // stored all the same
+      await expect.poll(() => atBob.map((m) => m.text), { timeout: 5_000 }).toEqual(['only once']) // stored all the same
       await w('[part=retry-button]').click()
 
       // Ada's SDK notices the dead link, reconnects and resumes; Bob then says something.

@@ -21,6 +21,7 @@ import { asClientError, ClientError, type ErrorContext, errorFrame, isExpected }
 import { decodeFrame } from './frames'
 import { TokenBucket } from './limits'
 import type { Metrics } from './metrics'
+import { RoomSet } from './room-set'
 import type { Rooms, Subscriber } from './rooms'
 import { type SharedFrame, writeShared, writeText } from './wire'
 
@@ -80,7 +81,7 @@ export class Connection implements Subscriber {
   readonly #hooks: ConnectionHooks
   // Created when first needed: most sockets join one room, publish rarely and never err,
   // and an idle socket should cost little more than the WebSocket itself.
-  #rooms: Set<string> | null = null
+  #rooms: RoomSet | null = null
   #inbox: string[] | null = null
   #busy = false
   #publishes: TokenBucket | null = null
@@ -353,7 +354,7 @@ export class Connection implements Subscriber {
 
   async #join(frame: JoinFrame): Promise<void> {
     if (!mayEnter(this.#user, frame.room)) throw new ClientError('forbidden', 'not allowed in this room')
-    this.#rooms ??= new Set()
+    this.#rooms ??= new RoomSet()
     const rooms = this.#rooms
     if (rooms.has(frame.room)) throw new ClientError('bad_request', 'already in this room')
     if (rooms.size >= this.#ctx.config.limits.maxRooms) {
@@ -412,7 +413,7 @@ export class Connection implements Subscriber {
     this.#state = 'closed'
     this.#inbox = null
     if (this.#rooms === null) return
-    for (const room of this.#rooms) this.#ctx.rooms.leave(this, room)
+    for (const room of this.#rooms.list()) this.#ctx.rooms.leave(this, room)
     this.#rooms = null
   }
 }

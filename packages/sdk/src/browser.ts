@@ -26,7 +26,7 @@ export function isOffline(): boolean {
  */
 export function watchBrowser(hooks: BrowserHooks): () => void {
   const { addEventListener: on, removeEventListener: off } = host
-  if (typeof on !== 'function') return () => {}
+  if (!on) return () => {}
   const types = ['online', 'offline', 'visibilitychange', 'pageshow']
   // One listener for all four: `offline` says so; the others say the link may be stale, unless the tab is hidden.
   const cb = (event: Event): void => {

@@ -1,7 +1,7 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents'
 import { backoff, RECONNECT, type ReconnectOptions } from './backoff.js'
 import { isOffline, watchBrowser } from './browser.js'
-import { createBucket } from './bucket.js'
+import { type Bucket, createBucket } from './bucket.js'
 import { ConfabError, type ConfabErrorCode } from './errors.js'
 import { createLiveness } from './liveness.js'
 import { createOutbox, type Draft } from './outbox.js'
@@ -59,7 +59,7 @@ export interface ConnectOptions {
   reconnect?: false | ReconnectOptions
   /** Milliseconds without any frame before the link counts as dead (default: the relay's, from `welcome`; 20,000 before it). */
   heartbeat?: number
-  /** Milliseconds to wait for an ack once a message is on the wire (default 10,000). */
+  /** Milliseconds to wait for an ack once a message is on the wire, and for a history page from the call (default 10,000). */
   sendTimeout?: number
   /** Keep the outbox and room positions across page loads: `true` for sessionStorage, or a storage object (default off). */
   persist?: boolean | StorageLike
@@ -77,7 +77,7 @@ export interface Client {
   on<E extends keyof ClientEvents>(event: E, cb: ClientEvents[E]): Unsubscribe
   /** Joins a room (again returns the same Room for the same name); re-joined after every reconnect. */
   join(room: string, options?: JoinOptions): Room
-  /** Closes for good: status `closed`, waiting sends reject with `closed`. A persisted outbox stays stored. */
+  /** Closes for good: status `closed`, waiting sends and history requests reject with `closed`. A persisted outbox stays stored. */
   close(): void
 }
 
@@ -126,8 +126,8 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const storage = pickStorage(options.persist)
   const key = `confab:${target}`
   const events = createNanoEvents<ClientEvents>()
-  const limit = options.outbox ?? 100
-  const outbox = createOutbox(limit)
+  const outboxLimit = options.outbox ?? 100
+  const outbox = createOutbox(outboxLimit)
   const rooms = new Map<string, RoomControl>()
   const asks = new Map<string | undefined, Ask>()
   const saved = load(storage, key)
@@ -148,7 +148,8 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   let heartbeat = options.heartbeat ?? FIRST_HEARTBEAT
   let retryTimer: ReturnType<typeof setTimeout> | undefined
   let paceTimer: ReturnType<typeof setTimeout> | undefined
-  let bucket = createBucket(10, 20)
+  // Set by every `welcome`, before any room can be joined (and so before any publish).
+  let bucket: Bucket
   let stableTimer: ReturnType<typeof setTimeout> | undefined
   let refs = 0
 
@@ -328,7 +329,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         break
       default:
         // A `pong` has no room: renewing the deadline above was all it had to do.
-        rooms.get((f as { room?: string }).room as string)?.handle(f)
+        rooms.get((f as { room: string }).room)?.handle(f)
     }
   }
 
@@ -440,7 +441,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     rejectAll(undefined, fail('closed', 'client closed'))
   }
 
-  for (const o of saved.outbox.slice(0, limit)) {
+  for (const o of saved.outbox.slice(0, outboxLimit)) {
     // Restored from a previous page: nobody awaits these, so failures go to the `error` event.
     outbox.add({ draft: o, ok: () => {}, fail: (e) => events.emit('error', e) })
   }

@@ -7,7 +7,7 @@ import type { SocketConstructor } from '../../src/client'
 import { client, closeClients, joinedRoom, startRelay } from './support'
 
 /** Milliseconds: a short heartbeat, so several intervals pass within the test. */
-const HEARTBEAT = 300
+const HEARTBEAT = 1_000
 
 let relay: Relay
 beforeAll(async () => {
