@@ -4,13 +4,19 @@
 // delivered/s, latency percentiles, the server's peak RSS and completeness.
 import { SOURCES, startLoad, startServer, stopAll } from '../lib/fleet.mjs'
 import { addSparse, createHistogram, percentiles } from '../lib/histogram.mjs'
+import { cpuUs, memory, resetPeak } from '../lib/procstat.mjs'
 import { sleep, until } from '../lib/stats.mjs'
 
 const ROOM = 'bench'
 
-/** Server CPU (µs) and the largest peak RSS over every node. */
-async function serverStats(servers, cmd) {
-  const all = await Promise.all(servers.map((s) => s.call(cmd)))
+/** Server CPU (µs) summed and the largest peak RSS over every node, from /proc; `reset` starts a new peak. */
+async function serverStats(servers, { reset = false } = {}) {
+  const all = await Promise.all(
+    servers.map(async ({ child: { pid } }) => {
+      if (reset) await resetPeak(pid)
+      return { cpuUs: await cpuUs(pid), ...(await memory(pid)) }
+    }),
+  )
   return { cpuUs: all.reduce((a, s) => a + s.cpuUs, 0), peakRss: Math.max(...all.map((s) => s.peakRss)) }
 }
 
@@ -22,7 +28,7 @@ function latencies(reports) {
 
 async function phase(servers, workers, sender, receivers, spec) {
   await sleep(300) // let the previous phase's stragglers and GC settle
-  const before = await serverStats(servers, 'resetPeak')
+  const before = await serverStats(servers, { reset: true })
   const started = Date.now()
   const { sent, acked } = await sender.call('run', { phase: spec.id, ...spec.send })
   // Every sent message counts: one whose ack timed out may still have been stored and delivered.
@@ -41,7 +47,7 @@ async function phase(servers, workers, sender, receivers, spec) {
     { timeout: spec.drain, every: 50 },
   )
   const elapsed = (Date.now() - started) / 1000
-  const after = await serverStats(servers, 'stats')
+  const after = await serverStats(servers)
   const reports = await Promise.all(workers.map((w) => w.call('report', { phase: spec.id, expected: sent })))
   let delivered = 0
   let complete = 0

@@ -8,7 +8,7 @@ const TEXT_FRAME = { fin: true, rsv1: false, opcode: 0x1, mask: false, readOnly:
 /** Send options for the fallback path: text opcode even for a Buffer. One object, not one per send. */
 const TEXT = { binary: false } as const
 
-/** `ws`'s frame builder (`WebSocket.Sender.frame`), which @types/ws does not describe. */
+/** `ws`'s frame builder (`Sender.frame`), which @types/ws does not describe. */
 type Frame = (data: Buffer, options: typeof TEXT_FRAME) => Buffer[]
 
 /** The parts of a `ws` WebSocket that writing a ready-made frame relies on (ws 8 internals, checked on every use). */

@@ -4,7 +4,7 @@ import { isOffline, watchBrowser } from './browser.js'
 import { type Bucket, createBucket } from './bucket.js'
 import { ConfabError, type ConfabErrorCode } from './errors.js'
 import { createLiveness } from './liveness.js'
-import { createOutbox, type Draft } from './outbox.js'
+import { createOutbox, type Entry } from './outbox.js'
 import {
   CLOSE,
   type ClientFrame,
@@ -59,7 +59,10 @@ export interface ConnectOptions {
   reconnect?: false | ReconnectOptions
   /** Milliseconds without any frame before the link counts as dead (default: the relay's, from `welcome`; 20,000 before it). */
   heartbeat?: number
-  /** Milliseconds to wait for an ack once a message is on the wire, and for a history page from the call (default 10,000). */
+  /**
+   * Milliseconds to wait for an ack once a message is on the wire (default 10,000): then `send` rejects with
+   * `timeout`, the link is probed, and the message stays queued. Also the deadline of a history page, from the call.
+   */
   sendTimeout?: number
   /** Keep the outbox and room positions across page loads: `true` for sessionStorage, or a storage object (default off). */
   persist?: boolean | StorageLike
@@ -180,38 +183,58 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     }
   }
 
-  /** Sends the room's history requests, then its waiting messages in order, paced to the relay's publish rate. */
+  /**
+   * Settles the `send` calls waiting on `entry`. A final failure nobody waits for (a message restored
+   * from storage, or one whose callers already got `timeout`) goes to the `error` event instead.
+   */
+  const settle = (entry: Entry, result: Message | ConfabError, final = true): void => {
+    const error =
+      result instanceof ConfabError && new ConfabError(result.code, result.message, result.retryAfter, entry.draft.id)
+    const waits = entry.waits.splice(0)
+    if (error && final && !waits.length) events.emit('error', error)
+    for (const [ok, reject] of waits) error ? reject(error) : ok(result as Message)
+  }
+  /** The deadline of an entry in line on the current socket; one that runs already is kept. */
+  const arm = (entry: Entry): void => {
+    entry.timer ??= setTimeout(() => {
+      entry.timer = undefined
+      // Not confirmed in time, but maybe stored: the message stays queued and goes again, same id, after a
+      // reconnect. Only its callers are told, so that none waits forever.
+      settle(entry, fail('timeout', `no ack within ${sendTimeout} ms`), false)
+      // A lost ack most often means a dead link: find out now, not a heartbeat later. Half the timeout
+      // (5 s by default) settles it before this deadline comes round again for a retry waiting here.
+      if (entry.sent) live.probe(sendTimeout / 2)
+      // Its room's line is stuck: what waits behind it gets a deadline too, and this one another.
+      for (const e of outbox.list()) if (e.draft.room === entry.draft.room) arm(e)
+    }, sendTimeout)
+  }
+  /**
+   * Sends the room's history requests, then its oldest waiting message, paced to the relay's publish rate.
+   * One publish per room is on the wire at a time: one the relay answers "not now" (`unavailable`,
+   * `rate_limited`) goes again before those behind it, so the room stores them in the app's order.
+   */
   const flush = (room: string): void => {
+    if (!rooms.get(room)?.ready()) return
     for (const ask of asks.values()) if (ask.frame.room === room) ask.sent ||= send(ask.frame)
-    for (const entry of outbox.list()) {
-      const { draft } = entry
-      if (draft.room !== room || entry.timer !== undefined) continue
-      const wait = bucket.take()
-      if (wait) {
-        pace(wait)
-        return
-      }
-      if (!send({ type: 'publish', ref: draft.id, ...draft })) return
-      entry.timer = setTimeout(() => {
-        outbox.take(draft.id)
-        persist()
-        entry.fail(fail('timeout', `no ack within ${sendTimeout} ms`))
-      }, sendTimeout)
-    }
+    const entry = outbox.list().find((e) => e.draft.room === room)
+    if (!entry || entry.sent) return
+    const wait = bucket.take()
+    if (wait) pace(wait)
+    else if ((entry.sent = send({ type: 'publish', ref: entry.ref, ...entry.draft }))) arm(entry)
   }
   /** Flushes every joined room again in `ms` (one timer, however many rooms wait). */
   const pace = (ms: number): void => {
     paceTimer ??= setTimeout(() => {
       paceTimer = undefined
-      for (const [name, r] of rooms) if (r.ready()) flush(name)
+      for (const name of rooms.keys()) flush(name)
     }, ms)
   }
   /** Rejects the waiting messages and history requests of one room, or of all rooms (`undefined`), without touching storage. */
   const rejectAll = (room: string | undefined, error: ConfabError): void => {
     for (const entry of outbox.list()) {
       if (room !== undefined && entry.draft.room !== room) continue
-      outbox.take(entry.draft.id)
-      entry.fail(error)
+      outbox.take(entry)
+      settle(entry, error)
     }
     for (const ask of asks.values()) if (room === undefined || ask.frame.room === room) ask.answer(error)
   }
@@ -229,11 +252,14 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     publish(room, text, { meta, id = makeId() } = {}) {
       return new Promise<Message>((ok, reject) => {
         usable(room)
-        const draft: Draft = { room, id, text, meta }
-        // Each rejection carries the id, so the app can retry the very same message.
-        outbox.add({ draft, ok, fail: (e) => reject(new ConfabError(e.code, e.message, e.retryAfter, id)) })
-        persist()
-        if (rooms.get(room)?.ready()) flush(room)
+        const queued = outbox.list().find((e) => e.draft.id === id && e.draft.room === room)
+        // A retry with the id of a message still queued (say after a `timeout`) waits for that message.
+        if (queued) queued.waits.push([ok, reject])
+        else {
+          outbox.add({ ref: `#${++refs}`, draft: { room, id, text, meta }, waits: [[ok, reject]] })
+          persist()
+        }
+        flush(room)
       })
     },
     history(room, { before, limit }) {
@@ -249,7 +275,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
           else ok(a.messages)
         }
         asks.set(ref, { frame: { type: 'history', ref, room, before, limit }, answer })
-        if (rooms.get(room)?.ready()) flush(room)
+        flush(room)
       })
     },
     save(room, position) {
@@ -265,24 +291,29 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     },
   }
 
+  /** The message whose publish frame had `ref` (only the SDK's own refs: never confused with an app's id). */
+  const sentAs = (ref: string | undefined): Entry | undefined => outbox.list().find((e) => e.ref === ref)
+
   /** An `error` frame: fail what it answers, or retry it when the relay means "not now". */
   const onError = (f: ErrorFrame): void => {
     const error = new ConfabError(f.code, f.message, f.retryAfter)
     const later = f.code === 'rate_limited' || f.code === 'unavailable'
     const wait = f.retryAfter ?? 1_000
-    const entry = outbox.get(f.ref)
+    const entry = sentAs(f.ref)
     const ask = asks.get(f.ref)
     const joining = f.ref === `join:${f.room}` ? rooms.get(f.room as string) : undefined
     if (later && (entry || ask)) {
       // Not the message's (or request's) fault: it keeps its place in line and goes again when the relay says.
-      clearTimeout(entry?.timer)
-      if (entry) entry.timer = undefined
-      else if (ask) ask.sent = false
+      if (entry) {
+        clearTimeout(entry.timer)
+        entry.timer = entry.sent = undefined
+      } else if (ask) ask.sent = false
       pace(wait)
     } else if (entry) {
-      outbox.take(f.ref)
+      outbox.take(entry)
       persist()
-      entry.fail(error)
+      settle(entry, error)
+      flush(entry.draft.room)
     } else if (ask) ask.answer(error)
     else {
       if (joining && later) {
@@ -315,10 +346,12 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         for (const r of rooms.values()) r.online()
         break
       case 'ack': {
-        const entry = outbox.take(f.ref)
+        const entry = sentAs(f.ref)
         if (!entry || !user) break
+        outbox.take(entry)
         persist()
-        entry.ok({ ...entry.draft, offset: f.offset, from: user, ts: f.ts })
+        settle(entry, { ...entry.draft, offset: f.offset, from: user, ts: f.ts })
+        flush(entry.draft.room)
         break
       }
       case 'history':
@@ -443,7 +476,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
 
   for (const o of saved.outbox.slice(0, outboxLimit)) {
     // Restored from a previous page: nobody awaits these, so failures go to the `error` event.
-    outbox.add({ draft: o, ok: () => {}, fail: (e) => events.emit('error', e) })
+    outbox.add({ ref: `#${++refs}`, draft: o, waits: [] })
   }
 
   const client: Client = {

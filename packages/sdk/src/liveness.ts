@@ -50,12 +50,13 @@ export function createLiveness(ping: () => void, dead: () => void): Liveness {
     },
     probe(within) {
       if (timer === undefined) return
-      // Pretend the link has been quiet long enough that only `within` ms remain.
+      // Pretend the link has been quiet long enough that at most `within` ms remain: a probe
+      // brings the deadline forward, never back (probes may repeat, and `within` may exceed `interval`).
       last = Math.min(last, Date.now() - interval + within)
       pinged = true
       ping()
       clearTimeout(timer)
-      timer = setTimeout(check, within)
+      timer = setTimeout(check, last + interval - Date.now())
     },
     stop() {
       clearTimeout(timer)

@@ -10,12 +10,22 @@ export interface Draft {
   meta?: Meta
 }
 
+/** One `room.send` call waiting for its message: resolve and reject of its promise. */
+export type Wait = [ok: (message: Message) => void, fail: (error: ConfabError) => void]
+
 /** One message on its way: queued while offline, or on the wire waiting for its ack. */
 export interface Entry {
   draft: Draft
-  ok(message: Message): void
-  fail(error: ConfabError): void
-  /** Set while the frame is on the wire: the ack deadline. */
+  /**
+   * The `ref` of its publish frames: made by the SDK (`#` and a number), never the app's id, so no
+   * id can be mistaken for another request's ref. Each socket answers each frame once, so resends reuse it.
+   */
+  ref: string
+  /** The `send` calls waiting for it: none for one restored from storage, or once its deadline passed. */
+  waits: Wait[]
+  /** True while its publish is on the current socket and not answered. */
+  sent?: boolean
+  /** Its deadline, while one runs (cleared with the socket). */
   timer?: ReturnType<typeof setTimeout>
 }
 
@@ -24,45 +34,35 @@ export interface Entry {
  * order, so flushing a room's entries in iteration order keeps the app's order.
  */
 export interface Outbox {
-  /**
-   * Queues an entry; throws ConfabError `limit_exceeded` when `limit` entries already wait,
-   * and `bad_request` when one with the same id does (its promise would be lost).
-   */
+  /** Queues an entry; throws ConfabError `limit_exceeded` when `limit` entries already wait. */
   add(entry: Entry): void
-  /** The entry with this id, if it still waits. */
-  get(id: string | undefined): Entry | undefined
-  /** Removes an entry and clears its ack deadline; returns it when it was there. */
-  take(id: string | undefined): Entry | undefined
+  /** Removes an entry and clears its deadline. */
+  take(entry: Entry): void
   /** Every waiting entry, oldest first. */
   list(): Entry[]
-  /** Clears every ack deadline: the socket is gone, so everything waits for the next one. */
+  /** Clears every deadline and on-the-wire mark: the socket is gone, so everything waits for the next one. */
   pause(): void
 }
 
 /** Creates an outbox that holds at most `limit` messages (queued and in flight together). */
 export function createOutbox(limit: number): Outbox {
-  const entries = new Map<string | undefined, Entry>()
+  const entries = new Set<Entry>()
   return {
     add(entry) {
-      const { id } = entry.draft
       if (entries.size >= limit) {
         throw new ConfabError('limit_exceeded', `outbox full: ${limit} messages already wait for the relay`)
       }
-      if (entries.has(id)) throw new ConfabError('bad_request', `message ${id} is already waiting for the relay`)
-      entries.set(id, entry)
+      entries.add(entry)
     },
-    get: (id) => entries.get(id),
-    take(id) {
-      const entry = entries.get(id)
-      clearTimeout(entry?.timer)
-      entries.delete(id)
-      return entry
+    take(entry) {
+      clearTimeout(entry.timer)
+      entries.delete(entry)
     },
-    list: () => [...entries.values()],
+    list: () => [...entries],
     pause() {
-      for (const entry of entries.values()) {
+      for (const entry of entries) {
         clearTimeout(entry.timer)
-        entry.timer = undefined
+        entry.timer = entry.sent = undefined
       }
     },
   }

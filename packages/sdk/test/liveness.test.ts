@@ -60,6 +60,23 @@ describe('liveness', () => {
     expect(dead).toHaveBeenCalledTimes(1)
   })
 
+  it('a probe never postpones the deadline, however often it repeats', () => {
+    const dead = vi.fn()
+    const live = createLiveness(vi.fn(), dead)
+    live.start(1_000)
+    vi.advanceTimersByTime(300)
+    // A 5 s probe on a 1 s heartbeat, repeated every 200 ms (one per overdue ack): death still comes at 1 s.
+    for (let i = 0; i < 3; i++) {
+      live.probe(5_000)
+      vi.advanceTimersByTime(200)
+    }
+    expect(dead).not.toHaveBeenCalled()
+    vi.advanceTimersByTime(99)
+    expect(dead).not.toHaveBeenCalled()
+    vi.advanceTimersByTime(1)
+    expect(dead).toHaveBeenCalledTimes(1)
+  })
+
   it('a frame after a probe keeps the link', () => {
     const dead = vi.fn()
     const live = createLiveness(vi.fn(), dead)

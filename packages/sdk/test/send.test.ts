@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { ConnectOptions } from '../src/client'
 import { ConfabError } from '../src/errors'
-import type { PublishFrame } from '../src/protocol'
+import type { PublishFrame, RelayFrame } from '../src/protocol'
 import { ALICE, FakeSocket, WELCOME } from './support/fake-socket'
 import { joined, setup } from './support/setup'
 
@@ -22,7 +22,31 @@ function lobby(options: ConnectOptions = {}) {
   }
   const ack = (p: PublishFrame | undefined, offset: number) =>
     FakeSocket.last.receive({ type: 'ack', ref: p?.ref ?? '', room: 'lobby', id: p?.id ?? '', offset, ts: 42 })
-  return { ...t, room, open, ack }
+  /** The newest publish on the newest socket. */
+  const lastPublish = () => FakeSocket.last.sentOf('publish').at(-1)
+  return { ...t, room, open, ack, lastPublish }
+}
+
+/**
+ * Plays the relay's store on the newest socket: every publish is answered in a microtask, by
+ * `answer` when it returns a frame, otherwise stored (texts in `stored`, offsets from 1) and acked.
+ */
+function store(answer: (p: PublishFrame) => RelayFrame | undefined = () => undefined) {
+  const ws = FakeSocket.last
+  const stored: string[] = []
+  const send = ws.send.bind(ws)
+  ws.send = (data: string) => {
+    send(data)
+    const p = JSON.parse(data) as PublishFrame
+    if (p.type !== 'publish') return
+    queueMicrotask(() => {
+      const frame = answer(p)
+      if (frame) return ws.receive(frame)
+      stored.push(p.text)
+      ws.receive({ type: 'ack', ref: p.ref, room: p.room, id: p.id, offset: stored.length, ts: 42 })
+    })
+  }
+  return stored
 }
 
 describe('send', () => {
@@ -32,7 +56,7 @@ describe('send', () => {
     const sent = room.send('Hi humans!', { meta: { lang: 'en' } })
     const p = FakeSocket.last.sentOf('publish')[0]
     expect(p).toMatchObject({ type: 'publish', room: 'lobby', text: 'Hi humans!', meta: { lang: 'en' } })
-    expect(p?.ref).toBe(p?.id)
+    expect(p?.ref).toMatch(/^#\d+$/) // the SDK's own ref, not the message id
     ack(p, 7)
     await expect(sent).resolves.toEqual({
       room: 'lobby',
@@ -45,8 +69,8 @@ describe('send', () => {
     })
   })
 
-  it('queues while offline and flushes in order after welcome and joined', async () => {
-    const { room, ack } = lobby()
+  it('queues while offline and flushes in order after welcome and joined, one on the wire at a time', async () => {
+    const { room, ack, lastPublish } = lobby()
     const a = room.send('one')
     const b = room.send('two')
     const c = room.send('three')
@@ -54,10 +78,25 @@ describe('send', () => {
     FakeSocket.last.welcome()
     expect(FakeSocket.last.sentOf('publish')).toEqual([]) // not before joined
     FakeSocket.last.receive(joined())
-    const pubs = FakeSocket.last.sentOf('publish')
-    expect(pubs.map((p) => p.text)).toEqual(['one', 'two', 'three'])
-    for (const [i, p] of pubs.entries()) ack(p, i + 1)
+    const texts = () => FakeSocket.last.sentOf('publish').map((p) => p.text)
+    expect(texts()).toEqual(['one'])
+    ack(lastPublish(), 1)
+    expect(texts()).toEqual(['one', 'two'])
+    ack(lastPublish(), 2)
+    expect(texts()).toEqual(['one', 'two', 'three'])
+    ack(lastPublish(), 3)
     expect((await Promise.all([a, b, c])).map((m) => m.offset)).toEqual([1, 2, 3])
+  })
+
+  it('keeps one publish per room on the wire, without holding up other rooms', () => {
+    const { client, room, open } = lobby()
+    open()
+    const other = client.join('other')
+    FakeSocket.last.receive(joined({ ref: 'join:other', room: 'other' }))
+    void room.send('l1')
+    void room.send('l2')
+    void other.send('o1')
+    expect(FakeSocket.last.sentOf('publish').map((p) => `${p.room}:${p.text}`)).toEqual(['lobby:l1', 'other:o1'])
   })
 
   it('resends an unacked message with the same id after a reconnect', async () => {
@@ -167,39 +206,101 @@ describe('send', () => {
     expect(FakeSocket.last.sentOf('publish')).toEqual([])
   })
 
-  it('gives every message its own id', () => {
+  it('gives every message its own id', async () => {
     const { room, open } = lobby()
     open()
+    const stored = store()
     for (let i = 0; i < 50; i++) void room.send(`m${i}`)
-    vi.advanceTimersByTime(5_000) // 50 messages at 10 per second after a burst of 20
+    await vi.advanceTimersByTimeAsync(5_000) // 50 messages at 10 per second after a burst of 20
+    expect(stored).toHaveLength(50)
     const ids = FakeSocket.last.sentOf('publish').map((p) => p.id)
     expect(new Set(ids).size).toBe(50)
+  })
+
+  it('never mistakes an app id for one of its own refs: an answer to a history request stays with it', async () => {
+    const { room, open, ack } = lobby()
+    open()
+    // Before refs and ids were apart, the publish of id '#1' had ref '#1', like the first history request.
+    const sent = room.send('looks like a ref', { id: '#1' })
+    const page = room.history()
+    const asked = FakeSocket.last.sentOf('history')[0]
+    const p = FakeSocket.last.sentOf('publish')[0]
+    expect(p?.ref).not.toBe(asked?.ref)
+    FakeSocket.last.receive({
+      type: 'error',
+      ref: asked?.ref,
+      room: 'lobby',
+      code: 'not_found',
+      message: 'no such page',
+    })
+    await expect(page).rejects.toMatchObject({ code: 'not_found', message: 'no such page' })
+    ack(p, 5)
+    await expect(sent).resolves.toMatchObject({ id: '#1', offset: 5, text: 'looks like a ref' })
+  })
+
+  it("never mistakes an app id for a join's ref: a refused join still fails all the room's messages", async () => {
+    const { room, errors } = lobby()
+    // Before refs and ids were apart, this message's publish had the join's ref, and took the refusal for its own.
+    const a = room.send('one', { id: 'join:lobby' }).catch((e: unknown) => e)
+    const b = room.send('two').catch((e: unknown) => e)
+    FakeSocket.last.welcome()
+    FakeSocket.last.receive({ type: 'error', ref: 'join:lobby', room: 'lobby', code: 'forbidden', message: 'not here' })
+    expect(await a).toMatchObject({ code: 'forbidden', message: 'not here', id: 'join:lobby' })
+    expect(await b).toMatchObject({ code: 'forbidden', message: 'not here' })
+    expect(errors.map((e) => e.code)).toEqual(['forbidden'])
   })
 })
 
 describe('pacing', () => {
-  it("paces a flushed outbox to the relay's publish rate instead of being refused", () => {
+  it("paces a flushed outbox to the relay's publish rate instead of being refused", async () => {
     const { room } = lobby()
     for (let i = 0; i < 5; i++) void room.send(`m${i}`)
     FakeSocket.last.welcome({ limits: { ...WELCOME.limits, publishRate: 10, publishBurst: 2 } })
+    store()
     FakeSocket.last.receive(joined())
+    await vi.advanceTimersByTimeAsync(0)
     expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['m0', 'm1'])
-    vi.advanceTimersByTime(100)
+    await vi.advanceTimersByTimeAsync(99)
+    expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['m0', 'm1'])
+    await vi.advanceTimersByTimeAsync(1)
     expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['m0', 'm1', 'm2'])
-    vi.advanceTimersByTime(200)
+    await vi.advanceTimersByTimeAsync(200)
     expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4'])
   })
 
-  it('a live send waits behind queued ones, so order holds', () => {
+  it('a live send waits behind queued ones, so order holds', async () => {
     const { room } = lobby()
     FakeSocket.last.welcome({ limits: { ...WELCOME.limits, publishRate: 1, publishBurst: 1 } })
+    const stored = store()
     FakeSocket.last.receive(joined())
     void room.send('first')
     void room.send('second')
     void room.send('third')
-    vi.advanceTimersByTime(2_000)
+    await vi.advanceTimersByTimeAsync(2_000)
     expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['first', 'second', 'third'])
+    expect(stored).toEqual(['first', 'second', 'third'])
   })
+
+  it.each(['unavailable', 'rate_limited'] as const)(
+    'keeps the order when the relay answers the first message %s and would take the next ones',
+    async (code) => {
+      const { room, open } = lobby()
+      open()
+      let refused = false
+      const stored = store((p) => {
+        if (p.text !== 'A' || refused) return undefined
+        refused = true
+        return { type: 'error', ref: p.ref, room: 'lobby', code, message: 'not now', retryAfter: 500 }
+      })
+      const sends = ['A', 'B', 'C'].map((t) => room.send(t))
+      await vi.advanceTimersByTimeAsync(499)
+      expect(stored).toEqual([])
+      await vi.advanceTimersByTimeAsync(1)
+      expect(stored).toEqual(['A', 'B', 'C'])
+      expect((await Promise.all(sends)).map((m) => `${m.offset}:${m.text}`)).toEqual(['1:A', '2:B', '3:C'])
+      expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['A', 'A', 'B', 'C'])
+    },
+  )
 
   it.each(['rate_limited', 'unavailable'] as const)(
     'resends a publish refused with %s after retryAfter, same id',
@@ -234,33 +335,34 @@ describe('retry with the same id', () => {
     open()
     const sent = room.send('mine', { id: 'app-1', meta: { v: 2 } })
     const p = FakeSocket.last.sentOf('publish')[0]
-    expect(p).toMatchObject({ ref: 'app-1', id: 'app-1', text: 'mine', meta: { v: 2 } })
+    expect(p).toMatchObject({ id: 'app-1', text: 'mine', meta: { v: 2 } })
+    expect(p?.ref).toMatch(/^#\d+$/)
     ack(p, 4)
     await expect(sent).resolves.toMatchObject({ id: 'app-1', offset: 4, meta: { v: 2 } })
   })
 
   it("a rejected send's error carries the message id; sending again with it reuses the id", async () => {
-    const { room, open, ack } = lobby({ sendTimeout: 1_000 })
+    const { room, open, ack } = lobby()
     open()
-    const sent = room.send('maybe stored')
+    const sent = room.send('refused', { id: 'r1' })
     const first = FakeSocket.last.sentOf('publish')[0]
-    vi.advanceTimersByTime(1_000)
+    FakeSocket.last.receive({ type: 'error', ref: first?.ref, room: 'lobby', code: 'internal', message: 'oops' })
     const error = (await sent.catch((e: unknown) => e)) as ConfabError
     expect(error).toBeInstanceOf(ConfabError)
-    expect(error).toMatchObject({ code: 'timeout', message: 'no ack within 1000 ms', id: first?.id })
-    const again = room.send('maybe stored', { id: error.id })
+    expect(error).toMatchObject({ code: 'internal', message: 'oops', id: 'r1' })
+    const again = room.send('refused', { id: error.id })
     const second = FakeSocket.last.sentOf('publish')[1]
-    expect(second?.id).toBe(first?.id)
-    // The relay had stored the first attempt: it answers with the original ack.
+    expect(second?.id).toBe('r1')
     ack(second, 3)
-    await expect(again).resolves.toMatchObject({ id: first?.id, offset: 3, text: 'maybe stored' })
+    await expect(again).resolves.toMatchObject({ id: 'r1', offset: 3, text: 'refused' })
   })
 
   it('carries the id on every kind of rejection: relay code, closed', async () => {
     const { client, room, open } = lobby()
     open()
     const refused = room.send('x', { id: 'r1' })
-    FakeSocket.last.receive({ type: 'error', ref: 'r1', room: 'lobby', code: 'too_large', message: 'too long' })
+    const ref = FakeSocket.last.sentOf('publish')[0]?.ref
+    FakeSocket.last.receive({ type: 'error', ref, room: 'lobby', code: 'too_large', message: 'too long' })
     await expect(refused).rejects.toMatchObject({ code: 'too_large', message: 'too long', id: 'r1' })
     FakeSocket.last.drop()
     const waiting = room.send('y', { id: 'c1' })
@@ -268,17 +370,119 @@ describe('retry with the same id', () => {
     await expect(waiting).rejects.toMatchObject({ code: 'closed', message: 'client closed', id: 'c1' })
   })
 
-  it('refuses a second send with the id of a message still waiting, and the first still settles', async () => {
-    const { room, open, ack } = lobby()
+  it('a second send with the id of a message still waiting waits for that message: one frame, both settle', async () => {
+    const { room, open, ack } = lobby({ outbox: 1 })
     const first = room.send('one', { id: 'dup' })
-    await expect(room.send('two', { id: 'dup' })).rejects.toMatchObject({
-      code: 'bad_request',
-      message: 'message dup is already waiting for the relay',
-    })
+    const second = room.send('one', { id: 'dup' }) // attached, so it takes no outbox slot
     open()
     const pubs = FakeSocket.last.sentOf('publish')
     expect(pubs.map((p) => p.text)).toEqual(['one'])
     ack(pubs[0], 1)
-    await expect(first).resolves.toMatchObject({ id: 'dup', text: 'one' })
+    await expect(first).resolves.toMatchObject({ id: 'dup', offset: 1, text: 'one' })
+    await expect(second).resolves.toMatchObject({ id: 'dup', offset: 1, text: 'one' })
+  })
+
+  it('the same id in another room is another message', () => {
+    const { client, room, open } = lobby()
+    open()
+    const other = client.join('other')
+    FakeSocket.last.receive(joined({ ref: 'join:other', room: 'other' }))
+    void room.send('here', { id: 'same' })
+    void other.send('there', { id: 'same' })
+    expect(FakeSocket.last.sentOf('publish').map((p) => `${p.room}:${p.text}`)).toEqual(['lobby:here', 'other:there'])
+  })
+})
+
+describe('a lost ack', () => {
+  /** The defaults: a 10 s ack deadline, the heartbeat from `welcome` (30 s here). */
+  const SEND_TIMEOUT = 10_000
+
+  it('probes the link when an ack is overdue, drops it when the probe goes unanswered, and resends the same id', async () => {
+    const { room, open, lastPublish, statuses } = lobby()
+    open()
+    const failed = room.send('lost ack').catch((e: unknown) => e as ConfabError)
+    const first = lastPublish()
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT - 1)
+    expect(FakeSocket.last.sentOf('ping')).toEqual([])
+    await vi.advanceTimersByTimeAsync(1)
+    const error = await failed
+    expect(error).toMatchObject({ code: 'timeout', message: `no ack within ${SEND_TIMEOUT} ms`, id: first?.id })
+    // The probe goes at once, not at half the 30 s heartbeat.
+    expect(FakeSocket.last.sentOf('ping')).toHaveLength(1)
+    // The app retries at once with error.id: that waits for the queued message instead of sending another.
+    const again = room.send('lost ack', { id: error.id })
+    const dead = FakeSocket.last
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT / 2 - 1)
+    expect(dead.closedByClient).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(dead.closedByClient).toBe(true)
+    expect(statuses.at(-1)).toBe('reconnecting')
+    await vi.advanceTimersByTimeAsync(500)
+    expect(dead.sentOf('publish')).toHaveLength(1)
+    open()
+    // Still queued: resent once, with its id.
+    const pubs = FakeSocket.last.sentOf('publish')
+    expect(pubs).toHaveLength(1)
+    expect(pubs[0]?.id).toBe(first?.id)
+    FakeSocket.last.receive({
+      type: 'ack',
+      ref: pubs[0]?.ref ?? '',
+      room: 'lobby',
+      id: first?.id ?? '',
+      offset: 1,
+      ts: 42,
+    })
+    await expect(again).resolves.toMatchObject({ id: first?.id, offset: 1, text: 'lost ack' })
+  })
+
+  it('keeps a timed-out message queued on a live link, and a retry with its id settles with the late ack', async () => {
+    const { room, open, ack, lastPublish, errors } = lobby()
+    open()
+    const failed = room.send('slow').catch((e: unknown) => e as ConfabError)
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT)
+    const error = await failed
+    expect(error.code).toBe('timeout')
+    FakeSocket.last.receive({ type: 'pong' }) // the probe is answered: the link is fine, the relay slow
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(FakeSocket.last.closedByClient).toBe(false)
+    const again = room.send('slow', { id: error.id })
+    expect(FakeSocket.last.sentOf('publish')).toHaveLength(1)
+    ack(lastPublish(), 4)
+    await expect(again).resolves.toMatchObject({ id: error.id, offset: 4 })
+    expect(errors).toEqual([])
+  })
+
+  it('gives a message waiting behind an unanswered one its own deadline, so no send hangs on a live link', async () => {
+    const { room, open, ack, lastPublish } = lobby()
+    open()
+    const a = room.send('A').catch((e: unknown) => e)
+    let bSettled = false
+    const b = room.send('B').catch((e: unknown) => {
+      bSettled = true
+      return e
+    })
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT)
+    expect(await a).toMatchObject({ code: 'timeout' })
+    FakeSocket.last.receive({ type: 'pong' })
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT - 1)
+    expect(bSettled).toBe(false)
+    FakeSocket.last.receive({ type: 'pong' })
+    await vi.advanceTimersByTimeAsync(1)
+    expect(bSettled).toBe(true)
+    expect(await b).toMatchObject({ code: 'timeout', message: `no ack within ${SEND_TIMEOUT} ms` })
+    // Both are still queued, in order: the late ack of A lets B go.
+    ack(lastPublish(), 1)
+    expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['A', 'B'])
+  })
+
+  it('reports a timed-out message the relay later refuses on the error event, with its id', async () => {
+    const { room, open, errors } = lobby()
+    open()
+    const failed = room.send('x', { id: 'late' }).catch((e: unknown) => e)
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT)
+    expect(await failed).toMatchObject({ code: 'timeout', id: 'late' })
+    const ref = FakeSocket.last.sentOf('publish')[0]?.ref
+    FakeSocket.last.receive({ type: 'error', ref, room: 'lobby', code: 'forbidden', message: 'muted' })
+    expect(errors).toMatchObject([{ code: 'forbidden', message: 'muted', id: 'late' }])
   })
 })

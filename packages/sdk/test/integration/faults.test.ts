@@ -10,8 +10,8 @@ import { client, closeClients, joinedRoom, portOf, recorder, startRelay, statusO
 const HEARTBEAT = 800
 /** Fast reconnects keep the suite quick; the shape of the backoff is unit-tested. */
 const reconnect = { minDelay: 50, maxDelay: 400 }
-/** Milliseconds: shorter than the heartbeat, so a lost ack times out before the link counts as dead. */
-const SEND_TIMEOUT = 200
+/** Milliseconds: the SDK's default ratio to the heartbeat (10 s to the relay's 25 s), scaled down like it. */
+const SEND_TIMEOUT = (HEARTBEAT * 10_000) / 25_000
 
 let relay: Relay
 let proxy: FaultProxy
@@ -75,6 +75,39 @@ describe('through a fault proxy', () => {
     expect(atB.texts()).toEqual(['once', 'after'])
     expect(atA.texts()).toEqual(['once', 'after'])
     expect(atA.messages[0]?.id).toBe(stored.id)
+  })
+
+  it('a lost ack at the default timeout/heartbeat ratio: the retry with error.id ends with one message, stored and shown once', async () => {
+    const { alice, a, b, atA, atB } = await pair({ sendTimeout: SEND_TIMEOUT })
+    const errors: ConfabError[] = []
+    alice.on('error', (e) => errors.push(e))
+    proxy.blackhole('down') // the publish reaches the relay; the ack never comes back
+    const error = await a.send('lost', { meta: { try: 1 } }).catch((e: unknown) => e as ConfabError)
+    expect(error).toMatchObject({ code: 'timeout', message: `no ack within ${SEND_TIMEOUT} ms` })
+    // Retried at once, as the widget's Retry button does, while the link is still half-open: the retry waits
+    // for the queued message, which the SDK resends with its id once it has replaced the dead link.
+    const retried = await a.send('lost', { id: error.id })
+    expect(retried).toMatchObject({ id: error.id, offset: 1, text: 'lost', meta: { try: 1 } })
+    await b.send('after')
+    await Promise.all([atA.count(2), atB.count(2)])
+    expect(atB.texts()).toEqual(['lost', 'after'])
+    expect(atA.texts()).toEqual(['lost', 'after'])
+    expect(atA.messages[0]?.id).toBe(error.id)
+    expect(errors).toEqual([])
+  })
+
+  it('a lost ack the app never retries: the message stays queued and is still stored and shown once', async () => {
+    const { alice, a, b, atA, atB } = await pair({ sendTimeout: SEND_TIMEOUT })
+    proxy.blackhole('down')
+    const error = await a.send('queued still').catch((e: unknown) => e as ConfabError)
+    expect(error.code).toBe('timeout')
+    await statusOf(alice, 'reconnecting')
+    await statusOf(alice, 'open')
+    await b.send('after')
+    await Promise.all([atA.count(2), atB.count(2)])
+    expect(atB.texts()).toEqual(['queued still', 'after'])
+    expect(atA.texts()).toEqual(['queued still', 'after'])
+    expect(atA.messages[0]?.id).toBe(error.id)
   })
 
   it('a send that timed out after the relay stored it, retried with error.id, is stored and shown once', async () => {
