@@ -8,6 +8,7 @@ import { median, ratio } from '../lib/stats.mjs'
 import { print } from '../lib/table.mjs'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const SENDERS = 4
 
 const CONFIGS = [
   { name: '1 node, memory', nodes: 1, redis: undefined },
@@ -70,6 +71,8 @@ export async function runCluster({ full, log }) {
           const results = await measure('confab', {
             receivers,
             workerCount: 2,
+            // Several senders: one connection's publishes are handled in order, one store round trip each.
+            senders: SENDERS,
             phases,
             nodes: config.nodes,
             room,
@@ -127,7 +130,7 @@ export function printCluster(result) {
     return
   }
   print(
-    `Cluster: Confab over Redis, ${result.receivers.toLocaleString('en-US')} receivers, sender on node A (median of ${result.reps})`,
+    `Cluster: Confab over Redis, ${result.receivers.toLocaleString('en-US')} receivers, ${SENDERS} senders on node A (median of ${result.reps})`,
     [
       { key: 'phase', label: 'phase' },
       { key: 'config', label: 'setup' },

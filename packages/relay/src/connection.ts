@@ -46,6 +46,9 @@ export interface ConnectionHooks {
 
 /** Frames waiting for their turn before the socket stops reading (TCP backpressure does the rest). */
 const MAX_INBOX = 32
+/** Close code for a `hello` refused as malformed (say, a name over 1,000 characters): 4000-4099, do not reconnect unchanged. */
+export const BAD_HELLO = 4000
+
 /** History page size when a `history` frame gives no limit. */
 const DEFAULT_PAGE = 50
 
@@ -85,8 +88,11 @@ export class Connection implements Subscriber {
   #inbox: string[] | null = null
   #busy = false
   #publishes: TokenBucket | null = null
+  /** join, leave, typing and history: cheap to send, not free to serve or fan out. */
+  #others: TokenBucket | null = null
   #errors: TokenBucket | null = null
   #refusedInARow = 0
+  #othersRefusedInARow = 0
   #whenClosed: { promise: Promise<void>; resolve: () => void } | null = null
 
   constructor(ws: WebSocket, address: string, ctx: ConnectionContext, hooks: ConnectionHooks) {
@@ -163,19 +169,25 @@ export class Connection implements Subscriber {
 
   /** Writes one serialized frame, unless the socket is closing; a full send queue cuts the socket with 4100. */
   send(data: string): void {
-    if (this.#writable()) writeText(this.#ws, data)
+    if (this.#writable(Buffer.byteLength(data))) writeText(this.#ws, data)
   }
 
   /** Writes a frame shared by many recipients: the ready-made bytes, no allocation here. */
   deliver(frame: SharedFrame): void {
-    if (this.#writable()) writeShared(this.#ws, frame)
+    if (this.#writable(frame.size)) writeShared(this.#ws, frame)
   }
 
-  /** Open, and its send queue within the bound; a socket past the bound is cut here. */
-  #writable(): boolean {
+  /**
+   * Open, and room in its send queue for `bytes` more; a socket whose queue
+   * would pass the bound is cut here. An empty queue takes any one frame:
+   * pages are built within half the bound, so only a relay configured for
+   * huge messages sends a frame larger than the bound.
+   */
+  #writable(bytes: number): boolean {
     const ws = this.#ws
     if (this.#state === 'closed' || ws.readyState !== WebSocket.OPEN) return false
-    if (ws.bufferedAmount > this.#ctx.config.limits.maxBufferedBytes) {
+    const queued = ws.bufferedAmount
+    if (queued > 0 && queued + bytes > this.#ctx.config.limits.maxBufferedBytes) {
       this.#ctx.metrics.sendQueueDrops.inc()
       this.close(CLOSE.SLOW_CONSUMER, 'send queue full')
       return false
@@ -271,6 +283,12 @@ export class Connection implements Subscriber {
     const { limits } = this.#ctx.config
     const decoded = decodeFrame(text, { maxDepth: limits.maxDepth, maxText: limits.maxText })
     if (!decoded.ok) {
+      if (decoded.hello && this.#state === 'hello') {
+        // Nothing can follow a refused hello, and a client that resends it unchanged would only be refused again.
+        this.#error(decoded.error)
+        this.close(BAD_HELLO, decoded.error.code)
+        return
+      }
       this.#mistake(decoded.error, { ref: decoded.ref, room: decoded.room })
       return
     }
@@ -290,6 +308,19 @@ export class Connection implements Subscriber {
   }
 
   async #dispatch(frame: ClientFrame): Promise<void> {
+    if (frame.type === 'join' || frame.type === 'leave' || frame.type === 'typing' || frame.type === 'history') {
+      const { limits } = this.#ctx.config
+      this.#others ??= new TokenBucket(limits.frameRate, limits.frameBurst)
+      const wait = this.#others.take()
+      if (wait > 0) {
+        if (++this.#othersRefusedInARow >= limits.rateAbuse) {
+          this.close(CLOSE.RATE_ABUSE, 'sending too fast')
+          return
+        }
+        throw new ClientError('rate_limited', 'sending too fast', wait)
+      }
+      this.#othersRefusedInARow = 0
+    }
     switch (frame.type) {
       case 'hello':
         return this.#hello(frame)

@@ -23,6 +23,18 @@ const STATUS_TEXT: Record<number, string> = {
  */
 export const CLOSE_GRACE = 2000 // 2 seconds
 
+/**
+ * The path of a request target, without its query: plain string work, because
+ * the target is whatever an unauthenticated client wrote (`//[` makes
+ * `new URL` throw, and a throw in an `upgrade` listener ends the process).
+ * An absolute-form target (`http://host/ws`) is not a path and gets 404.
+ */
+export function pathOf(target: string | undefined): string {
+  if (target === undefined) return '/'
+  const query = target.indexOf('?')
+  return query === -1 ? target : target.slice(0, query)
+}
+
 /** Refuses an upgrade with a plain HTTP answer; no WebSocket is created. */
 function refuse(socket: Duplex, status: number, body: string): void {
   socket.end(
@@ -143,7 +155,7 @@ export class Gateway {
   }
 
   #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = new URL(request.url ?? '/', 'http://relay').pathname
+    const path = pathOf(request.url)
     if (path !== this.#ctx.config.path) {
       // Another upgrade handler of the host app may own this path.
       if ((this.#listener?.listenerCount('upgrade') ?? 1) <= 1) refuse(socket, 404, 'not found')

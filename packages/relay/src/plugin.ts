@@ -54,6 +54,8 @@ export const confab: Plugin<RelayOptions> = {
       logger,
       historyLimit: config.historyLimit,
       typingTimeout: config.typingTimeout,
+      // Half the send-queue bound: a page can never alone get its reader cut as slow.
+      pageBytes: Math.floor(config.limits.maxBufferedBytes / 2),
     })
     await rooms.start()
     const { limits } = config

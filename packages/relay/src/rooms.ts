@@ -51,6 +51,25 @@ export interface RoomsOptions {
   historyLimit: number
   /** How long `typing` lasts without a refresh, in ms. */
   typingTimeout: number
+  /** Bytes of messages (as JSON) one `joined` or `history` page may hold (default 512 KiB, half the send-queue bound). */
+  pageBytes?: number
+}
+
+/** Default of `RoomsOptions.pageBytes`. */
+const PAGE_BYTES = 512 * 1024 // 512 KiB
+
+/**
+ * The newest of `messages` (oldest first) whose JSON fits in `budget` bytes,
+ * and always the newest one, so a client paging back never gets stuck on an
+ * empty page. A page built this way can never alone fill a send queue.
+ */
+function newestWithin(messages: Message[], budget: number): Message[] {
+  let bytes = 0
+  for (let i = messages.length - 1; i >= 0; i--) {
+    bytes += Buffer.byteLength(JSON.stringify(messages[i])) + 1
+    if (bytes > budget && i < messages.length - 1) return messages.slice(i + 1)
+  }
+  return messages
 }
 
 /**
@@ -59,9 +78,18 @@ export interface RoomsOptions {
  */
 const MAX_BATCH = 64 * 1024 // 64 KiB
 
+/**
+ * Retries of a message event the broker failed to publish, after the first
+ * attempt: waits of 100 ms doubling to 5 s, about 40 s in all. A message is
+ * acked once stored, so without a retry its fan-out would wait for the room's
+ * next message; past the last retry it still does.
+ */
+const FANOUT_RETRIES = 12
+const fanOutDelay = (attempt: number): number => Math.min(5000, 100 * 2 ** attempt)
+
 /** Work done for a room strictly in order, so subscribers see offsets in order. */
 type Task =
-  | { kind: 'message'; message: Message }
+  | { kind: 'message'; message: Message; epoch: string | undefined }
   | { kind: 'event'; frame: SharedFrame; skipUser: string | null }
   | { kind: 'run'; run: () => Promise<void> }
 
@@ -99,6 +127,9 @@ export class Rooms {
   /** Rooms with a non-empty outbox, flushed together at the end of the turn. */
   #dirty: LocalRoom[] = []
   #flushing: NodeJS.Immediate | null = null
+  /** Retries of failed fan-outs waiting for their turn (only ever non-empty while the broker fails). */
+  readonly #retries = new Set<NodeJS.Timeout>()
+  #stopped = false
 
   constructor(options: RoomsOptions) {
     this.#o = options
@@ -118,6 +149,9 @@ export class Rooms {
 
   /** Stops timers; the owner closes the store, broker and presence. */
   stop(): void {
+    this.#stopped = true
+    for (const timer of this.#retries) clearTimeout(timer)
+    this.#retries.clear()
     this.#typing.stop()
     if (this.#flushing !== null) clearImmediate(this.#flushing)
     this.#flushAll()
@@ -164,8 +198,8 @@ export class Rooms {
     if (room.epoch === '') {
       room.epoch = state.epoch
       room.next = state.head + 1
-    } else if (state.epoch !== room.epoch) {
-      // The history this node was delivering is gone: everyone here must start over.
+    } else if (state.epoch !== room.epoch || state.head < room.next - 1) {
+      // The history this node was delivering is gone (a new epoch, or offsets handed out again): everyone here must start over.
       for (const other of room.subscribers) other.resync()
       room.epoch = state.epoch
       room.next = state.head + 1
@@ -176,14 +210,18 @@ export class Rooms {
     room.next = Math.max(room.next, state.head + 1)
 
     const { since } = request
-    const recovered =
+    let recovered =
       since === undefined ||
       (since.epoch === state.epoch && since.offset >= state.first - 1 && since.offset <= state.head)
     const wanted = Math.min(request.history ?? 0, this.#o.historyLimit)
-    const messages =
+    const fetched =
       since !== undefined && recovered
         ? await store.after(room.name, since.offset, state.head - since.offset)
         : await store.before(room.name, state.head + 1, wanted)
+    const budget = this.#o.pageBytes ?? PAGE_BYTES
+    const messages = newestWithin(fetched, budget)
+    // More missed messages than one page holds: like a position outside retained history, the client starts over from the newest.
+    if (since !== undefined && messages.length < fetched.length) recovered = false
 
     // What was delivered before this point predates `joined`: it must not reach the new subscriber.
     this.#flush(room)
@@ -220,21 +258,41 @@ export class Rooms {
     this.#removeSubscriber(room, sub)
   }
 
-  /** Stores a publish, calls `acked` with the result, then fans it out (unless it was a duplicate). */
+  /**
+   * Stores a publish, calls `acked` with the result, then fans it out, a
+   * duplicate too: a client resends what it got no ack for, and when the
+   * first fan-out failed after the ack, the resend is what repairs it
+   * (subscribers drop offsets they already delivered). A failed fan-out is
+   * retried with backoff in the background.
+   */
   async publish(request: PublishRequest, acked: (result: AppendResult) => void): Promise<AppendResult> {
     const draft = { room: request.room, id: request.id, from: request.from, text: request.text }
     const result = await this.#o.store.append(request.meta === undefined ? draft : { ...draft, meta: request.meta })
     acked(result)
-    if (!result.duplicate) {
-      this.#o.metrics.messagesIn.inc()
-      try {
-        await this.#o.broker.publish(request.room, { type: 'message', message: result.message })
-      } catch (error) {
-        // Stored and acked: subscribers get it from the store with the room's next message.
-        this.#o.logger.error({ err: error, room: request.room }, 'broker publish failed')
-      }
-    }
+    if (!result.duplicate) this.#o.metrics.messagesIn.inc()
+    await this.#fanOut(request.room, { type: 'message', message: result.message, epoch: result.epoch }, 0)
     return result
+  }
+
+  /** Publishes a message event; on failure schedules the next attempt and resolves. */
+  async #fanOut(room: string, event: BrokerEvent, attempt: number): Promise<void> {
+    try {
+      await this.#o.broker.publish(room, event)
+    } catch (error) {
+      if (attempt === 0) this.#o.logger.error({ err: error, room }, 'broker publish failed, retrying')
+      if (this.#stopped) return
+      if (attempt >= FANOUT_RETRIES) {
+        // Stored and acked: subscribers get it from the store with the room's next message.
+        this.#o.logger.error({ err: error, room }, 'broker publish failed, giving up')
+        return
+      }
+      const timer = setTimeout(() => {
+        this.#retries.delete(timer)
+        void this.#fanOut(room, event, attempt + 1)
+      }, fanOutDelay(attempt))
+      timer.unref()
+      this.#retries.add(timer)
+    }
   }
 
   /** Marks the subscriber's user as typing (or not) in a room it has joined; refreshes are not rebroadcast. */
@@ -258,7 +316,8 @@ export class Rooms {
   ): Promise<{ messages: Message[]; more: boolean }> {
     const { store } = this.#o
     const state = await store.state(name)
-    const messages = await store.before(name, before ?? state.head + 1, Math.min(limit, this.#o.historyLimit))
+    const fetched = await store.before(name, before ?? state.head + 1, Math.min(limit, this.#o.historyLimit))
+    const messages = newestWithin(fetched, this.#o.pageBytes ?? PAGE_BYTES)
     const oldest = messages[0]?.offset
     return { messages, more: oldest !== undefined && oldest > state.first }
   }
@@ -337,10 +396,16 @@ export class Rooms {
     if (!room) return
     switch (event.type) {
       case 'message': {
-        const { message } = event
-        // Fast path: in order and nothing queued ahead of it.
-        if (!room.running && room.queue.length === 0 && message.offset === room.next) this.#deliver(room, message)
-        else this.#enqueue(room, { kind: 'message', message })
+        const { message, epoch } = event
+        // Fast path: in order, in this room's epoch, and nothing queued ahead of it.
+        if (
+          !room.running &&
+          room.queue.length === 0 &&
+          message.offset === room.next &&
+          (epoch === undefined || epoch === room.epoch)
+        ) {
+          this.#deliver(room, message)
+        } else this.#enqueue(room, { kind: 'message', message, epoch })
         return
       }
       case 'presence': {
@@ -395,8 +460,13 @@ export class Rooms {
         return
       case 'message': {
         const { offset } = task.message
+        if (task.epoch !== undefined && task.epoch !== room.epoch) {
+          // Counted in another epoch: the history moved (this node resyncs), or the event is older than a move it saw.
+          await this.#checkEpoch(room)
+          if (task.epoch !== room.epoch) return
+        }
         if (offset < room.next) {
-          // Usually a duplicate of a refetched gap; but offsets also restart when the history was lost.
+          // Usually a duplicate (a refetched gap, a resend); but offsets also restart when the history was lost.
           await this.#checkEpoch(room)
           return
         }
@@ -407,10 +477,14 @@ export class Rooms {
     }
   }
 
-  /** When the store's epoch moved on, everyone here resyncs and delivery restarts from the new head. */
+  /**
+   * When the store's epoch moved on, or its head went back below what was
+   * delivered here (history lost without a new epoch), everyone here resyncs
+   * and delivery restarts from the new head.
+   */
   async #checkEpoch(room: LocalRoom): Promise<void> {
     const state = await this.#o.store.state(room.name)
-    if (state.epoch === room.epoch) return
+    if (state.epoch === room.epoch && state.head >= room.next - 1) return
     for (const sub of room.subscribers) sub.resync()
     room.epoch = state.epoch
     room.next = state.head + 1

@@ -1,4 +1,5 @@
 // Every kind of bad input gets its documented answer, and the relay keeps serving.
+import { connect } from 'node:net'
 import type { Relay } from '@confab/relay'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { perTest, startRelay, TestClient, wsUrl } from './helpers'
@@ -155,6 +156,20 @@ describe('bad input before hello', () => {
     expect(await c.hello()).toMatchObject({ type: 'welcome' })
   })
 
+  it('closes with 4000 after a malformed hello, so the client does not resend it unchanged', async () => {
+    const c = new TestClient(wsUrl(relay))
+    scope.track(c)
+    await c.opened()
+    c.send({ type: 'hello', name: 'x'.repeat(1001) })
+    expect(await c.nextOf('error')).toEqual({
+      type: 'error',
+      code: 'bad_request',
+      message: 'name must be a string of at most 1000 characters',
+    })
+    expect(await c.closedWith()).toEqual({ code: 4000, reason: 'bad_request' })
+    await relayStillServes()
+  })
+
   it('closes with 4102 when no hello arrives in time', async () => {
     const quick = await startRelay({ limits: { helloTimeout: 100 } })
     try {
@@ -165,5 +180,38 @@ describe('bad input before hello', () => {
     } finally {
       await quick.stop()
     }
+  })
+})
+
+/** Writes raw bytes to the relay's port and resolves with everything it answers until it closes the connection. */
+function rawRequest(target: Relay, request: string): Promise<string> {
+  const { hostname, port } = new URL(target.url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(request))
+    let answer = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      answer += chunk
+    })
+    socket.on('close', () => resolve(answer))
+    socket.on('error', reject)
+  })
+}
+
+describe('bad upgrade requests', () => {
+  it.each(['//[', '/%', 'http://[::1', '*'])('answers an upgrade of %s with 404 and keeps serving', async (path) => {
+    const answer = await rawRequest(
+      relay,
+      `GET ${path} HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/)
+    await relayStillServes()
+  })
+
+  it('still finds the WebSocket path behind a query string', async () => {
+    const c = new TestClient(`${wsUrl(relay)}?v=1`)
+    scope.track(c)
+    expect(await c.hello()).toMatchObject({ type: 'welcome' })
   })
 })

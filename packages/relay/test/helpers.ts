@@ -193,23 +193,33 @@ export function perTest(): PerTest {
 /**
  * A memory store a test can unplug (`down`: appends fail as if Redis were
  * unreachable, and `ready` is false) or wipe (`reset()`: every room's history
- * is lost, under a new epoch, as when a store restarts).
+ * is lost, under a new epoch, as when a store restarts; `forget()`: lost
+ * under the same epoch, as when Redis loses its last writes).
  */
 export class TestStore implements Store {
   down = false
   inner = new MemoryStore()
+  /** The epoch reported instead of the inner store's, after `forget()`. */
+  #epoch: string | null = null
   get ready(): boolean {
     return !this.down
   }
   reset(): void {
     this.inner = new MemoryStore()
+    this.#epoch = null
+  }
+  async forget(): Promise<void> {
+    this.#epoch ??= (await this.inner.state('any')).epoch
+    this.inner = new MemoryStore()
   }
   async append(draft: Draft): Promise<AppendResult> {
     if (this.down) throw new StoreUnavailableError('connection refused')
-    return this.inner.append(draft)
+    const result = await this.inner.append(draft)
+    return this.#epoch === null ? result : { ...result, epoch: this.#epoch }
   }
-  state(room: string) {
-    return this.inner.state(room)
+  async state(room: string) {
+    const state = await this.inner.state(room)
+    return this.#epoch === null ? state : { ...state, epoch: this.#epoch }
   }
   after(room: string, after: number, limit: number) {
     return this.inner.after(room, after, limit)

@@ -54,6 +54,48 @@ describe('publish rate', () => {
   })
 })
 
+describe('rate of other frames', () => {
+  it('does not fan 2,000 typing toggles out 2,000 times: refused past the burst, then closed with 4101', async () => {
+    const relay = await relayWith()
+    const a = await client(relay)
+    const b = await client(relay)
+    await a.join('keys')
+    await b.join('keys')
+    for (let i = 0; i < 2000; i++) a.send({ type: 'typing', room: 'keys', active: i % 2 === 0 })
+    expect(await a.closedWith()).toEqual({ code: 4101, reason: 'sending too fast' })
+    // 49 refusals, then the 50th in a row closes (more if a token refilled in between and reset the count).
+    const refused = a.frames.filter((f) => f.type === 'error')
+    expect(refused.length).toBeGreaterThanOrEqual(49)
+    for (const error of refused) {
+      expect(error).toMatchObject({ code: 'rate_limited', message: 'sending too fast', room: 'keys' })
+      expect(error.retryAfter).toBeGreaterThan(0)
+    }
+    // b hears at most the burst (200, minus the join) and what refilled meanwhile, then the typing stops.
+    await b.next((f) => f.type === 'typing' && f.active === false && f.user !== undefined)
+    await b.next((f) => f.type === 'presence' && (f.leaves as unknown[]).length === 1)
+    const typing = b.frames.filter((f) => f.type === 'typing').length
+    expect(typing).toBeLessThan(260)
+    expect(b.closed).toBeNull()
+  })
+
+  it('refuses join, leave and history over the burst with rate_limited and a retryAfter', async () => {
+    const relay = await relayWith({ limits: { frameRate: 1, frameBurst: 2 } })
+    const c = await client(relay)
+    expect(await c.join('one')).toMatchObject({ type: 'joined' })
+    c.send({ type: 'history', ref: 'h1', room: 'one' })
+    expect(await c.next((f) => f.ref === 'h1')).toMatchObject({ type: 'history' })
+    c.send({ type: 'history', ref: 'h2', room: 'one' })
+    const refused = await c.next((f) => f.ref === 'h2')
+    expect(refused).toMatchObject({ type: 'error', code: 'rate_limited', message: 'sending too fast', room: 'one' })
+    expect(refused.retryAfter).toBeGreaterThan(0)
+    expect(refused.retryAfter).toBeLessThanOrEqual(1000)
+    // Publishing has its own bucket; ping has none.
+    expect(await c.publish('one', 'still here')).toMatchObject({ type: 'ack' })
+    c.send({ type: 'ping', ref: 'k' })
+    expect(await c.nextOf('pong')).toEqual({ type: 'pong', ref: 'k' })
+  })
+})
+
 describe('connections per IP', () => {
   it('refuses the upgrade over the cap with HTTP 429 and accepts again after one closes', async () => {
     const relay = await relayWith({ limits: { connectionsPerIp: 2 } })
@@ -110,6 +152,83 @@ describe('upgrade checks', () => {
   it('answers 404 for upgrades on other paths', async () => {
     const relay = await relayWith()
     expect(await upgradeStatus(wsUrl(relay, '/elsewhere'))).toBe(404)
+  })
+})
+
+describe('page size', () => {
+  /** A relay whose send-queue bound is 64 KiB (pages up to 32 KiB), and 40 messages of about 2 KB in room `big`. */
+  async function bigRoom() {
+    const relay = await relayWith({ limits: { publishRate: 10_000, publishBurst: 10_000, maxBufferedBytes: 65_536 } })
+    const writer = await client(relay)
+    await writer.join('big')
+    for (let i = 1; i <= 40; i++) expect((await writer.publish('big', `${i} ${'x'.repeat(2000)}`)).type).toBe('ack')
+    return { relay, writer }
+  }
+  const bytes = (messages: unknown[]) =>
+    messages.reduce<number>((sum, m) => sum + Buffer.byteLength(JSON.stringify(m)) + 1, 0)
+  const offsets = (frame: Record<string, unknown>) => (frame.messages as Array<{ offset: number }>).map((m) => m.offset)
+
+  it('cuts a history page at half the send-queue bound, newest first, with more: true', async () => {
+    const { relay } = await bigRoom()
+    const reader = await client(relay)
+    reader.send({ type: 'history', ref: 'h', room: 'big', limit: 1000 })
+    const page = await reader.next((f) => f.ref === 'h')
+    const messages = page.messages as unknown[]
+    expect(bytes(messages)).toBeLessThanOrEqual(32_768)
+    expect(messages.length).toBeGreaterThan(5)
+    expect(offsets(page).at(-1)).toBe(40)
+    expect(page.more).toBe(true)
+    // Paging back with `before` reaches the first message, each page within the budget.
+    const seen = offsets(page)
+    for (let before = seen[0] as number; before > 1; ) {
+      reader.send({ type: 'history', ref: `h${before}`, room: 'big', before, limit: 1000 })
+      const older = await reader.next((f) => f.ref === `h${before}`)
+      expect(bytes(older.messages as unknown[])).toBeLessThanOrEqual(32_768)
+      seen.unshift(...offsets(older))
+      before = offsets(older)[0] as number
+      expect(older.more).toBe(before > 1)
+    }
+    expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+    expect(reader.closed).toBeNull()
+  })
+
+  it('cuts the history of a join at the same budget', async () => {
+    const { relay } = await bigRoom()
+    const reader = await client(relay)
+    const joined = await reader.join('big', { history: 1000 })
+    expect(bytes(joined.messages as unknown[])).toBeLessThanOrEqual(32_768)
+    expect(offsets(joined).at(-1)).toBe(40)
+    expect(joined.recovered).toBe(true)
+  })
+
+  it('never lets a reader that stopped reading queue more than the bound, however many pages it asks for', async () => {
+    const relay = await relayWith({
+      limits: { publishRate: 10_000, publishBurst: 10_000, frameBurst: 1000, maxBufferedBytes: 65_536 },
+    })
+    const writer = await client(relay)
+    await writer.join('big')
+    for (let i = 1; i <= 40; i++) expect((await writer.publish('big', `${i} ${'x'.repeat(2000)}`)).type).toBe('ack')
+    const reader = await client(relay)
+    reader.ws.pause()
+    // 900 pages of about 32 KiB: some 29 MB, far past the bound and the kernel's socket buffers.
+    for (let i = 0; i < 900; i++) reader.send({ type: 'history', ref: `h${i}`, room: 'big', limit: 1000 })
+    await expect.poll(() => metric(relay, 'confab_send_queue_drops_total'), { timeout: 10_000, interval: 20 }).toBe(1)
+    expect(await metric(relay, 'confab_send_queue_bytes')).toBeLessThanOrEqual(65_536)
+  })
+
+  it('answers a resume that missed more than one page with recovered: false and the newest page', async () => {
+    const { relay } = await bigRoom()
+    const first = await client(relay)
+    const { epoch } = await first.join('big')
+    const far = await client(relay)
+    const resumed = await far.join('big', { since: { epoch, offset: 1 } })
+    expect(resumed.recovered).toBe(false)
+    expect(bytes(resumed.messages as unknown[])).toBeLessThanOrEqual(32_768)
+    expect(offsets(resumed).at(-1)).toBe(40)
+    const near = await client(relay)
+    const caughtUp = await near.join('big', { since: { epoch, offset: 36 } })
+    expect(caughtUp).toMatchObject({ recovered: true })
+    expect(offsets(caughtUp)).toEqual([37, 38, 39, 40])
   })
 })
 

@@ -229,6 +229,92 @@ describe('history lost under a node, noticed by a message', () => {
     expect(await writer.publish('restart', 'one again')).toMatchObject({ type: 'ack', offset: 1 })
     expect((await reader.closedWith()).code).toBe(4200)
   })
+
+  it('closes with 4200 when a new epoch has reached offsets beyond what was delivered here', async () => {
+    const store = new TestStore()
+    const relay = await relayWith({ store })
+    const reader = await client(relay)
+    const writer = await client(relay)
+    await reader.join('moved')
+    await writer.join('moved')
+    await writer.publish('moved', 'old 1')
+    await writer.publish('moved', 'old 2')
+    await reader.next((f) => f.type === 'message' && f.offset === 2)
+    store.reset()
+    // Written meanwhile through another node whose fan-out never reached this one.
+    for (const text of ['new 1', 'new 2', 'new 3']) {
+      await store.append({ room: 'moved', id: text, from: { id: 'other', name: 'Other' }, text })
+    }
+    expect(await writer.publish('moved', 'new 4')).toMatchObject({ type: 'ack', offset: 4 })
+    expect(await reader.closedWith()).toEqual({ code: 4200, reason: 'resync required' })
+    // Offsets 3 and 4 of the new epoch were never passed off as the old epoch's continuation.
+    expect(reader.frames.filter((f) => f.type === 'message').map((f) => f.text)).toEqual(['old 1', 'old 2'])
+  })
+
+  it('closes with 4200 when the history went back under the same epoch', async () => {
+    const store = new TestStore()
+    const relay = await relayWith({ store })
+    const reader = await client(relay)
+    const writer = await client(relay)
+    await reader.join('rewound')
+    await writer.join('rewound')
+    for (const text of ['one', 'two', 'three']) await writer.publish('rewound', text)
+    await reader.next((f) => f.type === 'message' && f.offset === 3)
+    await store.forget()
+    expect(await writer.publish('rewound', 'one again')).toMatchObject({ type: 'ack', offset: 1 })
+    expect(await reader.closedWith()).toEqual({ code: 4200, reason: 'resync required' })
+  })
+})
+
+describe('fan-out that fails after the ack', () => {
+  /** A memory broker whose next `failures` message publishes fail; with `doom`, every retry of the next one fails too. */
+  class FailingBroker extends MemoryBroker {
+    failures = 0
+    doom = false
+    readonly #doomed = new WeakSet<BrokerEvent>()
+    override async publish(room: string, event: BrokerEvent): Promise<void> {
+      if (event.type === 'message' && this.doom) {
+        this.doom = false
+        this.#doomed.add(event)
+      }
+      if (this.#doomed.has(event)) throw new Error('PUBLISH timed out')
+      if (event.type === 'message' && this.failures > 0) {
+        this.failures--
+        throw new Error('PUBLISH timed out')
+      }
+      return super.publish(room, event)
+    }
+  }
+
+  it('retries the publish, so the message arrives without waiting for the next one', async () => {
+    const broker = new FailingBroker()
+    const relay = await relayWith({ broker })
+    const a = await client(relay)
+    const b = await client(relay)
+    await a.join('q')
+    await b.join('q')
+    broker.failures = 2
+    expect(await a.publish('q', 'important')).toMatchObject({ type: 'ack', offset: 1 })
+    expect(await b.nextOf('message')).toMatchObject({ offset: 1, text: 'important' })
+    expect(broker.failures).toBe(0)
+  })
+
+  it('fans a resend out again, so a client that got no ack repairs the fan-out', async () => {
+    const broker = new FailingBroker()
+    const relay = await relayWith({ broker })
+    const a = await client(relay)
+    const b = await client(relay)
+    await a.join('q')
+    await b.join('q')
+    broker.doom = true
+    const ack = await a.publish('q', 'important', { id: 'x1' })
+    const again = await a.publish('q', 'important', { id: 'x1' })
+    expect(again).toMatchObject({ type: 'ack', offset: ack.offset })
+    expect(await b.nextOf('message')).toMatchObject({ offset: 1, text: 'important' })
+    await a.publish('q', 'next')
+    await b.next((f) => f.type === 'message' && f.text === 'next')
+    expect(b.frames.filter((f) => f.type === 'message').map((f) => f.offset)).toEqual([1, 2])
+  })
 })
 
 describe('hot path', () => {

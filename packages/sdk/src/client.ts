@@ -220,7 +220,10 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     if (!entry || entry.sent) return
     const wait = bucket.take()
     if (wait) pace(wait)
-    else if ((entry.sent = send({ type: 'publish', ref: entry.ref, ...entry.draft }))) arm(entry)
+    else if (send({ type: 'publish', ref: entry.ref, ...entry.draft })) {
+      entry.sent = true
+      arm(entry)
+    }
   }
   /** Flushes every joined room again in `ms` (one timer, however many rooms wait). */
   const pace = (ms: number): void => {

@@ -13,9 +13,9 @@ export class ConfabError extends Error {
   /** Milliseconds the relay asked to wait before trying again (`rate_limited`, `unavailable`). */
   declare readonly retryAfter?: number
   /**
-   * On a rejected `room.send`: the message's id. A `timeout` does not mean "not stored", so
-   * retry with `room.send(text, { id: error.id })`: the relay answers a repeated id with the
-   * original message instead of storing a second copy.
+   * On a rejected `room.send`: the message's id. A `timeout` means "not confirmed yet" (the message
+   * stays queued), so retry with `room.send(text, { id: error.id })`: that waits for the queued message,
+   * and the relay answers a repeated id with the original message instead of storing a second copy.
    */
   declare readonly id?: string
 

@@ -48,6 +48,7 @@ export interface SendOptions {
    * The message's idempotency key, at most 64 characters (default: a fresh one). Pass the `id` of an earlier attempt,
    * such as `error.id` of a rejected send, to retry it: the relay answers an id it has already
    * stored (within 10 minutes) with the original message, and does not store or broadcast it again.
+   * While a message with this id is still queued in this room (as after a `timeout`), the call sends nothing: it waits for that message.
    */
   id?: string
 }
@@ -66,8 +67,8 @@ export interface Room {
   on<E extends keyof RoomEvents>(event: E, cb: RoomEvents[E]): Unsubscribe
   /**
    * Sends a message. Resolves with the stored message once the relay acknowledged it; waits in
-   * the outbox while offline. Rejects with ConfabError `timeout`, `closed`, `limit_exceeded` or the
-   * relay's code; the error's `id` retries the same message (see {@link SendOptions.id}).
+   * the outbox while offline. Rejects with ConfabError `timeout` (not confirmed yet: the message stays queued),
+   * `closed`, `limit_exceeded` or the relay's code; the error's `id` retries the same message (see {@link SendOptions.id}).
    */
   send(text: string, options?: SendOptions): Promise<Message>
   /** Call on every keystroke: the SDK sends at most one frame per 2 s and says "stopped" after 3 s idle. */

@@ -475,6 +475,17 @@ describe('a lost ack', () => {
     expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['A', 'B'])
   })
 
+  it('tells the error event, not the settled promise, when a timed-out message is dropped by leave()', async () => {
+    const { room, open, errors } = lobby()
+    open()
+    const failed = room.send('x', { id: 'gone' }).catch((e: unknown) => e)
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT)
+    expect(await failed).toMatchObject({ code: 'timeout', id: 'gone' })
+    expect(errors).toEqual([]) // a timeout is not final: the message is still on its way
+    room.leave()
+    expect(errors).toMatchObject([{ code: 'closed', message: 'left room lobby', id: 'gone' }])
+  })
+
   it('reports a timed-out message the relay later refuses on the error event, with its id', async () => {
     const { room, open, errors } = lobby()
     open()

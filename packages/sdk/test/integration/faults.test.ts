@@ -96,13 +96,14 @@ describe('through a fault proxy', () => {
     expect(errors).toEqual([])
   })
 
-  it('a lost ack the app never retries: the message stays queued and is still stored and shown once', async () => {
+  it('a send that timed out on a dead link stays queued: without any retry it is sent after the reconnect, once', async () => {
     const { alice, a, b, atA, atB } = await pair({ sendTimeout: SEND_TIMEOUT })
-    proxy.blackhole('down')
+    proxy.blackhole('both') // the publish never reaches the relay
     const error = await a.send('queued still').catch((e: unknown) => e as ConfabError)
     expect(error.code).toBe('timeout')
+    expect(atB.messages).toEqual([])
     await statusOf(alice, 'reconnecting')
-    await statusOf(alice, 'open')
+    await atB.count(1) // resent by the SDK alone once the link was replaced
     await b.send('after')
     await Promise.all([atA.count(2), atB.count(2)])
     expect(atB.texts()).toEqual(['queued still', 'after'])
