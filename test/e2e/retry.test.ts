@@ -17,7 +17,7 @@ import { type FaultProxy, startFaultProxy } from '../support/fault-proxy'
 const skip = chromiumMissing()
 const BUNDLE = resolve(__dirname, '../../packages/widget/dist/widget.js')
 
-/** Milliseconds: the relay's heartbeat, so the SDK notices the black hole only after Retry was clicked. */
+/** Milliseconds: the relay's heartbeat (the SDK's probe after a late ack finds the black hole sooner). */
 const HEARTBEAT = 6_000
 /** Milliseconds the page's SDK waits for an ack: far below the heartbeat. */
 const SEND_TIMEOUT = 300
@@ -84,14 +84,18 @@ describe.skipIf(skip)('widget retry against a real relay', () => {
       await tab.goto(`http://127.0.0.1:${(host.address() as AddressInfo).port}/`)
       await w('[part=presence]').filter({ hasText: '2 online' }).waitFor()
 
-      proxy.blackhole('down') // Ada's publish reaches the relay; its ack never comes back
+      // Ada's publish reaches the relay; its ack never comes back. New connections are refused, so
+      // the SDK's own resend (after its probe drops the dead link) waits until Retry was clicked.
+      proxy.refuse(true)
+      proxy.blackhole('down')
       await w('[part=input]').fill('only once')
       await w('[part=input]').press('Enter')
       await w('.failed').waitFor()
       await expect.poll(() => atBob.map((m) => m.text), { timeout: 5_000 }).toEqual(['only once']) // stored all the same
       await w('[part=retry-button]').click()
+      proxy.refuse(false)
 
-      // Ada's SDK notices the dead link, reconnects and resumes; Bob then says something.
+      // Ada's SDK reconnects, resends with the first id (deduplicated by the relay) and resumes; Bob then says something.
       await w('.msg')
         .filter({ hasText: 'only once' })
         .and(tab.locator(':not(.failed):not(.pending)'))
