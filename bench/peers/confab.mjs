@@ -36,7 +36,9 @@ export async function startServer(options) {
 
 // Every socket of one load process is the same guest (hello.resume), so joining
 // 5,000 receivers does not broadcast 5,000 presence changes to a growing room:
-// setup cost is not what this benchmark measures.
+// setup cost is not what this benchmark measures. BENCH_CONFAB_DISTINCT=1 gives every
+// socket its own guest instead, to measure what presence costs when a room fills.
+const SHARED_GUEST = process.env.BENCH_CONFAB_DISTINCT !== '1'
 let resume
 
 async function hello(url, localAddress) {
@@ -44,7 +46,7 @@ async function hello(url, localAddress) {
   const welcome = JSON.parse(
     await exchange(ws, JSON.stringify({ type: 'hello', name: 'bench', resume }), (t) => t.includes('"welcome"')),
   )
-  resume ??= welcome.resume
+  if (SHARED_GUEST) resume ??= welcome.resume
   return ws
 }
 

@@ -38,7 +38,7 @@ export class Chat {
   readonly room: ChatRoom
   private readonly unbind: (() => void)[] = []
   private readonly outgoing = new Map<string, Outgoing>()
-  private seq = 0
+  private stopped = false
   private joined = false
   private loading = false
   private members: Member[] = []
@@ -80,9 +80,8 @@ export class Chat {
 
   /** Shows `text` as pending at once, sends it, and resolves with the stored message. */
   send(text: string): Promise<Message> {
-    const key = `p${++this.seq}`
+    const key = this.log.addPending(this.me(), text)
     this.outgoing.set(key, { id: newId(), text, failed: false })
-    this.log.addPending(key, this.me(), text)
     return this.deliver(key)
   }
 
@@ -121,9 +120,12 @@ export class Chat {
     this.room.typing()
   }
 
-  /** Unsubscribes, leaves the room and closes the client when the widget opened it. */
+  /** Unsubscribes, takes this chat's unsent messages off screen, leaves the room and closes the client when the widget opened it. */
   stop(): void {
+    this.stopped = true
     for (const off of this.unbind.splice(0)) off()
+    for (const key of this.outgoing.keys()) this.log.drop(key)
+    this.outgoing.clear()
     this.room.leave()
     if (this.ownsClient) this.client.close()
   }
@@ -143,7 +145,8 @@ export class Chat {
         entry.failed = true
         this.log.setState(key, 'failed')
       }
-      this.host.error(error)
+      // A stopped chat's room is no longer on screen: its late failures are the caller's alone.
+      if (!this.stopped) this.host.error(error)
       throw error
     }
   }

@@ -78,6 +78,13 @@ export class ConfabChat extends HTMLElement {
   private ownClient: ChatClient | undefined
   private overrides: Partial<Strings> = {}
   private unread = 0
+  /** The name typed into the name form, for when Web Storage is blocked and cannot remember it. */
+  private chosenName = ''
+  /**
+   * Set by connectedCallback. Not `isConnected`: while markup upgrades, attributeChangedCallback runs once per
+   * attribute with isConnected already true, and reacting there would open a connection per attribute.
+   */
+  private connected = false
   private readonly fit = (): void => {
     const vv = globalThis.visualViewport
     if (vv) setViewport(this.viewport, vv.height, vv.offsetTop)
@@ -223,10 +230,13 @@ export class ConfabChat extends HTMLElement {
     for (const prop of PROPERTIES) this.upgrade(prop)
     this.relabel()
     this.layout()
-    if (this.mode === 'inline' || this.opened || read('sessionStorage', this.activeKey())) this.start()
+    this.connected = true
+    if (this.opened) this.onOpen()
+    else if (this.mode === 'inline' || read('sessionStorage', this.activeKey())) this.start()
   }
 
   disconnectedCallback(): void {
+    this.connected = false
     this.stop()
     globalThis.visualViewport?.removeEventListener('resize', this.fit)
     globalThis.visualViewport?.removeEventListener('scroll', this.fit)
@@ -237,15 +247,16 @@ export class ConfabChat extends HTMLElement {
     if (CONNECTION.has(name)) {
       if (this.chat) this.restart()
       // A name or token arriving while the name form shows (or before the first open) may now be enough.
-      else if (this.isConnected && (this.mode === 'inline' || this.opened)) this.start()
+      else if (this.connected && (this.mode === 'inline' || this.opened)) this.start()
     } else if (name === 'open') {
       this.layout()
-      this.emit(value === null ? 'confab-close' : 'confab-open')
+      // Opened before it was attached: connectedCallback opens it.
+      if (!this.connected) return
       if (value !== null) this.onOpen()
       else this.onClose()
     } else if (name === 'mode' || name === 'position') {
       this.layout()
-      if (this.isConnected && this.mode === 'inline') this.start()
+      if (this.connected && this.mode === 'inline') this.start()
     } else {
       this.relabel()
     }
@@ -280,6 +291,7 @@ export class ConfabChat extends HTMLElement {
       event.preventDefault()
       const name = v.nameInput.value.trim()
       if (!name) return
+      this.chosenName = name
       write('localStorage', NAME_KEY, name)
       this.start()
       v.input.focus()
@@ -293,7 +305,7 @@ export class ConfabChat extends HTMLElement {
   /** Connects (once) when a name or token is known; otherwise shows the name form. */
   private start(): Chat | undefined {
     if (this.chat) return this.chat
-    const name = this.name || read('localStorage', NAME_KEY) || ''
+    const name = this.name || this.chosenName || read('localStorage', NAME_KEY) || ''
     const needsName = !this.ownClient && !this.token && !name
     this.view.nameForm.hidden = !needsName
     this.view.composer.hidden = needsName
@@ -321,7 +333,7 @@ export class ConfabChat extends HTMLElement {
   private restart(): void {
     this.stop()
     this.log.clearStored()
-    if (this.isConnected) this.start()
+    if (this.connected) this.start()
   }
 
   private submit(): void {
@@ -333,7 +345,7 @@ export class ConfabChat extends HTMLElement {
   }
 
   private onOpen(): void {
-    if (!this.isConnected) return
+    this.emit('confab-open')
     this.unread = 0
     setUnread(this.view, this.strings, 0)
     this.start()
@@ -346,6 +358,7 @@ export class ConfabChat extends HTMLElement {
   }
 
   private onClose(): void {
+    this.emit('confab-close')
     globalThis.visualViewport?.removeEventListener('resize', this.fit)
     globalThis.visualViewport?.removeEventListener('scroll', this.fit)
     setViewport(this.viewport, null)

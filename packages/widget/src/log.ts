@@ -21,6 +21,8 @@ const BOTTOM_SLACK = 48
 export class MessageLog {
   /** Rendered messages by key: `o<offset>` once stored, `p<n>` while pending. */
   private readonly items = new Map<string, HTMLElement>()
+  /** Numbers pending keys for the element's whole life: chats come and go (room changes) but share this log. */
+  private seq = 0
   private clock?: { lang: string; format: Intl.DateTimeFormat }
 
   constructor(
@@ -79,13 +81,22 @@ export class MessageLog {
     else log.scrollTop = log.scrollHeight - fromEnd
   }
 
-  /** Shows a message the local user is sending, before the relay has stored it. */
-  addPending(key: string, from: Member, text: string): void {
+  /** Shows a message the local user is sending, before the relay has stored it; returns its key. */
+  addPending(from: Member, text: string): string {
+    const key = `p${++this.seq}`
     const el = this.item(key, from, text, Date.now(), true)
     this.view.log.append(el)
     this.regroup(el)
     this.setState(key, 'pending')
     this.settle(true)
+    return key
+  }
+
+  /** Takes a pending message off screen (its chat was stopped: another room now shows here). */
+  drop(key: string): void {
+    this.items.get(key)?.remove()
+    this.items.delete(key)
+    this.updateEmpty()
   }
 
   /** Moves a pending message to `sent` (re-keyed by its offset) or `failed` (with a retry button). */

@@ -1,5 +1,6 @@
 // Web Storage can throw (Safari private mode, sandboxed iframes, storage disabled by policy).
-// The widget then simply does not remember: it asks for the name again next time.
+// The widget then simply does not remember: the name typed stays in memory for this page only
+// and is asked for again on the next page load.
 
 /** Reads `key` from the given storage, or null when storage is unavailable. */
 export function read(area: 'localStorage' | 'sessionStorage', key: string): string | null {

@@ -6,68 +6,73 @@
 // The "new messages" marker (.jump) has a net height of 0 (-40 + 32 + 8 px) so showing or
 // hiding it never changes the log's size or scroll range. The launcher sits on the host
 // page, whose colours are unknown, so its focus ring is two-tone (ring plus outline).
+// Each public --confab-x is read once, on :host, into a private --_x with its default as the
+// var() fallback: :host never declares --confab-x itself, so a value set on the element or on
+// any ancestor reaches the widget by inheritance.
 
 const LIGHT =
-  '--confab-bg:#fff;--confab-fg:#1b1d22;--confab-muted:#555c68;--confab-border:#d3d8e0;--confab-bubble:#eef1f5;--confab-link:#1d4ec0;--confab-banner:#fff4d6;--confab-banner-fg:#4a3600;--confab-danger:#b3261e'
+  '--_bg:var(--confab-bg,#fff);--_fg:var(--confab-fg,#1b1d22);--_muted:var(--confab-muted,#555c68);--_border:var(--confab-border,#d3d8e0);--_bubble:var(--confab-bubble,#eef1f5);--_link:var(--confab-link,#1d4ec0);--_banner:var(--confab-banner,#fff4d6);--_banner-fg:var(--confab-banner-fg,#4a3600);--_danger:var(--confab-danger,#b3261e)'
 const DARK =
-  '--confab-bg:#17191e;--confab-fg:#e9ebef;--confab-muted:#a9b0bb;--confab-border:#3a3f48;--confab-bubble:#272b33;--confab-link:#9dbdff;--confab-banner:#4a3a10;--confab-banner-fg:#ffeab0;--confab-danger:#ffb4ab'
+  '--_bg:var(--confab-bg,#17191e);--_fg:var(--confab-fg,#e9ebef);--_muted:var(--confab-muted,#a9b0bb);--_border:var(--confab-border,#3a3f48);--_bubble:var(--confab-bubble,#272b33);--_link:var(--confab-link,#9dbdff);--_banner:var(--confab-banner,#4a3a10);--_banner-fg:var(--confab-banner-fg,#ffeab0);--_danger:var(--confab-danger,#ffb4ab)'
 
-/** The widget's stylesheet; every colour, size and font is a `--confab-*` custom property. */
+/** The widget's stylesheet; every colour, size and font comes from a `--confab-*` custom property. */
 export const CSS = `
-:host{all:initial;${LIGHT};--confab-accent:#2456d3;--confab-accent-fg:#fff;--confab-focus:#2456d3;--confab-font:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;--confab-font-size:15px;--confab-radius:14px;--confab-width:370px;--confab-height:560px;--confab-offset:20px;--confab-z:2147483000;--confab-shadow:0 12px 40px rgb(0 0 0/.22);display:block;color-scheme:light}
-:host([theme=dark]){${DARK};--confab-focus:#9dbdff;color-scheme:dark}
-@media (prefers-color-scheme:dark){:host(:not([theme=light])){${DARK};--confab-focus:#9dbdff;color-scheme:dark}}
+:host{all:initial;${LIGHT};--_accent:var(--confab-accent,#2456d3);--_accent-fg:var(--confab-accent-fg,#fff);--_focus:var(--confab-focus,#2456d3);--_font:var(--confab-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);--_font-size:var(--confab-font-size,15px);--_radius:var(--confab-radius,14px);--_width:var(--confab-width,370px);--_height:var(--confab-height,560px);--_offset:var(--confab-offset,20px);--_z:var(--confab-z,2147483000);--_shadow:var(--confab-shadow,0 12px 40px rgb(0 0 0/.22));display:block;color-scheme:light}
+:host([theme=dark]){${DARK};--_focus:var(--confab-focus,#9dbdff);color-scheme:dark}
+@media (prefers-color-scheme:dark){:host(:not([theme=light])){${DARK};--_focus:var(--confab-focus,#9dbdff);color-scheme:dark}}
 :host([hidden]),[hidden]{display:none!important}
 *{box-sizing:border-box}
-.root{font:var(--confab-font-size)/1.4 var(--confab-font);color:var(--confab-fg)}
+.root{font:var(--_font-size)/1.4 var(--_font);color:var(--_fg)}
 button,textarea,input{font:inherit;color:inherit}
-:focus-visible{outline:3px solid var(--confab-focus);outline-offset:2px}
+:focus-visible{outline:3px solid var(--_focus);outline-offset:2px}
 .vh{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}
-.launcher{position:fixed;bottom:var(--confab-offset);right:var(--confab-offset);z-index:var(--confab-z);width:56px;height:56px;border:0;border-radius:50%;background:var(--confab-accent);color:var(--confab-accent-fg);box-shadow:var(--confab-shadow);cursor:pointer;display:grid;place-items:center;transition:transform .15s}
+.launcher{position:fixed;bottom:var(--_offset);right:var(--_offset);z-index:var(--_z);width:56px;height:56px;border:0;border-radius:50%;background:var(--_accent);color:var(--_accent-fg);box-shadow:var(--_shadow);cursor:pointer;display:grid;place-items:center;transition:transform .15s}
 .launcher:hover{transform:scale(1.06)}
-.launcher:focus-visible{box-shadow:0 0 0 2px var(--confab-bg),0 0 0 5px var(--confab-focus),var(--confab-shadow);outline:2px solid var(--confab-fg);outline-offset:5px}
+.launcher:focus-visible{box-shadow:0 0 0 2px var(--_bg),0 0 0 5px var(--_focus),var(--_shadow);outline:2px solid var(--_fg);outline-offset:5px}
 .i-close,.open .i-chat{display:none}
 .open .i-close{display:block}
-.left .launcher,.left .panel{right:auto;left:var(--confab-offset)}
+.left .launcher,.left .panel{right:auto;left:var(--_offset)}
 .inline .launcher{display:none}
 svg{width:24px;height:24px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
-.badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:var(--confab-danger);color:var(--confab-bg);font-size:12px;font-weight:700;line-height:22px}
-.panel{display:flex;flex-direction:column;background:var(--confab-bg);color:var(--confab-fg);overflow:hidden}
-.launcher-mode .panel{position:fixed;z-index:var(--confab-z);bottom:calc(var(--confab-offset) + 68px);right:var(--confab-offset);width:var(--confab-width);height:min(var(--confab-height),calc(100vh - 120px));border-radius:var(--confab-radius);box-shadow:var(--confab-shadow);border:1px solid var(--confab-border);animation:confab-in .18s ease-out}
+.badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:var(--_danger);color:var(--_bg);font-size:12px;font-weight:700;line-height:22px}
+.panel{display:flex;flex-direction:column;background:var(--_bg);color:var(--_fg);overflow:hidden}
+.launcher-mode .panel{position:fixed;z-index:var(--_z);bottom:calc(var(--_offset) + 68px);right:var(--_offset);width:var(--_width);height:min(var(--_height),calc(100vh - 120px));border-radius:var(--_radius);box-shadow:var(--_shadow);border:1px solid var(--_border);animation:confab-in .18s ease-out}
 .inline{height:100%}
-.inline .panel{height:100%;min-height:320px;border:1px solid var(--confab-border);border-radius:var(--confab-radius)}
+.inline .panel{height:100%;min-height:320px;border:1px solid var(--_border);border-radius:var(--_radius)}
 @keyframes confab-in{from{opacity:0;transform:translateY(12px)}}
-header{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--confab-accent);color:var(--confab-accent-fg)}
+header{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--_accent);color:var(--_accent-fg)}
 h2{margin:0;font-size:1.05em;flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .presence{font-size:.85em}
 .icon{border:0;background:transparent;color:inherit;width:40px;height:40px;border-radius:50%;display:grid;place-items:center;cursor:pointer}
 .icon:hover{background:rgb(127 127 127/.2)}
-header :focus-visible{outline-color:var(--confab-accent-fg)}
+header :focus-visible{outline-color:var(--_accent-fg)}
 .inline .close{display:none}
-.banner{padding:6px 16px;background:var(--confab-banner);color:var(--confab-banner-fg);font-size:.9em}
+.banner{padding:6px 16px;background:var(--_banner);color:var(--_banner-fg);font-size:.9em}
 .log{flex:1;overflow-y:auto;padding:12px 14px;display:flex;flex-direction:column;gap:2px;overscroll-behavior:contain}
-.more{align-self:center;margin-bottom:8px;border:1px solid var(--confab-border);background:var(--confab-bg);border-radius:16px;padding:4px 14px;cursor:pointer;font-size:.85em}
-.empty{margin:auto;color:var(--confab-muted)}
+.more{align-self:center;margin-bottom:8px;border:1px solid var(--_border);background:var(--_bg);border-radius:16px;padding:4px 14px;cursor:pointer;font-size:.85em}
+.empty{margin:auto;color:var(--_muted)}
 .msg{display:flex;flex-direction:column;align-items:flex-start;max-width:85%;margin-top:10px}
 .msg.cont{margin-top:2px}
 .msg.own{align-self:flex-end;align-items:flex-end}
-.meta{font-size:.8em;color:var(--confab-muted);margin:0 6px 2px;display:flex;gap:8px}
+.meta{font-size:.8em;color:var(--_muted);margin:0 6px 2px;display:flex;gap:8px}
 .author{font-weight:600}
 .cont .meta{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
-.bubble{padding:8px 12px;border-radius:var(--confab-radius);background:var(--confab-bubble);white-space:pre-wrap;overflow-wrap:anywhere}
-.own .bubble{background:var(--confab-accent);color:var(--confab-accent-fg)}
-.bubble a{color:var(--confab-link)}
+.bubble{padding:8px 12px;border-radius:var(--_radius);background:var(--_bubble);white-space:pre-wrap;overflow-wrap:anywhere}
+.own .bubble{background:var(--_accent);color:var(--_accent-fg)}
+.bubble a{color:var(--_link)}
 .own .bubble a{color:inherit}
-.pending .bubble{box-shadow:inset 0 0 0 2px var(--confab-bg)}
-.state{font-size:.8em;color:var(--confab-muted);margin:2px 6px 0}
-.failed .state{color:var(--confab-danger)}
+.own .bubble a:focus-visible{outline-color:var(--_accent-fg)}
+.pending .bubble{box-shadow:inset 0 0 0 2px var(--_bg)}
+.state{font-size:.8em;color:var(--_muted);margin:2px 6px 0}
+.failed .state{color:var(--_danger)}
 .retry{border:0;background:none;color:inherit;text-decoration:underline;cursor:pointer;padding:0 0 0 6px;font-weight:600}
-.jump{align-self:center;margin:-40px 0 8px;height:32px;position:relative;border:0;border-radius:16px;padding:0 14px;background:var(--confab-accent);color:var(--confab-accent-fg);box-shadow:var(--confab-shadow);cursor:pointer}
-.typing{min-height:1.5em;padding:0 16px;font-size:.85em;color:var(--confab-muted)}
-form{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--confab-border)}
+.jump{align-self:center;margin:-40px 0 8px;height:32px;position:relative;border:0;border-radius:16px;padding:0 14px;background:var(--_accent);color:var(--_accent-fg);box-shadow:var(--_shadow);cursor:pointer}
+.typing{min-height:1.5em;padding:0 16px;font-size:.85em;color:var(--_muted)}
+form{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--_border)}
 .name-form{flex-direction:column;align-items:stretch;border:0;margin:auto 0;padding:24px}
-textarea,input{flex:1;font-size:16px;resize:none;field-sizing:content;max-height:120px;padding:9px 12px;border:1px solid var(--confab-muted);border-radius:calc(var(--confab-radius)*.7);background:var(--confab-bg)}
-.send,.start{border:0;border-radius:calc(var(--confab-radius)*.7);background:var(--confab-accent);color:var(--confab-accent-fg);cursor:pointer;padding:9px 14px;font-weight:600}
+textarea,input{flex:1;font-size:16px;resize:none;field-sizing:content;max-height:120px;padding:9px 12px;border:1px solid var(--_muted);border-radius:calc(var(--_radius)*.7);background:var(--_bg)}
+::placeholder{color:var(--_muted);opacity:1}
+.send,.start{border:0;border-radius:calc(var(--_radius)*.7);background:var(--_accent);color:var(--_accent-fg);cursor:pointer;padding:9px 14px;font-weight:600}
 .send{width:44px;height:44px;padding:0;display:grid;place-items:center}
 @media (max-width:479.98px){.launcher-mode .panel{inset:var(--confab-vv-top,0) 0 auto 0;width:100%;height:var(--confab-vv-height,100dvh);border-radius:0;border:0}.launcher-mode.open .launcher{display:none}}
 @media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important;scroll-behavior:auto!important}}

@@ -218,6 +218,46 @@ describe('sending', () => {
     expect(lastClient().room.sends).toHaveLength(1)
   })
 
+  it('leaves a failed send from the previous room out of the new room', async () => {
+    const el = inline()
+    joinedClient()
+    const errors: unknown[] = []
+    el.addEventListener('confab-error', (e) => errors.push((e as CustomEvent).detail.error))
+    const oldRoom = lastClient().room
+    el.send('old room').catch(() => undefined)
+    el.room = 'two'
+    joinedClient()
+    const newRoom = lastClient().room
+    // The old room's unsent bubble went with its room.
+    expect(bubbles(el)).toEqual([])
+    el.send('new room').catch(() => undefined)
+    oldRoom.sends[0]?.reject(new Error('closed'))
+    await Promise.resolve()
+    await Promise.resolve()
+    expect(bubbles(el)).toEqual(['new room'])
+    expect(shadow(el).querySelector('.failed')).toBeNull()
+    expect(shadow(el).querySelectorAll('.pending')).toHaveLength(1)
+    expect(errors).toEqual([])
+    newRoom.sends[0]?.resolve(msg('new room', ME))
+    await expect.poll(() => shadow(el).querySelector('.pending')).toBeNull()
+    expect(bubbles(el)).toEqual(['new room'])
+  })
+
+  it('does not settle a bubble in the new room with the previous room\'s ack', async () => {
+    const el = inline()
+    joinedClient()
+    const oldRoom = lastClient().room
+    el.send('old room').catch(() => undefined)
+    el.room = 'two'
+    joinedClient()
+    el.send('new room').catch(() => undefined)
+    oldRoom.sends[0]?.resolve(msg('old room', ME))
+    await Promise.resolve()
+    await Promise.resolve()
+    expect(bubbles(el)).toEqual(['new room'])
+    expect(shadow(el).querySelectorAll('.pending')).toHaveLength(1)
+  })
+
   it('send() resolves with the stored message', async () => {
     const el = inline()
     const sent = el.send('via api')

@@ -120,6 +120,27 @@ describe('display name', () => {
     expect(opened[1]?.options).toEqual({ name: 'Ada' })
   })
 
+  it('connects with the name typed even when Web Storage is blocked, and keeps it on a room change', () => {
+    const denied = (): never => {
+      throw new DOMException('The operation is insecure.', 'SecurityError')
+    }
+    vi.stubGlobal('localStorage', { getItem: denied, setItem: denied, removeItem: denied })
+    try {
+      const el = mount({ mode: 'inline' })
+      const form = part<HTMLFormElement>(el, '[part=name-form]')
+      part<HTMLInputElement>(el, '[part=name-input]').value = 'Ada'
+      form.dispatchEvent(new Event('submit', { cancelable: true }))
+      expect(opened.map((o) => o.options)).toEqual([{ name: 'Ada' }])
+      expect(form.hidden).toBe(true)
+      expect(part(el, '[part=composer]').hidden).toBe(false)
+      el.room = 'two'
+      expect(opened.map((o) => o.options)).toEqual([{ name: 'Ada' }, { name: 'Ada' }])
+      expect(form.hidden).toBe(true)
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+
   it('labels the name input', () => {
     const el = mount({ mode: 'inline' })
     const label = part(el, '[part=name-form] label')
@@ -135,6 +156,29 @@ describe('late configuration', () => {
     el.name = 'Late'
     expect(opened.map((o) => o.options)).toEqual([{ name: 'Late' }])
     expect(part(el, '[part=name-form]').hidden).toBe(true)
+  })
+})
+
+describe('attached after configuration', () => {
+  it('opens, focuses and fires confab-open once for an open attribute set before it was attached', () => {
+    const listeners: string[] = []
+    vi.stubGlobal('visualViewport', {
+      height: 500,
+      offsetTop: 0,
+      addEventListener: (t: string) => listeners.push(t),
+      removeEventListener: vi.fn(),
+    })
+    try {
+      const opens: boolean[] = []
+      document.addEventListener('confab-open', (e) => opens.push((e.target as Element).isConnected))
+      const el = mount({ name: 'Kira', open: '' })
+      expect(opens).toEqual([true])
+      expect(listeners).toEqual(['resize', 'scroll'])
+      expect(shadow(el).activeElement).toBe(part(el, '[part=input]'))
+      expect(opened).toHaveLength(1)
+    } finally {
+      vi.unstubAllGlobals()
+    }
   })
 })
 

@@ -76,6 +76,9 @@ describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
     pages['/inline'] = { body: embedPage(relay.url, { room: 'a11y', name: 'Ada', mode: 'inline' }) }
     const loud = '<style>body{text-align:center;letter-spacing:4px;text-transform:uppercase;line-height:3}</style>'
     pages['/loud'] = { body: embedPage(relay.url, { room: 'a11y', name: 'Ada', mode: 'inline' }, loud) }
+    // Custom properties on an ancestor, as Intercom and Chatwoot users theme their widgets.
+    const themed = '<style>body{--confab-accent:rgb(11,110,79);--confab-bg:rgb(255,253,247)}</style>'
+    pages['/themed'] = { body: embedPage(relay.url, { room: 'a11y', name: 'Ada', mode: 'inline' }, themed) }
     pages['/dark'] = { body: embedPage(relay.url, { room: 'a11y', name: 'Ada', theme: 'dark' }) }
     await post(relay, 'a11y', 'Welcome! Ask us anything, or read https://example.com/docs first.')
     await post(relay, 'a11y', 'We usually answer within a few minutes.')
@@ -154,6 +157,43 @@ describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
     expect(await bg(auto)).toBe('rgb(23, 25, 30)')
     expect(await bg(forced)).toBe('rgb(23, 25, 30)')
   })
+
+  it('takes --confab-* custom properties set on an ancestor, in light and dark', async () => {
+    for (const colorScheme of ['light', 'dark'] as const) {
+      const page = await visit('/themed', { colorScheme })
+      const colours = await w(page, '[part=panel]').evaluate((panel) => [
+        getComputedStyle(panel).backgroundColor,
+        getComputedStyle(panel.querySelector('[part=send-button]') as Element).backgroundColor,
+      ])
+      expect(colours).toEqual(['rgb(255, 253, 247)', 'rgb(11, 110, 79)'])
+    }
+  })
+
+  it('rings a focused link in an own bubble in the accent text colour, not the accent itself', async () => {
+    const page = await visit('/inline', { colorScheme: 'light' })
+    await say(page, 'mine: https://example.com/own')
+    const link = w(page, '[part~=message-own] [part=bubble] a').last()
+    await link.focus()
+    // Focused from script after no pointer use, so :focus-visible applies as it would for Tab.
+    const ring = await link.evaluate((a) => [a.matches(':focus-visible'), getComputedStyle(a).outlineColor])
+    const bubble = await link.evaluate((a) => getComputedStyle(a.parentElement as Element).backgroundColor)
+    expect(ring).toEqual([true, 'rgb(255, 255, 255)'])
+    expect(bubble).toBe('rgb(36, 86, 211)')
+  })
+
+  for (const [scheme, muted] of [
+    ['light', 'rgb(85, 92, 104)'],
+    ['dark', 'rgb(169, 176, 187)'],
+  ] as const) {
+    it(`draws the input placeholder in the AA-contrast muted colour in ${scheme}`, async () => {
+      const page = await visit('/inline', { colorScheme: scheme })
+      const placeholder = await w(page, '[part=input]').evaluate((el) => {
+        const s = getComputedStyle(el, '::placeholder')
+        return [s.color, s.opacity]
+      })
+      expect(placeholder).toEqual([muted, '1'])
+    })
+  }
 
   it('honours prefers-reduced-motion', async () => {
     const page = await visit('/named', { reducedMotion: 'reduce' })

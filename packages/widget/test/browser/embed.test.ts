@@ -34,6 +34,12 @@ describe.skipIf(skip)('script-tag embed on another origin', () => {
       ),
     }
     pages['/paging'] = { body: embedPage(relay.url, { room: 'paging', name: 'Pia', open: '' }) }
+    pages['/markup'] = {
+      body: embedPage(relay.url, {}).replace(
+        '<script',
+        `<confab-chat relay="${relay.url}" room="markup" name="Mo" mode="inline"></confab-chat><script`,
+      ),
+    }
     pages['/unread'] = { body: embedPage(relay.url, { room: 'unread', name: 'Una' }) }
     browser = await launchChromium()
   })
@@ -85,6 +91,26 @@ describe.skipIf(skip)('script-tag embed on another origin', () => {
     await w(page, '[part=launcher]').click()
     await w(page, '[part=presence]').filter({ hasText: 'online' }).waitFor()
     expect(sockets).toEqual([`${relay.url.replace('http', 'ws')}/ws`])
+  })
+
+  it('opens one WebSocket for the <confab-chat> markup upgraded by the async script', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    open.push(page)
+    await page.addInitScript(() => {
+      const counted = window as unknown as { sockets: number }
+      counted.sockets = 0
+      const Native = WebSocket
+      window.WebSocket = class extends Native {
+        constructor(...args: ConstructorParameters<typeof WebSocket>) {
+          super(...args)
+          counted.sockets++
+        }
+      }
+    })
+    await page.goto(`${host.url}/markup`)
+    await w(page, '[part=presence]').filter({ hasText: '1 online' }).waitFor()
+    expect(await page.evaluate(() => (window as unknown as { sockets: number }).sockets)).toBe(1)
   })
 
   it('loading the script twice mounts one widget and stays harmless', async () => {
