@@ -30,15 +30,17 @@ async function connect(url, room, localAddress) {
   const ws = await open(url, { localAddress })
   const hello = { type: 'hello', id: ++ids, version: '2', subs: room ? [`/rooms/${room}`] : undefined }
   await exchange(ws, JSON.stringify(hello), (t) => t.includes('"hello"'))
-  // Heartbeat: the server drops sockets that do not answer its `ping`.
   ws.on('message', (data) => {
-    if (data.length < 20 && data.includes('"ping"')) ws.send(`{"type":"ping","id":${++ids}}`)
+    const reply = data.length < 64 ? answer(data.toString()) : null
+    if (reply) ws.send(reply)
   })
   return ws
 }
 
 /** nes heartbeat: the server drops sockets that do not answer its `ping`. */
-export const answer = (text) => (text.includes('"type":"ping"') ? `{"type":"ping","id":${++ids}}` : null)
+export function answer(text) {
+  return text.includes('"type":"ping"') ? `{"type":"ping","id":${++ids}}` : null
+}
 
 /** A receiver: joins `room` and returns the socket; the load process reads its frames raw. */
 export async function openReceiver(url, room, { localAddress }) {

@@ -32,20 +32,17 @@ export async function startServer({ host, port }) {
   }
 }
 
-// `2` is an Engine.IO ping; the server drops clients that do not answer `3`.
-const PING = 0x32
+/** Engine.IO ping (`2`): the server drops clients that do not answer `3`. */
+export const answer = (text) => (text === '2' ? '3' : null)
 
 async function connect(url, localAddress) {
   const ws = await open(url + PATH, { localAddress, greeting: (t) => t.startsWith('0') })
   await exchange(ws, '40', (t) => t.startsWith('40'))
   ws.on('message', (data) => {
-    if (data.length === 1 && data[0] === PING) ws.send('3')
+    if (data.length === 1 && answer(data.toString())) ws.send('3')
   })
   return ws
 }
-
-/** Engine.IO ping (`2`): the server drops clients that do not answer `3`. */
-export const answer = (text) => (text === '2' ? '3' : null)
 
 /** A receiver: joins `room` and returns the socket; the load process reads its frames raw. */
 export async function openReceiver(url, room, { localAddress }) {

@@ -84,7 +84,7 @@ async function publish({ url, rooms, rate }) {
     n++
     pending.push(
       room.send(`storm ${n}`).then(
-        (m) => acked.push({ room: m.room, id: m.id }),
+        (m) => acked.push({ room: m.room, id: m.id, at: Date.now() }),
         () => publishErrors++,
       ),
     )

@@ -93,8 +93,15 @@ export async function storm({ clients, processes, rooms, jitter, restart, outage
         for (const [id, n] of Object.entries(ids)) received[room][id] = (received[room][id] ?? 0) + n
       }
     }
-    let lost = 0
-    for (const { room, id } of acked) lost += (members[room] ?? 0) - (received[room]?.[id] ?? 0)
+    // Lost before the restart: acked by the old relay, not yet written to every member when it
+    // went down (the memory store's history dies with it). After: acked by the new relay.
+    let lostBefore = 0
+    let lostAfter = 0
+    for (const { room, id, at } of acked) {
+      const missing = (members[room] ?? 0) - (received[room]?.[id] ?? 0)
+      if (at < downAt) lostBefore += missing
+      else lostAfter += missing
+    }
     const errorCodes = {}
     for (const r of reports)
       for (const [code, n] of Object.entries(r.errorCodes)) errorCodes[code] = (errorCodes[code] ?? 0) + n
@@ -116,7 +123,9 @@ export async function storm({ clients, processes, rooms, jitter, restart, outage
       errorCodes,
       published: acked.length,
       publishErrors,
-      lost,
+      lost: lostBefore + lostAfter,
+      lostBefore,
+      lostAfter,
     }
     log(
       `  storm ${restart} jitter=${jitter} outage=${outage} ms: 99% resumed ${result.resumed99Sec ?? '-'} s after restart`,
@@ -167,7 +176,8 @@ export function printStorm(rows) {
       { key: 'relayCpuSec', label: 'relay CPU s', digits: 1 },
       { key: 'errors', label: 'SDK errors', digits: 0 },
       { key: 'published', label: 'acked msgs', digits: 0 },
-      { key: 'lost', label: 'lost deliveries', digits: 0 },
+      { key: 'lostBefore', label: 'lost, acked before restart', digits: 0 },
+      { key: 'lostAfter', label: 'lost, acked after', digits: 0 },
     ],
     rows,
   )
