@@ -11,6 +11,11 @@ export interface Backend {
   store: Store
   broker: Broker
   presence: Presence
+  /**
+   * Secret for guest `resume` strings when none is configured: shared through Redis, so every node
+   * and every restart agree; undefined in memory, where a restart loses the history anyway.
+   */
+  resumeSecret: string | undefined
   /** Closes what the relay created; injected instances belong to whoever injected them. */
   close(): Promise<void>
 }
@@ -34,6 +39,7 @@ export async function openBackend(config: RelayConfig, options: RelayOptions, lo
       store: options.store ?? redis.store,
       broker: options.broker ?? redis.broker,
       presence: options.presence ?? redis.presence,
+      resumeSecret: redis.resumeSecret,
       close: () => redis.close(),
     }
   }
@@ -44,6 +50,7 @@ export async function openBackend(config: RelayConfig, options: RelayOptions, lo
     store,
     broker,
     presence,
+    resumeSecret: undefined,
     async close() {
       // Only what this function made: an injected store may be shared with the app.
       await Promise.all([

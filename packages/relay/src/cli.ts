@@ -160,7 +160,7 @@ export const SETTINGS: Setting[] = [
   {
     flag: '--resume-secret',
     env: 'CONFAB_RESUME_SECRET',
-    help: 'secret signing guest resume strings; set the same on every node (default: random)',
+    help: 'secret signing guest resume strings (default: shared through Redis, else random per process)',
     apply: (o, v) => {
       o.resumeSecret = v
     },

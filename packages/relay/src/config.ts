@@ -46,7 +46,10 @@ export interface LimitOptions {
   frameRate?: number
   /** Other frames allowed in a burst above the rate (default 200: a reconnect re-joins every room at once). */
   frameBurst?: number
-  /** Frames refused in a row for rate (publishes or others) before the socket is closed with 4101 (default 50). */
+  /**
+   * Publishes refused in a row for rate, or other frames refused while earlier `retryAfter` hints were
+   * still pending, before the socket is closed with 4101 (default 50).
+   */
   rateAbuse?: number
   /** Bad frames in a row before the socket is closed with 4009 (default 20). */
   maxErrors?: number
@@ -105,7 +108,10 @@ export interface RelayOptions {
   trustProxy?: string[]
   /** Key for the HTTP API, sent as `Authorization: Bearer KEY` (default: the API is open). */
   apiKey?: string
-  /** Secret that signs guest `resume` strings, so a guest keeps its id across nodes (default: random per process). */
+  /**
+   * Secret that signs guest `resume` strings, so a guest keeps its id across nodes and restarts (default:
+   * with Redis, one made by the first node and kept in Redis under the prefix; in memory, random per process).
+   */
   resumeSecret?: string
   /** JSON logs through hapi-pino: false for none, or the level (default 'info') and where lines go (default stdout). */
   logger?: false | { level?: string; stream?: NodeJS.WritableStream }

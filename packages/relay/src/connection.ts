@@ -19,7 +19,7 @@ import { type Authenticate, mayEnter } from './auth'
 import type { AuthUser, RelayConfig } from './config'
 import { asClientError, ClientError, type ErrorContext, errorFrame, isExpected } from './errors'
 import { decodeFrame } from './frames'
-import { TokenBucket } from './limits'
+import { ABUSE, RateGate, TokenBucket } from './limits'
 import type { Metrics } from './metrics'
 import { RoomSet } from './room-set'
 import type { Rooms, Subscriber } from './rooms'
@@ -46,6 +46,8 @@ export interface ConnectionHooks {
 
 /** Frames waiting for their turn before the socket stops reading (TCP backpressure does the rest). */
 const MAX_INBOX = 32
+/** Longest frame that may be a ping answered ahead of the queue (a ping with a 64-character ref is far shorter). */
+const MAX_PING = 256
 /** Close code for a `hello` refused as malformed (say, a name over 1,000 characters): 4000-4099, do not reconnect unchanged. */
 export const BAD_HELLO = 4000
 
@@ -89,10 +91,9 @@ export class Connection implements Subscriber {
   #busy = false
   #publishes: TokenBucket | null = null
   /** join, leave, typing and history: cheap to send, not free to serve or fan out. */
-  #others: TokenBucket | null = null
+  #others: RateGate | null = null
   #errors: TokenBucket | null = null
   #refusedInARow = 0
-  #othersRefusedInARow = 0
   #whenClosed: { promise: Promise<void>; resolve: () => void } | null = null
 
   constructor(ws: WebSocket, address: string, ctx: ConnectionContext, hooks: ConnectionHooks) {
@@ -250,6 +251,9 @@ export class Connection implements Subscriber {
       return
     }
     const text = data.toString()
+    // A ping is the client's liveness probe: answered here, ahead of frames still waiting behind a
+    // slow store, so a healthy link is never taken for dead. It has no side effects to order.
+    if (this.#state === 'open' && text.length <= MAX_PING && text.includes('"ping"') && this.#pong(text)) return
     if (!this.#busy) {
       void this.#drain(text)
       return
@@ -257,6 +261,16 @@ export class Connection implements Subscriber {
     this.#inbox ??= []
     this.#inbox.push(text)
     if (this.#inbox.length >= MAX_INBOX) this.#ws.pause()
+  }
+
+  /** Answers `text` at once when it is a valid ping; false when it is anything else. */
+  #pong(text: string): boolean {
+    const { limits } = this.#ctx.config
+    const decoded = decodeFrame(text, { maxDepth: limits.maxDepth, maxText: limits.maxText })
+    if (!decoded.ok || decoded.frame.type !== 'ping') return false
+    const { ref } = decoded.frame
+    this.#frame(ref === undefined ? { type: 'pong' } : { type: 'pong', ref })
+    return true
   }
 
   /** Handles `first`, then whatever queued up meanwhile, one frame at a time. */
@@ -310,16 +324,13 @@ export class Connection implements Subscriber {
   async #dispatch(frame: ClientFrame): Promise<void> {
     if (frame.type === 'join' || frame.type === 'leave' || frame.type === 'typing' || frame.type === 'history') {
       const { limits } = this.#ctx.config
-      this.#others ??= new TokenBucket(limits.frameRate, limits.frameBurst)
+      this.#others ??= new RateGate(limits.frameRate, limits.frameBurst, limits.rateAbuse)
       const wait = this.#others.take()
-      if (wait > 0) {
-        if (++this.#othersRefusedInARow >= limits.rateAbuse) {
-          this.close(CLOSE.RATE_ABUSE, 'sending too fast')
-          return
-        }
-        throw new ClientError('rate_limited', 'sending too fast', wait)
+      if (wait === ABUSE) {
+        this.close(CLOSE.RATE_ABUSE, 'sending too fast')
+        return
       }
-      this.#othersRefusedInARow = 0
+      if (wait > 0) throw new ClientError('rate_limited', 'sending too fast', wait)
     }
     switch (frame.type) {
       case 'hello':

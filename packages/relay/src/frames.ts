@@ -226,13 +226,74 @@ function context(value: unknown): { ref?: string; room?: string } {
   return out
 }
 
+const CONTEXT_KEYS = new Set(['type', 'ref', 'room'])
+
+/** Index of the quote closing the string that opens at `start`, or -1 when the text ends first. */
+function stringEnd(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 92 /* \ */) i++
+    else if (c === 34 /* " */) return i
+  }
+  return -1
+}
+
+function skipSpace(text: string, from: number): number {
+  let i = from
+  for (let c = text.charCodeAt(i); c === 32 || c === 9 || c === 10 || c === 13; c = text.charCodeAt(++i));
+  return i
+}
+
+/**
+ * The top-level `type`, `ref` and `room` of a frame that could not be parsed
+ * (too deep, a forbidden key, broken JSON), read in one linear pass over the
+ * raw characters: nothing is parsed, recursed into or re-serialized. Only
+ * short strings without escapes are taken; the last of duplicate keys wins,
+ * as in JSON.parse.
+ */
+export function scanContext(text: string): { type?: string; ref?: string; room?: string } {
+  const found: Record<string, string> = {}
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 34 /* " */) {
+      const end = stringEnd(text, i)
+      if (end < 0) break
+      // Context keys are at most 4 characters: longer keys are never sliced out.
+      const key = depth === 1 && end - i <= 5 ? text.slice(i + 1, end) : ''
+      i = end
+      if (!CONTEXT_KEYS.has(key)) continue
+      const colon = skipSpace(text, end + 1)
+      if (text.charCodeAt(colon) !== 58 /* : */) continue
+      const start = skipSpace(text, colon + 1)
+      i = start - 1
+      if (text.charCodeAt(start) !== 34) continue
+      const valueEnd = stringEnd(text, start)
+      if (valueEnd < 0) break
+      i = valueEnd
+      if (valueEnd - start - 1 <= MAX_REF) {
+        const value = text.slice(start + 1, valueEnd)
+        if (!value.includes('\\')) found[key] = value
+      }
+    } else if (c === 123 /* { */ || c === 91 /* [ */) depth++
+    else if (c === 125 /* } */ || c === 93 /* ] */) depth--
+  }
+  return found
+}
+
 /** Decodes one text frame from a client. Never throws: bad input yields the error to answer with. */
 export function decodeFrame(text: string, limits: DecodeLimits): Decoded {
   let value: unknown
   try {
     value = parseJson(text, limits.maxDepth)
   } catch (error) {
-    return { ok: false, error: error instanceof ClientError ? error : bad('frame is not valid JSON') }
+    const refused = error instanceof ClientError ? error : bad('frame is not valid JSON')
+    // The error must still name the frame it answers: a client waits for the answer to its ref
+    // (one publish in flight per room), and a refused hello must still end the handshake.
+    const scanned = scanContext(text)
+    return scanned.type === 'hello'
+      ? { ok: false, error: refused, ...context(scanned), hello: true }
+      : { ok: false, error: refused, ...context(scanned) }
   }
   if (!isObject(value)) return { ok: false, error: bad('frame must be a JSON object') }
   try {

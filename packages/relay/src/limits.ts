@@ -31,6 +31,55 @@ export class TokenBucket {
   }
 }
 
+/** What `RateGate.take` answers when the sender keeps ignoring its retry hints: close with 4101. */
+export const ABUSE = -1
+
+/**
+ * A token bucket for a client that is told when to retry, and judged on
+ * whether it listens. Each refused frame gets its own slot in a virtual
+ * queue (`retryAfter`: the first refusal waits for the next token, the next
+ * one a token later, and so on), so a client that retries every refused
+ * frame at its hint is granted every retry. Refusals during one token
+ * interval after the first are forgiven: those frames were on their way
+ * before the client could read the first hint (a start-up burst). Later
+ * refusals, while hints given are still pending, count as ignored hints;
+ * `abuse` of them close the connection. Once every hint has come due the
+ * count starts over.
+ */
+export class RateGate {
+  readonly #bucket: TokenBucket
+  /** Milliseconds one token takes to refill. */
+  readonly #interval: number
+  readonly #abuse: number
+  readonly #now: () => number
+  /** When the last refused frame was told to come back, in ms. */
+  #queueEnd = 0
+  /** Until when refusals are forgiven, in ms. */
+  #graceEnd = 0
+  #ignored = 0
+
+  /** `rate` per second, `burst` at most, closed after `abuse` ignored hints; `now` in ms (default Date.now). */
+  constructor(rate: number, burst: number, abuse: number, now: () => number = Date.now) {
+    this.#bucket = new TokenBucket(rate, burst, now)
+    this.#interval = 1000 / rate
+    this.#abuse = abuse
+    this.#now = now
+  }
+
+  /** 0 when granted; otherwise the ms to wait before retrying, or `ABUSE` when the sender ignores its hints. */
+  take(): number {
+    const now = this.#now()
+    const wait = this.#bucket.take()
+    const settled = now >= this.#queueEnd
+    if (settled) this.#ignored = 0
+    if (wait === 0) return 0
+    if (settled) this.#graceEnd = now + this.#interval
+    else if (now >= this.#graceEnd && ++this.#ignored >= this.#abuse) return ABUSE
+    this.#queueEnd = Math.max(now + wait, this.#queueEnd + this.#interval)
+    return Math.ceil(this.#queueEnd - now)
+  }
+}
+
 /** Counts open sockets per client address, to cap them. */
 export class AddressCounter {
   readonly #counts = new Map<string, number>()

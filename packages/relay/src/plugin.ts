@@ -65,11 +65,13 @@ export const confab: Plugin<RelayOptions> = {
       maxRooms: limits.maxRooms,
       publishRate: limits.publishRate,
       publishBurst: limits.publishBurst,
+      frameRate: limits.frameRate,
+      frameBurst: limits.frameBurst,
       historyLimit: config.historyLimit,
     }
     const authenticate = createAuthenticator(config.auth, {
       maxName: limits.maxName,
-      resumeSecret: config.resumeSecret,
+      resumeSecret: config.resumeSecret ?? backend.resumeSecret,
     })
     const gateway = new Gateway({ config, rooms, authenticate, metrics, logger, limits: announced })
     gateway.attach(server.listener)

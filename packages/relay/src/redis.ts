@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
 import { RedisBroker } from './broker/redis'
 import type { Broker } from './broker/types'
@@ -13,6 +13,11 @@ export interface RedisBackend {
   store: Store
   broker: Broker
   presence: Presence
+  /**
+   * The secret that signs guest `resume` strings, shared by every node on this prefix and kept
+   * across restarts (stored in Redis by the first node to start), so a guest keeps its id.
+   */
+  resumeSecret: string
   /** Closes the three and quits both connections. */
   close(): Promise<void>
 }
@@ -104,7 +109,9 @@ export async function createRedisBackend(url: string, options: RedisBackendOptio
     nodeTtl: options.nodeTtl,
     sweepInterval: options.sweepInterval,
   })
+  let resumeSecret: string
   try {
+    resumeSecret = await sharedSecret(commands, keys.resumeSecret())
     await presence.start()
   } catch (error) {
     commands.disconnect()
@@ -137,10 +144,19 @@ export async function createRedisBackend(url: string, options: RedisBackendOptio
   const backend = { store: once(store), broker: once(broker), presence: once(presence) }
   return {
     ...backend,
+    resumeSecret,
     async close() {
       await Promise.all([backend.broker.close(), backend.presence.close(), backend.store.close()])
     },
   }
+}
+
+/** The value under `key`, set to a fresh random secret first unless a node did that before (SET NX). */
+async function sharedSecret(redis: Redis, key: string): Promise<string> {
+  await redis.set(key, randomBytes(32).toString('base64url'), 'NX')
+  const secret = await redis.get(key)
+  if (secret === null) throw new StoreUnavailableError(`Redis lost ${key} right after setting it`)
+  return secret
 }
 
 /** Logs a lost link once (not every retry) and its recovery, so an outage is two lines, not a flood. */

@@ -4,7 +4,7 @@ import { createRedisBackend, type Relay } from '@confab/relay'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { REDIS_URL, redisMissing } from '../../../test/support/env'
-import { startRelay } from './helpers'
+import { connectClient, startRelay } from './helpers'
 import { deleteMatching } from './storage/backends'
 
 const KEY = 'test-api-key-0123456789'
@@ -61,6 +61,29 @@ describe.skipIf(missing !== null)('redis prefix', () => {
     } finally {
       redis.disconnect()
     }
+  })
+
+  it('keeps a guest id across nodes and restarts of one deployment without a configured resume secret', async () => {
+    const blue = prefix()
+    const first = await relayOn({ url: REDIS_URL, prefix: blue })
+    const guest = await connectClient(first, { name: 'Kira' })
+    const welcome = guest.frames[0] as { user: { id: string }; resume: string }
+    await guest.close()
+    const second = await relayOn({ url: REDIS_URL, prefix: blue })
+    const elsewhere = await connectClient(second, { name: 'Kira', resume: welcome.resume })
+    expect(elsewhere.frames[0]).toMatchObject({ user: { id: welcome.user.id }, resume: welcome.resume })
+    await elsewhere.close()
+    // A restart: every node of the deployment gone, then a new one.
+    await Promise.all(relays.splice(0).map((relay) => relay.stop()))
+    const restarted = await relayOn({ url: REDIS_URL, prefix: blue })
+    const back = await connectClient(restarted, { name: 'Kira', resume: welcome.resume })
+    expect(back.frames[0]).toMatchObject({ user: { id: welcome.user.id } })
+    await back.close()
+    // Another deployment has its own secret: the resume string is foreign there, so a new guest id.
+    const green = await relayOn({ url: REDIS_URL, prefix: prefix() })
+    const stranger = await connectClient(green, { name: 'Kira', resume: welcome.resume })
+    expect((stranger.frames[0] as { user: { id: string } }).user.id).not.toBe(welcome.user.id)
+    await stranger.close()
   })
 
   it('exports createRedisBackend for embedders, with the same prefix option', async () => {

@@ -107,11 +107,13 @@ describe('bad input after hello', () => {
       c.send(
         `{"type":"publish","ref":"x${i}","room":"proto","id":"p${i}","text":"t","meta":{"${written}":{"polluted":true}}}`,
       )
-      // Refused while parsing, before the frame has a ref to point back to.
+      // Refused while parsing, yet pointing back at the frame's ref and room.
       expect(await c.nextOf('error')).toEqual({
         type: 'error',
         code: 'bad_request',
         message: `key "${key}" is not allowed`,
+        ref: `x${i}`,
+        room: 'proto',
       })
     }
     c.send({ type: 'history', ref: 'h', room: 'proto' })
@@ -120,6 +122,41 @@ describe('bad input after hello', () => {
     expect(ack.type).toBe('ack')
     const message = await other.nextOf('message')
     expect(message).toMatchObject({ text: 'clean', meta: { note: '_' } })
+  })
+
+  it('answers a publish refused while parsing with its ref and room, and the next publish is acked', async () => {
+    const c = await client()
+    await c.join('poison')
+    c.send('{"type":"publish","ref":"bad","room":"poison","id":"m1","text":"hi","meta":{"card":{"prototype":"x"}}}')
+    expect(await c.nextOf('error')).toEqual({
+      type: 'error',
+      code: 'bad_request',
+      message: 'key "prototype" is not allowed',
+      ref: 'bad',
+      room: 'poison',
+    })
+    const deep = `{"type":"publish","ref":"deep","room":"poison","id":"m2","text":"hi","meta":{"x":${'['.repeat(40)}${']'.repeat(40)}}}`
+    c.send(deep)
+    expect(await c.nextOf('error')).toEqual({
+      type: 'error',
+      code: 'bad_request',
+      message: 'JSON nested deeper than 32',
+      ref: 'deep',
+      room: 'poison',
+    })
+    expect(await c.publish('poison', 'second')).toMatchObject({ type: 'ack', room: 'poison', offset: 1 })
+  })
+
+  it('closes with 4000 when the hello itself is refused while parsing', async () => {
+    const c = scope.track(new TestClient(wsUrl(relay)))
+    await c.opened()
+    c.send('{"type":"hello","name":"n","constructor":{}}')
+    expect(await c.nextOf('error')).toEqual({
+      type: 'error',
+      code: 'bad_request',
+      message: 'key "constructor" is not allowed',
+    })
+    expect(await c.closedWith()).toEqual({ code: 4000, reason: 'bad_request' })
   })
 
   it('refuses a second hello', async () => {

@@ -1,6 +1,7 @@
 import type { Relay } from '@confab/relay'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { perTest, startRelay, type TestClient } from './helpers'
+import { MemoryStore } from '../src/store/memory'
+import { perTest, startRelay, TestClient, wsUrl } from './helpers'
 
 let relay: Relay
 const scope = perTest()
@@ -28,6 +29,8 @@ describe('two clients chat', () => {
       maxRooms: 128,
       publishRate: 10,
       publishBurst: 20,
+      frameRate: 20,
+      frameBurst: 200,
       historyLimit: 1000,
     })
   })
@@ -82,5 +85,39 @@ describe('two clients chat', () => {
     const c = await client()
     c.send({ type: 'ping', ref: 'p1' })
     expect(await c.nextOf('pong')).toEqual({ type: 'pong', ref: 'p1' })
+  })
+
+  it('answers a ping at once while a publish before it waits on a slow store', async () => {
+    const store = new MemoryStore()
+    const append = store.append.bind(store)
+    let release = () => {}
+    const stored = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    store.append = async (draft) => {
+      await stored
+      return append(draft)
+    }
+    const slow = await scope.relayWith({ store })
+    const c = await scope.client(slow)
+    await c.join('slow')
+    c.send({ type: 'publish', ref: 'p', room: 'slow', id: 'm1', text: 'one' })
+    c.send({ type: 'ping', ref: 'probe' })
+    expect(await c.nextOf('pong')).toEqual({ type: 'pong', ref: 'probe' })
+    expect(c.frames.some((f) => f.type === 'ack')).toBe(false)
+    release()
+    expect(await c.nextOf('ack')).toMatchObject({ ref: 'p', offset: 1 })
+  })
+
+  it('still refuses a ping before hello', async () => {
+    const c = scope.track(new TestClient(wsUrl(relay)))
+    await c.opened()
+    c.send({ type: 'ping', ref: 'early' })
+    expect(await c.nextOf('error')).toEqual({
+      type: 'error',
+      code: 'bad_request',
+      message: 'send hello first',
+      ref: 'early',
+    })
   })
 })

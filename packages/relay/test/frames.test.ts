@@ -71,6 +71,37 @@ describe('decodeFrame', () => {
     expect(({} as Record<string, unknown>).x).toBeUndefined()
   })
 
+  it('points a frame refused while parsing (forbidden key, too deep) back at its ref and room', () => {
+    const poisoned =
+      '{"type":"publish","ref":"p1","room":"lobby","id":"i","text":"t","meta":{"card":{"prototype":"x"}}}'
+    expect(refused(poisoned)).toEqual({
+      code: 'bad_request',
+      message: 'key "prototype" is not allowed',
+      ref: 'p1',
+      room: 'lobby',
+    })
+    // Refs placed after the deep value, and nested keys of the same name, which must not be taken.
+    const deep = `{"type":"publish","room":"lobby","meta":{"ref":"inner","x":${'['.repeat(100_000)}${']'.repeat(100_000)}},"ref":"p2"}`
+    expect(refused(deep)).toEqual({
+      code: 'bad_request',
+      message: 'JSON nested deeper than 32',
+      ref: 'p2',
+      room: 'lobby',
+    })
+    // Only short, plain strings are echoed: a room name that is not one, or an over-long ref, is left out.
+    expect(refused(`{"type":"join","ref":"${'r'.repeat(65)}","room":"a b","__proto__":1}`)).toEqual({
+      code: 'bad_request',
+      message: 'key "__proto__" is not allowed',
+      ref: undefined,
+      room: undefined,
+    })
+    expect(refused('{ "ref" : "p3" , "room" :"r", "type":"publish", "x": {"constructor": 1}}')).toMatchObject({
+      ref: 'p3',
+      room: 'r',
+    })
+    expect(decodeFrame('{"type":"hello","name":"n","__proto__":{}}', limits)).toMatchObject({ ok: false, hello: true })
+  })
+
   it('refuses those keys when hidden behind \\u escapes', () => {
     const escaped: Array<[string, string]> = [
       ['\\u005f_proto__', '__proto__'],

@@ -1,6 +1,6 @@
 import type { Relay } from '@confab/relay'
 import { describe, expect, it } from 'vitest'
-import { TokenBucket } from '../src/limits'
+import { ABUSE, RateGate, TokenBucket } from '../src/limits'
 import { perTest, TestClient, wsUrl } from './helpers'
 
 const { relayWith, client, track } = perTest()
@@ -32,6 +32,44 @@ describe('TokenBucket', () => {
   })
 })
 
+describe('RateGate', () => {
+  it('gives each refused frame its own slot, so retries at their hints are all granted', () => {
+    let now = 0
+    const gate = new RateGate(10, 2, 3, () => now)
+    expect([gate.take(), gate.take()]).toEqual([0, 0])
+    // A burst of five over the limit, all in flight at once: forgiven, told to come back 100 ms apart.
+    const hints = [gate.take(), gate.take(), gate.take(), gate.take(), gate.take()]
+    expect(hints).toEqual([100, 200, 300, 400, 500])
+    for (const hint of hints) {
+      now = hint
+      expect(gate.take()).toBe(0)
+    }
+  })
+
+  it('answers ABUSE once a sender ignores its hints past the grace, and forgives again once every hint came due', () => {
+    let now = 0
+    const gate = new RateGate(10, 1, 3, () => now)
+    expect(gate.take()).toBe(0)
+    expect(gate.take()).toBe(100)
+    now = 50 // still within the grace: on its way before the first hint could be read
+    expect(gate.take()).toBe(150)
+    now = 100 // a token refilled: granted to whichever frame comes first
+    expect(gate.take()).toBe(0)
+    now = 120
+    expect(gate.take()).toBeGreaterThan(0) // ignored hint 1
+    expect(gate.take()).toBeGreaterThan(0) // 2
+    expect(gate.take()).toBe(ABUSE) // 3
+    now = 0
+    const fresh = new RateGate(10, 1, 2, () => now)
+    expect(fresh.take()).toBe(0)
+    expect(fresh.take()).toBe(100)
+    now = 200 // every hint came due and was honoured
+    expect(fresh.take()).toBe(0)
+    expect(fresh.take()).toBe(100)
+    expect(fresh.take()).toBe(200)
+  })
+})
+
 describe('publish rate', () => {
   it('refuses publishes over the burst with rate_limited and a retryAfter in ms', async () => {
     const relay = await relayWith({ limits: { publishRate: 1, publishBurst: 2 } })
@@ -55,13 +93,17 @@ describe('publish rate', () => {
 })
 
 describe('rate of other frames', () => {
-  it('does not fan 2,000 typing toggles out 2,000 times: refused past the burst, then closed with 4101', async () => {
+  it('does not fan typing toggles sent without pause out to everyone: refused past the burst, then closed with 4101', async () => {
     const relay = await relayWith()
     const a = await client(relay)
     const b = await client(relay)
     await a.join('keys')
     await b.join('keys')
-    for (let i = 0; i < 2000; i++) a.send({ type: 'typing', room: 'keys', active: i % 2 === 0 })
+    // Sends on and on, never waiting for a retryAfter (a turn of the event loop every 100 frames lets replies in).
+    for (let i = 0; !a.closed && i < 200_000; i++) {
+      a.send({ type: 'typing', room: 'keys', active: i % 2 === 0 })
+      if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve))
+    }
     expect(await a.closedWith()).toEqual({ code: 4101, reason: 'sending too fast' })
     // 49 refusals, then the 50th in a row closes (more if a token refilled in between and reset the count).
     const refused = a.frames.filter((f) => f.type === 'error')
@@ -76,6 +118,52 @@ describe('rate of other frames', () => {
     const typing = b.frames.filter((f) => f.type === 'typing').length
     expect(typing).toBeLessThan(260)
     expect(b.closed).toBeNull()
+  })
+
+  it('never cuts a client that starts with 128 joins and 128 history requests at once and retries at its hints', async () => {
+    const relay = await relayWith()
+    const c = await client(relay)
+    const frames = new Map<string, object>()
+    for (let i = 0; i < 128; i++) {
+      frames.set(`j${i}`, { type: 'join', ref: `j${i}`, room: `r${i}` })
+      frames.set(`h${i}`, { type: 'history', ref: `h${i}`, room: `r${i}`, limit: 20 })
+    }
+    expect(frames.size).toBe(256)
+    for (const frame of frames.values()) c.send(frame)
+    const answered = new Set<string>()
+    let refusals = 0
+    while (answered.size < 256) {
+      const answer = await c.next((f) => typeof f.ref === 'string' && frames.has(f.ref), 15_000)
+      const ref = answer.ref as string
+      if (answer.type === 'error') {
+        expect(answer).toMatchObject({ code: 'rate_limited', message: 'sending too fast' })
+        refusals++
+        // Honours the hint: the frame goes again once retryAfter has passed, not before.
+        setTimeout(() => c.send(frames.get(ref) as object), answer.retryAfter as number)
+      } else {
+        answered.add(ref)
+      }
+    }
+    expect(refusals).toBeGreaterThanOrEqual(50)
+    expect(c.closed).toBeNull()
+    c.send({ type: 'ping', ref: 'still' })
+    expect(await c.nextOf('pong')).toEqual({ type: 'pong', ref: 'still' })
+  })
+
+  it('closes with 4101 a client that resends refused frames at once, ignoring retryAfter', async () => {
+    const relay = await relayWith()
+    const c = await client(relay)
+    const frames = new Map<string, object>()
+    for (let i = 0; i < 128; i++) {
+      frames.set(`j${i}`, { type: 'join', ref: `j${i}`, room: `r${i}` })
+      frames.set(`h${i}`, { type: 'history', ref: `h${i}`, room: `r${i}`, limit: 20 })
+    }
+    c.ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString())
+      if (frame.code === 'rate_limited') c.send(frames.get(frame.ref) as object)
+    })
+    for (const frame of frames.values()) c.send(frame)
+    expect(await c.closedWith(10_000)).toEqual({ code: 4101, reason: 'sending too fast' })
   })
 
   it('refuses join, leave and history over the burst with rate_limited and a retryAfter', async () => {

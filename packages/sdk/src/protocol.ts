@@ -57,6 +57,14 @@ export interface Limits {
   publishRate: number
   /** Publishes allowed in a burst above the rate (default 20). */
   publishBurst: number
+  /**
+   * Other frames a client may send (`join`, `leave`, `typing`, `history` together) per second per
+   * connection, sustained (default 20). `ping` and `hello` are not counted. A client paces these frames
+   * by it; one refused with `rate_limited` is retried after its `retryAfter` (ms).
+   */
+  frameRate: number
+  /** Such frames allowed in a burst above `frameRate`, in frames (default 200). */
+  frameBurst: number
   /** Messages a room retains (default 1,000). */
   historyLimit: number
 }

@@ -59,6 +59,11 @@ export class RedisKeys {
     return `${this.prefix}node:${node}:rooms`
   }
 
+  /** String: the deployment's secret for guest `resume` strings, made by the first node, never expiring. */
+  resumeSecret(): string {
+    return `${this.prefix}resume-secret`
+  }
+
   /** Set of node ids that registered presence. */
   nodes(): string {
     return `${this.prefix}nodes`
