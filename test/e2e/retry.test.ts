@@ -1,5 +1,6 @@
-// The widget's Retry on a send that timed out after the relay had stored it: the message is stored
-// once, shown once, and the other members see it once (the SDK resends it with its first id).
+// The widget's Retry on a send that timed out after the relay had stored it: the message is shown as
+// "Not confirmed yet…" (not "Not sent": the SDK keeps it queued), and it is stored once, shown once,
+// and the other members see it once (the SDK resends it with its first id).
 
 import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
@@ -90,7 +91,8 @@ describe.skipIf(skip)('widget retry against a real relay', () => {
       proxy.blackhole('down')
       await w('[part=input]').fill('only once')
       await w('[part=input]').press('Enter')
-      await w('.failed').waitFor()
+      await w('[part~=message-unconfirmed]').filter({ hasText: 'Not confirmed yet…' }).waitFor()
+      expect(await w('.failed').count()).toBe(0)
       await expect.poll(() => atBob.map((m) => m.text), { timeout: 5_000 }).toEqual(['only once']) // stored all the same
       await w('[part=retry-button]').click()
       proxy.refuse(false)
@@ -98,7 +100,7 @@ describe.skipIf(skip)('widget retry against a real relay', () => {
       // Ada's SDK reconnects, resends with the first id (deduplicated by the relay) and resumes; Bob then says something.
       await w('.msg')
         .filter({ hasText: 'only once' })
-        .and(tab.locator(':not(.failed):not(.pending)'))
+        .and(tab.locator(':not(.failed):not(.pending):not(.unconfirmed)'))
         .waitFor({
           timeout: HEARTBEAT + 5_000,
         })
@@ -106,7 +108,7 @@ describe.skipIf(skip)('widget retry against a real relay', () => {
       await w('.msg').filter({ hasText: 'after' }).waitFor()
       expect(await w('.msg').allTextContents()).toHaveLength(2)
       expect(await w('.msg').filter({ hasText: 'only once' }).count()).toBe(1)
-      expect(await w('.failed, .pending').count()).toBe(0)
+      expect(await w('.failed, .pending, .unconfirmed').count()).toBe(0)
       expect(atBob.map((m) => m.text)).toEqual(['only once', 'after'])
     } catch (error) {
       await tab.screenshot({ path: `${ARTIFACTS}widget-retry.png` })

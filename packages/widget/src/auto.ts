@@ -2,9 +2,6 @@
 // mounts one widget configured by the script tag's own data-* attributes.
 import { ConfabChat } from './element.js'
 
-/** data-* attributes copied onto the mounted element. */
-const COPIED = ['relay', 'room', 'name', 'token', 'mode', 'theme', 'title', 'placeholder', 'lang', 'position', 'open']
-
 // Captured now: document.currentScript is only set while this file first runs.
 const script = document.currentScript as HTMLScriptElement | null
 
@@ -15,7 +12,8 @@ function mount(): void {
     element = document.createElement('confab-chat') as ConfabChat
     element.setAttribute('data-confab-auto', '')
     element.setAttribute('mode', 'launcher')
-    for (const name of COPIED) {
+    // Every attribute of the element can come from the script tag as data-NAME.
+    for (const name of ConfabChat.observedAttributes) {
       const value = script.getAttribute(`data-${name}`)
       if (value !== null) element.setAttribute(name, value)
     }

@@ -73,8 +73,10 @@ export class Chat {
         // The relay lost the history we had: what follows is a fresh view of the room.
         this.log.clearStored()
         this.joined = false
+        this.busy(true)
       }),
     )
+    this.busy(true)
     this.refresh()
   }
 
@@ -100,18 +102,22 @@ export class Chat {
     const before = this.log.oldest()
     if (this.loading || !this.joined || before === undefined || before <= 1) return
     this.loading = true
-    this.view.more.disabled = true
+    // aria-disabled, not disabled: a disabled button drops keyboard focus to <body>.
+    this.view.more.setAttribute('aria-disabled', 'true')
+    // A page of 50 older messages is not news: keep screen readers from reading it out.
+    this.busy(true)
     try {
       const older = await this.room.history({ before, limit: PAGE })
       this.log.prepend(older, (m) => this.isOwn(m))
       // Offsets start at 1, so anything above it means older messages may still be retained.
-      if (older.length === 0) this.view.more.hidden = true
+      if (older.length === 0) this.hideMore(true)
       else this.updateMore()
     } catch (error) {
       this.host.error(error)
     } finally {
       this.loading = false
-      this.view.more.disabled = false
+      this.view.more.removeAttribute('aria-disabled')
+      this.busy(false)
     }
   }
 
@@ -143,7 +149,9 @@ export class Chat {
     } catch (error) {
       if (this.outgoing.has(key)) {
         entry.failed = true
-        this.log.setState(key, 'failed')
+        // A late ack is "not confirmed yet": the SDK keeps the message queued and resends it (same id) after it
+        // reconnects, and our own broadcast of it then settles the bubble in receive().
+        this.log.setState(key, (error as { code?: unknown } | null)?.code === 'timeout' ? 'unconfirmed' : 'failed')
       }
       // A stopped chat's room is no longer on screen: its late failures are the caller's alone.
       if (!this.stopped) this.host.error(error)
@@ -180,15 +188,27 @@ export class Chat {
     if (!this.joined) {
       // The SDK emits presence right after `joined`, once the join's history has been delivered.
       this.joined = true
+      this.busy(false)
       this.log.updateEmpty()
       this.updateMore()
     }
     this.refresh()
   }
 
+  /** aria-busy on the log: while true, screen readers hold back its additions. */
+  private busy(on: boolean): void {
+    this.view.log.setAttribute('aria-busy', String(on))
+  }
+
   private updateMore(): void {
     const oldest = this.log.oldest()
-    this.view.more.hidden = oldest === undefined || oldest <= 1
+    this.hideMore(oldest === undefined || oldest <= 1)
+  }
+
+  private hideMore(hide: boolean): void {
+    // The button may have focus (Enter on it): hand focus to the log before it disappears.
+    if (hide && (this.view.more.getRootNode() as ShadowRoot).activeElement === this.view.more) this.view.log.focus()
+    this.view.more.hidden = hide
   }
 
   /** Banner, presence count and typing line from the current state. */
@@ -199,7 +219,6 @@ export class Chat {
     if (status === 'closed') banner = s.closed
     else if (typeof navigator !== 'undefined' && navigator.onLine === false) banner = s.offline
     else if (status === 'reconnecting') banner = s.reconnecting
-    this.view.banner.hidden = !banner
     this.view.banner.textContent = banner
     this.view.presence.textContent = this.members.length ? format(s.online, { n: this.members.length }) : ''
     const me = this.client.user?.id

@@ -5,9 +5,9 @@ import { MessageLog } from './log.js'
 import { applyStrings, renderView, setUnread, type View } from './render.js'
 import { activeKey, NAME_KEY, read, write } from './storage.js'
 import { locales, resolveStrings, type Strings } from './strings.js'
-import { adoptStyles, setViewport } from './styles.js'
+import { adoptStyles, PHONE, setViewport } from './styles.js'
 
-/** Attributes that configure the element; each is also a property. */
+/** Attributes that configure the element; each is also a property (`open` as `opened`, `title` and `lang` as HTMLElement's own). */
 const ATTRIBUTES = [
   'relay',
   'room',
@@ -21,6 +21,30 @@ const ATTRIBUTES = [
   'lang',
   'position',
 ] as const
+
+/** The value of an attribute when it is absent or empty. */
+const text =
+  (fallback = '') =>
+  (value: string | null): string =>
+    value || fallback
+
+/** One of `values`, else `fallback` (an absent or unknown attribute value). */
+const oneOf =
+  (values: string[], fallback: string) =>
+  (value: string | null): string =>
+    value !== null && values.includes(value) ? value : fallback
+
+/** The string properties reflected to attributes of the same name, with how each reads its attribute. */
+const ACCESSORS: Record<string, (value: string | null) => string> = {
+  relay: text(),
+  room: text('lobby'),
+  name: text(),
+  token: text(),
+  mode: oneOf(['inline'], 'launcher'),
+  theme: oneOf(['light', 'dark'], 'auto'),
+  placeholder: text(),
+  position: oneOf(['left'], 'right'),
+}
 
 /** Properties a page may have set before the element was defined. */
 const PROPERTIES = [
@@ -86,6 +110,8 @@ export class ConfabChat extends HTMLElement {
    */
   private connected = false
   private readonly fit = (): void => {
+    // A phone turned sideways may cross the full-screen width.
+    this.layout()
     const vv = globalThis.visualViewport
     if (vv) setViewport(this.viewport, vv.height, vv.offsetTop)
   }
@@ -106,53 +132,38 @@ export class ConfabChat extends HTMLElement {
 
   // ------------------------------------------------------------ properties
 
+  // The accessors of these properties are made from ACCESSORS in the static block below.
+
   /** Relay URL (`wss://…/ws` or `https://…`); default: `ConfabChat.defaultRelay`, then this page's origin. */
-  get relay(): string {
-    return this.getAttribute('relay') ?? ''
-  }
-  set relay(value: string) {
-    this.reflect('relay', value)
-  }
-
+  declare relay: string
   /** Room to join (default `lobby`). */
-  get room(): string {
-    return this.getAttribute('room') || 'lobby'
-  }
-  set room(value: string) {
-    this.reflect('room', value)
-  }
-
+  declare room: string
   /** Display name; when empty the widget asks once and remembers the answer in localStorage. */
-  get name(): string {
-    return this.getAttribute('name') ?? ''
-  }
-  set name(value: string) {
-    this.reflect('name', value)
-  }
-
+  declare name: string
   /** Token for a relay with auth (then no name is asked). */
-  get token(): string {
-    return this.getAttribute('token') ?? ''
-  }
-  set token(value: string) {
-    this.reflect('token', value)
-  }
-
+  declare token: string
   /** `launcher` (floating button and panel, the default) or `inline` (fills its box). */
-  get mode(): 'launcher' | 'inline' {
-    return this.getAttribute('mode') === 'inline' ? 'inline' : 'launcher'
-  }
-  set mode(value: 'launcher' | 'inline') {
-    this.reflect('mode', value)
-  }
-
+  declare mode: 'launcher' | 'inline'
   /** `light`, `dark` or `auto` (the default: follows prefers-color-scheme). */
-  get theme(): 'light' | 'dark' | 'auto' {
-    const theme = this.getAttribute('theme')
-    return theme === 'light' || theme === 'dark' ? theme : 'auto'
-  }
-  set theme(value: 'light' | 'dark' | 'auto') {
-    this.reflect('theme', value)
+  declare theme: 'light' | 'dark' | 'auto'
+  /** Placeholder of the message input (default from strings). */
+  declare placeholder: string
+  /** Launcher corner: `right` (default) or `left`. */
+  declare position: 'left' | 'right'
+
+  static {
+    for (const [prop, parse] of Object.entries(ACCESSORS)) {
+      Object.defineProperty(ConfabChat.prototype, prop, {
+        get(this: ConfabChat) {
+          return parse(this.getAttribute(prop))
+        },
+        set(this: ConfabChat, value: string | null | undefined) {
+          if (value === null || value === undefined) this.removeAttribute(prop)
+          else this.setAttribute(prop, value)
+        },
+        configurable: true,
+      })
+    }
   }
 
   /**
@@ -164,22 +175,6 @@ export class ConfabChat extends HTMLElement {
   }
   set opened(value: boolean) {
     this.toggleAttribute('open', value)
-  }
-
-  /** Placeholder of the message input (default from strings). */
-  get placeholder(): string {
-    return this.getAttribute('placeholder') ?? ''
-  }
-  set placeholder(value: string) {
-    this.reflect('placeholder', value)
-  }
-
-  /** Launcher corner: `right` (default) or `left`. */
-  get position(): 'left' | 'right' {
-    return this.getAttribute('position') === 'left' ? 'left' : 'right'
-  }
-  set position(value: 'left' | 'right') {
-    this.reflect('position', value)
   }
 
   /** The UI strings in use; assign a partial object to replace some (property only). */
@@ -274,6 +269,16 @@ export class ConfabChat extends HTMLElement {
       if (event.key === 'Escape' && this.mode === 'launcher' && this.opened) {
         event.stopPropagation()
         this.closeAndReturn()
+      } else if (event.key === 'Tab' && v.panel.hasAttribute('aria-modal')) {
+        // Full-screen on a phone: the page behind is covered, so Tab wraps around inside the panel.
+        const stops = [...v.panel.querySelectorAll<HTMLElement>('button,textarea,input,a[href],[tabindex]')].filter(
+          (el) => !el.closest('[hidden]'),
+        )
+        const active = (v.root.getRootNode() as ShadowRoot).activeElement
+        if (active === (event.shiftKey ? stops[0] : stops.at(-1))) {
+          event.preventDefault()
+          stops.at(event.shiftKey ? -1 : 0)?.focus()
+        }
       }
     })
     v.composer.addEventListener('submit', (event) => {
@@ -378,6 +383,8 @@ export class ConfabChat extends HTMLElement {
     v.launcher.setAttribute('aria-expanded', String(this.opened))
     if (launcher) v.panel.setAttribute('role', 'dialog')
     else v.panel.removeAttribute('role')
+    if (launcher && this.opened && globalThis.matchMedia?.(PHONE).matches) v.panel.setAttribute('aria-modal', 'true')
+    else v.panel.removeAttribute('aria-modal')
   }
 
   private relabel(): void {
@@ -393,11 +400,6 @@ export class ConfabChat extends HTMLElement {
 
   private activeKey(): string {
     return activeKey(this.relayUrl(), this.room)
-  }
-
-  private reflect(name: string, value: string | null | undefined): void {
-    if (value === null || value === undefined) this.removeAttribute(name)
-    else this.setAttribute(name, value)
   }
 
   private emit(type: string, detail?: unknown): void {

@@ -4,8 +4,11 @@ import { linkify } from './linkify.js'
 import type { View } from './render.js'
 import type { Strings } from './strings.js'
 
-/** Delivery state of a message the local user wrote. */
-export type SendState = 'pending' | 'sent' | 'failed'
+/**
+ * Delivery state of a message the local user wrote. `unconfirmed`: its ack is late (the SDK's `timeout`); the SDK
+ * keeps it queued and sends it again with the same id, so it may yet settle by itself. Retry is offered meanwhile.
+ */
+export type SendState = 'pending' | 'sent' | 'failed' | 'unconfirmed'
 
 /** Messages from one sender this close together (ms) share one name and time header. */
 const GROUP_GAP = 5 * 60_000
@@ -34,7 +37,11 @@ export class MessageLog {
     view.log.addEventListener('scroll', () => {
       if (this.atBottom()) view.jump.hidden = true
     })
-    view.jump.addEventListener('click', () => this.scrollToEnd())
+    view.jump.addEventListener('click', () => {
+      // The marker hides itself: keep focus in the widget, on the messages it jumped to.
+      this.scrollToEnd()
+      view.log.focus()
+    })
   }
 
   /** Number of messages shown, pending ones included. */
@@ -99,11 +106,11 @@ export class MessageLog {
     this.updateEmpty()
   }
 
-  /** Moves a pending message to `sent` (re-keyed by its offset) or `failed` (with a retry button). */
+  /** Moves a pending message to `sent` (re-keyed by its offset), or to `failed` or `unconfirmed` (with a retry button). */
   setState(key: string, state: SendState, stored?: Message): void {
     const el = this.items.get(key)
     if (!el) return
-    el.classList.remove('pending', 'failed')
+    el.classList.remove('pending', 'failed', 'unconfirmed')
     el.querySelector('.state')?.remove()
     if (state === 'sent' && stored) {
       this.items.delete(key)
@@ -122,11 +129,15 @@ export class MessageLog {
     const line = h(
       'div',
       { part: `message-state message-${state}`, class: 'state' },
-      state === 'pending' ? s.sending : s.failed,
+      s[state === 'pending' ? 'sending' : state],
     )
-    if (state === 'failed') {
+    if (state !== 'pending') {
       const retry = h('button', { type: 'button', part: 'retry-button', class: 'retry' }, s.retry)
-      retry.addEventListener('click', () => this.onRetry(key))
+      retry.addEventListener('click', () => {
+        // The button goes away with the failed state: keep focus in the widget rather than lose it to <body>.
+        this.view.log.focus()
+        this.onRetry(key)
+      })
       line.append(retry)
     }
     el.append(line)

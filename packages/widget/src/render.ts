@@ -35,11 +35,18 @@ export function renderView(shadow: ShadowRoot): View {
   const closeButton = h('button', { type: 'button', part: 'close-button', class: 'icon close' }, icon(ICONS.close))
   const header = h('header', { part: 'header' }, title, presence, closeButton)
 
-  const banner = h('div', { part: 'banner', class: 'banner', role: 'status', hidden: true })
+  // Never hidden, only empty: a status region must already be in the accessibility tree for its changes to be announced.
+  const banner = h('div', { part: 'banner', class: 'banner', role: 'status' })
   const more = h('button', { type: 'button', part: 'load-earlier', class: 'more', hidden: true })
   const empty = h('p', { part: 'empty', class: 'empty', hidden: true })
-  // The log scrolls, so it takes focus for keyboard scrolling (WCAG 2.1.1).
-  const log = h('div', { part: 'log', class: 'log', role: 'log', 'aria-live': 'polite', tabindex: '0' }, more, empty)
+  // The log scrolls, so it takes focus for keyboard scrolling (WCAG 2.1.1). Busy until joined, so the
+  // recent history delivered with the join is not read out message by message.
+  const log = h(
+    'div',
+    { part: 'log', class: 'log', role: 'log', 'aria-live': 'polite', 'aria-busy': 'true', tabindex: '0' },
+    more,
+    empty,
+  )
   const jump = h('button', { type: 'button', part: 'new-messages', class: 'jump', hidden: true })
   const typing = h('div', { part: 'typing', class: 'typing', 'aria-live': 'polite' })
 

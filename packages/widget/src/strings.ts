@@ -16,6 +16,7 @@ export const en = {
   closed: 'Disconnected',
   sending: 'Sending…',
   failed: 'Not sent',
+  unconfirmed: 'Not confirmed yet…',
   retry: 'Retry',
   you: 'You',
   online: '{n} online',

@@ -15,6 +15,9 @@ const LIGHT =
 const DARK =
   '--_bg:var(--confab-bg,#17191e);--_fg:var(--confab-fg,#e9ebef);--_muted:var(--confab-muted,#a9b0bb);--_border:var(--confab-border,#3a3f48);--_bubble:var(--confab-bubble,#272b33);--_link:var(--confab-link,#9dbdff);--_banner:var(--confab-banner,#4a3a10);--_banner-fg:var(--confab-banner-fg,#ffeab0);--_danger:var(--confab-danger,#ffb4ab)'
 
+/** Below this width the open launcher panel is full-screen (and so a modal dialog). */
+export const PHONE = '(max-width:479.98px)'
+
 /** The widget's stylesheet; every colour, size and font comes from a `--confab-*` custom property. */
 export const CSS = `
 :host{all:initial;${LIGHT};--_accent:var(--confab-accent,#2456d3);--_accent-fg:var(--confab-accent-fg,#fff);--_focus:var(--confab-focus,#2456d3);--_font:var(--confab-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);--_font-size:var(--confab-font-size,15px);--_radius:var(--confab-radius,14px);--_width:var(--confab-width,370px);--_height:var(--confab-height,560px);--_offset:var(--confab-offset,20px);--_z:var(--confab-z,2147483000);--_shadow:var(--confab-shadow,0 12px 40px rgb(0 0 0/.22));display:block;color-scheme:light}
@@ -48,8 +51,10 @@ h2{margin:0;font-size:1.05em;flex:1;min-width:0;overflow:hidden;text-overflow:el
 header :focus-visible{outline-color:var(--_accent-fg)}
 .inline .close{display:none}
 .banner{padding:6px 16px;background:var(--_banner);color:var(--_banner-fg);font-size:.9em}
+.banner:empty{padding:0}
 .log{flex:1;overflow-y:auto;padding:12px 14px;display:flex;flex-direction:column;gap:2px;overscroll-behavior:contain}
 .more{align-self:center;margin-bottom:8px;border:1px solid var(--_border);background:var(--_bg);border-radius:16px;padding:4px 14px;cursor:pointer;font-size:.85em}
+.more[aria-disabled]{cursor:progress;opacity:.7}
 .empty{margin:auto;color:var(--_muted)}
 .msg{display:flex;flex-direction:column;align-items:flex-start;max-width:85%;margin-top:10px}
 .msg.cont{margin-top:2px}
@@ -62,7 +67,7 @@ header :focus-visible{outline-color:var(--_accent-fg)}
 .bubble a{color:var(--_link)}
 .own .bubble a{color:inherit}
 .own .bubble a:focus-visible{outline-color:var(--_accent-fg)}
-.pending .bubble{box-shadow:inset 0 0 0 2px var(--_bg)}
+.pending .bubble,.unconfirmed .bubble{box-shadow:inset 0 0 0 2px var(--_bg)}
 .state{font-size:.8em;color:var(--_muted);margin:2px 6px 0}
 .failed .state{color:var(--_danger)}
 .retry{border:0;background:none;color:inherit;text-decoration:underline;cursor:pointer;padding:0 0 0 6px;font-weight:600}
@@ -74,7 +79,7 @@ textarea,input{flex:1;font-size:16px;resize:none;field-sizing:content;max-height
 ::placeholder{color:var(--_muted);opacity:1}
 .send,.start{border:0;border-radius:calc(var(--_radius)*.7);background:var(--_accent);color:var(--_accent-fg);cursor:pointer;padding:9px 14px;font-weight:600}
 .send{width:44px;height:44px;padding:0;display:grid;place-items:center}
-@media (max-width:479.98px){.launcher-mode .panel{inset:var(--confab-vv-top,0) 0 auto 0;width:100%;height:var(--confab-vv-height,100dvh);border-radius:0;border:0}.launcher-mode.open .launcher{display:none}}
+@media ${PHONE}{.launcher-mode .panel{inset:var(--confab-vv-top,0) 0 auto 0;width:100%;height:var(--confab-vv-height,100dvh);border-radius:0;border:0}.launcher-mode.open .launcher{display:none}}
 @media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important;scroll-behavior:auto!important}}
 `
 

@@ -196,6 +196,50 @@ describe('sending', () => {
     expect(bubbles(el)).toEqual(['flaky'])
   })
 
+  it('keeps focus in the widget when Retry is pressed (the button goes away)', async () => {
+    const el = inline()
+    joinedClient()
+    type(el, 'flaky')
+    lastClient().room.sends[0]?.reject(new Error('rate limited'))
+    await expect.poll(() => shadow(el).querySelector('[part=retry-button]')).not.toBeNull()
+    const retry = part(el, '[part=retry-button]')
+    retry.focus()
+    retry.click()
+    expect(retry.isConnected).toBe(false)
+    expect(shadow(el).activeElement).toBe(part(el, '[part=log]'))
+  })
+
+  it('shows a send whose ack is late as "Not confirmed yet…" with Retry, not as "Not sent"', async () => {
+    const el = inline()
+    joinedClient()
+    type(el, 'slow ack')
+    const send = lastClient().room.sends[0]
+    // The SDK's timeout: the message stays queued and goes again (same id) after the reconnect.
+    send?.reject(Object.assign(new Error('no ack within 10000 ms'), { code: 'timeout', id: send.id }))
+    await expect.poll(() => shadow(el).querySelector('.unconfirmed')).not.toBeNull()
+    expect(shadow(el).querySelector('.failed, .pending')).toBeNull()
+    const state = part(el, '[part~=message-state]')
+    expect(state.getAttribute('part')).toBe('message-state message-unconfirmed')
+    expect(state.textContent).toBe('Not confirmed yet…Retry')
+    // The SDK's own resend is stored and broadcast: the bubble settles without a click.
+    lastClient().room.emit('message', msg('slow ack', ME, { id: send?.id }))
+    expect(bubbles(el)).toEqual(['slow ack'])
+    expect(shadow(el).querySelector('.unconfirmed, .failed, .pending, [part=retry-button]')).toBeNull()
+  })
+
+  it('resends an unconfirmed message with its first id on Retry', async () => {
+    const el = inline()
+    joinedClient()
+    type(el, 'slow ack')
+    const send = lastClient().room.sends[0]
+    send?.reject(Object.assign(new Error('no ack within 10000 ms'), { code: 'timeout', id: send.id }))
+    await expect.poll(() => shadow(el).querySelector('[part=retry-button]')).not.toBeNull()
+    part(el, '[part=retry-button]').click()
+    expect(lastClient().room.sends.map((s) => s.id)).toEqual([send?.id, send?.id])
+    expect(shadow(el).querySelector('.pending')).not.toBeNull()
+    expect(shadow(el).querySelector('.unconfirmed')).toBeNull()
+  })
+
   it('gives every new message its own id', () => {
     const el = inline()
     joinedClient()
@@ -243,7 +287,7 @@ describe('sending', () => {
     expect(bubbles(el)).toEqual(['new room'])
   })
 
-  it('does not settle a bubble in the new room with the previous room\'s ack', async () => {
+  it("does not settle a bubble in the new room with the previous room's ack", async () => {
     const el = inline()
     joinedClient()
     const oldRoom = lastClient().room
@@ -321,17 +365,31 @@ describe('room state', () => {
     expect(part(el, '[part=typing]').textContent).toBe('')
   })
 
-  it('shows "Reconnecting..." while the client reconnects and hides it when open again', () => {
+  it('shows "Reconnecting..." while the client reconnects and empties the banner when open again', () => {
     const el = inline()
     const banner = part(el, '[part=banner]')
     joinedClient()
-    expect(banner.hidden).toBe(true)
+    // Never hidden, only empty (and zero height in CSS): a status region must stay in the accessibility tree to be announced.
+    expect([banner.hidden, banner.textContent]).toEqual([false, ''])
     lastClient().setStatus('reconnecting')
-    expect(banner.hidden).toBe(false)
-    expect(banner.textContent).toBe('Reconnecting...')
+    expect([banner.hidden, banner.textContent]).toEqual([false, 'Reconnecting...'])
     expect(banner.getAttribute('role')).toBe('status')
     lastClient().setStatus('open')
-    expect(banner.hidden).toBe(true)
+    expect([banner.hidden, banner.textContent]).toEqual([false, ''])
+  })
+
+  it('keeps screen readers from reading out the join history: the log is aria-busy until joined', () => {
+    const el = inline()
+    const log = part(el, '[part=log]')
+    expect(log.getAttribute('aria-busy')).toBe('true')
+    lastClient().room.emit('message', msg('from history'))
+    expect(log.getAttribute('aria-busy')).toBe('true')
+    joinedClient()
+    expect(log.getAttribute('aria-busy')).toBe('false')
+    lastClient().room.emit('reset', { reason: 'epoch' })
+    expect(log.getAttribute('aria-busy')).toBe('true')
+    lastClient().room.emit('presence', [ME])
+    expect(log.getAttribute('aria-busy')).toBe('false')
   })
 
   it('says messages will be sent later when the browser is offline', () => {
@@ -383,6 +441,52 @@ describe('history paging', () => {
     expect(more.hidden).toBe(true)
   })
 
+  it('keeps keyboard focus while "Load earlier" loads and on the log once no earlier page is left', async () => {
+    const el = inline()
+    const room = lastClient().room
+    resetOffsets()
+    const older = [msg('o1'), msg('o2')]
+    room.emit('message', msg('n3'))
+    joinedClient()
+    const more = part<HTMLButtonElement>(el, '[part=load-earlier]')
+    let release = (): void => undefined
+    room.history = (options) => {
+      room.historyCalls.push(options)
+      return new Promise((done) => {
+        release = () => done(older)
+      })
+    }
+    more.focus()
+    more.click()
+    expect(more.getAttribute('aria-disabled')).toBe('true')
+    expect(more.disabled).toBe(false)
+    expect(shadow(el).activeElement).toBe(more)
+    release()
+    await expect.poll(() => more.hidden).toBe(true)
+    expect(more.hasAttribute('aria-disabled')).toBe(false)
+    expect(shadow(el).activeElement).toBe(part(el, '[part=log]'))
+  })
+
+  it('marks the log aria-busy while an earlier page loads, so it is not read out', async () => {
+    const el = inline()
+    const room = lastClient().room
+    resetOffsets()
+    const older = [msg('o1')]
+    room.emit('message', msg('n2'))
+    joinedClient()
+    const log = part(el, '[part=log]')
+    let release = (): void => undefined
+    room.history = () =>
+      new Promise((done) => {
+        release = () => done(older)
+      })
+    part(el, '[part=load-earlier]').click()
+    expect(log.getAttribute('aria-busy')).toBe('true')
+    release()
+    await expect.poll(() => bubbles(el)).toEqual(['o1', 'n2'])
+    expect(log.getAttribute('aria-busy')).toBe('false')
+  })
+
   it('offers no earlier page when the first message of the room is shown', () => {
     const el = inline()
     lastClient().room.emit('message', msg('the very first'))
@@ -418,6 +522,21 @@ describe('new messages marker', () => {
     jump.click()
     expect(jump.hidden).toBe(true)
     expect(log.scrollTop).toBe(1000)
+  })
+
+  it('hands focus from "New messages" to the log it jumped in', () => {
+    const el = inline()
+    joinedClient()
+    const log = part(el, '[part=log]')
+    Object.defineProperty(log, 'scrollHeight', { configurable: true, get: () => 1000 })
+    Object.defineProperty(log, 'clientHeight', { configurable: true, get: () => 300 })
+    log.scrollTop = 100
+    lastClient().room.emit('message', msg('while away'))
+    const jump = part(el, '[part=new-messages]')
+    jump.focus()
+    jump.click()
+    expect(jump.hidden).toBe(true)
+    expect(shadow(el).activeElement).toBe(log)
   })
 
   it('follows new messages when the reader is at the bottom', () => {

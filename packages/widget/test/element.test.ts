@@ -297,6 +297,55 @@ describe('launcher mode', () => {
     }
   })
 
+  it('on a phone, makes the open panel a modal dialog and wraps Tab and Shift+Tab inside it', () => {
+    const queries: string[] = []
+    vi.stubGlobal('matchMedia', (query: string) => {
+      queries.push(query)
+      return { matches: true, media: query }
+    })
+    try {
+      const el = mount({ name: 'Kira' })
+      const panel = part(el, '[part=panel]')
+      expect(panel.hasAttribute('aria-modal')).toBe(false)
+      el.open()
+      expect(queries.at(-1)).toBe('(max-width:479.98px)')
+      expect(panel.getAttribute('aria-modal')).toBe('true')
+      const close = part(el, '[part=close-button]')
+      const send = part(el, '[part=send-button]')
+      send.focus()
+      const tab = (target: HTMLElement, shiftKey: boolean): boolean =>
+        target.dispatchEvent(new KeyboardEvent('keydown', { key: 'Tab', shiftKey, bubbles: true, cancelable: true }))
+      expect(tab(send, false)).toBe(false)
+      expect(shadow(el).activeElement).toBe(close)
+      expect(tab(close, true)).toBe(false)
+      expect(shadow(el).activeElement).toBe(send)
+      // In the middle, Tab moves on as usual.
+      const input = part(el, '[part=input]')
+      input.focus()
+      expect(tab(input, false)).toBe(true)
+      el.close()
+      expect(panel.hasAttribute('aria-modal')).toBe(false)
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+
+  it('is not modal on a wide screen, where the page stays visible beside the panel', () => {
+    vi.stubGlobal('matchMedia', (query: string) => ({ matches: false, media: query }))
+    try {
+      const el = mount({ name: 'Kira' })
+      el.open()
+      const send = part(el, '[part=send-button]')
+      send.focus()
+      expect(part(el, '[part=panel]').hasAttribute('aria-modal')).toBe(false)
+      expect(send.dispatchEvent(new KeyboardEvent('keydown', { key: 'Tab', bubbles: true, cancelable: true }))).toBe(
+        true,
+      )
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+
   it('puts the launcher on the left with position="left"', () => {
     const el = mount({ position: 'left' })
     expect(part(el, '[part=root]').classList.contains('left')).toBe(true)

@@ -96,11 +96,12 @@ describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
     await host?.close()
   })
 
-  async function visit(path: string, options: BrowserContextOptions = {}): Promise<Page> {
+  async function visit(path: string, options: BrowserContextOptions = {}, init?: () => void): Promise<Page> {
     const context = await browser.newContext(options)
     context.setDefaultTimeout(10_000)
     contexts.push(context)
     const page = await context.newPage()
+    if (init) await page.addInitScript(init)
     await page.goto(host.url + path)
     await w(page, '[part=root]').waitFor({ state: 'attached' })
     return page
@@ -214,9 +215,51 @@ describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
     expect(await w(page, '[part=input]').evaluate((el) => getComputedStyle(el).fontSize)).toBe('16px')
     expect(await w(page, '[part=close-button]').isVisible()).toBe(true)
     await page.screenshot({ path: `${ARTIFACTS}widget-mobile.png` })
-    // A shrinking visual viewport (the on-screen keyboard) shrinks the panel with it.
-    await page.setViewportSize({ width: 390, height: 500 })
-    await expect.poll(async () => (await w(page, '[part=panel]').boundingBox())?.height).toBe(500)
+    expect(await axe(page)).toEqual([])
+  })
+
+  it('on a phone, the full-screen panel is modal: Tab and Shift+Tab stay inside it', async () => {
+    const page = await visit('/named', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
+    await openPanel(page, 'tap')
+    expect(await w(page, '[part=panel]').getAttribute('aria-modal')).toBe('true')
+    await w(page, '[part=send-button]').focus()
+    await page.keyboard.press('Tab')
+    expect(await focusedPart(page)).toBe('close-button')
+    await page.keyboard.press('Shift+Tab')
+    expect(await focusedPart(page)).toBe('send-button')
+  })
+
+  it('shrinks the full-screen panel to the visual viewport when the on-screen keyboard opens', async () => {
+    // The keyboard shrinks only the visual viewport; the layout viewport (and 100dvh) stays 844 px tall.
+    const page = await visit(
+      '/named',
+      { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+      () => {
+        const vv = new EventTarget() as EventTarget & { height: number; width: number; offsetTop: number }
+        // Follows the layout viewport (which settles only once the page's meta viewport applies) until a test sets it.
+        let height: number | undefined
+        Object.defineProperties(vv, {
+          height: { get: () => height ?? innerHeight, set: (value: number) => (height = value) },
+          width: { get: () => innerWidth },
+          offsetTop: { value: 0 },
+        })
+        Object.defineProperty(window, 'visualViewport', { configurable: true, value: vv })
+      },
+    )
+    await openPanel(page, 'tap')
+    expect(await w(page, '[part=panel]').boundingBox()).toEqual({ x: 0, y: 0, width: 390, height: 844 })
+    await page.evaluate(() => {
+      const vv = visualViewport as unknown as { height: number } & EventTarget
+      vv.height = 500
+      vv.dispatchEvent(new Event('resize'))
+    })
+    expect(await page.evaluate(() => innerHeight)).toBe(844)
+    expect(await w(page, '[part=panel]').boundingBox()).toEqual({ x: 0, y: 0, width: 390, height: 500 })
+    const vvHeight = await page
+      .locator('confab-chat')
+      .evaluate((el) => getComputedStyle(el).getPropertyValue('--confab-vv-height'))
+    expect(vvHeight).toBe('500px')
+    expect(await w(page, '[part=input]').isVisible()).toBe(true)
     expect(await axe(page)).toEqual([])
   })
   for (const scheme of ['light', 'dark'] as const) {

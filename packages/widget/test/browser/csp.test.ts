@@ -95,6 +95,11 @@ describe.skipIf(skip)('strict Content-Security-Policy', () => {
       return [s.width, s.borderRadius, s.position]
     })
     expect(launcher).toEqual(['56px', '50%', 'fixed'])
+    // Opened by data-open: the visual-viewport sheet is written (a constructed sheet, which the policy allows).
+    const vvHeight = await a
+      .locator('confab-chat')
+      .evaluate((el) => getComputedStyle(el).getPropertyValue('--confab-vv-height'))
+    expect(vvHeight).toBe(`${await a.evaluate(() => Math.round(visualViewport?.height ?? 0))}px`)
 
     expect(await a.evaluate(() => (window as unknown as { inlineRan?: boolean }).inlineRan)).toBeUndefined()
     expect(await violations()).toEqual([{ directive: 'script-src-elem', blocked: 'inline' }])

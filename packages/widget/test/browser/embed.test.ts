@@ -8,7 +8,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { serve } from '../../../../examples/embed/serve.mjs'
 import { ARTIFACTS, launchChromium } from '../../../../test/support/browser'
 import { chromiumMissing } from '../../../../test/support/env'
-import { embedPage, type HostPage, type HostServer, post, requireBuild, say, startHost, startRelay, w } from './support'
+import {
+  embedPage,
+  type HostPage,
+  type HostServer,
+  post,
+  requireBuild,
+  say,
+  startHost,
+  startProxy,
+  startRelay,
+  w,
+} from './support'
 
 const skip = chromiumMissing()
 
@@ -193,21 +204,23 @@ describe.skipIf(skip)('script-tag embed on another origin', () => {
     expect(await log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(2)
   })
 
-  it('says "Reconnecting..." while the relay restarts, then carries on', async () => {
+  it('says "Reconnecting..." while the relay is out of reach, then carries on', async () => {
+    // The page reaches the relay through a proxy on its own ephemeral port, which the test cuts and restores.
     const own = await startRelay()
-    const port = Number(new URL(own.url).port)
-    pages['/restart'] = { body: embedPage(own.url, { room: 'restart', name: 'Rex', mode: 'inline' }) }
-    const page = await visit('/restart')
-    await w(page, '[part=presence]').filter({ hasText: '1 online' }).waitFor()
-    await own.stop()
-    const banner = w(page, '[part=banner]')
-    await banner.filter({ hasText: 'Reconnecting...' }).waitFor()
-    const again = await startRelay({ port })
+    const line = await startProxy(own.url)
     try {
+      pages['/restart'] = { body: embedPage(line.url, { room: 'restart', name: 'Rex', mode: 'inline' }) }
+      const page = await visit('/restart')
+      await w(page, '[part=presence]').filter({ hasText: '1 online' }).waitFor()
+      line.cut()
+      const banner = w(page, '[part=banner]')
+      await banner.filter({ hasText: 'Reconnecting...' }).waitFor()
+      line.resume()
       await banner.waitFor({ state: 'hidden', timeout: 15_000 })
       await say(page, 'back again')
     } finally {
-      await again.stop()
+      await line.close()
+      await own.stop()
     }
   })
 

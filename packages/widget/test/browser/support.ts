@@ -2,7 +2,7 @@
 // 127.0.0.1 server for host pages (another port is another origin), and page helpers.
 import { existsSync } from 'node:fs'
 import { createServer, type OutgoingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, createServer as createTcpServer, type Socket, connect as tcpConnect } from 'node:net'
 import { resolve } from 'node:path'
 import { createRelay, type Relay } from '@confab/relay'
 import type { Locator, Page } from 'playwright-core'
@@ -52,6 +52,59 @@ export async function startHost(pages: Record<string, HostPage>): Promise<HostSe
     close: () =>
       new Promise<void>((done, fail) => {
         server.closeAllConnections()
+        server.close((error) => (error ? fail(error) : done()))
+      }),
+  }
+}
+
+/** A TCP proxy in front of a server, able to drop the line (a relay restart or a lost network, as a client sees it). */
+export interface Proxy {
+  /** `http://127.0.0.1:PORT`, the proxy's own ephemeral port. */
+  url: string
+  /** Drops every open connection and refuses new ones until {@link Proxy.resume}. */
+  cut(): void
+  /** Lets connections through again. */
+  resume(): void
+  close(): Promise<void>
+}
+
+/** Starts a {@link Proxy} to `target` (an `http://host:port` URL) on an ephemeral 127.0.0.1 port. */
+export async function startProxy(target: string): Promise<Proxy> {
+  const { hostname, port } = new URL(target)
+  const open = new Set<Socket>()
+  let down = false
+  const server = createTcpServer((client) => {
+    if (down) {
+      client.destroy()
+      return
+    }
+    const upstream = tcpConnect(Number(port), hostname)
+    for (const socket of [client, upstream]) {
+      open.add(socket)
+      socket.on('close', () => open.delete(socket))
+      socket.on('error', () => {
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const cut = (): void => {
+    for (const socket of open) socket.destroy()
+  }
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cut() {
+      down = true
+      cut()
+    },
+    resume() {
+      down = false
+    },
+    close: () =>
+      new Promise<void>((done, fail) => {
+        cut()
         server.close((error) => (error ? fail(error) : done()))
       }),
   }
