@@ -1,29 +1,19 @@
 // Every kind of bad input gets its documented answer, and the relay keeps serving.
 import { connect } from 'node:net'
 import type { Relay } from '@confab/relay'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { perTest, startRelay, TestClient, wsUrl } from './helpers'
+import { describe, expect, it } from 'vitest'
+import { perTest, relayPerFile, startRelay, TestClient, wsUrl } from './helpers'
 
-let relay: Relay
+const relay = relayPerFile()
 const scope = perTest()
 
-beforeAll(async () => {
-  relay = await startRelay()
-})
-afterAll(async () => {
-  await relay.stop()
-})
-
 function client(): Promise<TestClient> {
-  return scope.client(relay)
+  return scope.client(relay())
 }
 
 /** A fresh, well-behaved client can still chat. */
 async function relayStillServes(): Promise<void> {
-  const a = await client()
-  const b = await client()
-  await a.join('still-ok')
-  await b.join('still-ok')
+  const [a, b] = await scope.joinedPair(relay(), 'still-ok')
   const ack = await a.publish('still-ok', 'fine')
   expect(ack.type).toBe('ack')
   expect(await b.next((f) => f.type === 'message' && f.id === ack.id)).toMatchObject({ text: 'fine' })
@@ -148,7 +138,7 @@ describe('bad input after hello', () => {
   })
 
   it('closes with 4000 when the hello itself is refused while parsing', async () => {
-    const c = scope.track(new TestClient(wsUrl(relay)))
+    const c = scope.track(new TestClient(wsUrl(relay())))
     await c.opened()
     c.send('{"type":"hello","name":"n","constructor":{}}')
     expect(await c.nextOf('error')).toEqual({
@@ -185,7 +175,7 @@ describe('bad input after hello', () => {
 
 describe('bad input before hello', () => {
   it('answers a frame before hello with bad_request and still accepts hello', async () => {
-    const c = new TestClient(wsUrl(relay))
+    const c = new TestClient(wsUrl(relay()))
     scope.track(c)
     await c.opened()
     c.send({ type: 'join', ref: 'early', room: 'r' })
@@ -194,7 +184,7 @@ describe('bad input before hello', () => {
   })
 
   it('closes with 4000 after a malformed hello, so the client does not resend it unchanged', async () => {
-    const c = new TestClient(wsUrl(relay))
+    const c = new TestClient(wsUrl(relay()))
     scope.track(c)
     await c.opened()
     c.send({ type: 'hello', name: 'x'.repeat(1001) })
@@ -238,7 +228,7 @@ function rawRequest(target: Relay, request: string): Promise<string> {
 describe('bad upgrade requests', () => {
   it.each(['//[', '/%', 'http://[::1', '*'])('answers an upgrade of %s with 404 and keeps serving', async (path) => {
     const answer = await rawRequest(
-      relay,
+      relay(),
       `GET ${path} HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
     )
@@ -247,7 +237,7 @@ describe('bad upgrade requests', () => {
   })
 
   it('still finds the WebSocket path behind a query string', async () => {
-    const c = new TestClient(`${wsUrl(relay)}?v=1`)
+    const c = new TestClient(`${wsUrl(relay())}?v=1`)
     scope.track(c)
     expect(await c.hello()).toMatchObject({ type: 'welcome' })
   })

@@ -1,20 +1,12 @@
-import type { Relay } from '@confab/relay'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '../src/store/memory'
-import { perTest, startRelay, TestClient, wsUrl } from './helpers'
+import { perTest, relayPerFile, TestClient, wsUrl } from './helpers'
 
-let relay: Relay
+const relay = relayPerFile()
 const scope = perTest()
 
-beforeAll(async () => {
-  relay = await startRelay()
-})
-afterAll(async () => {
-  await relay.stop()
-})
-
 function client(hello: Record<string, unknown> = {}): Promise<TestClient> {
-  return scope.client(relay, hello)
+  return scope.client(relay(), hello)
 }
 
 describe('two clients chat', () => {
@@ -110,7 +102,7 @@ describe('two clients chat', () => {
   })
 
   it('still refuses a ping before hello', async () => {
-    const c = scope.track(new TestClient(wsUrl(relay)))
+    const c = scope.track(new TestClient(wsUrl(relay())))
     await c.opened()
     c.send({ type: 'ping', ref: 'early' })
     expect(await c.nextOf('error')).toEqual({

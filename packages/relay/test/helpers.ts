@@ -9,7 +9,7 @@ import {
   StoreUnavailableError,
 } from '@confab/relay'
 import type { RelayFrame } from '@confab/sdk/protocol'
-import { afterEach } from 'vitest'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import WebSocket from 'ws'
 import { MemoryStore } from '../src/store/memory'
 
@@ -18,6 +18,21 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const relay = await createRelay({ port: 0, host: '127.0.0.1', logger: false, ...options })
   await relay.start()
   return relay
+}
+
+/** Starts one relay for the whole file (before its first test, stopped after its last); call the result for it. */
+export function relayPerFile(options: RelayOptions = {}): () => Relay {
+  let relay: Relay | undefined
+  beforeAll(async () => {
+    relay = await startRelay(options)
+  })
+  afterAll(async () => {
+    await relay?.stop()
+  })
+  return () => {
+    if (!relay) throw new Error('the relay starts in beforeAll: call this inside a test')
+    return relay
+  }
 }
 
 /** The WebSocket URL of a started relay. */
@@ -160,6 +175,8 @@ export interface PerTest {
   relayWith(options?: RelayOptions): Promise<Relay>
   /** Connects and says hello (see `connectClient`), closed after the test. */
   client(relay: Relay, hello?: Record<string, unknown>): Promise<TestClient>
+  /** Connects two clients (see `client`); the first, then the second, joins `room`. */
+  joinedPair(relay: Relay, room: string): Promise<[TestClient, TestClient]>
   /** Closes a client the test opened itself after the test. */
   track<T extends TestClient>(client: T): T
 }
@@ -172,16 +189,24 @@ export function perTest(): PerTest {
     await Promise.all(clients.splice(0).map((c) => c.close()))
     await Promise.all(relays.splice(0).map((r) => r.stop()))
   })
+  async function client(relay: Relay, hello: Record<string, unknown> = {}): Promise<TestClient> {
+    const c = await connectClient(relay, hello)
+    clients.push(c)
+    return c
+  }
   return {
     async relayWith(options = {}) {
       const relay = await startRelay(options)
       relays.push(relay)
       return relay
     },
-    async client(relay, hello = {}) {
-      const c = await connectClient(relay, hello)
-      clients.push(c)
-      return c
+    client,
+    async joinedPair(relay, room) {
+      const first = await client(relay)
+      const second = await client(relay)
+      await first.join(room)
+      await second.join(room)
+      return [first, second]
     },
     track(client) {
       clients.push(client)

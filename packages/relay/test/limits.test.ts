@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { ABUSE, RateGate, TokenBucket } from '../src/limits'
 import { perTest, TestClient, wsUrl } from './helpers'
 
-const { relayWith, client, track } = perTest()
+const { relayWith, client, joinedPair, track } = perTest()
 
 /** Opens a socket and resolves with the HTTP status of a refused upgrade (or 101). */
 function upgradeStatus(url: string, headers: Record<string, string> = {}, protocols = ['confab.v1']): Promise<number> {
@@ -92,13 +92,20 @@ describe('publish rate', () => {
   })
 })
 
+/** A join and a history request for each of 128 rooms, by ref. */
+function joinsAndHistories(): Map<string, object> {
+  const frames = new Map<string, object>()
+  for (let i = 0; i < 128; i++) {
+    frames.set(`j${i}`, { type: 'join', ref: `j${i}`, room: `r${i}` })
+    frames.set(`h${i}`, { type: 'history', ref: `h${i}`, room: `r${i}`, limit: 20 })
+  }
+  return frames
+}
+
 describe('rate of other frames', () => {
   it('does not fan typing toggles sent without pause out to everyone: refused past the burst, then closed with 4101', async () => {
     const relay = await relayWith()
-    const a = await client(relay)
-    const b = await client(relay)
-    await a.join('keys')
-    await b.join('keys')
+    const [a, b] = await joinedPair(relay, 'keys')
     // Sends on and on, never waiting for a retryAfter (a turn of the event loop every 100 frames lets replies in).
     for (let i = 0; !a.closed && i < 200_000; i++) {
       a.send({ type: 'typing', room: 'keys', active: i % 2 === 0 })
@@ -123,11 +130,7 @@ describe('rate of other frames', () => {
   it('never cuts a client that starts with 128 joins and 128 history requests at once and retries at its hints', async () => {
     const relay = await relayWith()
     const c = await client(relay)
-    const frames = new Map<string, object>()
-    for (let i = 0; i < 128; i++) {
-      frames.set(`j${i}`, { type: 'join', ref: `j${i}`, room: `r${i}` })
-      frames.set(`h${i}`, { type: 'history', ref: `h${i}`, room: `r${i}`, limit: 20 })
-    }
+    const frames = joinsAndHistories()
     expect(frames.size).toBe(256)
     for (const frame of frames.values()) c.send(frame)
     const answered = new Set<string>()
@@ -153,11 +156,7 @@ describe('rate of other frames', () => {
   it('closes with 4101 a client that resends refused frames at once, ignoring retryAfter', async () => {
     const relay = await relayWith()
     const c = await client(relay)
-    const frames = new Map<string, object>()
-    for (let i = 0; i < 128; i++) {
-      frames.set(`j${i}`, { type: 'join', ref: `j${i}`, room: `r${i}` })
-      frames.set(`h${i}`, { type: 'history', ref: `h${i}`, room: `r${i}`, limit: 20 })
-    }
+    const frames = joinsAndHistories()
     c.ws.on('message', (data) => {
       const frame = JSON.parse(data.toString())
       if (frame.code === 'rate_limited') c.send(frames.get(frame.ref) as object)

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { MemoryPresence } from '../src/presence/memory'
 import { perTest, TestClient, wsUrl } from './helpers'
 
-const { relayWith, client, track } = perTest()
+const { relayWith, client, joinedPair, track } = perTest()
 
 const userOf = (c: TestClient) => c.frames[0]?.user as { id: string; name: string }
 const resumeOf = (c: TestClient) => c.frames[0]?.resume as string
@@ -122,10 +122,7 @@ describe('typing', () => {
 
   it('does not rebroadcast a refresh while the user is still typing', async () => {
     const relay = await relayWith()
-    const alice = await client(relay)
-    const bob = await client(relay)
-    await alice.join('refresh')
-    await bob.join('refresh')
+    const [alice, bob] = await joinedPair(relay, 'refresh')
     for (let i = 0; i < 5; i++) alice.send({ type: 'typing', room: 'refresh' })
     alice.send({ type: 'typing', room: 'refresh', active: false })
     await bob.next((f) => f.type === 'typing' && f.active === false)
@@ -134,10 +131,7 @@ describe('typing', () => {
 
   it('expires typing that is not refreshed', async () => {
     const relay = await relayWith({ typingTimeout: 100 })
-    const alice = await client(relay)
-    const bob = await client(relay)
-    await alice.join('expiry')
-    await bob.join('expiry')
+    const [alice, bob] = await joinedPair(relay, 'expiry')
     alice.send({ type: 'typing', room: 'expiry' })
     expect(await bob.nextOf('typing')).toMatchObject({ active: true })
     expect(await bob.nextOf('typing', 2000)).toMatchObject({ active: false, user: userOf(alice) })
@@ -145,10 +139,7 @@ describe('typing', () => {
 
   it("clears typing when the typist's connection drops", async () => {
     const relay = await relayWith()
-    const alice = await client(relay)
-    const bob = await client(relay)
-    await alice.join('drop')
-    await bob.join('drop')
+    const [alice, bob] = await joinedPair(relay, 'drop')
     alice.send({ type: 'typing', room: 'drop' })
     await bob.nextOf('typing')
     alice.ws.terminate()

@@ -8,7 +8,7 @@ import { MemoryStore } from '../src/store/memory'
 import type { SharedFrame } from '../src/wire'
 import { perTest, TestStore } from './helpers'
 
-const { relayWith, client } = perTest()
+const { relayWith, client, joinedPair } = perTest()
 
 type Msg = { offset: number; text: string; id: string }
 const texts = (frame: Record<string, unknown>) => (frame.messages as Msg[]).map((m) => m.text)
@@ -45,10 +45,7 @@ describe('history', () => {
 describe('idempotent publish', () => {
   it('answers a repeated id with the original ack and neither stores nor broadcasts it again', async () => {
     const relay = await relayWith()
-    const alice = await client(relay)
-    const bob = await client(relay)
-    await alice.join('idem')
-    await bob.join('idem')
+    const [alice, bob] = await joinedPair(relay, 'idem')
     const first = await alice.publish('idem', 'once', { id: 'same-id' })
     const again = await alice.publish('idem', 'once', { id: 'same-id' })
     expect(again).toMatchObject({ type: 'ack', id: 'same-id', offset: first.offset, ts: first.ts })
@@ -185,10 +182,7 @@ describe('delivery order', () => {
       store: new MemoryStore(),
       limits: { publishBurst: 100 },
     })
-    const sender = await client(relay)
-    const reader = await client(relay)
-    await sender.join('lossy')
-    await reader.join('lossy')
+    const [sender, reader] = await joinedPair(relay, 'lossy')
     for (let i = 1; i <= 22; i++) await sender.publish('lossy', `m${i}`, { id: `id-${i}` })
     await reader.next((f) => f.type === 'message' && f.offset === 22)
     const offsets = reader.frames.filter((f) => f.type === 'message').map((f) => f.offset)
@@ -219,10 +213,7 @@ describe('history lost under a node, noticed by a message', () => {
   it('closes with 4200 when a message arrives with an offset from a new epoch', async () => {
     const store = new TestStore()
     const relay = await relayWith({ store })
-    const reader = await client(relay)
-    const writer = await client(relay)
-    await reader.join('restart')
-    await writer.join('restart')
+    const [reader, writer] = await joinedPair(relay, 'restart')
     await writer.publish('restart', 'one')
     await writer.publish('restart', 'two')
     store.reset()
@@ -233,10 +224,7 @@ describe('history lost under a node, noticed by a message', () => {
   it('closes with 4200 when a new epoch has reached offsets beyond what was delivered here', async () => {
     const store = new TestStore()
     const relay = await relayWith({ store })
-    const reader = await client(relay)
-    const writer = await client(relay)
-    await reader.join('moved')
-    await writer.join('moved')
+    const [reader, writer] = await joinedPair(relay, 'moved')
     await writer.publish('moved', 'old 1')
     await writer.publish('moved', 'old 2')
     await reader.next((f) => f.type === 'message' && f.offset === 2)
@@ -254,10 +242,7 @@ describe('history lost under a node, noticed by a message', () => {
   it('closes with 4200 when the history went back under the same epoch', async () => {
     const store = new TestStore()
     const relay = await relayWith({ store })
-    const reader = await client(relay)
-    const writer = await client(relay)
-    await reader.join('rewound')
-    await writer.join('rewound')
+    const [reader, writer] = await joinedPair(relay, 'rewound')
     for (const text of ['one', 'two', 'three']) await writer.publish('rewound', text)
     await reader.next((f) => f.type === 'message' && f.offset === 3)
     await store.forget()
@@ -289,10 +274,7 @@ describe('fan-out that fails after the ack', () => {
   it('retries the publish, so the message arrives without waiting for the next one', async () => {
     const broker = new FailingBroker()
     const relay = await relayWith({ broker })
-    const a = await client(relay)
-    const b = await client(relay)
-    await a.join('q')
-    await b.join('q')
+    const [a, b] = await joinedPair(relay, 'q')
     broker.failures = 2
     expect(await a.publish('q', 'important')).toMatchObject({ type: 'ack', offset: 1 })
     expect(await b.nextOf('message')).toMatchObject({ offset: 1, text: 'important' })
@@ -302,10 +284,7 @@ describe('fan-out that fails after the ack', () => {
   it('fans a resend out again, so a client that got no ack repairs the fan-out', async () => {
     const broker = new FailingBroker()
     const relay = await relayWith({ broker })
-    const a = await client(relay)
-    const b = await client(relay)
-    await a.join('q')
-    await b.join('q')
+    const [a, b] = await joinedPair(relay, 'q')
     broker.doom = true
     const ack = await a.publish('q', 'important', { id: 'x1' })
     const again = await a.publish('q', 'important', { id: 'x1' })
@@ -369,19 +348,22 @@ async function registry(): Promise<Rooms> {
 
 const turnEnd = () => new Promise((resolve) => setImmediate(resolve))
 
+/** Recorders `ids` (named in capitals) joined to the room 'batch', with what their joins wrote cleared. */
+async function members<Ids extends string[]>(rooms: Rooms, ...ids: Ids): Promise<{ [K in keyof Ids]: Recorder }> {
+  const recorders = ids.map((id) => new Recorder({ id, name: id.toUpperCase() }))
+  for (const r of recorders) await rooms.join(r, 'batch', { ref: `j${r.user.id}` })
+  await turnEnd()
+  for (const r of recorders) r.writes.length = 0
+  return recorders as { [K in keyof Ids]: Recorder }
+}
+
 describe('batching', () => {
   const publish = (rooms: Rooms, text: string) =>
     rooms.publish({ room: 'batch', id: text, from: { id: 'w', name: 'W' }, text }, () => {})
 
   it('writes the messages one turn produced to each subscriber in one write, in offset order', async () => {
     const rooms = await registry()
-    const a = new Recorder({ id: 'a', name: 'A' })
-    const b = new Recorder({ id: 'b', name: 'B' })
-    await rooms.join(a, 'batch', { ref: 'ja' })
-    await rooms.join(b, 'batch', { ref: 'jb' })
-    await turnEnd()
-    a.writes.length = 0
-    b.writes.length = 0
+    const [a, b] = await members(rooms, 'a', 'b')
     await Promise.all(['m1', 'm2', 'm3', 'm4'].map((text) => publish(rooms, text)))
     await turnEnd()
     for (const sub of [a, b]) {
@@ -397,10 +379,7 @@ describe('batching', () => {
 
   it("writes pending messages before a presence event and never before a joiner's joined", async () => {
     const rooms = await registry()
-    const a = new Recorder({ id: 'a', name: 'A' })
-    await rooms.join(a, 'batch', { ref: 'ja' })
-    await turnEnd()
-    a.writes.length = 0
+    const [a] = await members(rooms, 'a')
     const late = new Recorder({ id: 'late', name: 'Late' })
     // One turn: two messages delivered (still in the outbox), then a join, which announces the new member to `a`.
     await Promise.all([publish(rooms, 'm1'), publish(rooms, 'm2')])
@@ -415,12 +394,7 @@ describe('batching', () => {
 
   it('writes pending messages before a typing event of the same turn', async () => {
     const rooms = await registry()
-    const a = new Recorder({ id: 'a', name: 'A' })
-    const b = new Recorder({ id: 'b', name: 'B' })
-    await rooms.join(a, 'batch', { ref: 'ja' })
-    await rooms.join(b, 'batch', { ref: 'jb' })
-    await turnEnd()
-    b.writes.length = 0
+    const [a, b] = await members(rooms, 'a', 'b')
     await publish(rooms, 'm1')
     expect(rooms.typing(a, 'batch', true)).toBe(true)
     await turnEnd()
@@ -430,10 +404,7 @@ describe('batching', () => {
 
   it('flushes a room early once a batch reaches 64 KiB', async () => {
     const rooms = await registry()
-    const a = new Recorder({ id: 'a', name: 'A' })
-    await rooms.join(a, 'batch', { ref: 'ja' })
-    await turnEnd()
-    a.writes.length = 0
+    const [a] = await members(rooms, 'a')
     const big = 'x'.repeat(3000)
     await Promise.all(Array.from({ length: 30 }, (_, i) => publish(rooms, `${i}${big}`)))
     await turnEnd()
