@@ -13,6 +13,7 @@ import {
   type ErrorFrame,
   type HistoryFrame,
   type HistoryResultFrame,
+  type Limits,
   type Member,
   type Message,
   type RelayFrame,
@@ -60,11 +61,12 @@ export interface ConnectOptions {
   /** Milliseconds without any frame before the link counts as dead (default: the relay's, from `welcome`; 20,000 before it). */
   heartbeat?: number
   /**
-   * Milliseconds to wait for an ack once a message is on the wire (default 10,000): then `send` rejects with
-   * `timeout`, the link is probed, and the message stays queued. Also the deadline of a history page, from the call.
+   * Milliseconds to wait for an ack once a message is on the wire (default 10,000), through any `unavailable` or
+   * `rate_limited` retries: then `send` rejects with `timeout`, the link is probed, and the message stays queued.
+   * Also the deadline of a history page, from the call.
    */
   sendTimeout?: number
-  /** Keep the outbox and room positions across page loads: `true` for sessionStorage, or a storage object (default off). */
+  /** Keep the outbox, room positions and guest identity across page loads: `true` for sessionStorage, or a storage object (default off). */
   persist?: boolean | StorageLike
   /** Messages that may wait for an ack at once, queued and in flight together (default 100). */
   outbox?: number
@@ -147,12 +149,15 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   let authRetried = false
   let offline = false
   let user: Member | undefined
-  let resume: string | undefined
+  // Persisted with the outbox: a restored message must go out as the guest that first sent it.
+  let resume = saved.resume
   let heartbeat = options.heartbeat ?? FIRST_HEARTBEAT
   let retryTimer: ReturnType<typeof setTimeout> | undefined
   let paceTimer: ReturnType<typeof setTimeout> | undefined
   // Set by every `welcome`, before any room can be joined (and so before any publish).
   let bucket: Bucket
+  // The relay's limit on join, leave, typing and history frames, when its `welcome` announces one.
+  let frames: Bucket | undefined
   let stableTimer: ReturnType<typeof setTimeout> | undefined
   let refs = 0
 
@@ -166,17 +171,29 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     events.emit('status', next)
   }
 
-  const raw = (frame: ClientFrame): boolean => {
-    if (socket?.readyState !== OPEN) return false
+  /** Sends a frame once the session is open (after `welcome`); false when it is not. */
+  const send = (frame: ClientFrame): boolean => {
+    if (status !== 'open' || socket?.readyState !== OPEN) return false
     socket.send(JSON.stringify(frame))
     return true
   }
-  const send = (frame: ClientFrame): boolean => status === 'open' && raw(frame)
+  /**
+   * Sends a join, typing or history frame within the relay's frame rate, so that a start-up with many rooms
+   * is not refused (and, refused often enough, closed with 4101). Without a token it sends nothing and
+   * flushes again when one is due.
+   */
+  const paced = (frame: ClientFrame): boolean => {
+    // Only frames on an open socket count: when none is open the token is not missed (the next `welcome` makes a new bucket).
+    const wait = frames?.take()
+    if (!wait) return send(frame)
+    pace(wait)
+    return false
+  }
 
   const persist = (): void => {
     if (!storage) return
     try {
-      save(storage, key, { outbox: outbox.list().map((e) => e.draft), rooms: positions })
+      save(storage, key, { outbox: outbox.list().map((e) => e.draft), rooms: positions, resume })
     } catch (e) {
       // Quota or privacy mode: the client still works, only a reload would lose the queue.
       report('internal', `could not persist the outbox: ${e}`)
@@ -193,6 +210,13 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     const waits = entry.waits.splice(0)
     if (error && final && !waits.length) events.emit('error', error)
     for (const [ok, reject] of waits) error ? reject(error) : ok(result as Message)
+  }
+  /** The relay answered the message for good: out of the outbox, its callers told, the next one in its room sent. */
+  const done = (entry: Entry, result: Message | ConfabError): void => {
+    outbox.take(entry)
+    persist()
+    settle(entry, result)
+    flush(entry.draft.room)
   }
   /** The deadline of an entry in line on the current socket; one that runs already is kept. */
   const arm = (entry: Entry): void => {
@@ -214,8 +238,11 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
    * `rate_limited`) goes again before those behind it, so the room stores them in the app's order.
    */
   const flush = (room: string): void => {
-    if (!rooms.get(room)?.ready()) return
-    for (const ask of asks.values()) if (ask.frame.room === room) ask.sent ||= send(ask.frame)
+    const r = rooms.get(room)
+    // A room not joined yet is joined first: its join may be waiting for a token. (One refused stays refused:
+    // its join was answered on this socket.)
+    if (!r?.ready()) return void r?.online()
+    for (const ask of asks.values()) if (ask.frame.room === room) ask.sent ||= paced(ask.frame)
     const entry = outbox.list().find((e) => e.draft.room === room)
     if (!entry || entry.sent) return
     const wait = bucket.take()
@@ -241,15 +268,18 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     }
     for (const ask of asks.values()) if (room === undefined || ask.frame.room === room) ask.answer(error)
   }
-  /** Throws `closed` for a call on a closed client or a left room: nothing would ever answer it. */
+  /**
+   * Throws `closed` for a call on a closed client or a left room, and the relay's refusal for a room it would
+   * not let us join: nothing would ever answer the call.
+   */
   const usable = (room: string): void => {
-    if (status === 'closed' || !rooms.has(room)) {
-      throw fail('closed', status === 'closed' ? 'client closed' : `left room ${room}`)
-    }
+    const r = rooms.get(room)
+    if (status === 'closed' || !r) throw fail('closed', status === 'closed' ? 'client closed' : `left room ${room}`)
+    if (r.refused) throw r.refused
   }
 
   const link: Link = {
-    send,
+    send: paced,
     flush,
     user: () => user,
     publish(room, text, { meta, id = makeId() } = {}) {
@@ -288,48 +318,38 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     left(room) {
       rooms.get(room)?.offline()
       rooms.delete(room)
+      // The relay would otherwise keep the room: sent whatever the frame rate says.
+      send({ type: 'leave', room })
       delete positions[room]
       rejectAll(room, fail('closed', `left room ${room}`))
       persist()
     },
   }
 
-  /** The message whose publish frame had `ref` (only the SDK's own refs: never confused with an app's id). */
-  const sentAs = (ref: string | undefined): Entry | undefined => outbox.list().find((e) => e.ref === ref)
-
   /** An `error` frame: fail what it answers, or retry it when the relay means "not now". */
   const onError = (f: ErrorFrame): void => {
-    const error = new ConfabError(f.code, f.message, f.retryAfter)
-    const later = f.code === 'rate_limited' || f.code === 'unavailable'
-    const wait = f.retryAfter ?? 1_000
-    const entry = sentAs(f.ref)
-    const ask = asks.get(f.ref)
-    const joining = f.ref === `join:${f.room}` ? rooms.get(f.room as string) : undefined
-    if (later && (entry || ask)) {
-      // Not the message's (or request's) fault: it keeps its place in line and goes again when the relay says.
-      if (entry) {
-        clearTimeout(entry.timer)
-        entry.timer = entry.sent = undefined
-      } else if (ask) ask.sent = false
-      pace(wait)
-    } else if (entry) {
-      outbox.take(entry)
-      persist()
-      settle(entry, error)
-      flush(entry.draft.room)
-    } else if (ask) ask.answer(error)
-    else {
-      if (joining && later) {
-        const mine = generation
-        setTimeout(() => {
-          if (mine === generation && rooms.get(f.room as string) === joining) joining.online()
-        }, wait)
-      } else if (joining) {
-        // A refused join would leave the room's waiting messages waiting forever.
-        rejectAll(f.room, error)
-      }
-      events.emit('error', error)
+    const { ref, room, code } = f
+    const error = new ConfabError(code, f.message, f.retryAfter)
+    const later = code === 'rate_limited' || code === 'unavailable'
+    // A publish the relay could not parse may come back without its ref, naming only the room. With one publish
+    // per room on the wire, that one is what failed: left unanswered, it would block its room for good. (The
+    // SDK's other frames that name a room have no ref either, but are well-formed and paced: they are not refused.)
+    const entry = outbox.list().find((e) => (ref ? e.ref === ref : e.sent && e.draft.room === room))
+    const ask = asks.get(ref)
+    const joining = ref === `join:${room}` && rooms.get(room as string)
+    if (later && (entry || ask || joining)) {
+      // Not the frame's fault: it keeps its place in line and goes again (a join too) when the relay says.
+      // A message keeps its deadline, so a long outage still ends its `send` with `timeout` (it stays queued).
+      ;(entry || ask || (joining as RoomControl)).sent = undefined
+      pace(f.retryAfter ?? 1_000)
+    } else if (entry) done(entry, error)
+    else if (ask) ask.answer(error)
+    else if (joining) {
+      // Until the next join, the room's sends and history requests would wait forever: refuse them as the relay did.
+      joining.refused = error
+      rejectAll(room, error)
     }
+    if (!entry && !ask) events.emit('error', error)
   }
 
   const onFrame = (f: RelayFrame): void => {
@@ -337,10 +357,16 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     switch (f.type) {
       case 'welcome':
         user = f.user
+        // Persisted with the room positions at `joined`, before any message of this session can be on the wire.
         resume = f.resume
         authRetried = false
         heartbeat = options.heartbeat ?? f.heartbeat
-        bucket = createBucket(f.limits.publishRate, f.limits.publishBurst)
+        {
+          // `frameRate` and `frameBurst` are optional: relays before them do not announce them.
+          const limits = f.limits as Limits & { frameRate?: number; frameBurst: number }
+          bucket = createBucket(limits.publishRate, limits.publishBurst)
+          frames = limits.frameRate ? createBucket(limits.frameRate, limits.frameBurst) : undefined
+        }
         live.start(heartbeat)
         stableTimer = setTimeout(() => {
           attempt = 0
@@ -349,12 +375,10 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         for (const r of rooms.values()) r.online()
         break
       case 'ack': {
-        const entry = sentAs(f.ref)
-        if (!entry || !user) break
-        outbox.take(entry)
-        persist()
-        settle(entry, { ...entry.draft, offset: f.offset, from: user, ts: f.ts })
-        flush(entry.draft.room)
+        // Only the SDK's own refs match: never confused with an app's id.
+        const entry = outbox.list().find((e) => e.ref === f.ref)
+        // An ack follows `welcome`, so `user` is set.
+        if (entry) done(entry, { ...entry.draft, offset: f.offset, from: user as Member, ts: f.ts })
         break
       }
       case 'history':
@@ -436,7 +460,8 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     }
     socket = ws
     live.start(heartbeat)
-    ws.onopen = () => raw({ type: 'hello', v: 1, token: secret, name: options.name, resume })
+    ws.onopen = () =>
+      ws.send(JSON.stringify({ type: 'hello', v: 1, token: secret, name: options.name, resume } satisfies ClientFrame))
     ws.onmessage = (event) => {
       if (mine !== generation) return
       let frame: RelayFrame
@@ -495,7 +520,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       if (!r) {
         r = createRoom(name, joinOptions, link, positions[name])
         rooms.set(name, r)
-        if (status === 'open') r.online()
+        r.online() // sends nothing unless open
       }
       return r.room
     },

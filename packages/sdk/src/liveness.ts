@@ -42,7 +42,7 @@ export function createLiveness(ping: () => void, dead: () => void): Liveness {
       last = Date.now()
       pinged = false
       clearTimeout(timer)
-      timer = setTimeout(check, ms / 2)
+      check()
     },
     touch() {
       last = Date.now()
@@ -56,7 +56,8 @@ export function createLiveness(ping: () => void, dead: () => void): Liveness {
       pinged = true
       ping()
       clearTimeout(timer)
-      timer = setTimeout(check, last + interval - Date.now())
+      // Already pinged: the check only sets the new deadline.
+      check()
     },
     stop() {
       clearTimeout(timer)

@@ -1,4 +1,5 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents'
+import type { ConfabError } from './errors.js'
 import type { ClientFrame, Member, Message, Meta, Position, RelayFrame } from './protocol.js'
 
 /** Why a room's history could not be resumed. */
@@ -68,7 +69,8 @@ export interface Room {
   /**
    * Sends a message. Resolves with the stored message once the relay acknowledged it; waits in
    * the outbox while offline. Rejects with ConfabError `timeout` (not confirmed yet: the message stays queued),
-   * `closed`, `limit_exceeded` or the relay's code; the error's `id` retries the same message (see {@link SendOptions.id}).
+   * `closed`, `limit_exceeded` or the relay's code (at once in a room whose join the relay refused);
+   * the error's `id` retries the same message (see {@link SendOptions.id}).
    */
   send(text: string, options?: SendOptions): Promise<Message>
   /** Call on every keystroke: the SDK sends at most one frame per 2 s and says "stopped" after 3 s idle. */
@@ -84,7 +86,7 @@ export interface Room {
 
 /** What a room needs from its client. Internal. */
 export interface Link {
-  /** Sends a frame on the open socket; false when there is none. */
+  /** Sends a frame on the open socket, within the relay's frame rate; false when there is no socket or no token. */
   send(frame: ClientFrame): boolean
   publish(room: string, text: string, options?: SendOptions): Promise<Message>
   history(room: string, options: HistoryOptions): Promise<Message[]>
@@ -94,7 +96,7 @@ export interface Link {
   user(): Member | undefined
   /** Records the room's last position. */
   save(room: string, position: Position): void
-  /** The room was left by the app. */
+  /** The room was left by the app: sends `leave`. */
   left(room: string): void
 }
 
@@ -105,10 +107,14 @@ export interface RoomControl {
   ready(): boolean
   /** A frame for this room arrived. */
   handle(frame: RelayFrame): void
-  /** The session is open: (re-)join, resuming from the last position. */
+  /** The session is open: (re-)join, resuming from the last position, unless the join is on the wire already. */
   online(): void
-  /** The socket is gone. */
+  /** The socket is gone (or the join must wait): not joined, and any refusal forgotten. */
   offline(): void
+  /** The relay's refusal of the join on the current socket: sends and history requests fail with it at once. */
+  refused?: ConfabError
+  /** True while the join is on the current socket (it may wait for a token of the relay's frame rate). */
+  sent?: boolean
 }
 
 /** Milliseconds between typing frames while the user keeps typing. */
@@ -170,7 +176,6 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
     history: (o = {}) => link.history(name, o),
     leave() {
       clearTimeout(idle)
-      link.send({ type: 'leave', room: name })
       link.left(name)
     },
   }
@@ -179,10 +184,12 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
     room,
     ready: () => joined,
     online() {
+      if (this.sent) return
       early = []
-      link.send({ type: 'join', ref: `join:${name}`, room: name, since: pos, history: options.history })
+      this.sent = link.send({ type: 'join', ref: `join:${name}`, room: name, since: pos, history: options.history })
     },
     offline() {
+      this.refused = this.sent = undefined
       joined = false
       early = undefined
       typingSince = 0
@@ -201,8 +208,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
             pos = undefined
           }
           pos ??= { epoch: f.epoch, offset: 0 }
-          for (const m of f.messages) deliver(m)
-          for (const m of early ?? []) deliver(m)
+          for (const m of [...f.messages, ...(early ?? [])]) deliver(m)
           early = undefined
           // A first join without history starts at the head: a re-join must not replay older messages.
           if (pos.offset < f.head) pos = { epoch: f.epoch, offset: f.head }

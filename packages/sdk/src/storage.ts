@@ -8,12 +8,17 @@ export interface StorageLike {
   removeItem(key: string): void
 }
 
-/** What survives a page reload: unacknowledged messages and each room's last position. */
+/** What survives a page reload: unacknowledged messages, each room's last position, the guest identity. */
 export interface Snapshot {
   /** Outbox, oldest first. */
   outbox: Draft[]
   /** Last position delivered per room. */
   rooms: Record<string, Position>
+  /**
+   * The `resume` string of the last `welcome`: a guest's identity. The relay scopes message ids to their
+   * sender, so a restored message must go out as the same guest to be recognised as a resend.
+   */
+  resume?: string
 }
 
 /**

@@ -368,3 +368,92 @@ describe('join', () => {
     expect(FakeSocket.last.sentOf('join').map((j) => j.room)).toEqual(['a', 'b'])
   })
 })
+
+describe('frame rate', () => {
+  /** A relay that allows 3 join, leave, typing or history frames at once, then 10 per second. */
+  const limits = { ...WELCOME.limits, frameRate: 10, frameBurst: 3 }
+  const names = (frames: { room: string }[]) => frames.map((f) => f.room)
+
+  it("paces joins and history requests to the relay's frameRate and frameBurst from welcome", async () => {
+    const { client } = setup()
+    const rooms = ['a', 'b', 'c', 'd'].map((name) => client.join(name))
+    const pages = rooms.map((room) => room.history({ limit: 5 }))
+    FakeSocket.last.welcome({ limits })
+    expect(names(FakeSocket.last.sentOf('join'))).toEqual(['a', 'b', 'c'])
+    await vi.advanceTimersByTimeAsync(99)
+    expect(names(FakeSocket.last.sentOf('join'))).toEqual(['a', 'b', 'c'])
+    await vi.advanceTimersByTimeAsync(1)
+    expect(names(FakeSocket.last.sentOf('join'))).toEqual(['a', 'b', 'c', 'd'])
+    for (const room of ['a', 'b', 'c', 'd']) FakeSocket.last.receive(joined({ room, ref: `join:${room}` }))
+    expect(FakeSocket.last.sentOf('history')).toEqual([])
+    await vi.advanceTimersByTimeAsync(400)
+    const asked = FakeSocket.last.sentOf('history')
+    expect(names(asked)).toEqual(['a', 'b', 'c', 'd'])
+    for (const h of asked)
+      FakeSocket.last.receive({ type: 'history', ref: h.ref, room: h.room, messages: [], more: false })
+    await expect(Promise.all(pages)).resolves.toEqual([[], [], [], []])
+  })
+
+  it('resends a history request refused with rate_limited after retryAfter, paced, never all at once', async () => {
+    const { client } = setup()
+    const rooms = ['a', 'b', 'c'].map((name) => client.join(name))
+    FakeSocket.last.welcome({ limits: { ...limits, frameRate: 2, frameBurst: 6 } })
+    for (const room of ['a', 'b', 'c']) FakeSocket.last.receive(joined({ room, ref: `join:${room}` }))
+    const pages = rooms.map((room) => room.history())
+    const first = FakeSocket.last.sentOf('history')
+    expect(names(first)).toEqual(['a', 'b', 'c'])
+    for (const h of first) {
+      FakeSocket.last.receive({
+        type: 'error',
+        ref: h.ref,
+        room: h.room,
+        code: 'rate_limited',
+        message: 'slow down',
+        retryAfter: 1_000,
+      })
+    }
+    await vi.advanceTimersByTimeAsync(999)
+    expect(FakeSocket.last.sentOf('history')).toHaveLength(3)
+    await vi.advanceTimersByTimeAsync(1)
+    // The bucket, empty after 6 frames, holds 2 tokens again after the second: one frame per 500 ms after those.
+    expect(FakeSocket.last.sentOf('history')).toHaveLength(5)
+    await vi.advanceTimersByTimeAsync(499)
+    expect(FakeSocket.last.sentOf('history')).toHaveLength(5)
+    await vi.advanceTimersByTimeAsync(1)
+    const again = FakeSocket.last.sentOf('history').slice(3)
+    expect(names(again)).toEqual(['a', 'b', 'c'])
+    for (const h of again)
+      FakeSocket.last.receive({ type: 'history', ref: h.ref, room: h.room, messages: [], more: true })
+    await expect(Promise.all(pages)).resolves.toEqual([[], [], []])
+  })
+
+  it('drops a typing frame that finds no token rather than queueing it', () => {
+    const { client } = setup()
+    const room = client.join('lobby')
+    FakeSocket.last.welcome({ limits: { ...limits, frameBurst: 1 } })
+    FakeSocket.last.receive(joined())
+    room.typing()
+    expect(FakeSocket.last.sentOf('typing')).toEqual([])
+    vi.advanceTimersByTime(100)
+    room.typing()
+    expect(FakeSocket.last.sentOf('typing')).toEqual([{ type: 'typing', room: 'lobby', active: true }])
+  })
+
+  it('retries a join refused with rate_limited after retryAfter', () => {
+    const { client } = setup()
+    client.join('lobby')
+    FakeSocket.last.welcome({ limits })
+    FakeSocket.last.receive({
+      type: 'error',
+      ref: 'join:lobby',
+      room: 'lobby',
+      code: 'rate_limited',
+      message: 'slow down',
+      retryAfter: 700,
+    })
+    vi.advanceTimersByTime(699)
+    expect(FakeSocket.last.sentOf('join')).toHaveLength(1)
+    vi.advanceTimersByTime(1)
+    expect(FakeSocket.last.sentOf('join')).toHaveLength(2)
+  })
+})

@@ -251,6 +251,69 @@ describe('send', () => {
   })
 })
 
+describe('a message or room the relay cannot serve', () => {
+  it('fails the publish on the wire when an error without a ref names its room, and sends the next one', async () => {
+    const { room, open, ack, lastPublish, errors } = lobby()
+    open()
+    const bad = room.send('hi', { meta: { card: { prototype: 'x' } } })
+    const next = room.send('second')
+    // What a relay that could not parse the frame, so could not read its ref, answers.
+    FakeSocket.last.receive({
+      type: 'error',
+      room: 'lobby',
+      code: 'bad_request',
+      message: 'key "prototype" is not allowed',
+    })
+    await expect(bad).rejects.toMatchObject({ code: 'bad_request', message: 'key "prototype" is not allowed' })
+    expect(lastPublish()?.text).toBe('second')
+    ack(lastPublish(), 1)
+    await expect(next).resolves.toMatchObject({ offset: 1, text: 'second' })
+    expect(errors).toEqual([])
+  })
+
+  it('times out a message the relay keeps answering unavailable at sendTimeout; it stays queued and is stored once later', async () => {
+    const { room, open } = lobby({ sendTimeout: 1_000 })
+    open()
+    let down = true
+    const stored = store((p) =>
+      down
+        ? { type: 'error', ref: p.ref, room: 'lobby', code: 'unavailable', message: 'store down', retryAfter: 300 }
+        : undefined,
+    )
+    const failed = room.send('patient').catch((e: unknown) => e as ConfabError)
+    await vi.advanceTimersByTimeAsync(999)
+    expect(FakeSocket.last.sentOf('publish').length).toBeGreaterThan(1) // retried meanwhile, same deadline
+    await vi.advanceTimersByTimeAsync(1)
+    const error = await failed
+    expect(error).toMatchObject({ code: 'timeout', message: 'no ack within 1000 ms' })
+    const again = room.send('patient', { id: error.id })
+    down = false
+    await vi.advanceTimersByTimeAsync(300)
+    await expect(again).resolves.toMatchObject({ id: error.id, offset: 1, text: 'patient' })
+    expect(stored).toEqual(['patient'])
+  })
+
+  it.each(['limit_exceeded', 'forbidden'] as const)(
+    'after a join refused with %s, rejects sends and history requests at once until a join succeeds',
+    async (code) => {
+      const { room, errors } = lobby()
+      FakeSocket.last.welcome()
+      const refusal = { type: 'error', ref: 'join:lobby', room: 'lobby', code, message: 'no' } as const
+      FakeSocket.last.receive(refusal)
+      expect(errors.map((e) => e.code)).toEqual([code])
+      await expect(room.send('hello?')).rejects.toMatchObject({ code, message: 'no' })
+      await expect(room.history()).rejects.toMatchObject({ code, message: 'no' })
+      expect(FakeSocket.last.sentOf('join')).toHaveLength(1) // not asked again on this socket
+      FakeSocket.last.drop()
+      await vi.advanceTimersByTimeAsync(500)
+      FakeSocket.last.welcome() // a new connection joins again
+      void room.send('now?')
+      FakeSocket.last.receive(joined())
+      expect(FakeSocket.last.sentOf('publish').map((p) => p.text)).toEqual(['now?'])
+    },
+  )
+})
+
 describe('pacing', () => {
   it("paces a flushed outbox to the relay's publish rate instead of being refused", async () => {
     const { room } = lobby()

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { connect } from '../src/client'
 import type { Message } from '../src/protocol'
 import { load, pickStorage, type StorageLike } from '../src/storage'
-import { FakeSocket } from './support/fake-socket'
+import { FakeSocket, WELCOME } from './support/fake-socket'
 import { joined, msg } from './support/setup'
 
 class MemoryStorage implements StorageLike {
@@ -63,6 +63,22 @@ describe('persist', () => {
     FakeSocket.last.welcome()
     FakeSocket.last.receive(joined())
     expect(FakeSocket.last.sentOf('publish')).toEqual([])
+  })
+
+  it('a message on the wire when the page unloads is resent by the next page as the same guest (its resume)', () => {
+    const storage = new MemoryStorage()
+    const room = page(storage).join('lobby')
+    FakeSocket.last.welcome({ resume: 'guest-7' })
+    FakeSocket.last.receive(joined())
+    void room.send('sent, ack never read').catch(() => {})
+    const first = FakeSocket.last.sentOf('publish')[0]
+    // The page unloads before the ack: the relay stored the message under guest-7, whose ids it remembers.
+    page(storage).join('lobby')
+    FakeSocket.last.open()
+    expect(FakeSocket.last.sentOf('hello')).toEqual([{ type: 'hello', v: 1, resume: 'guest-7' }])
+    FakeSocket.last.receive({ ...WELCOME, resume: 'guest-7' })
+    FakeSocket.last.receive(joined())
+    expect(FakeSocket.last.sentOf('publish').map((p) => p.id)).toEqual([first?.id])
   })
 
   it('the next page joins from the last position, so it does not replay what was shown', () => {

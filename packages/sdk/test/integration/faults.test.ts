@@ -10,8 +10,16 @@ import { client, closeClients, joinedRoom, portOf, recorder, startRelay, statusO
 const HEARTBEAT = 800
 /** Fast reconnects keep the suite quick; the shape of the backoff is unit-tested. */
 const reconnect = { minDelay: 50, maxDelay: 400 }
-/** Milliseconds: the SDK's default ratio to the heartbeat (10 s to the relay's 25 s), scaled down like it. */
-const SEND_TIMEOUT = (HEARTBEAT * 10_000) / 25_000
+/**
+ * Milliseconds: Alice's own heartbeat in the lost-ack tests. Long enough that the ack deadline and its probe
+ * window (half of it) leave a loaded two-core machine plenty of slack; a black hole never lets the relay's
+ * close through, so the relay's shorter heartbeat cannot end her link first.
+ */
+const SLOW_HEARTBEAT = 5_000
+/** Milliseconds: the SDK's default ratio to the heartbeat (10 s to the relay's 25 s), scaled like it: 2 s. */
+const SEND_TIMEOUT = (SLOW_HEARTBEAT * 10_000) / 25_000
+/** Alice in the lost-ack tests: the default ratio of ack deadline to heartbeat, at a pace timers can keep. */
+const lostAck = { sendTimeout: SEND_TIMEOUT, heartbeat: SLOW_HEARTBEAT }
 
 let relay: Relay
 let proxy: FaultProxy
@@ -78,7 +86,7 @@ describe('through a fault proxy', () => {
   })
 
   it('a lost ack at the default timeout/heartbeat ratio: the retry with error.id ends with one message, stored and shown once', async () => {
-    const { alice, a, b, atA, atB } = await pair({ sendTimeout: SEND_TIMEOUT })
+    const { alice, a, b, atA, atB } = await pair(lostAck)
     const errors: ConfabError[] = []
     alice.on('error', (e) => errors.push(e))
     proxy.blackhole('down') // the publish reaches the relay; the ack never comes back
@@ -97,7 +105,7 @@ describe('through a fault proxy', () => {
   })
 
   it('a send that timed out on a dead link stays queued: without any retry it is sent after the reconnect, once', async () => {
-    const { alice, a, b, atA, atB } = await pair({ sendTimeout: SEND_TIMEOUT })
+    const { alice, a, b, atA, atB } = await pair(lostAck)
     proxy.blackhole('both') // the publish never reaches the relay
     const error = await a.send('queued still').catch((e: unknown) => e as ConfabError)
     expect(error.code).toBe('timeout')
@@ -112,7 +120,7 @@ describe('through a fault proxy', () => {
   })
 
   it('a send that timed out after the relay stored it, retried with error.id, is stored and shown once', async () => {
-    const { alice, a, b, atA, atB } = await pair({ sendTimeout: SEND_TIMEOUT })
+    const { alice, a, b, atA, atB } = await pair(lostAck)
     proxy.blackhole('down') // the publish reaches the relay; the ack never comes back
     const error = await a.send('timed out', { meta: { try: 1 } }).catch((e: unknown) => e as ConfabError)
     expect(error).toMatchObject({ code: 'timeout', message: `no ack within ${SEND_TIMEOUT} ms` })
