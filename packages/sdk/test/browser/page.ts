@@ -69,7 +69,7 @@ export async function serveSite(): Promise<Site> {
 /** What the page puts on window, for `page.evaluate` and `page.waitForFunction`. */
 export interface PageGlobals {
   client: { status: string; close(): void }
-  room: { send(text: string): Promise<unknown> }
+  room: { send(text: string): Promise<unknown>; history(options: { limit: number }): Promise<unknown> }
   seen: string[]
   statuses: string[]
 }
