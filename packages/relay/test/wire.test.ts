@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream'
 import type { Relay } from '@confab/relay'
+import type { Member } from '@confab/sdk/protocol'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type WebSocket from 'ws'
 import * as ws from 'ws'
@@ -139,7 +140,10 @@ describe.each([
       const got: Array<{ offset: number; text: string }> = []
       for (let i = 0; i < 30; i++) got.push((await reader.nextOf('message')) as never)
       expect(got.map((m) => [m.offset, m.text])).toEqual(Array.from({ length: 30 }, (_, i) => [i + 1, `m${i + 1} é ✓`]))
-      expect(await reader.nextOf('presence')).toMatchObject({ room: 'wire', joins: [{ id: late.frames[0]?.user?.id }] })
+      expect(await reader.nextOf('presence')).toMatchObject({
+        room: 'wire',
+        joins: [{ id: (late.frames[0]?.user as Member | undefined)?.id }],
+      })
       // Nothing arrived out of order: the late joiner's presence frame is the one right after the 30th message.
       const types = reader.frames.map((f) => f.type)
       expect(types.slice(types.indexOf('message'))).toEqual([...Array(30).fill('message'), 'presence'])

@@ -501,9 +501,9 @@ describe('a lost ack', () => {
   it('keeps a timed-out message queued on a live link, and a retry with its id settles with the late ack', async () => {
     const { room, open, ack, lastPublish, errors } = lobby()
     open()
-    const failed = room.send('slow').catch((e: unknown) => e as ConfabError)
+    const failed = room.send('slow').catch((e: unknown) => e)
     await vi.advanceTimersByTimeAsync(SEND_TIMEOUT)
-    const error = await failed
+    const error = (await failed) as ConfabError
     expect(error.code).toBe('timeout')
     FakeSocket.last.receive({ type: 'pong' }) // the probe is answered: the link is fine, the relay slow
     await vi.advanceTimersByTimeAsync(5_000)

@@ -2,7 +2,7 @@
 // so the failover checker does not depend on the SDK: after every drop it
 // reconnects and re-joins with the last (epoch, offset) it saw.
 import { setTimeout as delay } from 'node:timers/promises'
-import type { Message, MessageFrame, Position } from '@confab/sdk/protocol'
+import type { Message, MessageFrame, Position, RelayFrame } from '@confab/sdk/protocol'
 import { WireClient } from './wire-client'
 
 /** What the relay put on the wire, before any client-side dedup. */
@@ -70,8 +70,10 @@ export class ResumingListener {
   async #join(client: WireClient): Promise<void> {
     // Live messages can arrive before `joined`: hold them until its messages are in.
     let held: MessageFrame[] | null = []
-    const push = client.frames.push
-    client.frames.push = (frame) => {
+    // Inbox.push is readonly to its callers; here it is wrapped on purpose, to see frames as they arrive.
+    const frames: { push: (frame: RelayFrame) => void } = client.frames
+    const push = frames.push
+    frames.push = (frame) => {
       push(frame)
       if (frame.type !== 'message' || frame.room !== this.room) return
       if (held) held.push(frame)

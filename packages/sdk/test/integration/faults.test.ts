@@ -107,7 +107,7 @@ describe('through a fault proxy', () => {
   it('a send that timed out on a dead link stays queued: without any retry it is sent after the reconnect, once', async () => {
     const { alice, a, b, atA, atB } = await pair(lostAck)
     proxy.blackhole('both') // the publish never reaches the relay
-    const error = await a.send('queued still').catch((e: unknown) => e as ConfabError)
+    const error = (await a.send('queued still').catch((e: unknown) => e)) as ConfabError
     expect(error.code).toBe('timeout')
     expect(atB.messages).toEqual([])
     await statusOf(alice, 'reconnecting')

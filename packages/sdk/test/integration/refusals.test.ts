@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { MemoryStore } from '../../../relay/src/store/memory'
 import type { SocketConstructor } from '../../src/client'
+import type { ConfabError } from '../../src/errors'
 import type { StorageLike } from '../../src/storage'
 import { client, closeClients, joinedRoom, recorder, startRelay } from './support'
 
@@ -72,7 +73,7 @@ describe('a relay that refuses', () => {
     const room = c.join('outage')
     await joinedRoom(room)
     const started = Date.now()
-    const error = await room.send('patient').catch((e: { code: string; id: string }) => e)
+    const error = (await room.send('patient').catch((e: unknown) => e)) as ConfabError
     expect(error.code).toBe('timeout')
     expect(Date.now() - started).toBeLessThan(5_000)
     const seen = recorder(room)

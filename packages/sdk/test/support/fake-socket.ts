@@ -1,6 +1,6 @@
 // A scripted stand-in for a WebSocket: tests open it, feed it relay frames, close it
 // with a code, and read what the SDK sent. Shaped like the browser API the SDK uses.
-import type { ClientFrame, RelayFrame, WelcomeFrame } from '../../src/protocol'
+import type { ClientFrame, Limits, RelayFrame, WelcomeFrame } from '../../src/protocol'
 
 /** Every FakeSocket made since the last `FakeSocket.reset()`, oldest first. */
 const made: FakeSocket[] = []
@@ -79,5 +79,13 @@ export const WELCOME: WelcomeFrame = {
   session: 's1',
   user: ALICE,
   heartbeat: 30_000,
-  limits: { maxPayload: 65_536, maxText: 4_000, maxRooms: 128, publishRate: 10, publishBurst: 20, historyLimit: 1_000 },
+  // Without `frameRate`/`frameBurst`, as a relay from before them: the SDK then paces no other frames (client.ts).
+  limits: {
+    maxPayload: 65_536,
+    maxText: 4_000,
+    maxRooms: 128,
+    publishRate: 10,
+    publishBurst: 20,
+    historyLimit: 1_000,
+  } satisfies Omit<Limits, 'frameRate' | 'frameBurst'> as Limits,
 }
