@@ -1,4 +1,4 @@
-import type { JoinedFrame, Member, Message, Meta, Position } from '@confab/sdk/protocol'
+import type { JoinedFrame, Member, Message, Meta, Position, PresenceFrame } from '@confab/sdk/protocol'
 import type { Broker, BrokerEvent } from './broker/types'
 import type { Metrics } from './metrics'
 import type { Presence } from './presence/types'
@@ -78,6 +78,9 @@ function newestWithin(messages: Message[], budget: number): Message[] {
  */
 const MAX_BATCH = 64 * 1024 // 64 KiB
 
+/** Users whose presence changes one batch merges before flushing early: a `presence` frame of about 60 KiB. */
+const MAX_PRESENCE = 1000
+
 /**
  * Retries of a message event the broker failed to publish, after the first
  * attempt: waits of 100 ms doubling to 5 s, about 40 s in all. A message is
@@ -91,7 +94,22 @@ const fanOutDelay = (attempt: number): number => Math.min(5000, 100 * 2 ** attem
 type Task =
   | { kind: 'message'; message: Message; epoch: string | undefined }
   | { kind: 'event'; frame: SharedFrame; skipUser: string | null }
+  | { kind: 'presence'; joins: Member[]; leaves: Member[] }
   | { kind: 'run'; run: () => Promise<void> }
+
+/** A user's presence changes within one batch: the first and the latest, and the member as last seen. */
+interface Change {
+  member: Member
+  first: 'join' | 'leave'
+  last: 'join' | 'leave'
+}
+
+/** The presence changes of a room's batch, merged into one `presence` frame written at `at` among the outbox's messages. */
+interface PresenceBatch {
+  /** Index in `outbox` before which the frame goes: where the batch's first change happened. */
+  readonly at: number
+  readonly changes: Map<string, Change>
+}
 
 interface LocalRoom {
   readonly name: string
@@ -103,6 +121,14 @@ interface LocalRoom {
   outbox: SharedFrame[]
   /** Bytes in `outbox`. */
   outboxBytes: number
+  /** Presence changes of this batch, written with the outbox as one `presence` frame. */
+  presence: PresenceBatch | null
+  /** Subscribers that joined during this batch, with the outbox length then: they get nothing from before it. */
+  fresh: Map<Subscriber, number>
+  /** Subscribers added but not yet sent `joined`: a flush skips them. */
+  readonly joining: Set<Subscriber>
+  /** In `Rooms.#dirty`, waiting for the end of the turn. */
+  dirty: boolean
   running: boolean
   /** Joins in flight: keep the room subscribed until they finish. */
   pending: number
@@ -223,10 +249,10 @@ export class Rooms {
     // More missed messages than one page holds: like a position outside retained history, the client starts over from the newest.
     if (since !== undefined && messages.length < fetched.length) recovered = false
 
-    // What was delivered before this point predates `joined`: it must not reach the new subscriber.
-    this.#flush(room)
+    // The batch so far predates `joined`: until it is sent a flush skips the new subscriber, and after it gets only what follows.
     const first = this.#addUser(room, sub.user)
     room.subscribers.add(sub)
+    room.joining.add(sub)
     this.#o.metrics.rooms.set(this.#rooms.size)
     let members: Member[]
     try {
@@ -235,6 +261,7 @@ export class Rooms {
       }
       members = await this.#o.presence.list(room.name)
     } catch (error) {
+      room.joining.delete(sub)
       this.#removeSubscriber(room, sub)
       throw error
     }
@@ -248,7 +275,9 @@ export class Rooms {
       messages,
       members,
     }
+    room.joining.delete(sub)
     sub.send(JSON.stringify(joined))
+    if (room.subscribers.has(sub)) room.fresh.set(sub, room.outbox.length)
   }
 
   /** Removes the subscriber from the room; a user's last connection leaving is a presence leave. */
@@ -337,6 +366,10 @@ export class Rooms {
       queue: [],
       outbox: [],
       outboxBytes: 0,
+      presence: null,
+      fresh: new Map(),
+      joining: new Set(),
+      dirty: false,
       running: false,
       pending: 0,
       subscribed: false,
@@ -359,6 +392,8 @@ export class Rooms {
 
   #removeSubscriber(room: LocalRoom, sub: Subscriber): void {
     if (!room.subscribers.delete(sub)) return
+    room.fresh.delete(sub)
+    room.joining.delete(sub)
     const entry = room.users.get(sub.user.id)
     if (entry && --entry.count === 0) {
       room.users.delete(sub.user.id)
@@ -408,15 +443,10 @@ export class Rooms {
         } else this.#enqueue(room, { kind: 'message', message, epoch })
         return
       }
-      case 'presence': {
-        const frame = SharedFrame.of(
-          JSON.stringify({ type: 'presence', room: name, joins: event.joins, leaves: event.leaves }),
-        )
-        // A joining user learns the members from `joined`; its own join would be news to nobody there.
-        const joiner = event.joins.length === 1 ? (event.joins[0]?.id ?? null) : null
-        this.#enqueue(room, { kind: 'event', frame, skipUser: joiner })
+      case 'presence':
+        // Merged into the room's batch in order with its messages: one `presence` frame per room per turn.
+        this.#enqueue(room, { kind: 'presence', joins: event.joins, leaves: event.leaves })
         return
-      }
       case 'typing': {
         const frame = SharedFrame.of(
           JSON.stringify({ type: 'typing', room: name, user: event.user, active: event.active }),
@@ -457,6 +487,9 @@ export class Rooms {
         // Messages delivered before the event reach every socket before it.
         this.#flush(room)
         for (const sub of room.subscribers) if (sub.user.id !== task.skipUser) sub.deliver(task.frame)
+        return
+      case 'presence':
+        this.#presence(room, task.joins, task.leaves)
         return
       case 'message': {
         const { offset } = task.message
@@ -517,27 +550,125 @@ export class Rooms {
     this.#o.metrics.messagesOut.inc(room.subscribers.size)
     room.outbox.push(frame)
     room.outboxBytes += frame.size
-    if (room.outbox.length === 1) {
-      this.#dirty.push(room)
-      if (this.#flushing === null) this.#flushing = setImmediate(this.#flushAll)
-    }
+    this.#mark(room)
     if (room.outboxBytes >= MAX_BATCH) this.#flush(room)
   }
 
-  /** Writes the room's outbox to every subscriber: one shared buffer, one write per socket. */
+  /**
+   * Presence changes join the room's batch: however many users join or leave
+   * during a turn, each subscriber gets one `presence` frame, in the same write
+   * as the turn's messages and placed where the first change happened, so a
+   * joiner is announced before anything it sends afterwards.
+   */
+  #presence(room: LocalRoom, joins: readonly Member[], leaves: readonly Member[]): void {
+    if (room.subscribers.size === 0) return
+    let batch = room.presence
+    if (batch === null) {
+      batch = { at: room.outbox.length, changes: new Map() }
+      room.presence = batch
+      this.#mark(room)
+    }
+    const { changes } = batch
+    const change = (member: Member, kind: 'join' | 'leave'): void => {
+      const entry = changes.get(member.id)
+      if (entry) {
+        entry.member = member
+        entry.last = kind
+      } else changes.set(member.id, { member, first: kind, last: kind })
+    }
+    for (const member of joins) change(member, 'join')
+    for (const member of leaves) change(member, 'leave')
+    if (changes.size >= MAX_PRESENCE) this.#flush(room)
+  }
+
+  /** Queues the room for the end-of-turn flush. */
+  #mark(room: LocalRoom): void {
+    if (room.dirty) return
+    room.dirty = true
+    this.#dirty.push(room)
+    if (this.#flushing === null) this.#flushing = setImmediate(this.#flushAll)
+  }
+
+  /**
+   * Writes the room's batch to every subscriber: one shared buffer, one write
+   * per socket. Members from before the batch get its presence changes net
+   * (a user who joined and left appears in neither list); a subscriber that
+   * joined during the batch, whose `joined` listed the members at some point
+   * within it, gets each changed user's latest change instead, and none of
+   * the messages from before its `joined`.
+   */
   #flush(room: LocalRoom): void {
     const frames = room.outbox
-    if (frames.length === 0) return
+    const batch = room.presence
+    const fresh = room.fresh
     room.outbox = []
     room.outboxBytes = 0
-    const frame = frames.length === 1 ? (frames[0] as SharedFrame) : SharedFrame.join(frames)
-    for (const sub of room.subscribers) sub.deliver(frame)
+    room.presence = null
+    if (fresh.size > 0) room.fresh = new Map()
+    if (frames.length === 0 && batch === null) return
+
+    let net: SharedFrame | null = null
+    let latest: SharedFrame | null = null
+    /** With a lone join, that user's id: news to none of its own connections, which learn the members from `joined`. */
+    let netJoiner: string | null = null
+    let latestJoiner: string | null = null
+    if (batch !== null) {
+      const netFrame: PresenceFrame = { type: 'presence', room: room.name, joins: [], leaves: [] }
+      const latestFrame: PresenceFrame = { type: 'presence', room: room.name, joins: [], leaves: [] }
+      let cancelled = false
+      for (const { member, first, last } of batch.changes.values()) {
+        const list = last === 'join' ? 'joins' : 'leaves'
+        latestFrame[list].push(member)
+        if (first === last) netFrame[list].push(member)
+        else cancelled = true
+      }
+      if (latestFrame.joins.length + latestFrame.leaves.length > 0) {
+        latest = SharedFrame.of(JSON.stringify(latestFrame))
+        latestJoiner = loneJoiner(latestFrame)
+      }
+      if (!cancelled) {
+        net = latest
+        netJoiner = latestJoiner
+      } else if (netFrame.joins.length + netFrame.leaves.length > 0) {
+        net = SharedFrame.of(JSON.stringify(netFrame))
+        netJoiner = loneJoiner(netFrame)
+      }
+    }
+    const at = batch?.at ?? 0
+    const cache = new Map<string, SharedFrame | null>()
+    /** The batch from outbox index `from` on, with `presence` at its place (first, when that was before `from`). */
+    const build = (from: number, presence: SharedFrame | null): SharedFrame | null => {
+      const key = `${from}:${presence === null ? '-' : presence === net ? 'n' : 'l'}`
+      const hit = cache.get(key)
+      if (hit !== undefined) return hit
+      const parts = from === 0 ? [...frames] : frames.slice(from)
+      if (presence !== null) parts.splice(Math.max(0, at - from), 0, presence)
+      const frame = parts.length === 0 ? null : parts.length === 1 ? (parts[0] as SharedFrame) : SharedFrame.join(parts)
+      cache.set(key, frame)
+      return frame
+    }
+    for (const sub of room.subscribers) {
+      if (room.joining.has(sub)) continue
+      const from = fresh.get(sub)
+      const presence = from === undefined ? net : latest
+      const joiner = from === undefined ? netJoiner : latestJoiner
+      const frame = build(from ?? 0, joiner === sub.user.id ? null : presence)
+      if (frame !== null) sub.deliver(frame)
+    }
   }
 
   readonly #flushAll = (): void => {
     this.#flushing = null
     const rooms = this.#dirty
     this.#dirty = []
-    for (const room of rooms) this.#flush(room)
+    for (const room of rooms) {
+      room.dirty = false
+      this.#flush(room)
+    }
   }
+}
+
+/** The id of the one user a presence frame announces as joining, when that is all it says. */
+function loneJoiner(frame: PresenceFrame): string | null {
+  return frame.leaves.length === 0 && frame.joins.length === 1 ? (frame.joins[0]?.id ?? null) : null
 }

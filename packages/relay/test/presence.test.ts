@@ -69,6 +69,28 @@ describe('presence', () => {
   })
 })
 
+describe('presence in a crowd', () => {
+  it('announces every member of a burst of joins once, each before anything it sends', async () => {
+    const relay = await relayWith()
+    const watcher = await client(relay, { name: 'Watcher' })
+    await watcher.join('crowd')
+    const crowd = await Promise.all(Array.from({ length: 20 }, (_, i) => client(relay, { name: `Guest ${i}` })))
+    const joined = await Promise.all(crowd.map((c) => c.join('crowd')))
+    // Every joiner's `joined` lists the watcher and itself.
+    joined.forEach((frame, i) => {
+      const ids = (frame.members as { id: string }[]).map((m) => m.id)
+      expect(ids).toEqual(expect.arrayContaining([userOf(watcher).id, userOf(crowd[i] as TestClient).id]))
+    })
+    const speaker = crowd[19] as TestClient
+    await speaker.publish('crowd', 'hi all')
+    const said = await watcher.next((f) => f.type === 'message' && f.text === 'hi all')
+    const before = watcher.frames.slice(0, watcher.frames.indexOf(said))
+    const announced = before.filter((f) => f.type === 'presence').flatMap((f) => f.joins as { id: string }[])
+    expect(announced.map((m) => m.id).sort()).toEqual(crowd.map((c) => userOf(c).id).sort())
+    expect(before.filter((f) => f.type === 'presence').flatMap((f) => f.leaves as unknown[])).toEqual([])
+  })
+})
+
 /** Memory presence that can play a dead node's members being swept, as the Redis presence does. */
 class SweepingPresence implements Presence {
   readonly inner = new MemoryPresence()

@@ -332,10 +332,10 @@ class Recorder implements Subscriber {
   }
 }
 
-async function registry(): Promise<Rooms> {
+async function registry(broker: Broker = new MemoryBroker()): Promise<Rooms> {
   const rooms = new Rooms({
     store: new MemoryStore(),
-    broker: new MemoryBroker(),
+    broker,
     presence: new MemoryPresence(),
     metrics: new Metrics(),
     logger: { error: () => {} },
@@ -347,12 +347,17 @@ async function registry(): Promise<Rooms> {
 }
 
 const turnEnd = () => new Promise((resolve) => setImmediate(resolve))
+/** Past the flush of the batch the current turn started: a batch flushed by an immediate queued during this turn runs before the second. */
+const flushed = async () => {
+  await turnEnd()
+  await turnEnd()
+}
 
 /** Recorders `ids` (named in capitals) joined to the room 'batch', with what their joins wrote cleared. */
 async function members<Ids extends string[]>(rooms: Rooms, ...ids: Ids): Promise<{ [K in keyof Ids]: Recorder }> {
   const recorders = ids.map((id) => new Recorder({ id, name: id.toUpperCase() }))
   for (const r of recorders) await rooms.join(r, 'batch', { ref: `j${r.user.id}` })
-  await turnEnd()
+  await flushed()
   for (const r of recorders) r.writes.length = 0
   return recorders as { [K in keyof Ids]: Recorder }
 }
@@ -377,15 +382,15 @@ describe('batching', () => {
     rooms.stop()
   })
 
-  it("writes pending messages before a presence event and never before a joiner's joined", async () => {
+  it("writes pending messages before a presence event, in the same write, and never before a joiner's joined", async () => {
     const rooms = await registry()
     const [a] = await members(rooms, 'a')
     const late = new Recorder({ id: 'late', name: 'Late' })
     // One turn: two messages delivered (still in the outbox), then a join, which announces the new member to `a`.
     await Promise.all([publish(rooms, 'm1'), publish(rooms, 'm2')])
     await rooms.join(late, 'batch', { ref: 'jl' })
-    await turnEnd()
-    expect(a.shape).toEqual([['message', 'message'], ['presence']])
+    await flushed()
+    expect(a.shape).toEqual([['message', 'message', 'presence']])
     // The joiner gets its `joined` (which lists both messages as history) and nothing from before it.
     expect(late.shape).toEqual([['joined']])
     expect(JSON.parse(late.writes[0]?.[0] ?? '{}').head).toBe(2)
@@ -412,6 +417,107 @@ describe('batching', () => {
     expect(a.writes.length).toBeGreaterThanOrEqual(2)
     for (const write of a.writes) expect(write.join('').length).toBeLessThan(64 * 1024 + 4000)
     expect(a.writes.flat().map((d) => JSON.parse(d).offset)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+    rooms.stop()
+  })
+})
+
+describe('presence batching', () => {
+  const frames = (sub: Recorder) => sub.writes.flat().map((d) => JSON.parse(d) as Record<string, unknown>)
+  const user = (id: string) => ({ id, name: id.toUpperCase() })
+
+  it('announces 50 joins of one turn to each member in one presence frame, in one write', async () => {
+    const rooms = await registry()
+    const [a, b] = await members(rooms, 'a', 'b')
+    const joiners = Array.from({ length: 50 }, (_, i) => new Recorder(user(`u${i}`)))
+    await Promise.all(joiners.map((r) => rooms.join(r, 'batch', { ref: `j${r.user.id}` })))
+    await flushed()
+    for (const sub of [a, b]) {
+      expect(sub.shape).toEqual([['presence']])
+      expect(frames(sub)[0]).toEqual({
+        type: 'presence',
+        room: 'batch',
+        joins: joiners.map((r) => r.user),
+        leaves: [],
+      })
+    }
+    // Each joiner got its `joined` first; the members that joined after it reach it in the same one frame.
+    for (const r of joiners) {
+      expect(r.shape[0]).toEqual(['joined'])
+      expect(r.shape.slice(1)).toEqual([['presence']])
+    }
+    const last = joiners[49] as Recorder
+    const listed = (JSON.parse(last.writes[0]?.[0] ?? '{}').members as { id: string }[]).map((m) => m.id)
+    expect(listed).toHaveLength(52)
+    rooms.stop()
+  })
+
+  it('announces nothing for a user who joined and left in the same turn, nor one who left and came back', async () => {
+    const rooms = await registry()
+    const [a, stays] = await members(rooms, 'a', 'stays')
+    const brief = new Recorder(user('brief'))
+    await rooms.join(brief, 'batch', { ref: 'jb' })
+    rooms.leave(brief, 'batch')
+    rooms.leave(stays, 'batch')
+    const back = new Recorder(user('stays'))
+    await rooms.join(back, 'batch', { ref: 'js' })
+    await flushed()
+    expect(a.writes).toEqual([])
+    rooms.stop()
+  })
+
+  it('merges joins and leaves of one turn, local and from the broker, into one frame', async () => {
+    const broker = new MemoryBroker()
+    const rooms = await registry(broker)
+    const [a, gone] = await members(rooms, 'a', 'gone')
+    const c = new Recorder(user('c'))
+    await rooms.join(c, 'batch', { ref: 'jc' })
+    rooms.leave(gone, 'batch')
+    await broker.publish('batch', { type: 'presence', joins: [user('x1'), user('x2')], leaves: [user('y')] })
+    await flushed()
+    expect(a.shape).toEqual([['presence']])
+    const frame = frames(a)[0] as { leaves: { id: string }[] }
+    // The local leave waits for presence to confirm it, so it may land after the broker's.
+    frame.leaves.sort((p, q) => p.id.localeCompare(q.id))
+    expect(frame).toEqual({
+      type: 'presence',
+      room: 'batch',
+      joins: [user('c'), user('x1'), user('x2')],
+      leaves: [user('gone'), user('y')],
+    })
+    rooms.stop()
+  })
+
+  it('announces a joiner before the messages it sends in the same turn, and after the earlier ones', async () => {
+    const rooms = await registry()
+    const [a] = await members(rooms, 'a')
+    await rooms.publish({ room: 'batch', id: 'before', from: user('a'), text: 'before' }, () => {})
+    const late = new Recorder(user('late'))
+    await rooms.join(late, 'batch', { ref: 'jl' })
+    await rooms.publish({ room: 'batch', id: 'hello', from: late.user, text: 'hello' }, () => {})
+    await flushed()
+    expect(a.shape).toEqual([['message', 'presence', 'message']])
+    expect(frames(a).map((f) => f.text ?? f.joins)).toEqual(['before', [late.user], 'hello'])
+    // The joiner: `joined` (with the earlier message as history), then only what came after it, without its own join.
+    expect(late.shape).toEqual([['joined'], ['message']])
+    expect(JSON.parse(late.writes[0]?.[0] ?? '{}').head).toBe(1)
+    expect(frames(late)[1]).toMatchObject({ type: 'message', text: 'hello' })
+    rooms.stop()
+  })
+
+  it('tells a member who joined mid-turn about a join and leave that straddle its joined', async () => {
+    const rooms = await registry()
+    const [a] = await members(rooms, 'a')
+    const x = new Recorder(user('x'))
+    const j = new Recorder(user('j'))
+    await rooms.join(x, 'batch', { ref: 'jx' })
+    await rooms.join(j, 'batch', { ref: 'jj' })
+    // `j` was told x is here in its `joined`; x leaves in the same turn.
+    expect((JSON.parse(j.writes[0]?.[0] ?? '{}').members as { id: string }[]).map((m) => m.id)).toContain('x')
+    rooms.leave(x, 'batch')
+    await flushed()
+    // To `a` the turn changed nothing but j's arrival; `j` must hear that x left.
+    expect(frames(a)).toEqual([{ type: 'presence', room: 'batch', joins: [j.user], leaves: [] }])
+    expect(frames(j).slice(1)).toEqual([{ type: 'presence', room: 'batch', joins: [j.user], leaves: [x.user] }])
     rooms.stop()
   })
 })
