@@ -647,12 +647,17 @@ export class Rooms {
       cache.set(key, frame)
       return frame
     }
+    // Built once for everyone who was in the room before this turn: the loop below only looks things up.
+    const shared = build(0, net)
     for (const sub of room.subscribers) {
       if (room.joining.has(sub)) continue
-      const from = fresh.get(sub)
-      const presence = from === undefined ? net : latest
-      const joiner = from === undefined ? netJoiner : latestJoiner
-      const frame = build(from ?? 0, joiner === sub.user.id ? null : presence)
+      const from = fresh.size === 0 ? undefined : fresh.get(sub)
+      const frame =
+        from === undefined
+          ? netJoiner === sub.user.id
+            ? build(0, null)
+            : shared
+          : build(from, latestJoiner === sub.user.id ? null : latest)
       if (frame !== null) sub.deliver(frame)
     }
   }
