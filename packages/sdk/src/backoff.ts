@@ -1,3 +1,5 @@
+import { DEFAULTS } from './defaults.js'
+
 /** How the SDK waits between reconnect attempts. Every field is optional. */
 export interface ReconnectOptions {
   /** Milliseconds: the ceiling of the first retry's delay (default 500). */
@@ -14,8 +16,8 @@ export interface ReconnectOptions {
   jitter?: boolean
 }
 
-/** Defaults of {@link ReconnectOptions}. */
-export const RECONNECT: Required<ReconnectOptions> = { minDelay: 500, maxDelay: 30_000, factor: 2, jitter: true }
+/** Defaults of {@link ReconnectOptions} (kept in DEFAULTS with the SDK's other defaults). */
+export const RECONNECT: Required<ReconnectOptions> = DEFAULTS.reconnect
 
 /**
  * Milliseconds to wait before reconnect attempt number `attempt` (0 for the first):

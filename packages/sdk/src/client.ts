@@ -1,52 +1,23 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents'
-import { backoff, RECONNECT, type ReconnectOptions } from './backoff.js'
-import { isOffline, watchBrowser } from './browser.js'
-import { type Bucket, createBucket } from './bucket.js'
-import { ConfabError, type ConfabErrorCode } from './errors.js'
-import { createLiveness } from './liveness.js'
-import { createOutbox, type Entry } from './outbox.js'
-import {
-  CLOSE,
-  type ClientFrame,
-  type CloseAction,
-  closeAction,
-  type ErrorFrame,
-  type HistoryFrame,
-  type HistoryResultFrame,
-  type Limits,
-  type Member,
-  type Message,
-  type RelayFrame,
-  SUBPROTOCOL,
-} from './protocol.js'
-import { createRoom, type JoinOptions, type Link, type Room, type RoomControl } from './room.js'
+import type { ReconnectOptions } from './backoff.js'
+import { createConnection, type SocketConstructor, type Status } from './connection.js'
+import { DEFAULTS } from './defaults.js'
+import { ConfabError } from './errors.js'
+import type { ErrorFrame, Limits, Member, RelayFrame } from './protocol.js'
+import { createRoom, type JoinOptions, joinRef, type Link, type Room, type RoomControl } from './room.js'
+import { createSender } from './sender.js'
 import { load, pickStorage, type StorageLike, save } from './storage.js'
 import { socketUrl } from './url.js'
 
-/** Where the connection stands. `closed` is final: make a new client to connect again. */
-export type Status = 'connecting' | 'open' | 'reconnecting' | 'closed'
+export type { Socket, SocketConstructor, Status } from './connection.js'
 
 /** Events of a {@link Client}. */
 export interface ClientEvents {
-  /** The status changed; the callback gets the new one. */
-  status(status: Status): void
+  /** The status changed; the callback gets the new one, then the one before it. */
+  status(status: Status, previous: Status): void
   /** A failure no promise reports: a refused token, a close by the relay, an error frame that answers nothing. */
   error(error: ConfabError): void
 }
-
-/** The part of a WebSocket the SDK uses: the browser's own and the `ws` package's both fit. */
-export interface Socket {
-  readonly readyState: number
-  onopen: ((event: unknown) => void) | null
-  onmessage: ((event: { data: unknown }) => void) | null
-  onclose: ((event: { code: number }) => void) | null
-  onerror: ((event: unknown) => void) | null
-  send(data: string): void
-  close(): void
-}
-
-/** A WebSocket constructor: `globalThis.WebSocket`, or the default export of `ws` in Node. */
-export type SocketConstructor = new (url: string, protocols: string) => unknown
 
 /** Options of {@link connect}. Every one is optional. */
 export interface ConnectOptions {
@@ -78,42 +49,18 @@ export interface Client {
   readonly status: Status
   /** The local user from the relay's `welcome`; undefined until the first one. */
   readonly user: Member | undefined
+  /** The limits of the relay's last `welcome` (such as `maxText`); undefined until the first one. */
+  readonly limits: Limits | undefined
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends keyof ClientEvents>(event: E, cb: ClientEvents[E]): Unsubscribe
-  /** Joins a room (again returns the same Room for the same name); re-joined after every reconnect. */
+  /**
+   * Joins a room (again returns the same Room for the same name); re-joined after every reconnect. A name the
+   * relay would refuse (see `ROOM_PATTERN`) is never sent: `error` is emitted with `bad_request` at once and the
+   * Room's `send` and `history` reject with it.
+   */
   join(room: string, options?: JoinOptions): Room
   /** Closes for good: status `closed`, waiting sends and history requests reject with `closed`. A persisted outbox stays stored. */
   close(): void
-}
-
-/** Milliseconds a connection must stay up before the backoff attempts count from zero again. */
-const STABLE_AFTER = 5_000
-/** Milliseconds: upper bound of the random delay after a close with 1012 or 1013. */
-const SOON = 5_000
-/** Milliseconds a probed link has to show a frame (after `online`, `visibilitychange`, `pageshow`). */
-const PROBE_WITHIN = 5_000
-/** Milliseconds before the first `welcome` tells the relay's heartbeat. */
-const FIRST_HEARTBEAT = 20_000
-const OPEN = 1
-
-/** What the SDK says when the relay closes the connection with a code it does not retry. */
-function stopCode(code: number): ConfabErrorCode {
-  if (code === CLOSE.UNAUTHORIZED) return 'unauthorized'
-  if (code === CLOSE.FORBIDDEN || code === CLOSE.POLICY) return 'forbidden'
-  if (code === CLOSE.TOO_LARGE) return 'too_large'
-  if (code === CLOSE.TOO_MANY_ERRORS) return 'bad_request'
-  return 'closed'
-}
-
-/** A message id: unique enough within a room's 10-minute idempotency window, no crypto needed. */
-const makeId = (): string => Date.now().toString(36) + Math.random().toString(36).slice(2, 10)
-
-/** A history request: sent once the room is joined, again after a reconnect, until answered or timed out. */
-interface Ask {
-  frame: HistoryFrame
-  /** True while on the current socket. */
-  sent?: boolean
-  answer(a: HistoryResultFrame | ConfabError): void
 }
 
 /**
@@ -126,406 +73,167 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   if (!WS)
     throw new TypeError("confab: no global WebSocket; pass one: connect(url, { WebSocket }) with WebSocket from 'ws'")
   const target = socketUrl(url)
-  const { token, sendTimeout = 10_000 } = options
-  const retry = options.reconnect === false ? undefined : { ...RECONNECT, ...options.reconnect }
   const storage = pickStorage(options.persist)
   const key = `confab:${target}`
   const events = createNanoEvents<ClientEvents>()
-  const outboxLimit = options.outbox ?? 100
-  const outbox = createOutbox(outboxLimit)
   const rooms = new Map<string, RoomControl>()
-  const asks = new Map<string | undefined, Ask>()
   const saved = load(storage, key)
   const positions = saved.rooms
-  const live = createLiveness(
-    () => send({ type: 'ping' }),
-    () => drop('backoff'),
-  )
-
-  let status: Status = 'connecting'
-  let socket: Socket | undefined
-  let generation = 0
-  let attempt = 0
-  let authRetried = false
-  let offline = false
   let user: Member | undefined
+  let limits: Limits | undefined
   // Persisted with the outbox: a restored message must go out as the guest that first sent it.
   let resume = saved.resume
-  let heartbeat = options.heartbeat ?? FIRST_HEARTBEAT
-  let retryTimer: ReturnType<typeof setTimeout> | undefined
-  let paceTimer: ReturnType<typeof setTimeout> | undefined
-  // Set by every `welcome`, before any room can be joined (and so before any publish).
-  let bucket: Bucket
-  // The relay's limit on join, leave, typing and history frames, when its `welcome` announces one.
-  let frames: Bucket | undefined
-  let stableTimer: ReturnType<typeof setTimeout> | undefined
-  let refs = 0
 
-  const fail = (code: ConfabErrorCode, message: string): ConfabError => new ConfabError(code, message)
-  const report = (code: ConfabErrorCode, message: string): void => events.emit('error', fail(code, message))
-
-  /** The one place the status changes. */
-  const setStatus = (next: Status): void => {
-    if (status === next) return
-    status = next
-    events.emit('status', next)
-  }
-
-  /** Sends a frame once the session is open (after `welcome`); false when it is not. */
-  const send = (frame: ClientFrame): boolean => {
-    if (status !== 'open' || socket?.readyState !== OPEN) return false
-    socket.send(JSON.stringify(frame))
-    return true
-  }
-  /**
-   * Sends a join, typing or history frame within the relay's frame rate, so that a start-up with many rooms
-   * is not refused (and, refused often enough, closed with 4101). Without a token it sends nothing and
-   * flushes again when one is due.
-   */
-  const paced = (frame: ClientFrame): boolean => {
-    // Only frames on an open socket count: when none is open the token is not missed (the next `welcome` makes a new bucket).
-    const wait = frames?.take()
-    if (!wait) return send(frame)
-    pace(wait)
-    return false
-  }
-
+  const report = (error: ConfabError): void => void events.emit('error', error)
   const persist = (): void => {
     if (!storage) return
     try {
-      save(storage, key, { outbox: outbox.list().map((e) => e.draft), rooms: positions, resume })
+      save(storage, key, { outbox: sender.drafts(), rooms: positions, resume })
     } catch (e) {
       // Quota or privacy mode: the client still works, only a reload would lose the queue.
-      report('internal', `could not persist the outbox: ${e}`)
+      report(new ConfabError('internal', `could not persist the outbox: ${e}`))
     }
   }
 
-  /**
-   * Settles the `send` calls waiting on `entry`. A final failure nobody waits for (a message restored
-   * from storage, or one whose callers already got `timeout`) goes to the `error` event instead.
-   */
-  const settle = (entry: Entry, result: Message | ConfabError, final = true): void => {
-    const error =
-      result instanceof ConfabError && new ConfabError(result.code, result.message, result.retryAfter, entry.draft.id)
-    const waits = entry.waits.splice(0)
-    if (error && final && !waits.length) events.emit('error', error)
-    for (const [ok, reject] of waits) error ? reject(error) : ok(result as Message)
-  }
-  /** The relay answered the message for good: out of the outbox, its callers told, the next one in its room sent. */
-  const done = (entry: Entry, result: Message | ConfabError): void => {
-    outbox.take(entry)
-    persist()
-    settle(entry, result)
-    flush(entry.draft.room)
-  }
-  /** The deadline of an entry in line on the current socket; one that runs already is kept. */
-  const arm = (entry: Entry): void => {
-    entry.timer ??= setTimeout(() => {
-      entry.timer = undefined
-      // Not confirmed in time, but maybe stored: the message stays queued and goes again, same id, after a
-      // reconnect. Only its callers are told, so that none waits forever.
-      settle(entry, fail('timeout', `no ack within ${sendTimeout} ms`), false)
-      // A lost ack most often means a dead link: find out now, not a heartbeat later. Half the timeout
-      // (5 s by default) settles it before this deadline comes round again for a retry waiting here.
-      if (entry.sent) live.probe(sendTimeout / 2)
-      // Its room's line is stuck: what waits behind it gets a deadline too, and this one another.
-      for (const e of outbox.list()) if (e.draft.room === entry.draft.room) arm(e)
-    }, sendTimeout)
-  }
-  /**
-   * Sends the room's history requests, then its oldest waiting message, paced to the relay's publish rate.
-   * One publish per room is on the wire at a time: one the relay answers "not now" (`unavailable`,
-   * `rate_limited`) goes again before those behind it, so the room stores them in the app's order.
-   */
-  const flush = (room: string): void => {
-    const r = rooms.get(room)
-    // A room not joined yet is joined first: its join may be waiting for a token. (One refused stays refused:
-    // its join was answered on this socket.)
-    if (!r?.ready()) return void r?.online()
-    for (const ask of asks.values()) if (ask.frame.room === room) ask.sent ||= paced(ask.frame)
-    const entry = outbox.list().find((e) => e.draft.room === room)
-    if (!entry || entry.sent) return
-    const wait = bucket.take()
-    if (wait) pace(wait)
-    else if (send({ type: 'publish', ref: entry.ref, ...entry.draft })) {
-      entry.sent = true
-      arm(entry)
-    }
-  }
-  /** Flushes every joined room again in `ms` (one timer, however many rooms wait). */
-  const pace = (ms: number): void => {
-    paceTimer ??= setTimeout(() => {
-      paceTimer = undefined
-      for (const name of rooms.keys()) flush(name)
-    }, ms)
-  }
-  /** Rejects the waiting messages and history requests of one room, or of all rooms (`undefined`), without touching storage. */
-  const rejectAll = (room: string | undefined, error: ConfabError): void => {
-    for (const entry of outbox.list()) {
-      if (room !== undefined && entry.draft.room !== room) continue
-      outbox.take(entry)
-      settle(entry, error)
-    }
-    for (const ask of asks.values()) if (room === undefined || ask.frame.room === room) ask.answer(error)
-  }
-  /**
-   * Throws `closed` for a call on a closed client or a left room, and the relay's refusal for a room it would
-   * not let us join: nothing would ever answer the call.
-   */
-  const usable = (room: string): void => {
-    const r = rooms.get(room)
-    if (status === 'closed' || !r) throw fail('closed', status === 'closed' ? 'client closed' : `left room ${room}`)
-    if (r.refused) throw r.refused
-  }
+  const sender = createSender(
+    options.outbox ?? DEFAULTS.outbox,
+    options.sendTimeout ?? DEFAULTS.sendTimeout,
+    saved.outbox,
+    {
+      send: (frame) => connection.send(frame),
+      probe: (within) => connection.probe(within),
+      joined(room) {
+        const r = rooms.get(room)
+        // A room not joined yet is joined first: its join may be waiting for a token. (One refused stays refused:
+        // its join was answered on this socket.)
+        if (r?.ready()) return true
+        r?.online()
+        return false
+      },
+      rooms: () => rooms.keys(),
+      check(room) {
+        const r = rooms.get(room)
+        const closed = connection.status === 'closed'
+        // Nothing would ever answer: throw `closed` on a closed client or a left room, or the room's refusal.
+        if (closed || !r) throw new ConfabError('closed', closed ? 'client closed' : `left room ${room}`)
+        const refusal = r.refusal()
+        if (refusal) throw refusal
+      },
+      user: () => user,
+      changed: persist,
+      error: report,
+    },
+  )
 
-  const link: Link = {
-    send: paced,
-    flush,
-    user: () => user,
-    publish(room, text, { meta, id = makeId() } = {}) {
-      return new Promise<Message>((ok, reject) => {
-        usable(room)
-        const queued = outbox.list().find((e) => e.draft.id === id && e.draft.room === room)
-        // A retry with the id of a message still queued (say after a `timeout`) waits for that message.
-        if (queued) queued.waits.push([ok, reject])
-        else {
-          outbox.add({ ref: `#${++refs}`, draft: { room, id, text, meta }, waits: [[ok, reject]] })
-          persist()
-        }
-        flush(room)
-      })
-    },
-    history(room, { before, limit }) {
-      return new Promise<Message[]>((ok, reject) => {
-        usable(room)
-        const ref = `#${++refs}`
-        // Bounded like a send on the wire, but from the call: waiting for the connection counts too.
-        const timer = setTimeout(() => answer(fail('timeout', `no answer within ${sendTimeout} ms`)), sendTimeout)
-        const answer = (a: HistoryResultFrame | ConfabError): void => {
-          clearTimeout(timer)
-          asks.delete(ref)
-          if (a instanceof ConfabError) reject(a)
-          else ok(a.messages)
-        }
-        asks.set(ref, { frame: { type: 'history', ref, room, before, limit }, answer })
-        flush(room)
-      })
-    },
-    save(room, position) {
-      positions[room] = position
-      persist()
-    },
-    left(room) {
-      rooms.get(room)?.offline()
-      rooms.delete(room)
-      // The relay would otherwise keep the room: sent whatever the frame rate says.
-      send({ type: 'leave', room })
-      delete positions[room]
-      rejectAll(room, fail('closed', `left room ${room}`))
-      persist()
-    },
-  }
-
-  /** An `error` frame: fail what it answers, or retry it when the relay means "not now". */
+  /** An `error` frame: what it answers (by ref) fails, or goes again when the relay means "not now". */
   const onError = (f: ErrorFrame): void => {
-    const { ref, room, code } = f
-    const error = new ConfabError(code, f.message, f.retryAfter)
-    const later = code === 'rate_limited' || code === 'unavailable'
-    // A publish the relay could not parse may come back without its ref, naming only the room. With one publish
-    // per room on the wire, that one is what failed: left unanswered, it would block its room for good. (The
-    // SDK's other frames that name a room have no ref either, but are well-formed and paced: they are not refused.)
-    const entry = outbox.list().find((e) => (ref ? e.ref === ref : e.sent && e.draft.room === room))
-    const ask = asks.get(ref)
-    const joining = ref === `join:${room}` && rooms.get(room as string)
-    if (later && (entry || ask || joining)) {
-      // Not the frame's fault: it keeps its place in line and goes again (a join too) when the relay says.
-      // A message keeps its deadline, so a long outage still ends its `send` with `timeout` (it stays queued).
-      ;(entry || ask || (joining as RoomControl)).sent = undefined
-      pace(f.retryAfter ?? 1_000)
-    } else if (entry) done(entry, error)
-    else if (ask) ask.answer(error)
-    else if (joining) {
+    const error = new ConfabError(f.code, f.message, f.retryAfter)
+    if (sender.refused(f, error)) return
+    const joining = f.ref && [...rooms.values()].find((r) => r.ref === f.ref)
+    if (joining && (f.code === 'rate_limited' || f.code === 'unavailable')) {
+      joining.retry()
+      sender.later(f.retryAfter)
+    } else if (joining) {
       // Until the next join, the room's sends and history requests would wait forever: refuse them as the relay did.
-      joining.refused = error
-      rejectAll(room, error)
+      joining.refuse(error)
+      sender.rejectAll(joining.room.name, error)
     }
-    if (!entry && !ask) events.emit('error', error)
+    report(error)
   }
 
   const onFrame = (f: RelayFrame): void => {
-    live.touch()
     switch (f.type) {
       case 'welcome':
         user = f.user
+        limits = f.limits
         // Persisted with the room positions at `joined`, before any message of this session can be on the wire.
         resume = f.resume
-        authRetried = false
-        heartbeat = options.heartbeat ?? f.heartbeat
-        {
-          // `frameRate` and `frameBurst` are optional: relays before them do not announce them.
-          const limits = f.limits as Limits & { frameRate?: number; frameBurst: number }
-          bucket = createBucket(limits.publishRate, limits.publishBurst)
-          frames = limits.frameRate ? createBucket(limits.frameRate, limits.frameBurst) : undefined
-        }
-        live.start(heartbeat)
-        stableTimer = setTimeout(() => {
-          attempt = 0
-        }, STABLE_AFTER)
-        setStatus('open')
-        for (const r of rooms.values()) r.online()
+        sender.welcome(f.limits)
         break
-      case 'ack': {
-        // Only the SDK's own refs match: never confused with an app's id.
-        const entry = outbox.list().find((e) => e.ref === f.ref)
-        // An ack follows `welcome`, so `user` is set.
-        if (entry) done(entry, { ...entry.draft, offset: f.offset, from: user as Member, ts: f.ts })
+      case 'ack':
+        sender.ack(f)
         break
-      }
       case 'history':
-        asks.get(f.ref)?.answer(f)
+        sender.answer(f)
         break
       case 'error':
         onError(f)
         break
       default:
-        // A `pong` has no room: renewing the deadline above was all it had to do.
+        // A `pong` has no room: the connection renewing its deadline was all it had to do.
         rooms.get((f as { room: string }).room)?.handle(f)
     }
   }
 
-  /**
-   * Forgets the socket: its late callbacks are ignored (generation) and its listeners removed;
-   * rooms are no longer joined, and what was on the wire waits for the next socket.
-   */
-  const discard = (): void => {
-    generation++
-    live.stop()
-    clearTimeout(stableTimer)
-    clearTimeout(retryTimer)
-    clearTimeout(paceTimer)
-    paceTimer = undefined
-    outbox.pause()
-    for (const r of rooms.values()) r.offline()
-    // History requests go again after the re-join, within their own deadline.
-    for (const ask of asks.values()) ask.sent = false
-    const ws = socket
-    socket = undefined
-    if (!ws) return
-    ws.onopen = ws.onmessage = ws.onclose = null
-    // `ws` in Node throws on an 'error' event nobody listens to, and closing a socket that is
-    // still connecting emits one; this socket's errors no longer concern anyone.
-    ws.onerror = () => {}
-    ws.close()
-  }
-
-  /** The socket is gone (closed by the relay, dead, or the browser went offline): decide what next. */
-  const drop = (action: CloseAction, code?: number): void => {
-    discard()
-    if (code === CLOSE.UNAUTHORIZED && typeof token === 'function' && !authRetried) {
-      authRetried = true
-      action = 'now'
-    }
-    if (action === 'stop' || !retry) {
-      if (code === undefined) report('closed', 'connection lost')
-      else if (code !== CLOSE.NORMAL) report(stopCode(code), `connection closed (code ${code})`)
-      close()
-      return
-    }
-    setStatus('reconnecting')
-    if (offline || isOffline()) return // the `online` event reconnects
-    const n = attempt++
-    const delay = action === 'soon' ? Math.random() * SOON : action === 'now' && n === 0 ? 0 : backoff(n, retry)
-    retryTimer = setTimeout(open, delay)
-  }
-
-  const open = async (): Promise<void> => {
-    const mine = ++generation
-    let secret: string | undefined
-    try {
-      // A function token runs in a microtask, so even a synchronous throw reaches `error` listeners.
-      secret = typeof token === 'function' ? await Promise.resolve().then(token) : token
-    } catch (e) {
-      if (mine !== generation) return
-      report('unauthorized', `the token function failed: ${(e as Error)?.message ?? e}`)
-      return drop('backoff')
-    }
-    if (mine !== generation) return
-    let ws: Socket
-    try {
-      ws = new WS(target, SUBPROTOCOL) as Socket
-    } catch (e) {
-      // The environment refuses the URL (for instance ws: from an https page): retrying cannot help.
-      report('bad_request', `cannot open a WebSocket to ${target}: ${e}`)
-      return close()
-    }
-    socket = ws
-    live.start(heartbeat)
-    ws.onopen = () =>
-      ws.send(JSON.stringify({ type: 'hello', v: 1, token: secret, name: options.name, resume } satisfies ClientFrame))
-    ws.onmessage = (event) => {
-      if (mine !== generation) return
-      let frame: RelayFrame
-      try {
-        frame = JSON.parse(String(event.data)) as RelayFrame
-      } catch {
-        return report('bad_request', 'the relay sent a frame that is not JSON')
-      }
-      onFrame(frame)
-    }
-    ws.onclose = (event) => {
-      if (mine === generation) drop(closeAction(event.code), event.code)
-    }
-    ws.onerror = () => {} // always followed by `close`, which says what there is to say
-  }
-
-  const unwatch = watchBrowser({
-    wake() {
-      offline = false
-      if (status === 'open') live.probe(PROBE_WITHIN)
-      else if (status === 'reconnecting' && !socket) {
-        clearTimeout(retryTimer)
-        void open()
-      }
+  const connection = createConnection(
+    {
+      WebSocket: WS,
+      url: target,
+      token: options.token,
+      name: options.name,
+      heartbeat: options.heartbeat,
+      reconnect: options.reconnect === false ? undefined : { ...DEFAULTS.reconnect, ...options.reconnect },
     },
-    offline() {
-      offline = true
-      if (status !== 'closed') drop('backoff')
+    {
+      frame: onFrame,
+      status(next, previous) {
+        events.emit('status', next, previous)
+        if (next === 'open') for (const r of rooms.values()) r.online()
+        // Messages still waiting stay in storage (when persisted): the next page's client sends them.
+        if (next === 'closed') sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
+      },
+      down() {
+        sender.down()
+        for (const r of rooms.values()) r.offline()
+      },
+      error: report,
+      resume: () => resume,
     },
-  })
+  )
 
-  const close = (): void => {
-    if (status === 'closed') return
-    discard()
-    unwatch()
-    setStatus('closed')
-    // Messages still waiting stay in storage (when persisted): the next page's client sends them.
-    rejectAll(undefined, fail('closed', 'client closed'))
+  const link: Link = {
+    send: sender.paced,
+    flush: sender.flush,
+    publish: sender.publish,
+    history: sender.history,
+    user: () => user,
+    save(room, position) {
+      positions[room] = position
+      persist()
+    },
+    left(room, tell) {
+      rooms.get(room)?.offline()
+      rooms.delete(room)
+      // The relay would otherwise keep the room: sent whatever the frame rate says.
+      if (tell) connection.send({ type: 'leave', room })
+      delete positions[room]
+      sender.rejectAll(room, new ConfabError('closed', `left room ${room}`))
+      persist()
+    },
   }
 
-  for (const o of saved.outbox.slice(0, outboxLimit)) {
-    // Restored from a previous page: nobody awaits these, so failures go to the `error` event.
-    outbox.add({ ref: `#${++refs}`, draft: o, waits: [] })
-  }
-
-  const client: Client = {
+  return {
     get status() {
-      return status
+      return connection.status
     },
     get user() {
       return user
+    },
+    get limits() {
+      return limits
     },
     on: (event, cb) => events.on(event, cb),
     join(name, joinOptions = {}) {
       let r = rooms.get(name)
       if (!r) {
-        r = createRoom(name, joinOptions, link, positions[name])
+        r = createRoom(name, joinOptions, link, joinRef(name, sender.ref), positions[name])
         rooms.set(name, r)
-        r.online() // sends nothing unless open
+        const invalid = r.refusal()
+        if (invalid) report(invalid)
+        else r.online() // sends nothing unless open
       }
       return r.room
     },
-    close,
+    close: connection.close,
   }
-  void open()
-  return client
 }

@@ -14,6 +14,12 @@ export const SUBPROTOCOL = 'confab.v1'
 /** The path the relay listens on when a URL gives none. */
 export const DEFAULT_PATH = '/ws'
 
+/** Room names: 1 to 64 letters, digits, `_`, `-`, `.`, `:` or `@`. The relay refuses any other with `bad_request`. */
+export const ROOM_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/
+
+/** Longest `ref` the relay accepts, in characters; it answers a longer one with `bad_request` and without the ref. */
+export const MAX_REF = 64
+
 /** A user as others see them. `id` is set by the relay, never by a client. */
 export interface Member {
   id: string

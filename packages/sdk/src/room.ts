@@ -1,6 +1,16 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents'
-import type { ConfabError } from './errors.js'
-import type { ClientFrame, Member, Message, Meta, Position, RelayFrame } from './protocol.js'
+import { DEFAULTS } from './defaults.js'
+import { ConfabError } from './errors.js'
+import {
+  type ClientFrame,
+  MAX_REF,
+  type Member,
+  type Message,
+  type Meta,
+  type Position,
+  type RelayFrame,
+  ROOM_PATTERN,
+} from './protocol.js'
 
 /** Why a room's history could not be resumed. */
 export interface ResetInfo {
@@ -73,7 +83,10 @@ export interface Room {
    * the error's `id` retries the same message (see {@link SendOptions.id}).
    */
   send(text: string, options?: SendOptions): Promise<Message>
-  /** Call on every keystroke: the SDK sends at most one frame per 2 s and says "stopped" after 3 s idle. */
+  /**
+   * Call on every keystroke: the SDK sends at most one frame per 2 s and says "stopped" after 3 s idle.
+   * Right after one of your messages is stored the next keystroke sends at once: the message ended your typing for the others.
+   */
   typing(): void
   /**
    * Older messages, oldest first. Waits while the room is not joined (offline, reconnecting); rejects
@@ -96,44 +109,67 @@ export interface Link {
   user(): Member | undefined
   /** Records the room's last position. */
   save(room: string, position: Position): void
-  /** The room was left by the app: sends `leave`. */
-  left(room: string): void
+  /** The room was left by the app: forget it, and tell the relay unless the name never was valid. */
+  left(room: string, tell: boolean): void
 }
 
 /** The client's handle on a room. Internal. */
 export interface RoomControl {
   room: Room
+  /** The `ref` of this room's `join` frames: the relay's answers and refusals carry it. */
+  readonly ref: string
   /** True while joined on the current socket. */
   ready(): boolean
   /** A frame for this room arrived. */
   handle(frame: RelayFrame): void
   /** The session is open: (re-)join, resuming from the last position, unless the join is on the wire already. */
   online(): void
-  /** The socket is gone (or the join must wait): not joined, and any refusal forgotten. */
+  /** The socket is gone: not joined, and any refusal forgotten. */
   offline(): void
-  /** The relay's refusal of the join on the current socket: sends and history requests fail with it at once. */
-  refused?: ConfabError
-  /** True while the join is on the current socket (it may wait for a token of the relay's frame rate). */
-  sent?: boolean
+  /** The relay said "not now" (`unavailable`, `rate_limited`) to the join: it goes again at the next flush. */
+  retry(): void
+  /** The relay refused the join on this socket: sends and history requests fail with it at once until a join succeeds. */
+  refuse(error: ConfabError): void
+  /** Why the room cannot be used now (the relay's refusal, or an invalid name for good); undefined when it can. */
+  refusal(): ConfabError | undefined
 }
 
-/** Milliseconds between typing frames while the user keeps typing. */
-const TYPING_EVERY = 2_000
-/** Milliseconds of no keystroke after which the SDK says the user stopped. */
-const TYPING_IDLE = 3_000
-/** Milliseconds after which a typist the relay never said stopped is dropped anyway. */
-const TYPING_EXPIRE = 6_000
+/**
+ * The one place a join's `ref` is made: `join:` and the room's name (readable in logs), or, where that would
+ * pass the relay's {@link MAX_REF}, a fresh client ref. The client matches answers by this ref alone.
+ */
+export const joinRef = (name: string, fresh: () => string): string =>
+  name.length + 5 > MAX_REF ? fresh() : `join:${name}`
 
-/** Creates a room that starts from `position` (a persisted one) or from nothing. */
-export function createRoom(name: string, options: JoinOptions, link: Link, position?: Position): RoomControl {
+/** Why `name` is not a room name the relay accepts (the relay's own words), or undefined when it is one. */
+export const checkRoom = (name: string): ConfabError | undefined =>
+  ROOM_PATTERN.test(name)
+    ? undefined
+    : new ConfabError('bad_request', 'room must be 1 to 64 characters: letters, digits, and _ - . : @')
+
+/** Creates a room that starts from `position` (a persisted one) or from nothing; `ref` names its joins. */
+export function createRoom(
+  name: string,
+  options: JoinOptions,
+  link: Link,
+  ref: string,
+  position?: Position,
+): RoomControl {
   const events = createNanoEvents<RoomEvents>()
+  // A name the relay would refuse never goes out: the room is refused for good, without a round trip.
+  const invalid = checkRoom(name)
   let pos = position
   let joined = false
+  // True while the join is on the current socket (it may wait for a token of the relay's frame rate).
+  let joining = false
+  let refused: ConfabError | undefined
   // Live messages that beat `joined` on a fresh socket wait here, so the replay comes first.
   let early: Message[] | undefined
   let members: Member[] = []
   const typists = new Map<string, { member: Member; timer: ReturnType<typeof setTimeout> }>()
-  let typingSince = 0
+  // When our last `typing` frame went (0: none since we stopped); `typingOn`: a "stopped" is owed.
+  let typedAt = 0
+  let typingOn = false
   let idle: ReturnType<typeof setTimeout> | undefined
 
   const deliver = (m: Message): void => {
@@ -162,37 +198,46 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
       return pos
     },
     on: (event, cb) => events.on(event, cb),
-    send: (text, o) => link.publish(name, text, o),
+    send: (text, o) =>
+      link.publish(name, text, o).then((m) => {
+        // Our message ended our typing for everyone else: the next keystroke says we type again, unthrottled.
+        typedAt = 0
+        return m
+      }),
     typing() {
       const now = Date.now()
-      if (joined && now - typingSince >= TYPING_EVERY && link.send({ type: 'typing', room: name, active: true }))
-        typingSince = now
+      if (joined && now - typedAt >= DEFAULTS.typingEvery && link.send({ type: 'typing', room: name, active: true })) {
+        typedAt = now
+        typingOn = true
+      }
       clearTimeout(idle)
       idle = setTimeout(() => {
-        if (typingSince) link.send({ type: 'typing', room: name, active: false })
-        typingSince = 0
-      }, TYPING_IDLE)
+        if (typingOn) link.send({ type: 'typing', room: name, active: false })
+        typedAt = 0
+        typingOn = false
+      }, DEFAULTS.typingIdle)
     },
     history: (o = {}) => link.history(name, o),
     leave() {
       clearTimeout(idle)
-      link.left(name)
+      link.left(name, !invalid)
     },
   }
 
   return {
     room,
+    ref,
     ready: () => joined,
     online() {
-      if (this.sent) return
+      if (joining || invalid) return
       early = []
-      this.sent = link.send({ type: 'join', ref: `join:${name}`, room: name, since: pos, history: options.history })
+      joining = link.send({ type: 'join', ref, room: name, since: pos, history: options.history })
     },
     offline() {
-      this.refused = this.sent = undefined
-      joined = false
+      refused = undefined
+      joining = joined = typingOn = false
       early = undefined
-      typingSince = 0
+      typedAt = 0
       clearTimeout(idle)
       if (typists.size) {
         for (const t of typists.values()) clearTimeout(t.timer)
@@ -200,6 +245,13 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
         emitTyping()
       }
     },
+    retry() {
+      joining = false
+    },
+    refuse(error) {
+      refused = error
+    },
+    refusal: () => invalid ?? refused,
     handle(f) {
       switch (f.type) {
         case 'joined': {
@@ -214,6 +266,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
           if (pos.offset < f.head) pos = { epoch: f.epoch, offset: f.head }
           link.save(name, pos)
           joined = true
+          refused = undefined
           members = f.members
           events.emit('presence', members)
           link.flush(name)
@@ -223,6 +276,8 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
           const { type: _, ...m } = f
           if (early) early.push(m)
           else deliver(m)
+          // Whoever sent a message has stopped typing it; a new `typing` from them shows them again.
+          if (unType(m.from.id)) emitTyping()
           break
         }
         case 'presence': {
@@ -233,9 +288,10 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
         }
         case 'typing': {
           if (f.user.id === link.user()?.id) break
+          // A refresh re-arms the expiry: a typist the relay keeps announcing never drops out.
           unType(f.user.id)
           if (f.active) {
-            const timer = setTimeout(() => unType(f.user.id) && emitTyping(), TYPING_EXPIRE)
+            const timer = setTimeout(() => unType(f.user.id) && emitTyping(), DEFAULTS.typingExpire)
             typists.set(f.user.id, { member: f.user, timer })
           }
           emitTyping()

@@ -1,0 +1,215 @@
+import { type Bucket, createBucket } from './bucket.js'
+import { DEFAULTS } from './defaults.js'
+import { ConfabError } from './errors.js'
+import { createOutbox, type Draft, type Entry } from './outbox.js'
+import type { AckFrame, ClientFrame, ErrorFrame, HistoryResultFrame, Limits, Member, Message } from './protocol.js'
+import { type Ask, createAsk } from './request.js'
+import type { HistoryOptions, SendOptions } from './room.js'
+
+/** What the sender needs from the client. Internal. */
+export interface SenderHooks {
+  /** Sends a frame on the open socket; false when there is none. */
+  send(frame: ClientFrame): boolean
+  /** The link may be dead: ping and expect a frame within `within` ms. */
+  probe(within: number): void
+  /** Whether the room is joined on the current socket; when it is not, asks it to join (its join may wait for a token). */
+  joined(room: string): boolean
+  /** Every room name, for a paced flush. */
+  rooms(): Iterable<string>
+  /** Throws when nothing could ever answer a request in this room: `closed`, or the room's refusal. */
+  check(room: string): void
+  /** The local user, once welcomed. */
+  user(): Member | undefined
+  /** The outbox changed: persist it. */
+  changed(): void
+  /** A final failure that no caller waits for. */
+  error(error: ConfabError): void
+}
+
+/** The send pipeline: the outbox, pacing to the relay's rates, deadlines, retry-later, history requests. Internal. */
+export interface Sender {
+  /** Queues a message and sends it when its room is joined and its turn comes. */
+  publish(room: string, text: string, options?: SendOptions): Promise<Message>
+  /** Asks for a page of history, from when the room is joined, within `sendTimeout` of the call. */
+  history(room: string, options: HistoryOptions): Promise<Message[]>
+  /** Sends a join, typing or history frame within the relay's frame rate; false when it cannot now. */
+  paced(frame: ClientFrame): boolean
+  /** Sends the room's history requests and its next message (the room was just joined, or a turn came). */
+  flush(room: string): void
+  /** A `welcome`: the relay's rates start new buckets. */
+  welcome(limits: Limits): void
+  ack(frame: AckFrame): void
+  answer(frame: HistoryResultFrame): void
+  /** An `error` frame: true when it answered a message or history request (then it is handled). */
+  refused(frame: ErrorFrame, error: ConfabError): boolean
+  /** Sends everything again in `ms` (the relay said "not now"). */
+  later(ms?: number): void
+  /** The socket is gone: everything waits for the next one. */
+  down(): void
+  /** Rejects the waiting messages and history requests of one room, or of all (`undefined`). */
+  rejectAll(room: string | undefined, error: ConfabError): void
+  /** A fresh ref for a frame of this client (`#` and a number: never a room name or an app's id). */
+  ref(): string
+  /** The messages waiting, oldest first, for persistence. */
+  drafts(): Draft[]
+}
+
+/** A message id: unique enough within a room's 10-minute idempotency window, no crypto needed. */
+const makeId = (): string => Date.now().toString(36) + Math.random().toString(36).slice(2, 10)
+
+/** Creates a sender holding at most `limit` messages, each with `timeout` ms for its ack, starting with `restored`. */
+export function createSender(limit: number, timeout: number, restored: Draft[], hooks: SenderHooks): Sender {
+  const outbox = createOutbox(limit)
+  const asks = new Map<string, Ask>()
+  let refs = 0
+  let paceTimer: ReturnType<typeof setTimeout> | undefined
+  // Set by every `welcome`, before any room can be joined (and so before any publish).
+  let bucket: Bucket
+  // The relay's limit on join, leave, typing and history frames, when its `welcome` announces one.
+  let frames: Bucket | undefined
+  const ref = (): string => `#${++refs}`
+
+  /**
+   * Settles the `send` calls waiting on `entry`. A final failure nobody waits for (a message restored
+   * from storage, or one whose callers already got `timeout`) goes to the `error` event instead.
+   */
+  const settle = (entry: Entry, result: Message | ConfabError, final = true): void => {
+    const error =
+      result instanceof ConfabError && new ConfabError(result.code, result.message, result.retryAfter, entry.draft.id)
+    const waits = entry.waits.splice(0)
+    if (error && final && !waits.length) hooks.error(error)
+    for (const [ok, reject] of waits) error ? reject(error) : ok(result as Message)
+  }
+  /** The relay answered the message for good: out of the outbox, its callers told, the next one in its room sent. */
+  const done = (entry: Entry, result: Message | ConfabError): void => {
+    outbox.take(entry)
+    hooks.changed()
+    settle(entry, result)
+    flush(entry.draft.room)
+  }
+  /** The deadline of an entry in line on the current socket; one that runs already is kept. */
+  const arm = (entry: Entry): void => {
+    entry.timer ??= setTimeout(() => {
+      entry.timer = undefined
+      // Not confirmed in time, but maybe stored: the message stays queued and goes again, same id, after a
+      // reconnect. Only its callers are told, so that none waits forever.
+      settle(entry, new ConfabError('timeout', `no ack within ${timeout} ms`), false)
+      // A lost ack most often means a dead link: find out now, not a heartbeat later. Half the timeout
+      // (5 s by default) settles it before this deadline comes round again for a retry waiting here.
+      if (entry.sent) hooks.probe(timeout / 2)
+      // Its room's line is stuck: what waits behind it gets a deadline too, and this one another.
+      for (const e of outbox.list()) if (e.draft.room === entry.draft.room) arm(e)
+    }, timeout)
+  }
+  /**
+   * Sends the room's history requests, then its oldest waiting message, paced to the relay's publish rate.
+   * One publish per room is on the wire at a time: one the relay answers "not now" (`unavailable`,
+   * `rate_limited`) goes again before those behind it, so the room stores them in the app's order.
+   */
+  const flush = (room: string): void => {
+    if (!hooks.joined(room)) return
+    for (const ask of asks.values()) if (ask.frame.room === room) ask.sent ||= paced(ask.frame)
+    const entry = outbox.list().find((e) => e.draft.room === room)
+    if (!entry || entry.sent) return
+    const wait = bucket.take()
+    if (wait) later(wait)
+    else if (hooks.send({ type: 'publish', ref: entry.ref, ...entry.draft })) {
+      entry.sent = true
+      arm(entry)
+    }
+  }
+  /** Flushes every room again in `ms` (one timer, however many rooms wait). */
+  const later = (ms = DEFAULTS.retryLater): void => {
+    paceTimer ??= setTimeout(() => {
+      paceTimer = undefined
+      for (const name of hooks.rooms()) flush(name)
+    }, ms)
+  }
+  const paced = (frame: ClientFrame): boolean => {
+    // Only frames on an open socket count: when none is open the token is not missed (the next `welcome` makes a new bucket).
+    const wait = frames?.take()
+    if (!wait) return hooks.send(frame)
+    later(wait)
+    return false
+  }
+
+  for (const draft of restored.slice(0, limit)) {
+    // Restored from a previous page: nobody awaits these, so failures go to the `error` event.
+    outbox.add({ ref: ref(), draft, waits: [] })
+  }
+
+  return {
+    publish(room, text, { meta, id = makeId() } = {}) {
+      return new Promise<Message>((ok, reject) => {
+        hooks.check(room)
+        const queued = outbox.list().find((e) => e.draft.id === id && e.draft.room === room)
+        // A retry with the id of a message still queued (say after a `timeout`) waits for that message.
+        if (queued) queued.waits.push([ok, reject])
+        else {
+          outbox.add({ ref: ref(), draft: { room, id, text, meta }, waits: [[ok, reject]] })
+          hooks.changed()
+        }
+        flush(room)
+      })
+    },
+    history(room, { before, limit }) {
+      return new Promise<Message[]>((ok, reject) => {
+        hooks.check(room)
+        createAsk({ type: 'history', ref: ref(), room, before, limit }, timeout, ok, reject, asks)
+        flush(room)
+      })
+    },
+    paced,
+    flush,
+    welcome(limits) {
+      // `frameRate` and `frameBurst` are optional: relays before them do not announce them.
+      const l = limits as Limits & { frameRate?: number }
+      bucket = createBucket(l.publishRate, l.publishBurst)
+      frames = l.frameRate ? createBucket(l.frameRate, l.frameBurst) : undefined
+    },
+    ack(f) {
+      // Only the SDK's own refs match: never confused with an app's id.
+      const entry = outbox.list().find((e) => e.ref === f.ref)
+      // An ack follows `welcome`, so the user is known.
+      if (entry) done(entry, { ...entry.draft, offset: f.offset, from: hooks.user() as Member, ts: f.ts })
+    },
+    answer(f) {
+      asks.get(f.ref)?.answer(f)
+    },
+    refused(f, error) {
+      const { ref, room, code } = f
+      // A publish the relay could not parse may come back without its ref, naming only the room. With one publish
+      // per room on the wire, that one is what failed: left unanswered, it would block its room for good. (The
+      // SDK's other frames that name a room have no ref or are joins, matched by their ref.)
+      const entry = outbox.list().find((e) => (ref ? e.ref === ref : e.sent && e.draft.room === room))
+      const ask = ref === undefined ? undefined : asks.get(ref)
+      if (!entry && !ask) return false
+      if (code === 'rate_limited' || code === 'unavailable') {
+        // Not the frame's fault: it keeps its place in line and goes again when the relay says.
+        // A message keeps its deadline, so a long outage still ends its `send` with `timeout` (it stays queued).
+        ;(entry || (ask as Ask)).sent = undefined
+        later(f.retryAfter)
+      } else if (entry) done(entry, error)
+      else ask?.answer(error)
+      return true
+    },
+    later,
+    down() {
+      clearTimeout(paceTimer)
+      paceTimer = undefined
+      outbox.pause()
+      // History requests go again after the re-join, within their own deadline.
+      for (const ask of asks.values()) ask.sent = false
+    },
+    rejectAll(room, error) {
+      for (const entry of outbox.list()) {
+        if (room !== undefined && entry.draft.room !== room) continue
+        outbox.take(entry)
+        settle(entry, error)
+      }
+      for (const ask of asks.values()) if (room === undefined || ask.frame.room === room) ask.answer(error)
+    },
+    ref,
+    drafts: () => outbox.list().map((e) => e.draft),
+  }
+}
