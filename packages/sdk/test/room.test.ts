@@ -178,6 +178,57 @@ describe('typing', () => {
     expect(seen).toEqual([['u-bob'], [], ['u-bob'], []])
   })
 
+  it('keeps a typist the relay refreshes listed, however long they type: each refresh re-arms the expiry', () => {
+    const { room } = inLobby()
+    FakeSocket.last.receive(joined())
+    for (let i = 0; i < 10; i++) {
+      FakeSocket.last.receive({ type: 'typing', room: 'lobby', user: BOB, active: true })
+      vi.advanceTimersByTime(5_000) // 50 s of typing, each refresh under the 6 s expiry
+      expect(room.typingMembers).toEqual([BOB])
+    }
+    vi.advanceTimersByTime(999)
+    expect(room.typingMembers).toEqual([BOB])
+    vi.advanceTimersByTime(1) // 6 s after the last refresh
+    expect(room.typingMembers).toEqual([])
+  })
+
+  it('stops listing a typist when their message arrives, and lists them again on their next typing frame', () => {
+    const { room } = inLobby()
+    const seen: string[][] = []
+    room.on('typing', (ms) => seen.push(ms.map((m) => m.id)))
+    FakeSocket.last.receive(joined())
+    FakeSocket.last.receive({ type: 'typing', room: 'lobby', user: BOB, active: true })
+    FakeSocket.last.receive({ type: 'message', ...msg(1, 'hi', 'lobby', BOB) })
+    expect(room.typingMembers).toEqual([])
+    FakeSocket.last.receive({ type: 'typing', room: 'lobby', user: BOB, active: true })
+    expect(room.typingMembers).toEqual([BOB])
+    // A message from someone not typing changes nothing.
+    FakeSocket.last.receive({ type: 'message', ...msg(2, 'me', 'lobby', ALICE) })
+    expect(seen).toEqual([['u-bob'], [], ['u-bob']])
+  })
+
+  it('sends typing at once after its own message is stored, without waiting out the 2 s throttle', async () => {
+    const { room } = inLobby()
+    FakeSocket.last.receive(joined())
+    room.typing()
+    const sent = room.send('hello')
+    const publish = FakeSocket.last.sentOf('publish')[0]
+    room.typing() // within 2 s of the first typing frame, before the ack: throttled
+    expect(FakeSocket.last.sentOf('typing')).toHaveLength(1)
+    FakeSocket.last.receive({ type: 'ack', ref: publish?.ref ?? '', room: 'lobby', id: publish?.id ?? '', offset: 1, ts: 1 })
+    await sent
+    vi.advanceTimersByTime(500)
+    room.typing() // 0.5 s after the message: the others stopped showing us, so this goes out
+    expect(FakeSocket.last.sentOf('typing')).toEqual([
+      { type: 'typing', room: 'lobby', active: true },
+      { type: 'typing', room: 'lobby', active: true },
+    ])
+    room.typing() // and the throttle holds again from there
+    expect(FakeSocket.last.sentOf('typing')).toHaveLength(2)
+    vi.advanceTimersByTime(3_000)
+    expect(FakeSocket.last.sentOf('typing').at(-1)).toEqual({ type: 'typing', room: 'lobby', active: false })
+  })
+
   it('clears typing users when the link drops', () => {
     const { room } = inLobby()
     FakeSocket.last.receive(joined())
