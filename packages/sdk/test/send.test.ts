@@ -314,6 +314,77 @@ describe('a message or room the relay cannot serve', () => {
   )
 })
 
+describe('room names', () => {
+  const NAME_RULE = 'room must be 1 to 64 characters: letters, digits, and _ - . : @'
+
+  it.each([
+    ['an empty name', ''],
+    ['a 10,000-character name', 'x'.repeat(10_000)],
+    ['a name with a control character', 'lob\u0007by'],
+    ['a 65-character name', 'a'.repeat(65)],
+    ['a name with a space', 'the lobby'],
+  ])('refuses %s at once: bad_request on error, send and history reject, nothing goes to the relay', async (_, name) => {
+    const { client, errors } = setup()
+    const room = client.join(name)
+    expect(errors.map((e) => [e.code, e.message])).toEqual([['bad_request', NAME_RULE]])
+    expect(errors[0]).toBeInstanceOf(ConfabError)
+    FakeSocket.last.welcome()
+    await expect(room.send('hello?')).rejects.toMatchObject({ code: 'bad_request', message: NAME_RULE })
+    await expect(room.history()).rejects.toMatchObject({ code: 'bad_request', message: NAME_RULE })
+    // Not after a reconnect either, and joining the name again returns the same refused room without a second error.
+    FakeSocket.last.drop()
+    await vi.advanceTimersByTimeAsync(500)
+    FakeSocket.last.welcome()
+    expect(client.join(name)).toBe(room)
+    room.leave()
+    expect(FakeSocket.all.flatMap((s) => s.sent).filter((f) => f.type !== 'hello')).toEqual([])
+    expect(errors).toHaveLength(1)
+  })
+
+  it('accepts every character the relay does, up to 64 of them', () => {
+    setup().client.join('Az09_.:@-')
+    FakeSocket.last.welcome()
+    expect(FakeSocket.last.sentOf('join').map((j) => j.room)).toEqual(['Az09_.:@-'])
+  })
+
+  it('matches a join refusal by its ref when the error names no room', async () => {
+    const { room, errors } = lobby()
+    const waiting = room.send('hi').catch((e: unknown) => e)
+    FakeSocket.last.welcome()
+    // What a relay answers when it cannot accept the join's room field: the ref, and no room.
+    FakeSocket.last.receive({ type: 'error', ref: 'join:lobby', code: 'bad_request', message: 'bad room' })
+    expect(await waiting).toMatchObject({ code: 'bad_request', message: 'bad room' })
+    await expect(room.history()).rejects.toMatchObject({ code: 'bad_request' })
+    expect(errors.map((e) => e.code)).toEqual(['bad_request'])
+  })
+
+  it("gives a 64-character room a join ref within the relay's 64 characters, and matches its answers by it", async () => {
+    const { client, errors } = setup()
+    const name = 'r'.repeat(64)
+    const room = client.join(name)
+    const waiting = room.send('hi').catch((e: unknown) => e)
+    FakeSocket.last.welcome()
+    const [join] = FakeSocket.last.sentOf('join')
+    expect(join?.room).toBe(name)
+    expect(join?.ref.length).toBeLessThanOrEqual(64)
+    FakeSocket.last.receive({ type: 'error', ref: join?.ref, code: 'forbidden', message: 'not you' })
+    expect(await waiting).toMatchObject({ code: 'forbidden', message: 'not you' })
+    expect(errors.map((e) => e.code)).toEqual(['forbidden'])
+  })
+
+  it('does not take an error for another ref as a refusal of the join', async () => {
+    const { room, errors } = lobby()
+    FakeSocket.last.welcome()
+    FakeSocket.last.receive({ type: 'error', ref: 'join:other', code: 'forbidden', message: 'not there' })
+    FakeSocket.last.receive(joined())
+    const sent = room.send('still fine')
+    const [p] = FakeSocket.last.sentOf('publish')
+    FakeSocket.last.receive({ type: 'ack', ref: p?.ref ?? '', room: 'lobby', id: p?.id ?? '', offset: 1, ts: 42 })
+    await expect(sent).resolves.toMatchObject({ offset: 1 })
+    expect(errors.map((e) => e.code)).toEqual(['forbidden'])
+  })
+})
+
 describe('pacing', () => {
   it("paces a flushed outbox to the relay's publish rate instead of being refused", async () => {
     const { room } = lobby()
