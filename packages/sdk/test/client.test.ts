@@ -30,6 +30,35 @@ describe('connecting', () => {
     expect(client.user).toEqual(ALICE)
   })
 
+  it('emits each status change with the status before it', () => {
+    const { client } = setup()
+    const changes: [string, string][] = []
+    client.on('status', (status, previous) => changes.push([status, previous]))
+    FakeSocket.last.welcome()
+    FakeSocket.last.drop()
+    vi.advanceTimersByTime(500)
+    FakeSocket.last.welcome()
+    client.close()
+    expect(changes).toEqual([
+      ['open', 'connecting'],
+      ['reconnecting', 'open'],
+      ['open', 'reconnecting'],
+      ['closed', 'open'],
+    ])
+  })
+
+  it("exposes the limits of the relay's last welcome, undefined before the first", () => {
+    const { client } = setup()
+    expect(client.limits).toBeUndefined()
+    FakeSocket.last.welcome()
+    expect(client.limits).toEqual(WELCOME.limits)
+    FakeSocket.last.drop()
+    vi.advanceTimersByTime(500)
+    expect(client.limits).toEqual(WELCOME.limits) // still the last known while reconnecting
+    FakeSocket.last.welcome({ limits: { ...WELCOME.limits, maxText: 500 } })
+    expect(client.limits?.maxText).toBe(500)
+  })
+
   it('throws a TypeError that says what to pass when there is no WebSocket', () => {
     vi.stubGlobal('WebSocket', undefined)
     try {
