@@ -215,7 +215,14 @@ describe('typing', () => {
     const publish = FakeSocket.last.sentOf('publish')[0]
     room.typing() // within 2 s of the first typing frame, before the ack: throttled
     expect(FakeSocket.last.sentOf('typing')).toHaveLength(1)
-    FakeSocket.last.receive({ type: 'ack', ref: publish?.ref ?? '', room: 'lobby', id: publish?.id ?? '', offset: 1, ts: 1 })
+    FakeSocket.last.receive({
+      type: 'ack',
+      ref: publish?.ref ?? '',
+      room: 'lobby',
+      id: publish?.id ?? '',
+      offset: 1,
+      ts: 1,
+    })
     await sent
     vi.advanceTimersByTime(500)
     room.typing() // 0.5 s after the message: the others stopped showing us, so this goes out

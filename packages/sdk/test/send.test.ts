@@ -323,23 +323,26 @@ describe('room names', () => {
     ['a name with a control character', 'lob\u0007by'],
     ['a 65-character name', 'a'.repeat(65)],
     ['a name with a space', 'the lobby'],
-  ])('refuses %s at once: bad_request on error, send and history reject, nothing goes to the relay', async (_, name) => {
-    const { client, errors } = setup()
-    const room = client.join(name)
-    expect(errors.map((e) => [e.code, e.message])).toEqual([['bad_request', NAME_RULE]])
-    expect(errors[0]).toBeInstanceOf(ConfabError)
-    FakeSocket.last.welcome()
-    await expect(room.send('hello?')).rejects.toMatchObject({ code: 'bad_request', message: NAME_RULE })
-    await expect(room.history()).rejects.toMatchObject({ code: 'bad_request', message: NAME_RULE })
-    // Not after a reconnect either, and joining the name again returns the same refused room without a second error.
-    FakeSocket.last.drop()
-    await vi.advanceTimersByTimeAsync(500)
-    FakeSocket.last.welcome()
-    expect(client.join(name)).toBe(room)
-    room.leave()
-    expect(FakeSocket.all.flatMap((s) => s.sent).filter((f) => f.type !== 'hello')).toEqual([])
-    expect(errors).toHaveLength(1)
-  })
+  ])(
+    'refuses %s at once: bad_request on error, send and history reject, nothing goes to the relay',
+    async (_, name) => {
+      const { client, errors } = setup()
+      const room = client.join(name)
+      expect(errors.map((e) => [e.code, e.message])).toEqual([['bad_request', NAME_RULE]])
+      expect(errors[0]).toBeInstanceOf(ConfabError)
+      FakeSocket.last.welcome()
+      await expect(room.send('hello?')).rejects.toMatchObject({ code: 'bad_request', message: NAME_RULE })
+      await expect(room.history()).rejects.toMatchObject({ code: 'bad_request', message: NAME_RULE })
+      // Not after a reconnect either, and joining the name again returns the same refused room without a second error.
+      FakeSocket.last.drop()
+      await vi.advanceTimersByTimeAsync(500)
+      FakeSocket.last.welcome()
+      expect(client.join(name)).toBe(room)
+      room.leave()
+      expect(FakeSocket.all.flatMap((s) => s.sent).filter((f) => f.type !== 'hello')).toEqual([])
+      expect(errors).toHaveLength(1)
+    },
+  )
 
   it('accepts every character the relay does, up to 64 of them', () => {
     setup().client.join('Az09_.:@-')
