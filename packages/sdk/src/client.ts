@@ -165,31 +165,21 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     }
   }
 
-  const connection = createConnection(
-    {
-      WebSocket: WS,
-      url: target,
-      token: options.token,
-      name: options.name,
-      heartbeat: options.heartbeat,
-      reconnect: options.reconnect === false ? undefined : { ...DEFAULTS.reconnect, ...options.reconnect },
+  const connection = createConnection(WS, target, options, {
+    frame: onFrame,
+    status(next, previous) {
+      events.emit('status', next, previous)
+      if (next === 'open') for (const r of rooms.values()) r.online()
+      // Messages still waiting stay in storage (when persisted): the next page's client sends them.
+      if (next === 'closed') sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
     },
-    {
-      frame: onFrame,
-      status(next, previous) {
-        events.emit('status', next, previous)
-        if (next === 'open') for (const r of rooms.values()) r.online()
-        // Messages still waiting stay in storage (when persisted): the next page's client sends them.
-        if (next === 'closed') sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
-      },
-      down() {
-        sender.down()
-        for (const r of rooms.values()) r.offline()
-      },
-      error: report,
-      resume: () => resume,
+    down() {
+      sender.down()
+      for (const r of rooms.values()) r.offline()
     },
-  )
+    error: report,
+    resume: () => resume,
+  })
 
   const link: Link = {
     send: sender.paced,

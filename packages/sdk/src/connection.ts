@@ -22,17 +22,14 @@ export interface Socket {
 /** A WebSocket constructor: `globalThis.WebSocket`, or the default export of `ws` in Node. */
 export type SocketConstructor = new (url: string, protocols: string) => unknown
 
-/** What the connection needs to open sockets. Internal. */
+/** The options of `connect` the connection uses. Internal. */
 export interface ConnectionOptions {
-  WebSocket: SocketConstructor
-  /** The WebSocket URL. */
-  url: string
-  token?: string | (() => string | Promise<string>) | undefined
-  name?: string | undefined
+  token?: string | (() => string | Promise<string>)
+  name?: string
   /** Milliseconds of silence before the link counts as dead; undefined: the relay's, from `welcome`. */
-  heartbeat?: number | undefined
-  /** Backoff settings, or undefined to never reconnect. */
-  reconnect: Required<ReconnectOptions> | undefined
+  heartbeat?: number
+  /** `false` never reconnects; otherwise backoff settings over {@link DEFAULTS}. */
+  reconnect?: false | ReconnectOptions
 }
 
 /** What the connection tells the client. Internal. */
@@ -72,11 +69,17 @@ function stopCode(code: number): ConfabErrorCode {
 }
 
 /**
- * Opens a socket at once and keeps one open: reconnects with backoff after a drop, ignores the late
+ * Opens a socket to `url` at once and keeps one open: reconnects with backoff after a drop, ignores the late
  * callbacks of replaced sockets (a generation counter), watches liveness and the browser's wake-ups.
  */
-export function createConnection(o: ConnectionOptions, hooks: ConnectionHooks): Connection {
-  const { token, reconnect: retry } = o
+export function createConnection(
+  WS: SocketConstructor,
+  url: string,
+  o: ConnectionOptions,
+  hooks: ConnectionHooks,
+): Connection {
+  const { token } = o
+  const retry = o.reconnect === false ? undefined : { ...DEFAULTS.reconnect, ...o.reconnect }
   const report = (code: ConfabErrorCode, message: string): void => hooks.error(new ConfabError(code, message))
   let status: Status = 'connecting'
   let socket: Socket | undefined
@@ -179,10 +182,10 @@ export function createConnection(o: ConnectionOptions, hooks: ConnectionHooks): 
     if (mine !== generation) return
     let ws: Socket
     try {
-      ws = new o.WebSocket(o.url, SUBPROTOCOL) as Socket
+      ws = new WS(url, SUBPROTOCOL) as Socket
     } catch (e) {
       // The environment refuses the URL (for instance ws: from an https page): retrying cannot help.
-      report('bad_request', `cannot open a WebSocket to ${o.url}: ${e}`)
+      report('bad_request', `cannot open a WebSocket to ${url}: ${e}`)
       return close()
     }
     socket = ws
