@@ -1,4 +1,4 @@
-// room.send end to end inside the SDK: outbox, acks, resends, timeouts (client.ts + outbox.ts).
+// room.send end to end inside the SDK: outbox, acks, resends, timeouts, pacing, room names (sender.ts + outbox.ts, through client.ts).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { ConnectOptions } from '../src/client'
 import { ConfabError } from '../src/errors'
