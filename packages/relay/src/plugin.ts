@@ -3,16 +3,24 @@ import type { Limits } from '@confab/sdk/protocol'
 import type { Plugin, ResponseToolkit } from '@hapi/hapi'
 import { createAuthenticator } from './auth'
 import { openBackend } from './backend'
-import { type RelayOptions, resolveConfig } from './config'
+import { type RelayConfig, type RelayOptions, resolveConfig } from './config'
 import { demoRoutes } from './demo'
 import { Gateway } from './gateway'
 import { API_CLOSED, registerApi, registerClosedApi } from './http'
 import { setupLogging } from './logging'
 import { Metrics } from './metrics'
 import { Rooms } from './rooms'
+import { getPath, SETTINGS } from './settings'
 
 /** The relay's version, from its package.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
+
+/** The `limits` of `welcome`: every setting of the table with an `announce` name, as resolved. */
+export function announcedLimits(config: RelayConfig): Limits {
+  const resolved = { ...config, history: { limit: config.historyLimit } }
+  const entries = SETTINGS.filter((s) => s.announce !== undefined).map((s) => [s.announce, getPath(resolved, s.path)])
+  return Object.fromEntries(entries) as Limits
+}
 
 /** A snapshot of one relay node. */
 export interface RelayStats {
@@ -59,16 +67,7 @@ export const confab: Plugin<RelayOptions> = {
     })
     await rooms.start()
     const { limits } = config
-    const announced: Limits = {
-      maxPayload: limits.maxPayload,
-      maxText: limits.maxText,
-      maxRooms: limits.maxRooms,
-      publishRate: limits.publishRate,
-      publishBurst: limits.publishBurst,
-      frameRate: limits.frameRate,
-      frameBurst: limits.frameBurst,
-      historyLimit: config.historyLimit,
-    }
+    const announced = announcedLimits(config)
     const authenticate = createAuthenticator(config.auth, {
       maxName: limits.maxName,
       resumeSecret: config.resumeSecret ?? backend.resumeSecret,
