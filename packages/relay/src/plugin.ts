@@ -7,7 +7,7 @@ import { type RelayConfig, type RelayOptions, resolveConfig } from './config'
 import { demoRoutes } from './demo'
 import { Gateway } from './gateway'
 import { API_CLOSED, registerApi, registerClosedApi } from './http'
-import { setupLogging } from './logging'
+import { setupLogging, watchClientErrors } from './logging'
 import { Metrics } from './metrics'
 import { Rooms } from './rooms'
 import { getPath, SETTINGS } from './settings'
@@ -74,6 +74,7 @@ export const confab: Plugin<RelayOptions> = {
     })
     const gateway = new Gateway({ config, rooms, authenticate, metrics, logger, limits: announced })
     gateway.attach(server.listener)
+    watchClientErrors(server.listener, logger)
 
     server.route({ method: 'GET', path: '/healthz', handler: () => ({ status: 'ok' }) })
     server.route({
