@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs as parseArguments } from 'node:util'
 import { ConfigError, DEFAULTS, type RelayOptions } from './config'
-import { VERSION } from './plugin'
+import { API_ACCESS_TEXT } from './http'
+import { type ConfabApi, VERSION } from './plugin'
 import { createRelay, type Relay } from './relay'
 import { SETTINGS, type Setting, setPath, shownDefault } from './settings'
 
@@ -182,7 +183,10 @@ export async function main(
     return null
   }
   const ws = `${relay.url.replace(/^http/, 'ws')}/ws`
-  io.out(`Confab relay ${VERSION} is up.\n  Demo page: ${relay.url}/\n  WebSocket: ${ws}`)
+  const { api } = (relay.server.plugins as { confab: ConfabApi }).confab
+  io.out(
+    `Confab relay ${VERSION} is up.\n  Demo page: ${relay.url}/\n  WebSocket: ${ws}\n  HTTP API:  ${API_ACCESS_TEXT[api]}`,
+  )
 
   let stopping = false
   const stop = (signal: string) => {

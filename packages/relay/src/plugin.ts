@@ -6,7 +6,7 @@ import { openBackend } from './backend'
 import { type RelayConfig, type RelayOptions, resolveConfig } from './config'
 import { demoRoutes } from './demo'
 import { Gateway } from './gateway'
-import { API_CLOSED, registerApi, registerClosedApi } from './http'
+import { API_ACCESS_TEXT, API_CLOSED, type ApiAccess, apiAccess, registerApi, registerClosedApi } from './http'
 import { setupLogging, watchClientErrors } from './logging'
 import { Metrics } from './metrics'
 import { Rooms } from './rooms'
@@ -38,6 +38,8 @@ export interface ConfabApi {
   stats(): RelayStats
   /** The relay's Prometheus metrics (for an app that serves its own /metrics). */
   readonly metrics: Metrics
+  /** Who may use the HTTP API (see docs/relay.md, "HTTP API"). */
+  readonly api: ApiAccess
 }
 
 /**
@@ -93,11 +95,17 @@ export const confab: Plugin<RelayOptions> = {
         h.response(await metrics.registry.metrics()).type(metrics.registry.contentType),
     })
     await server.register({ plugin: demoRoutes, options: { page: config.demo, widget: config.widget } })
-    if (config.auth !== undefined && config.apiKey === undefined) {
+    // The interface the server listens on: the relay's own, or the host app's (hapi's default is every interface).
+    const host = server.settings.host
+    const access = apiAccess({ apiKey: config.apiKey, auth: config.auth, host })
+    if (access === 'off') {
       logger.warn(API_CLOSED)
       registerClosedApi(server, metrics)
     } else {
+      if (access === 'read-only') logger.warn(`HTTP API ${API_ACCESS_TEXT[access]}`)
       registerApi(server, {
+        origins: config.origins,
+        writes: access !== 'read-only',
         rooms,
         metrics,
         apiKey: config.apiKey,
@@ -121,6 +129,7 @@ export const confab: Plugin<RelayOptions> = {
     const api: ConfabApi = {
       stats: () => ({ connections: gateway.size, rooms: rooms.size, draining: gateway.draining }),
       metrics,
+      api: access,
     }
     server.expose(api)
   },

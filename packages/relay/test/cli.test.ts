@@ -161,6 +161,26 @@ describe('main', () => {
     expect(c.err).toEqual(['confab-relay: CONFAB_JWT_PUBLIC_KEY: cannot be read as a PEM public key'])
   })
 
+  it('says in the banner that the HTTP API is read-only without a key on every interface, and needs the key with one', async () => {
+    const wide = capture()
+    const relay = await main(['--port', '0', '--host', '0.0.0.0', '--log-level', 'silent'], {}, wide.io)
+    expect(wide.out.join('\n')).toContain(
+      'HTTP API:  read-only: posting needs an API key when listening beyond loopback (apiKey, CONFAB_API_KEY)',
+    )
+    wide.signals.get('SIGTERM')?.()
+    await expect.poll(() => wide.exits, { timeout: 5000 }).toEqual([0])
+    const keyed = capture()
+    await main(
+      ['--port', '0', '--host', '0.0.0.0', '--log-level', 'silent'],
+      { CONFAB_API_KEY: 'k'.repeat(20) },
+      keyed.io,
+    )
+    expect(keyed.out.join('\n')).toContain('HTTP API:  needs the API key (Authorization: Bearer KEY)')
+    keyed.signals.get('SIGTERM')?.()
+    await expect.poll(() => keyed.exits, { timeout: 5000 }).toEqual([0])
+    expect(relay).not.toBeNull()
+  })
+
   it('exits with status 1 and one line when the port is taken', async () => {
     const first = capture()
     const relay = await main(['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {}, first.io)
@@ -180,6 +200,7 @@ describe('main', () => {
     const url = relay?.url ?? ''
     expect(c.out.join('\n')).toContain(`Demo page: ${url}/`)
     expect(c.out.join('\n')).toContain(`WebSocket: ${url.replace('http', 'ws')}/ws`)
+    expect(c.out.join('\n')).toContain('HTTP API:  open without a key (the relay listens on loopback only)')
     c.signals.get('SIGTERM')?.()
     await expect.poll(() => c.exits, { timeout: 5000 }).toEqual([0])
   })
