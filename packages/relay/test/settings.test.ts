@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { resolveConfig } from '../src/config'
 import { announcedLimits } from '../src/plugin'
@@ -51,5 +51,20 @@ describe('the table of settings', () => {
       frameBurst: 7,
       historyLimit: 9,
     })
+  })
+})
+
+describe('the user docs', () => {
+  it('cite only what users have: docs/, never the internal DESIGN.md', () => {
+    const docs = new URL('../../../docs/', import.meta.url)
+    for (const name of readdirSync(docs).filter((n) => n.endsWith('.md'))) {
+      expect(readFileSync(new URL(name, docs), 'utf8'), name).not.toContain('DESIGN.md')
+    }
+  })
+
+  it('say the command takes --host (HOST) as createRelay does', () => {
+    const host = documentedRows().find((row) => row[0] === 'host')
+    expect(host).toEqual(['host', '--host', 'HOST', '0.0.0.0'])
+    expect(readFileSync(new URL('../../../docs/relay.md', import.meta.url), 'utf8')).not.toContain('createRelay only')
   })
 })
