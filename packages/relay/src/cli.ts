@@ -44,7 +44,7 @@ export function usage(): string {
     row(
       `${s.flag ?? ''}${s.flag === undefined || s.kind === 'switch' ? '' : ' VALUE'}`,
       s.env ?? '',
-      `${s.help} (default ${shownDefault(s)})`,
+      `${s.help} (default: ${shownDefault(s)})`,
     ),
   )
   return [

@@ -44,9 +44,11 @@ function refuse(socket: Duplex, status: number, body: string): void {
 }
 
 /**
- * The WebSocket endpoint: checks each upgrade (path, draining, origin,
- * subprotocol, connections per IP) before any WebSocket exists, owns the
- * open connections, pings them, and drains them on shutdown.
+ * The WebSocket endpoint: admits each TCP connection of the server (per
+ * address and in total, before HTTP reads it), checks each upgrade (path,
+ * draining, origin, subprotocol, WebSockets per forwarded address behind a
+ * trusted proxy) before any WebSocket exists, owns the open connections,
+ * pings them, and drains them on shutdown.
  */
 export class Gateway {
   readonly #ctx: ConnectionContext

@@ -71,7 +71,7 @@ export const SETTINGS: readonly Setting[] = [
     env: 'REDIS_URL',
     kind: 'string',
     shown: 'in memory',
-    help: 'redis:// or rediss:// URL: history, fan-out and presence shared by every node (also `redis: URL`)',
+    help: 'redis:// or rediss:// URL: history, fan-out and presence shared by every node (or the option redis: URL)',
   },
   {
     path: 'redis.prefix',
@@ -333,7 +333,7 @@ export const SETTINGS: readonly Setting[] = [
     max: 10_000_000,
     default: 0,
     unit: 'WebSockets',
-    shown: '0 (no cap)',
+    shown: '0: no cap',
     help: 'open WebSockets on this node; beyond it new ones are closed with 1013 so clients retry',
   },
   {
@@ -345,7 +345,7 @@ export const SETTINGS: readonly Setting[] = [
     max: 10_000_000,
     default: 0,
     unit: 'sockets',
-    shown: '0 (open-file limit - 64)',
+    shown: '0: the open-file limit less 64',
     help: 'open TCP connections on this node; beyond it HTTP 503 and closed, so the process keeps file descriptors',
   },
   {
@@ -462,6 +462,7 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'switch',
     value: false,
     default: true,
+    shown: 'served',
     help: 'do not serve the demo page at / (/widget.js is still served)',
   },
   { path: 'widget', kind: 'object', default: true, help: 'false: do not serve /widget.js' },

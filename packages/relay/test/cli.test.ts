@@ -112,7 +112,7 @@ describe('parseArgs', () => {
       if (s.env !== undefined) expect(text).toContain(s.env)
     }
     expect(text).toContain('--max-payload VALUE')
-    expect(text).toContain('largest frame; bigger closes the socket with 1009 (default 65536 bytes)')
+    expect(text).toContain('largest frame; bigger closes the socket with 1009 (default: 65536 bytes)')
   })
 })
 
