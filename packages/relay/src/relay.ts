@@ -1,4 +1,4 @@
-import { createServer } from 'node:http'
+import { createServer, type IncomingMessage } from 'node:http'
 import { Server } from '@hapi/hapi'
 import { type RelayOptions, resolveConfig } from './config'
 import { confab } from './plugin'
@@ -30,8 +30,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     keepAliveTimeout,
     connectionsCheckingInterval: Math.min(1000, headersTimeout),
   })
-  // A connection that sends nothing at all is cut by the idle timeout (ws clears it on upgrade).
+  // A connection that sends nothing at all is cut by the idle timeout (ws clears it on upgrade). Once a request
+  // has arrived, a slow handler is not the client's fault: the timeout is off until node's keep-alive one.
   listener.timeout = headersTimeout
+  listener.on('request', (request: IncomingMessage) => request.socket.setTimeout(0))
   const server = new Server({ port: config.port, host: config.host, listener, routes: { security: true } })
   await server.register({ plugin: confab, options })
   return {

@@ -449,6 +449,17 @@ describe('idle TCP connections', () => {
     }
   }, 10_000)
 
+  it('lets a slow handler answer after the header deadline: the deadlines are the client\'s, not the server\'s', async () => {
+    const relay = await relayWith({ limits: { headersTimeout: 200, requestTimeout: 400 } })
+    relay.server.route({
+      method: 'GET',
+      path: '/slow',
+      handler: () => new Promise((resolve) => setTimeout(() => resolve('done'), 1000)),
+    })
+    const res = await fetch(`${relay.url}/slow`)
+    expect(await res.text()).toBe('done')
+  })
+
   it('answers 503 beyond limits.maxSockets open connections, and serves again once one closes', async () => {
     const relay = await relayWith({ limits: { maxSockets: 5, connectionsPerIp: 1000 } })
     const held = await Promise.all([1, 2, 3, 4, 5].map(() => rawSocket(relay)))
