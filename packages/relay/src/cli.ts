@@ -126,8 +126,12 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
 
 /** A configuration error as the user should read it: naming the flag or variable they used for the setting. */
 function named(error: ConfigError, options: RelayOptions | undefined): string {
-  const used = options === undefined ? undefined : sources.get(options)?.get(error.setting)
-  return used === undefined ? error.message : `${used}: ${error.why}`
+  const from = options === undefined ? undefined : sources.get(options)
+  const used = from?.get(error.setting)
+  if (used !== undefined) return `${used}: ${error.why}`
+  // A fault of a group (`auth`: two ways set at once) names every flag or variable the user set in it.
+  const within = [...(from?.entries() ?? [])].filter(([path]) => path.startsWith(`${error.setting}.`))
+  return within.length === 0 ? error.message : `${within.map(([, name]) => name).join(', ')}: ${error.why}`
 }
 
 /** Output, exit and signals, injectable for tests. */

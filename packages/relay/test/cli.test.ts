@@ -148,6 +148,11 @@ describe('main', () => {
     expect(variable.err).toEqual([
       'confab-relay: CONFAB_MAX_CONNECTIONS_PER_IP: must be an integer from 1 to 1000000, got 0',
     ])
+    const both = capture()
+    await main(['--jwt-public-key=-----BEGIN PUBLIC KEY-----x'], { CONFAB_JWT_SECRET: 's'.repeat(32) }, both.io)
+    expect(both.err).toEqual([
+      'confab-relay: CONFAB_JWT_SECRET, --jwt-public-key: set exactly one of secret, publicKey or verify',
+    ])
     const relation = capture()
     await main(['--max-payload', '2048'], {}, relation.io)
     expect(relation.exits).toEqual([2])

@@ -449,7 +449,7 @@ describe('idle TCP connections', () => {
     }
   }, 10_000)
 
-  it('lets a slow handler answer after the header deadline: the deadlines are the client\'s, not the server\'s', async () => {
+  it("lets a slow handler answer after the header deadline: the deadlines are the client's, not the server's", async () => {
     const relay = await relayWith({ limits: { headersTimeout: 200, requestTimeout: 400 } })
     relay.server.route({
       method: 'GET',
