@@ -1,6 +1,6 @@
 import type { Broker } from './broker/types'
 import type { Presence } from './presence/types'
-import { defaultNumber, getPath, SETTINGS, type Setting } from './settings'
+import { defaultNumber, getPath, SETTINGS, type Setting, setting } from './settings'
 import type { Store } from './store/types'
 
 /** A user as the relay knows them after authentication. */
@@ -175,8 +175,8 @@ const LIMIT_SETTINGS = SETTINGS.filter((s) => s.path.startsWith('limits.'))
 /** Defaults, derived from the table of settings (src/settings.ts), where each has its unit. */
 export const DEFAULTS = {
   port: defaultNumber('port'),
-  host: '0.0.0.0',
-  path: '/ws',
+  host: String(setting('host').default),
+  path: String(setting('path').default),
   historyLimit: defaultNumber('history.limit'),
   idempotencyWindow: defaultNumber('history.idempotencyWindow'),
   heartbeat: defaultNumber('heartbeat'),
