@@ -21,6 +21,11 @@ export class ClientAddress {
     this.#trusted = list
   }
 
+  /** True when the address is one of the trusted proxies. */
+  trusts(address: string | undefined): boolean {
+    return address !== undefined && this.#isTrusted(address)
+  }
+
   #isTrusted(address: string): boolean {
     if (!this.#trusted) return false
     const family = isIP(address)

@@ -1,201 +1,61 @@
 import { readFileSync } from 'node:fs'
+import { parseArgs as parseArguments } from 'node:util'
 import { ConfigError, DEFAULTS, type RelayOptions } from './config'
-import { VERSION } from './plugin'
+import { API_ACCESS_TEXT } from './http'
+import { type ConfabApi, VERSION } from './plugin'
 import { createRelay, type Relay } from './relay'
+import { SETTINGS, type Setting, setPath, shownDefault } from './settings'
 
-/** One setting: its flag, its environment variable, and how it lands in the options. */
-interface Setting {
-  flag: string
-  env: string
-  /** Takes no value (`--help`). */
-  bare?: boolean
-  help: string
-  apply(options: RelayOptions, value: string, name: string): void
-}
+/** Where a value came from: the flag or variable the user wrote, by option path. */
+const sources = new WeakMap<RelayOptions, Map<string, string>>()
 
-function int(name: string, value: string): number {
-  if (!/^\d{1,10}$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`)
-  return Number(value)
-}
+/** The settings the command reads: the rows of the table with a flag or a variable. */
+const COMMAND_SETTINGS = SETTINGS.filter((s) => s.flag !== undefined || s.env !== undefined)
 
-function list(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '')
-}
-
-/** Every flag and variable; `--help` prints this table. */
-export const SETTINGS: Setting[] = [
-  {
-    flag: '--port',
-    env: 'PORT',
-    help: `TCP port (default ${DEFAULTS.port})`,
-    apply: (o, v, n) => {
-      o.port = int(n, v)
-    },
-  },
-  {
-    flag: '--host',
-    env: 'HOST',
-    help: `interface to listen on (default ${DEFAULTS.host})`,
-    apply: (o, v) => {
-      o.host = v
-    },
-  },
-  {
-    flag: '--redis',
-    env: 'REDIS_URL',
-    help: 'Redis URL for history, fan-out and presence across nodes (default: in memory)',
-    apply: (o, v) => {
-      o.redis = typeof o.redis === 'object' ? { ...o.redis, url: v } : v
-    },
-  },
-  {
-    flag: '--redis-prefix',
-    env: 'CONFAB_REDIS_PREFIX',
-    help: "namespace of every Redis key and channel, so deployments can share one Redis (default 'confab:')",
-    apply: (o, v) => {
-      // --redis may come before or after: the URL and the prefix land in one object.
-      const url = typeof o.redis === 'string' ? o.redis : (o.redis?.url ?? '')
-      o.redis = { url, prefix: v }
-    },
-  },
-  {
-    flag: '--origins',
-    env: 'CONFAB_ORIGINS',
-    help: 'comma-separated origins allowed to open a WebSocket (default: any)',
-    apply: (o, v) => {
-      o.origins = list(v)
-    },
-  },
-  {
-    flag: '--jwt-secret',
-    env: 'CONFAB_JWT_SECRET',
-    help: 'HS256 secret: hello tokens must be JWTs signed with it (default: anonymous guests)',
-    apply: (o, v) => {
-      o.auth = { ...o.auth, secret: v }
-    },
-  },
-  {
-    flag: '--jwt-public-key',
-    env: 'CONFAB_JWT_PUBLIC_KEY',
-    help: 'PEM file (or PEM text) of an RS256/ES256 public key that hello tokens must verify with',
-    apply: (o, v, n) => {
-      let pem = v
-      if (!v.includes('-----BEGIN')) {
+/** The text value of a flag or variable, as the option it sets; throws `ConfigError` naming `name`. */
+function parseValue(s: Setting, value: string, name: string): unknown {
+  switch (s.kind) {
+    case 'integer':
+      if (!/^\d{1,10}$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`)
+      return Number(value)
+    case 'list':
+      return value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+    case 'switch':
+      return s.value
+    default:
+      if (s.path === 'auth.publicKey' && !value.includes('-----BEGIN')) {
         try {
-          pem = readFileSync(v, 'utf8')
+          return readFileSync(value, 'utf8')
         } catch {
-          throw new ConfigError(n, `cannot read the key file "${v}"`)
+          throw new ConfigError(name, `cannot read the key file "${value}"`)
         }
       }
-      o.auth = { ...o.auth, publicKey: pem }
-    },
-  },
-  {
-    flag: '--jwt-leeway',
-    env: 'CONFAB_JWT_LEEWAY',
-    help: `clock skew allowed on exp/nbf, in seconds (default ${DEFAULTS.leeway})`,
-    apply: (o, v, n) => {
-      o.auth = { ...o.auth, leeway: int(n, v) }
-    },
-  },
-  {
-    flag: '--api-key',
-    env: 'CONFAB_API_KEY',
-    help: 'key for the HTTP API, sent as Authorization: Bearer KEY (default: open without auth, off with it)',
-    apply: (o, v) => {
-      o.apiKey = v
-    },
-  },
-  {
-    flag: '--history-limit',
-    env: 'CONFAB_HISTORY_LIMIT',
-    help: `messages retained per room (default ${DEFAULTS.historyLimit})`,
-    apply: (o, v, n) => {
-      o.history = { ...o.history, limit: int(n, v) }
-    },
-  },
-  {
-    flag: '--trust-proxy',
-    env: 'CONFAB_TRUST_PROXY',
-    help: 'comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed (default: none)',
-    apply: (o, v) => {
-      o.trustProxy = list(v)
-    },
-  },
-  {
-    flag: '--max-connections-per-ip',
-    env: 'CONFAB_MAX_CONNECTIONS_PER_IP',
-    help: `open sockets per client IP (default ${DEFAULTS.limits.connectionsPerIp})`,
-    apply: (o, v, n) => {
-      o.limits = { ...o.limits, connectionsPerIp: int(n, v) }
-    },
-  },
-  {
-    flag: '--max-connections',
-    env: 'CONFAB_MAX_CONNECTIONS',
-    help: 'open sockets on this node before new ones get close 1013 (default 0: no cap)',
-    apply: (o, v, n) => {
-      o.limits = { ...o.limits, maxConnections: int(n, v) }
-    },
-  },
-  {
-    flag: '--heartbeat',
-    env: 'CONFAB_HEARTBEAT',
-    help: `ping interval in ms (default ${DEFAULTS.heartbeat})`,
-    apply: (o, v, n) => {
-      o.heartbeat = int(n, v)
-    },
-  },
-  {
-    flag: '--shutdown-timeout',
-    env: 'CONFAB_SHUTDOWN_TIMEOUT',
-    help: `ms a graceful stop waits for sockets to close (default ${DEFAULTS.shutdownTimeout})`,
-    apply: (o, v, n) => {
-      o.shutdownTimeout = int(n, v)
-    },
-  },
-  {
-    flag: '--resume-secret',
-    env: 'CONFAB_RESUME_SECRET',
-    help: 'secret signing guest resume strings (default: shared through Redis, else random per process)',
-    apply: (o, v) => {
-      o.resumeSecret = v
-    },
-  },
-  {
-    flag: '--no-demo',
-    env: 'CONFAB_NO_DEMO',
-    bare: true,
-    help: 'do not serve the demo page at / (/widget.js is still served)',
-    apply: (o) => {
-      o.demo = false
-    },
-  },
-  {
-    flag: '--log-level',
-    env: 'LOG_LEVEL',
-    help: 'fatal, error, warn, info, debug, trace or silent (default info)',
-    apply: (o, v) => {
-      o.logger = { level: v }
-    },
-  },
-]
+      return value
+  }
+}
 
-/** The text of `--help`. */
+/** The text of `--help`, from the table of settings. */
 export function usage(): string {
-  const rows = SETTINGS.map((s) => `  ${`${s.flag}${s.bare ? '' : ' VALUE'}`.padEnd(32)} ${s.env.padEnd(30)} ${s.help}`)
+  const row = (flag: string, env: string, help: string) => `  ${flag.padEnd(32)} ${env.padEnd(30)} ${help}`
+  const rows = COMMAND_SETTINGS.map((s) =>
+    row(
+      `${s.flag ?? ''}${s.flag === undefined || s.kind === 'switch' ? '' : ' VALUE'}`,
+      s.env ?? '',
+      `${s.help} (default: ${shownDefault(s)})`,
+    ),
+  )
   return [
     `confab-relay ${VERSION}: the Confab chat relay`,
     '',
     'Usage: confab-relay [options]   (each option can also be set by its environment variable; flags win)',
     '',
-    `  ${'flag'.padEnd(32)} ${'variable'.padEnd(30)} meaning`,
+    row('flag', 'variable', 'meaning'),
     ...rows,
-    `  ${'--help'.padEnd(32)} ${''.padEnd(30)} print this and exit`,
-    `  ${'--version'.padEnd(32)} ${''.padEnd(30)} print the version and exit`,
+    row('--help', '', 'print this and exit'),
+    row('--version', '', 'print the version and exit'),
     '',
   ].join('\n')
 }
@@ -203,35 +63,75 @@ export function usage(): string {
 /** What the command line asks for. */
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: RelayOptions }
 
-/** Reads flags over environment variables over defaults. Throws `ConfigError` naming the bad setting. */
+/** `node:util` parse options for every flag of the table. */
+const PARSE_OPTIONS: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+}
+for (const s of COMMAND_SETTINGS) {
+  if (s.flag !== undefined) PARSE_OPTIONS[s.flag.slice(2)] = { type: s.kind === 'switch' ? 'boolean' : 'string' }
+}
+
+/** A `node:util` parse error as one line naming the flag. */
+function parseError(error: unknown): ConfigError {
+  const code = (error as { code?: string }).code
+  const message = error instanceof Error ? error.message : String(error)
+  const flag = /'(-{1,2}[^' ]+)/.exec(message)?.[1] ?? 'command line'
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new ConfigError(flag, 'unknown option (see --help)')
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    return new ConfigError(/'([^']+)'/.exec(message)?.[1] ?? flag, 'unexpected argument (see --help)')
+  }
+  if (/does not take an argument/.test(message)) return new ConfigError(flag, 'takes no value')
+  return new ConfigError(flag, 'needs a value')
+}
+
+/** Reads flags over environment variables over defaults. Throws `ConfigError` naming the bad flag or variable. */
 export function parseArgs(argv: string[], env: Record<string, string | undefined>): Command {
-  const options: RelayOptions = {}
-  for (const setting of SETTINGS) {
-    const value = env[setting.env]
-    if (value !== undefined && value !== '') {
-      if (setting.bare) {
-        if (value !== '0' && value !== 'false') setting.apply(options, value, setting.env)
-      } else setting.apply(options, value, setting.env)
-    }
+  let parsed: ReturnType<typeof parseArguments>
+  try {
+    parsed = parseArguments({ args: argv, options: PARSE_OPTIONS, strict: true, allowPositionals: false })
+  } catch (error) {
+    throw parseError(error)
   }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? ''
-    if (arg === '--help' || arg === '-h') return { kind: 'help' }
-    if (arg === '--version' || arg === '-v') return { kind: 'version' }
-    const [flag = '', inline] = arg.split(/=(.*)/s, 2)
-    const setting = SETTINGS.find((s) => s.flag === flag)
-    if (!setting) throw new ConfigError(arg, 'unknown option (see --help)')
-    if (setting.bare) {
-      setting.apply(options, '', flag)
-      continue
-    }
-    const value = inline ?? argv[++i]
-    if (value === undefined || (inline === undefined && value.startsWith('--'))) {
-      throw new ConfigError(flag, 'needs a value')
-    }
-    setting.apply(options, value, flag)
+  const flags = parsed.values as Record<string, string | boolean | undefined>
+  if (flags.help) return { kind: 'help' }
+  if (flags.version) return { kind: 'version' }
+  const options: Record<string, unknown> = {}
+  const from = new Map<string, string>()
+  const apply = (s: Setting, value: string, name: string) => {
+    setPath(options, s.path, parseValue(s, value, name))
+    from.set(s.path, name)
   }
-  return { kind: 'run', options }
+  for (const s of COMMAND_SETTINGS) {
+    const value = s.env === undefined ? undefined : env[s.env]
+    if (value === undefined || value === '') continue
+    if (s.kind === 'switch' && (value === '0' || value === 'false')) continue
+    apply(s, value, s.env as string)
+  }
+  for (const s of COMMAND_SETTINGS) {
+    const value = s.flag === undefined ? undefined : flags[s.flag.slice(2)]
+    if (value === undefined || value === false) continue
+    apply(s, value === true ? '' : value, s.flag as string)
+  }
+  // `redis` is a URL alone, or `{ url, prefix }` once a prefix is set (with the URL from either side).
+  const redis = options.redis as { url?: string; prefix?: string } | undefined
+  if (redis !== undefined)
+    options.redis = redis.prefix === undefined ? redis.url : { url: redis.url ?? '', prefix: redis.prefix }
+  if (from.has('redis.url')) from.set('redis', from.get('redis.url') as string)
+  if (from.has('logger.level')) options.logger = { level: (options.logger as { level: string }).level }
+  const result = options as RelayOptions
+  sources.set(result, from)
+  return { kind: 'run', options: result }
+}
+
+/** A configuration error as the user should read it: naming the flag or variable they used for the setting. */
+function named(error: ConfigError, options: RelayOptions | undefined): string {
+  const from = options === undefined ? undefined : sources.get(options)
+  const used = from?.get(error.setting)
+  if (used !== undefined) return `${used}: ${error.why}`
+  // A fault of a group (`auth`: two ways set at once) names every flag or variable the user set in it.
+  const within = [...(from?.entries() ?? [])].filter(([path]) => path.startsWith(`${error.setting}.`))
+  return within.length === 0 ? error.message : `${within.map(([, name]) => name).join(', ')}: ${error.why}`
 }
 
 /** Output, exit and signals, injectable for tests. */
@@ -261,6 +161,7 @@ export async function main(
 ): Promise<Relay | null> {
   let relay: Relay
   let timeout: number = DEFAULTS.shutdownTimeout
+  let options: RelayOptions | undefined
   try {
     const command = parseArgs(argv, env)
     if (command.kind === 'help') {
@@ -271,19 +172,25 @@ export async function main(
       io.out(VERSION)
       return null
     }
-    const options = command.options
+    options = command.options
     options.port ??= DEFAULTS.port
+    // Reserved for the SQLite backend: passed through, history stays in memory until it is wired.
+    options.data ??= './confab.db'
     timeout = options.shutdownTimeout ?? timeout
     relay = await createRelay(options)
     await relay.start()
   } catch (error) {
     // A bad setting is the operator's to fix (status 2); anything else (Redis down, port taken) is status 1.
-    io.err(`confab-relay: ${error instanceof Error ? error.message : String(error)}`)
+    const message = error instanceof ConfigError ? named(error, options) : String((error as Error)?.message ?? error)
+    io.err(`confab-relay: ${message}`)
     io.exit(error instanceof ConfigError ? 2 : 1)
     return null
   }
   const ws = `${relay.url.replace(/^http/, 'ws')}/ws`
-  io.out(`Confab relay ${VERSION} is up.\n  Demo page: ${relay.url}/\n  WebSocket: ${ws}`)
+  const { api } = (relay.server.plugins as { confab: ConfabApi }).confab
+  io.out(
+    `Confab relay ${VERSION} is up.\n  Demo page: ${relay.url}/\n  WebSocket: ${ws}\n  HTTP API:  ${API_ACCESS_TEXT[api]}`,
+  )
 
   let stopping = false
   const stop = (signal: string) => {

@@ -1,5 +1,6 @@
 import type { Broker } from './broker/types'
 import type { Presence } from './presence/types'
+import { defaultNumber, getPath, SETTINGS, type Setting, setting } from './settings'
 import type { Store } from './store/types'
 
 /** A user as the relay knows them after authentication. */
@@ -28,7 +29,7 @@ export interface AuthOptions {
   verify?: (token: string) => AuthUser | Promise<AuthUser>
 }
 
-/** Limits a client is held to; all have the defaults of DESIGN.md section 3. */
+/** Limits a client is held to; defaults and ranges in the table of settings (src/settings.ts, docs/relay.md). */
 export interface LimitOptions {
   /** Largest frame in bytes (default 65,536); bigger frames close the socket with 1009. */
   maxPayload?: number
@@ -53,10 +54,21 @@ export interface LimitOptions {
   rateAbuse?: number
   /** Bad frames in a row before the socket is closed with 4009 (default 20). */
   maxErrors?: number
-  /** Open sockets per client IP (default 100). */
+  /**
+   * Open TCP connections per client address, HTTP and WebSocket alike (default 100); over it HTTP 429.
+   * Behind a trusted proxy the WebSockets per forwarded address are counted instead.
+   */
   connectionsPerIp?: number
-  /** Open sockets on this node before new ones are closed with 1013 "try again" (default 0: no cap). */
+  /** Open WebSockets on this node before new ones are closed with 1013 "try again" (default 0: no cap). */
   maxConnections?: number
+  /** Open TCP connections on this node before new ones get HTTP 503 (default 0: the open-file limit less 64). */
+  maxSockets?: number
+  /** Time a client has to send a request's headers, in ms (default 5,000). */
+  headersTimeout?: number
+  /** Time a client has to send a whole request, in ms (default 10,000). */
+  requestTimeout?: number
+  /** Time an idle keep-alive HTTP connection stays open, in ms (default 5,000). */
+  keepAliveTimeout?: number
   /** Time a new socket has to send `hello`, in ms (default 10,000); then close 4102. */
   helloTimeout?: number
   /** Bytes queued to one socket before it counts as slow and is closed with 4100 (default 1 MiB). */
@@ -121,6 +133,10 @@ export interface RelayOptions {
   widget?: boolean
   /** Time a graceful stop waits for sockets to close, in ms (default 10,000). */
   shutdownTimeout?: number
+  /** SQLite database file for history, or ':memory:' (reserved: not used yet; default in memory). */
+  data?: string
+  /** Stored messages older than this many days are deleted (reserved for the SQLite backend; default off). */
+  retentionDays?: number
   /** Injected history store (default: in memory, or Redis with `redis`). */
   store?: Store
   /** Injected fan-out broker (default: in memory, or Redis with `redis`). */
@@ -149,36 +165,25 @@ export interface RelayConfig {
   demo: boolean
   widget: boolean
   shutdownTimeout: number
+  data: string | undefined
+  retentionDays: number | undefined
 }
 
-/** Defaults, one place. */
+/** The option path of each limit, from the table of settings. */
+const LIMIT_SETTINGS = SETTINGS.filter((s) => s.path.startsWith('limits.'))
+
+/** Defaults, derived from the table of settings (src/settings.ts), where each has its unit. */
 export const DEFAULTS = {
-  port: 8080,
-  host: '0.0.0.0',
-  path: '/ws',
-  historyLimit: 1000,
-  idempotencyWindow: 600_000, // 10 minutes
-  heartbeat: 25_000, // 25 seconds, under common 30 s proxy idle timeouts
-  typingTimeout: 5000, // 5 seconds
-  shutdownTimeout: 10_000, // 10 seconds
-  leeway: 5, // seconds
-  limits: {
-    maxPayload: 65_536, // 64 KiB
-    maxText: 4000,
-    maxDepth: 32,
-    maxRooms: 128,
-    publishRate: 10, // per second
-    publishBurst: 20,
-    frameRate: 20, // per second
-    frameBurst: 200,
-    rateAbuse: 50,
-    maxErrors: 20,
-    connectionsPerIp: 100,
-    maxConnections: 0, // no cap
-    helloTimeout: 10_000, // 10 seconds
-    maxBufferedBytes: 1_048_576, // 1 MiB
-    maxName: 40,
-  },
+  port: defaultNumber('port'),
+  host: String(setting('host').default),
+  path: String(setting('path').default),
+  historyLimit: defaultNumber('history.limit'),
+  idempotencyWindow: defaultNumber('history.idempotencyWindow'),
+  heartbeat: defaultNumber('heartbeat'),
+  typingTimeout: defaultNumber('typingTimeout'),
+  shutdownTimeout: defaultNumber('shutdownTimeout'),
+  leeway: defaultNumber('auth.leeway'),
+  limits: Object.fromEntries(LIMIT_SETTINGS.map((s) => [s.path.slice(7), s.default])) as Required<LimitOptions>,
 } as const
 
 /** A setting that cannot work; the message names the setting and why. */
@@ -186,19 +191,50 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
   /** The option, flag or variable at fault. */
   readonly setting: string
+  /** What is wrong with it, without the name. */
+  readonly why: string
 
   constructor(setting: string, why: string) {
     super(`${setting}: ${why}`)
     this.setting = setting
+    this.why = why
   }
 }
 
-function integer(setting: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(setting, `must be an integer from ${min} to ${max}, got ${String(value)}`)
+function checkInteger(s: Setting, value: unknown): number | undefined {
+  if (value === undefined) return typeof s.default === 'number' ? s.default : undefined
+  const min = s.min ?? 0
+  const max = s.max ?? Number.MAX_SAFE_INTEGER
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(s.path, `must be an integer from ${min} to ${max}, got ${String(value)}`)
   }
   return value
+}
+
+/** Every integer setting of the table checked against its range, by option path. */
+function integers(options: RelayOptions): Map<string, number | undefined> {
+  const values = new Map<string, number | undefined>()
+  for (const s of SETTINGS) if (s.kind === 'integer') values.set(s.path, checkInteger(s, getPath(options, s.path)))
+  return values
+}
+
+/**
+ * Relations between settings. The error names the one the user set (the
+ * first of the two when both were set), since the other may be a default.
+ */
+function checkRelations(options: RelayOptions, n: (path: string) => number): void {
+  const pairs: [below: string, above: string, strict: boolean][] = [
+    ['limits.maxText', 'limits.maxPayload', true],
+    ['limits.headersTimeout', 'limits.requestTimeout', false],
+  ]
+  for (const [below, above, strict] of pairs) {
+    if (strict ? n(below) < n(above) : n(below) <= n(above)) continue
+    const set = getPath(options, below) !== undefined || getPath(options, above) === undefined
+    const relation = strict ? 'below' : 'at most'
+    throw set
+      ? new ConfigError(below, `must be ${relation} ${above} (${n(above)}), got ${n(below)}`)
+      : new ConfigError(above, `must be ${strict ? 'above' : 'at least'} ${below} (${n(below)}), got ${n(above)}`)
+  }
 }
 
 function checkOrigins(origins: RelayOptions['origins']): string[] | '*' {
@@ -233,7 +269,6 @@ function checkAuth(auth: AuthOptions | undefined): AuthOptions | undefined {
   if (auth.verify !== undefined && typeof auth.verify !== 'function') {
     throw new ConfigError('auth.verify', 'must be a function')
   }
-  integer('auth.leeway', auth.leeway, DEFAULTS.leeway, 0, 3600)
   if (auth.requireExp !== undefined && typeof auth.requireExp !== 'boolean') {
     throw new ConfigError('auth.requireExp', 'must be true or false')
   }
@@ -277,8 +312,6 @@ function checkProxies(list: string[] | undefined): string[] {
 
 /** Fills in defaults and validates every option; throws `ConfigError` on the first bad one. */
 export function resolveConfig(options: RelayOptions = {}): RelayConfig {
-  const limits = options.limits ?? {}
-  const d = DEFAULTS.limits
   const path = options.path ?? DEFAULTS.path
   if (typeof path !== 'string' || !path.startsWith('/')) throw new ConfigError('path', 'must start with /')
   const redis = checkRedis(options.redis)
@@ -289,46 +322,33 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
   if (level !== false && !['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
     throw new ConfigError('logger.level', 'must be one of fatal, error, warn, info, debug, trace, silent')
   }
+  if (options.data !== undefined && (typeof options.data !== 'string' || options.data === '')) {
+    throw new ConfigError('data', "must be a file path or ':memory:'")
+  }
+  const values = integers(options)
+  const n = (key: string): number => values.get(key) as number
+  checkRelations(options, n)
+  const limits = Object.fromEntries(LIMIT_SETTINGS.map((s) => [s.path.slice(7), n(s.path)])) as Required<LimitOptions>
   return {
-    port: integer('port', options.port, DEFAULTS.port, 0, 65_535),
+    port: n('port'),
     host: options.host ?? DEFAULTS.host,
     path,
     origins: checkOrigins(options.origins),
     auth: checkAuth(options.auth),
     redis,
-    historyLimit: integer('history.limit', options.history?.limit, DEFAULTS.historyLimit, 1, 1_000_000),
-    idempotencyWindow: integer(
-      'history.idempotencyWindow',
-      options.history?.idempotencyWindow,
-      DEFAULTS.idempotencyWindow,
-      600_000,
-      86_400_000,
-    ),
-    limits: {
-      maxPayload: integer('limits.maxPayload', limits.maxPayload, d.maxPayload, 1024, 16_777_216),
-      maxText: integer('limits.maxText', limits.maxText, d.maxText, 1, 1_000_000),
-      maxDepth: integer('limits.maxDepth', limits.maxDepth, d.maxDepth, 4, 1000),
-      maxRooms: integer('limits.maxRooms', limits.maxRooms, d.maxRooms, 1, 100_000),
-      publishRate: integer('limits.publishRate', limits.publishRate, d.publishRate, 1, 100_000),
-      publishBurst: integer('limits.publishBurst', limits.publishBurst, d.publishBurst, 1, 100_000),
-      frameRate: integer('limits.frameRate', limits.frameRate, d.frameRate, 1, 100_000),
-      frameBurst: integer('limits.frameBurst', limits.frameBurst, d.frameBurst, 1, 100_000),
-      rateAbuse: integer('limits.rateAbuse', limits.rateAbuse, d.rateAbuse, 1, 100_000),
-      maxErrors: integer('limits.maxErrors', limits.maxErrors, d.maxErrors, 1, 100_000),
-      connectionsPerIp: integer('limits.connectionsPerIp', limits.connectionsPerIp, d.connectionsPerIp, 1, 1_000_000),
-      maxConnections: integer('limits.maxConnections', limits.maxConnections, d.maxConnections, 0, 10_000_000),
-      helloTimeout: integer('limits.helloTimeout', limits.helloTimeout, d.helloTimeout, 10, 600_000),
-      maxBufferedBytes: integer('limits.maxBufferedBytes', limits.maxBufferedBytes, d.maxBufferedBytes, 1024, 2 ** 30),
-      maxName: integer('limits.maxName', limits.maxName, d.maxName, 1, 200),
-    },
-    heartbeat: integer('heartbeat', options.heartbeat, DEFAULTS.heartbeat, 10, 3_600_000),
-    typingTimeout: integer('typingTimeout', options.typingTimeout, DEFAULTS.typingTimeout, 10, 600_000),
+    historyLimit: n('history.limit'),
+    idempotencyWindow: n('history.idempotencyWindow'),
+    limits,
+    heartbeat: n('heartbeat'),
+    typingTimeout: n('typingTimeout'),
     trustProxy: checkProxies(options.trustProxy),
     apiKey: options.apiKey,
     resumeSecret: options.resumeSecret,
     logger: level === false ? false : { level, stream: options.logger === false ? undefined : options.logger?.stream },
     demo: options.demo ?? true,
     widget: options.widget ?? true,
-    shutdownTimeout: integer('shutdownTimeout', options.shutdownTimeout, DEFAULTS.shutdownTimeout, 0, 600_000),
+    shutdownTimeout: n('shutdownTimeout'),
+    data: options.data,
+    retentionDays: values.get('retentionDays'),
   }
 }

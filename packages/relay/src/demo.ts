@@ -82,18 +82,20 @@ export const demoRoutes: Plugin<DemoOptions> = {
     server.route({
       method: 'GET',
       path: '/widget.js',
-      // Any site may embed the widget; the script carries no credentials.
-      options: { cors: { origin: ['*'] } },
       handler: async (_request, h: ResponseToolkit) => {
         const file = await widget.get()
         if (file === null) {
           return h.response('widget.js is not built: run npm run build').code(404).type('text/plain')
         }
-        return h
-          .response(file.body)
-          .type('application/javascript; charset=utf-8')
-          .etag(file.etag)
-          .header('Cache-Control', 'public, max-age=300')
+        return (
+          h
+            .response(file.body)
+            .type('application/javascript; charset=utf-8')
+            .etag(file.etag)
+            .header('Cache-Control', 'public, max-age=300')
+            // Any site may embed the widget, and the script carries no credentials: `*`, never the caller's origin.
+            .header('Access-Control-Allow-Origin', '*')
+        )
       },
     })
   },

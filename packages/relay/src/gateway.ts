@@ -5,7 +5,7 @@ import { WebSocketServer } from 'ws'
 import { ClientAddress } from './address'
 import { Connection, type ConnectionContext, type ConnectionHooks, selectProtocol } from './connection'
 import { Deadlines } from './deadlines'
-import { AddressCounter } from './limits'
+import { AddressCounter, defaultMaxSockets, SocketGate } from './limits'
 import { originAllowed } from './origin'
 
 const STATUS_TEXT: Record<number, string> = {
@@ -44,9 +44,11 @@ function refuse(socket: Duplex, status: number, body: string): void {
 }
 
 /**
- * The WebSocket endpoint: checks each upgrade (path, draining, origin,
- * subprotocol, connections per IP) before any WebSocket exists, owns the
- * open connections, pings them, and drains them on shutdown.
+ * The WebSocket endpoint: admits each TCP connection of the server (per
+ * address and in total, before HTTP reads it), checks each upgrade (path,
+ * draining, origin, subprotocol, WebSockets per forwarded address behind a
+ * trusted proxy) before any WebSocket exists, owns the open connections,
+ * pings them, and drains them on shutdown.
  */
 export class Gateway {
   readonly #ctx: ConnectionContext
@@ -55,6 +57,9 @@ export class Gateway {
   readonly #connections = new Set<Connection>()
   readonly #perAddress: AddressCounter
   readonly #addresses: ClientAddress
+  readonly #sockets: SocketGate
+  /** WebSockets through a trusted proxy: counted per forwarded address while open. */
+  readonly #proxied = new Set<Connection>()
   #heartbeat: NodeJS.Timeout | null = null
   #draining = false
   #listener: HttpServer | null = null
@@ -69,6 +74,8 @@ export class Gateway {
     const { limits } = ctx.config
     this.#perAddress = new AddressCounter(limits.connectionsPerIp)
     this.#addresses = new ClientAddress(ctx.config.trustProxy)
+    const total = limits.maxSockets === 0 ? defaultMaxSockets() : limits.maxSockets
+    this.#sockets = new SocketGate(this.#perAddress, total, (address) => this.#addresses.trusts(address))
     this.#hellos = new Deadlines(limits.helloTimeout, (connection) => connection.helloDue())
     this.#closing = new Deadlines(CLOSE_GRACE, (connection) => {
       if (!connection.gone) connection.terminate()
@@ -77,7 +84,7 @@ export class Gateway {
       closing: (connection) => this.#closing.add(connection),
       closed: (connection, code) => {
         this.#connections.delete(connection)
-        this.#perAddress.release(connection.address)
+        if (this.#proxied.delete(connection)) this.#perAddress.release(connection.address)
         ctx.metrics.connections.set(this.#connections.size)
         ctx.logger.debug({ session: connection.session, code }, 'socket closed')
       },
@@ -106,9 +113,15 @@ export class Gateway {
     return this.#connections.size
   }
 
-  /** Takes the upgrades of an HTTP server and starts the heartbeat. */
+  /** Open TCP connections admitted, HTTP and WebSocket. */
+  get sockets(): number {
+    return this.#sockets.open
+  }
+
+  /** Admits the TCP connections and takes the upgrades of an HTTP server, and starts the heartbeat. */
   attach(listener: HttpServer): void {
     this.#listener = listener
+    this.#sockets.guard(listener)
     listener.on('upgrade', this.#onUpgrade)
     this.#heartbeat = setInterval(() => this.#beat(), this.#ctx.config.heartbeat)
     this.#heartbeat.unref()
@@ -166,8 +179,10 @@ export class Gateway {
       refuse(socket, ...refusal)
       return
     }
+    // A direct peer was counted when its TCP connection was admitted; through a trusted proxy, count the client now.
     const address = this.#addresses.of(request)
-    if (!this.#perAddress.acquire(address)) {
+    const proxied = this.#addresses.trusts(request.socket.remoteAddress)
+    if (proxied && !this.#perAddress.acquire(address)) {
       refuse(socket, 429, 'too many connections from this address')
       return
     }
@@ -183,9 +198,10 @@ export class Gateway {
     const connection = accepted as Connection | null
     if (connection === null) {
       // Refused by ws (bad handshake, or the client already hung up): nothing holds the address.
-      this.#perAddress.release(address)
+      if (proxied) this.#perAddress.release(address)
       return
     }
+    if (proxied) this.#proxied.add(connection)
     // From here the connection's close releases the address; `request` is not kept.
     this.#connections.add(connection)
     this.#ctx.metrics.connections.set(this.#connections.size)

@@ -5,6 +5,7 @@ import { cleanName } from './auth'
 import { asClientError, ClientError, isExpected } from './errors'
 import { checkRoom, checkText, isObject, MAX_ID } from './frames'
 import type { Metrics } from './metrics'
+import { originAllowed } from './origin'
 import type { Rooms } from './rooms'
 
 /** HTTP status for each error code of the HTTP API. */
@@ -34,7 +35,50 @@ export interface ApiOptions {
   maxName: number
   historyLimit: number
   logger: { error(object: object, message: string): void }
+  /** Allowed browser origins (`Origin` header) of API requests. */
+  origins: string[] | '*'
+  /** False: POST is refused (no key, and the relay listens beyond loopback). */
+  writes: boolean
 }
+
+/** Who may use the HTTP API: with the key; open (no key, loopback only); read-only (no key, beyond loopback); off. */
+export type ApiAccess = 'key' | 'open' | 'read-only' | 'off'
+
+/** True for an interface only this machine reaches. */
+export function isLoopback(host: string | undefined): boolean {
+  if (host === undefined) return false
+  return (
+    host === 'localhost' ||
+    host === '::1' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) ||
+    host === '::ffff:127.0.0.1'
+  )
+}
+
+/**
+ * The safe default for the HTTP API. With a key it needs the key. Without
+ * one it is off when clients need a token (an open API could post as any
+ * user the tokens protect), open when the relay listens on loopback only
+ * (development), and read-only otherwise: no one on the network may post
+ * without a key.
+ */
+export function apiAccess(options: { apiKey: string | undefined; auth: unknown; host: string | undefined }): ApiAccess {
+  if (options.apiKey !== undefined) return 'key'
+  if (options.auth !== undefined) return 'off'
+  return isLoopback(options.host) ? 'open' : 'read-only'
+}
+
+/** One line for the startup banner and the log, per access. */
+export const API_ACCESS_TEXT: Record<ApiAccess, string> = {
+  key: 'needs the API key (Authorization: Bearer KEY)',
+  open: 'open without a key (the relay listens on loopback only)',
+  'read-only': 'read-only: posting needs an API key when listening beyond loopback (apiKey, CONFAB_API_KEY)',
+  off: 'off: clients need a token but no API key is set (apiKey, CONFAB_API_KEY)',
+}
+
+/** Why a POST is refused without a key on a relay that listens beyond loopback. */
+export const API_READ_ONLY =
+  'posting through the HTTP API needs an API key when the relay listens beyond loopback (apiKey, CONFAB_API_KEY)'
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest()
@@ -61,11 +105,11 @@ function sender(value: unknown, maxName: number): Member {
 export const API_CLOSED = 'the HTTP API is off: clients need a token but no API key is set (apiKey, CONFAB_API_KEY)'
 
 /** The JSON error answer of the API, with the status of its code. */
-function failure(h: ResponseToolkit, metrics: Metrics, refusal: ClientError): ResponseObject {
+function failure(h: ResponseToolkit, metrics: Metrics, refusal: ClientError, status?: number): ResponseObject {
   metrics.error(refusal.code)
   const body: Record<string, unknown> = { code: refusal.code, message: refusal.message }
   if (refusal.retryAfter !== undefined) body.retryAfter = refusal.retryAfter
-  return h.response(body).code(STATUS[refusal.code])
+  return h.response(body).code(status ?? STATUS[refusal.code])
 }
 
 /**
@@ -96,9 +140,14 @@ export function registerApi(server: Server, options: ApiOptions): void {
   }
 
   const authorize = (request: Request): void => {
+    // A browser page of another site: refused unless its origin is allowed (forms and fetches alike).
+    const origin: unknown = request.headers.origin
+    if (!originAllowed(options.origins, typeof origin === 'string' ? origin : undefined)) {
+      throw new ClientError('forbidden', 'origin not allowed')
+    }
     if (key === null) return
-    const header = String(request.headers.authorization ?? '')
-    const given = header.startsWith('Bearer ') ? header.slice(7) : ''
+    // The scheme is case-insensitive (RFC 7235), the key is not.
+    const given = /^bearer +(.*)$/i.exec(String(request.headers.authorization ?? ''))?.[1] ?? ''
     // Compare digests: equal length, constant time, no hint of the key's length.
     if (!timingSafeEqual(digest(given), key)) throw new ClientError('unauthorized', 'a valid API key is required')
   }
@@ -116,6 +165,11 @@ export function registerApi(server: Server, options: ApiOptions): void {
 
   const payloadFailure = (_request: Request, h: ResponseToolkit, error?: Error) => {
     const status = (error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode
+    if (status === 415) {
+      // Only JSON: an HTML form on another site can post urlencoded, multipart or text/plain, never JSON.
+      const refusal = new ClientError('bad_request', 'Content-Type must be application/json')
+      return failure(h, metrics, refusal, 415).takeover()
+    }
     const refusal =
       status === 413
         ? new ClientError('too_large', 'body is larger than 64 KiB')
@@ -137,8 +191,9 @@ export function registerApi(server: Server, options: ApiOptions): void {
   server.route({
     method: 'POST',
     path: '/v1/rooms/{room}/messages',
-    options: { payload: { maxBytes: 65_536, parse: true, failAction: payloadFailure } },
+    options: { payload: { maxBytes: 65_536, parse: true, allow: 'application/json', failAction: payloadFailure } },
     handler: guarded(async (request, h) => {
+      if (!options.writes) throw new ClientError('forbidden', API_READ_ONLY)
       const room = checkRoom(request.params.room)
       const body: unknown = request.payload
       if (!isObject(body)) throw new ClientError('bad_request', 'body must be a JSON object')

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import type { Server as NetServer, Socket } from 'node:net'
+
 /**
  * A token bucket: `rate` tokens per second refill up to `burst`. Time is
  * read only when a token is taken, so an idle bucket costs nothing.
@@ -103,5 +106,101 @@ export class AddressCounter {
     const count = this.#counts.get(address) ?? 0
     if (count <= 1) this.#counts.delete(address)
     else this.#counts.set(address, count - 1)
+  }
+}
+
+/** File descriptors kept free below the open-file limit for storage, logs and the relay's own files. */
+const FD_RESERVE = 64
+
+/**
+ * The default cap on open TCP connections: the soft open-file limit of the
+ * process less a reserve, so the relay refuses sockets before `accept` fails
+ * with EMFILE. 0 (no cap) where the limit cannot be read or is unlimited.
+ */
+export function defaultMaxSockets(limits = '/proc/self/limits'): number {
+  let text: string
+  try {
+    text = readFileSync(limits, 'utf8')
+  } catch {
+    return 0
+  }
+  const soft = /^Max open files\s+(\d+)/m.exec(text)?.[1]
+  return soft === undefined ? 0 : Math.max(1, Number(soft) - FD_RESERVE)
+}
+
+/** How long a refused socket may stay open to read our answer before it is destroyed, in ms. */
+const REFUSAL_GRACE = 1000 // 1 second
+
+/** Answers a raw TCP connection with an HTTP error and closes it, without handing it to the HTTP server. */
+function refuseSocket(socket: Socket, status: 429 | 503, body: string): void {
+  const reason = status === 429 ? 'Too Many Requests' : 'Service Unavailable'
+  socket.on('error', () => socket.destroy())
+  // Read and drop what the client sends, so closing does not reset the connection before it reads the answer.
+  socket.resume()
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  )
+  const timer = setTimeout(() => socket.destroy(), REFUSAL_GRACE)
+  timer.unref()
+  socket.once('close', () => clearTimeout(timer))
+}
+
+/**
+ * Admits TCP connections before the HTTP server reads a byte of them: at
+ * most `perAddress` open per peer address (HTTP 429 beyond) and `total` open
+ * in all (HTTP 503 beyond; 0 for no cap). Peers that are trusted proxies are
+ * not counted per address here: their clients are counted per forwarded
+ * address when they upgrade to a WebSocket.
+ */
+export class SocketGate {
+  readonly #perAddress: AddressCounter
+  readonly #total: number
+  readonly #trusted: (address: string) => boolean
+  #open = 0
+
+  constructor(perAddress: AddressCounter, total: number, trusted: (address: string) => boolean) {
+    this.#perAddress = perAddress
+    this.#total = total
+    this.#trusted = trusted
+  }
+
+  /** Open TCP connections admitted. */
+  get open(): number {
+    return this.#open
+  }
+
+  /** True when the socket may go on to the HTTP server; otherwise it has been answered and is closing. */
+  admit(socket: Socket): boolean {
+    if (this.#total > 0 && this.#open >= this.#total) {
+      refuseSocket(socket, 503, 'relay at its connection limit')
+      return false
+    }
+    const address = socket.remoteAddress ?? 'unknown'
+    const counted = !this.#trusted(address)
+    if (counted && !this.#perAddress.acquire(address)) {
+      refuseSocket(socket, 429, 'too many connections from this address')
+      return false
+    }
+    this.#open++
+    socket.once('close', () => {
+      this.#open--
+      if (counted) this.#perAddress.release(address)
+    })
+    return true
+  }
+
+  /**
+   * Puts the gate in front of every `connection` listener of the server (the
+   * HTTP parser among them), so a refused socket never reaches them.
+   */
+  guard(server: NetServer): void {
+    const inner = server.listeners('connection') as Array<(socket: Socket) => void>
+    server.removeAllListeners('connection')
+    const gate = (socket: Socket) => {
+      if (!this.admit(socket)) return
+      for (const listener of inner) listener.call(server, socket)
+    }
+    server.on('connection', gate)
   }
 }

@@ -3,16 +3,24 @@ import type { Limits } from '@confab/sdk/protocol'
 import type { Plugin, ResponseToolkit } from '@hapi/hapi'
 import { createAuthenticator } from './auth'
 import { openBackend } from './backend'
-import { type RelayOptions, resolveConfig } from './config'
+import { type RelayConfig, type RelayOptions, resolveConfig } from './config'
 import { demoRoutes } from './demo'
 import { Gateway } from './gateway'
-import { API_CLOSED, registerApi, registerClosedApi } from './http'
-import { setupLogging } from './logging'
+import { API_ACCESS_TEXT, API_CLOSED, type ApiAccess, apiAccess, registerApi, registerClosedApi } from './http'
+import { setupLogging, watchClientErrors } from './logging'
 import { Metrics } from './metrics'
 import { Rooms } from './rooms'
+import { getPath, SETTINGS } from './settings'
 
 /** The relay's version, from its package.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
+
+/** The `limits` of `welcome`: every setting of the table with an `announce` name, as resolved. */
+export function announcedLimits(config: RelayConfig): Limits {
+  const resolved = { ...config, history: { limit: config.historyLimit } }
+  const entries = SETTINGS.filter((s) => s.announce !== undefined).map((s) => [s.announce, getPath(resolved, s.path)])
+  return Object.fromEntries(entries) as Limits
+}
 
 /** A snapshot of one relay node. */
 export interface RelayStats {
@@ -30,6 +38,8 @@ export interface ConfabApi {
   stats(): RelayStats
   /** The relay's Prometheus metrics (for an app that serves its own /metrics). */
   readonly metrics: Metrics
+  /** Who may use the HTTP API (see docs/relay.md, "HTTP API"). */
+  readonly api: ApiAccess
 }
 
 /**
@@ -59,22 +69,14 @@ export const confab: Plugin<RelayOptions> = {
     })
     await rooms.start()
     const { limits } = config
-    const announced: Limits = {
-      maxPayload: limits.maxPayload,
-      maxText: limits.maxText,
-      maxRooms: limits.maxRooms,
-      publishRate: limits.publishRate,
-      publishBurst: limits.publishBurst,
-      frameRate: limits.frameRate,
-      frameBurst: limits.frameBurst,
-      historyLimit: config.historyLimit,
-    }
+    const announced = announcedLimits(config)
     const authenticate = createAuthenticator(config.auth, {
       maxName: limits.maxName,
       resumeSecret: config.resumeSecret ?? backend.resumeSecret,
     })
     const gateway = new Gateway({ config, rooms, authenticate, metrics, logger, limits: announced })
     gateway.attach(server.listener)
+    watchClientErrors(server.listener, logger)
 
     server.route({ method: 'GET', path: '/healthz', handler: () => ({ status: 'ok' }) })
     server.route({
@@ -93,11 +95,17 @@ export const confab: Plugin<RelayOptions> = {
         h.response(await metrics.registry.metrics()).type(metrics.registry.contentType),
     })
     await server.register({ plugin: demoRoutes, options: { page: config.demo, widget: config.widget } })
-    if (config.auth !== undefined && config.apiKey === undefined) {
+    // The interface the server listens on: the relay's own, or the host app's (hapi's default is every interface).
+    const host = server.settings.host
+    const access = apiAccess({ apiKey: config.apiKey, auth: config.auth, host })
+    if (access === 'off') {
       logger.warn(API_CLOSED)
       registerClosedApi(server, metrics)
     } else {
+      if (access === 'read-only') logger.warn(`HTTP API ${API_ACCESS_TEXT[access]}`)
       registerApi(server, {
+        origins: config.origins,
+        writes: access !== 'read-only',
         rooms,
         metrics,
         apiKey: config.apiKey,
@@ -121,6 +129,7 @@ export const confab: Plugin<RelayOptions> = {
     const api: ConfabApi = {
       stats: () => ({ connections: gateway.size, rooms: rooms.size, draining: gateway.draining }),
       metrics,
+      api: access,
     }
     server.expose(api)
   },

@@ -1,3 +1,4 @@
+import { createServer, type IncomingMessage } from 'node:http'
 import { Server } from '@hapi/hapi'
 import { type RelayOptions, resolveConfig } from './config'
 import { confab } from './plugin'
@@ -20,7 +21,20 @@ export interface Relay {
  */
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const config = resolveConfig(options)
-  const server = new Server({ port: config.port, host: config.host, routes: { security: true } })
+  const { headersTimeout, requestTimeout, keepAliveTimeout } = config.limits
+  // Deadlines of a few seconds, checked every second: node's defaults (60 s for headers, 300 s for a request,
+  // checked every 30 s) let idle or trickling connections hold a file descriptor for minutes.
+  const listener = createServer({
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout,
+    connectionsCheckingInterval: Math.min(1000, headersTimeout),
+  })
+  // A connection that sends nothing at all is cut by the idle timeout (ws clears it on upgrade). Once a request
+  // has arrived, a slow handler is not the client's fault: the timeout is off until node's keep-alive one.
+  listener.timeout = headersTimeout
+  listener.on('request', (request: IncomingMessage) => request.socket.setTimeout(0))
+  const server = new Server({ port: config.port, host: config.host, listener, routes: { security: true } })
   await server.register({ plugin: confab, options })
   return {
     server,

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { type Io, main, parseArgs, usage } from '../src/cli'
-import { ConfigError } from '../src/config'
+import { ConfigError, type RelayOptions, resolveConfig } from '../src/config'
+import { SETTINGS } from '../src/settings'
 import { TestClient } from './helpers'
 
 const BIN = fileURLToPath(new URL('../bin/confab-relay.js', import.meta.url))
@@ -71,6 +72,33 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--port'], {})).toThrowError('--port: needs a value')
   })
 
+  it('makes every limit settable by its flag and its variable', () => {
+    for (const s of SETTINGS.filter((x) => x.path.startsWith('limits.'))) {
+      expect(s.flag, s.path).toBeDefined()
+      expect(s.env, s.path).toBeDefined()
+      const byFlag = parseArgs([`${s.flag}=77`], {}) as { options: RelayOptions }
+      expect(byFlag.options.limits).toEqual({ [s.path.slice(7)]: 77 })
+      const byEnv = parseArgs([], { [s.env as string]: '78' }) as { options: RelayOptions }
+      expect(byEnv.options.limits).toEqual({ [s.path.slice(7)]: 78 })
+    }
+  })
+
+  it('reads the reserved storage settings: --data, --memory, CONFAB_RETENTION_DAYS', () => {
+    expect(parseArgs(['--data', '/var/lib/confab.db'], { CONFAB_RETENTION_DAYS: '30' })).toEqual({
+      kind: 'run',
+      options: { data: '/var/lib/confab.db', retentionDays: 30 },
+    })
+    expect(parseArgs(['--memory'], { CONFAB_DATA: 'x.db' })).toEqual({ kind: 'run', options: { data: ':memory:' } })
+    expect(resolveConfig({ data: ':memory:', retentionDays: 7 })).toMatchObject({ data: ':memory:', retentionDays: 7 })
+    expect(resolveConfig()).toMatchObject({ data: undefined, retentionDays: undefined })
+  })
+
+  it('refuses a value for a switch and a stray argument', () => {
+    expect(() => parseArgs(['--no-demo=1'], {})).toThrowError('--no-demo: takes no value')
+    expect(() => parseArgs(['stray'], {})).toThrowError('stray: unexpected argument (see --help)')
+    expect(() => parseArgs(['--port', '--host', 'x'], {})).toThrowError('--port: needs a value')
+  })
+
   it('lists every flag and its variable in --help', () => {
     const text = usage()
     for (const word of ['--port', 'PORT', '--host', 'HOST', 'REDIS_URL', 'CONFAB_ORIGINS', 'CONFAB_JWT_SECRET']) {
@@ -79,6 +107,12 @@ describe('parseArgs', () => {
     for (const word of ['CONFAB_API_KEY', 'CONFAB_HISTORY_LIMIT', 'LOG_LEVEL', '--help', '--version']) {
       expect(text).toContain(word)
     }
+    for (const s of SETTINGS) {
+      if (s.flag !== undefined) expect(text).toContain(s.flag)
+      if (s.env !== undefined) expect(text).toContain(s.env)
+    }
+    expect(text).toContain('--max-payload VALUE')
+    expect(text).toContain('largest frame; bigger closes the socket with 1009 (default: 65536 bytes)')
   })
 })
 
@@ -92,21 +126,64 @@ describe('main', () => {
     expect(h.out[0]).toContain('Usage: confab-relay')
   })
 
-  it('exits with status 2 and one line naming the bad setting', async () => {
+  it('exits with status 2 and one line naming the variable the user set', async () => {
     const c = capture()
     await main([], { CONFAB_HISTORY_LIMIT: '0' }, c.io)
     expect(c.exits).toEqual([2])
-    expect(c.err).toEqual(['confab-relay: history.limit: must be an integer from 1 to 1000000, got 0'])
+    expect(c.err).toEqual(['confab-relay: CONFAB_HISTORY_LIMIT: must be an integer from 1 to 1000000, got 0'])
     const short = capture()
     await main([], { CONFAB_JWT_SECRET: 'short' }, short.io)
-    expect(short.err).toEqual(['confab-relay: auth.secret: must be at least 32 characters (HS256 needs 256 bits)'])
+    expect(short.err).toEqual([
+      'confab-relay: CONFAB_JWT_SECRET: must be at least 32 characters (HS256 needs 256 bits)',
+    ])
+  })
+
+  it('names the flag when the user set the value with the flag, the variable when with the variable', async () => {
+    const flag = capture()
+    await main(['--max-connections-per-ip', '0'], { CONFAB_MAX_CONNECTIONS_PER_IP: '5' }, flag.io)
+    expect(flag.exits).toEqual([2])
+    expect(flag.err).toEqual(['confab-relay: --max-connections-per-ip: must be an integer from 1 to 1000000, got 0'])
+    const variable = capture()
+    await main([], { CONFAB_MAX_CONNECTIONS_PER_IP: '0' }, variable.io)
+    expect(variable.err).toEqual([
+      'confab-relay: CONFAB_MAX_CONNECTIONS_PER_IP: must be an integer from 1 to 1000000, got 0',
+    ])
+    const both = capture()
+    await main(['--jwt-public-key=-----BEGIN PUBLIC KEY-----x'], { CONFAB_JWT_SECRET: 's'.repeat(32) }, both.io)
+    expect(both.err).toEqual([
+      'confab-relay: CONFAB_JWT_SECRET, --jwt-public-key: set exactly one of secret, publicKey or verify',
+    ])
+    const relation = capture()
+    await main(['--max-payload', '2048'], {}, relation.io)
+    expect(relation.exits).toEqual([2])
+    expect(relation.err).toEqual(['confab-relay: --max-payload: must be above limits.maxText (4000), got 2048'])
   })
 
   it('refuses an unreadable public key with status 2', async () => {
     const c = capture()
     await main([], { CONFAB_JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\ngarbage\n-----END PUBLIC KEY-----' }, c.io)
     expect(c.exits).toEqual([2])
-    expect(c.err).toEqual(['confab-relay: auth.publicKey: cannot be read as a PEM public key'])
+    expect(c.err).toEqual(['confab-relay: CONFAB_JWT_PUBLIC_KEY: cannot be read as a PEM public key'])
+  })
+
+  it('says in the banner that the HTTP API is read-only without a key on every interface, and needs the key with one', async () => {
+    const wide = capture()
+    const relay = await main(['--port', '0', '--host', '0.0.0.0', '--log-level', 'silent'], {}, wide.io)
+    expect(wide.out.join('\n')).toContain(
+      'HTTP API:  read-only: posting needs an API key when listening beyond loopback (apiKey, CONFAB_API_KEY)',
+    )
+    wide.signals.get('SIGTERM')?.()
+    await expect.poll(() => wide.exits, { timeout: 5000 }).toEqual([0])
+    const keyed = capture()
+    await main(
+      ['--port', '0', '--host', '0.0.0.0', '--log-level', 'silent'],
+      { CONFAB_API_KEY: 'k'.repeat(20) },
+      keyed.io,
+    )
+    expect(keyed.out.join('\n')).toContain('HTTP API:  needs the API key (Authorization: Bearer KEY)')
+    keyed.signals.get('SIGTERM')?.()
+    await expect.poll(() => keyed.exits, { timeout: 5000 }).toEqual([0])
+    expect(relay).not.toBeNull()
   })
 
   it('exits with status 1 and one line when the port is taken', async () => {
@@ -128,6 +205,7 @@ describe('main', () => {
     const url = relay?.url ?? ''
     expect(c.out.join('\n')).toContain(`Demo page: ${url}/`)
     expect(c.out.join('\n')).toContain(`WebSocket: ${url.replace('http', 'ws')}/ws`)
+    expect(c.out.join('\n')).toContain('HTTP API:  open without a key (the relay listens on loopback only)')
     c.signals.get('SIGTERM')?.()
     await expect.poll(() => c.exits, { timeout: 5000 }).toEqual([0])
   })

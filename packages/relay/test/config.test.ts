@@ -67,3 +67,18 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ origins: ['https://a.example', '*'] }).origins).toBe('*')
   })
 })
+
+describe('relations between settings', () => {
+  it('names the setting the user set when two settings disagree', () => {
+    expect(() => resolveConfig({ limits: { maxText: 70_000 } })).toThrowError(
+      'limits.maxText: must be below limits.maxPayload (65536), got 70000',
+    )
+    expect(() => resolveConfig({ limits: { maxPayload: 2048 } })).toThrowError(
+      'limits.maxPayload: must be above limits.maxText (4000), got 2048',
+    )
+    expect(() => resolveConfig({ limits: { headersTimeout: 20_000 } })).toThrowError(
+      'limits.headersTimeout: must be at most limits.requestTimeout (10000), got 20000',
+    )
+    expect(resolveConfig({ limits: { maxPayload: 2048, maxText: 1000 } }).limits.maxText).toBe(1000)
+  })
+})

@@ -209,4 +209,106 @@ describe('demo and widget', () => {
     const again = await fetch(`${relay.url}/widget.js`, { headers: { 'if-none-match': etag ?? '' } })
     expect(again.status).toBe(304)
   })
+
+  it('serves /widget.js with Access-Control-Allow-Origin: *, never echoing the caller', async () => {
+    const res = await fetch(`${relay.url}/widget.js`, { headers: { origin: 'https://someone.example' } })
+    if (res.status === 404) {
+      expect(await res.text()).toBe('widget.js is not built: run npm run build')
+      return
+    }
+    expect(res.headers.get('access-control-allow-origin')).toBe('*')
+  })
+})
+
+describe('HTTP API against cross-site posts', () => {
+  it('accepts only application/json on writes: 415 with a JSON error otherwise', async () => {
+    const form = await api('/v1/rooms/forms/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'text=hello',
+    })
+    expect(form.status).toBe(415)
+    expect(await form.json()).toEqual({ code: 'bad_request', message: 'Content-Type must be application/json' })
+    const plain = await api('/v1/rooms/forms/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{"text":"hello"}',
+    })
+    expect(plain.status).toBe(415)
+    const json = await api('/v1/rooms/forms/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: '{"text":"hello"}',
+    })
+    expect(json.status).toBe(201)
+  })
+
+  it('takes the Bearer scheme in any case (RFC 7235), but not a wrong key', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const res = await fetch(`${relay.url}/v1/rooms/lobby/members`, { headers: { authorization: `${scheme} ${KEY}` } })
+      expect(res.status).toBe(200)
+    }
+    const res = await fetch(`${relay.url}/v1/rooms/lobby/members`, { headers: { authorization: `bearer ${KEY}x` } })
+    expect(res.status).toBe(401)
+  })
+
+  it('refuses a browser request from an origin outside the allow-list with 403', async () => {
+    const guarded = await startRelay({ origins: ['https://good.example'] })
+    try {
+      const from = (origin: string) =>
+        fetch(`${guarded.url}/v1/rooms/o/messages`, {
+          method: 'POST',
+          headers: { origin, 'content-type': 'application/json' },
+          body: '{"text":"hi"}',
+        })
+      const evil = await from('https://evil.example')
+      expect(evil.status).toBe(403)
+      expect(await evil.json()).toEqual({ code: 'forbidden', message: 'origin not allowed' })
+      expect(
+        (await fetch(`${guarded.url}/v1/rooms/o/messages`, { headers: { origin: 'https://evil.example' } })).status,
+      ).toBe(403)
+      expect((await from('https://good.example')).status).toBe(201)
+      // Servers send no Origin: allowed.
+      expect((await fetch(`${guarded.url}/v1/rooms/o/messages`)).status).toBe(200)
+    } finally {
+      await guarded.stop()
+    }
+  })
+
+  it('without a key, is open on loopback only and read-only on any other interface', async () => {
+    const open = await startRelay({ host: '127.0.0.1' })
+    const wide = await startRelay({ host: '0.0.0.0' })
+    try {
+      expect(open.server.plugins).toMatchObject({ confab: { api: 'open' } })
+      expect(wide.server.plugins).toMatchObject({ confab: { api: 'read-only' } })
+      const body = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' }
+      expect((await fetch(`${open.url}/v1/rooms/w/messages`, body)).status).toBe(201)
+      const refused = await fetch(`${wide.url}/v1/rooms/w/messages`, body)
+      expect(refused.status).toBe(403)
+      expect(await refused.json()).toEqual({
+        code: 'forbidden',
+        message:
+          'posting through the HTTP API needs an API key when the relay listens beyond loopback (apiKey, CONFAB_API_KEY)',
+      })
+      expect((await fetch(`${wide.url}/v1/rooms/w/messages`)).status).toBe(200)
+    } finally {
+      await open.stop()
+      await wide.stop()
+    }
+  })
+
+  it('with a key, takes posts on any interface', async () => {
+    const keyed = await startRelay({ host: '0.0.0.0', apiKey: KEY })
+    try {
+      expect(keyed.server.plugins).toMatchObject({ confab: { api: 'key' } })
+      const res = await fetch(`${keyed.url}/v1/rooms/k/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body: '{"text":"hi"}',
+      })
+      expect(res.status).toBe(201)
+    } finally {
+      await keyed.stop()
+    }
+  })
 })

@@ -1,6 +1,11 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { get as httpGet } from 'node:http'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Relay } from '@confab/relay'
 import { describe, expect, it } from 'vitest'
-import { ABUSE, RateGate, TokenBucket } from '../src/limits'
+import { ABUSE, defaultMaxSockets, RateGate, TokenBucket } from '../src/limits'
 import { perTest, TestClient, wsUrl } from './helpers'
 
 const { relayWith, client, joinedPair, track } = perTest()
@@ -363,4 +368,119 @@ describe('slow consumers', () => {
     slow.ws.resume()
     expect((await slow.closedWith(10_000)).code).toBe(1006)
   }, 30_000)
+})
+
+/** Opens a raw TCP connection from `localAddress` and resolves once it is connected. */
+function rawSocket(relay: Relay, localAddress = '127.0.0.1'): Promise<Socket> {
+  const { port } = new URL(relay.url)
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: Number(port), localAddress })
+    socket.once('connect', () => resolve(socket))
+    socket.once('error', reject)
+  })
+}
+
+/** GET /healthz from `localAddress`: the status, or the error. */
+function health(relay: Relay, localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(`${relay.url}/healthz`, { localAddress, agent: false }, (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.once('error', reject)
+  })
+}
+
+/** Resolves with the ms until the socket closes. */
+function closesWithin(socket: Socket): Promise<number> {
+  const start = performance.now()
+  return new Promise((resolve) => socket.once('close', () => resolve(performance.now() - start)))
+}
+
+describe('idle TCP connections', () => {
+  it('keeps /healthz and new WebSockets answering within a second while one address holds 1,000 idle sockets', async () => {
+    const relay = await relayWith()
+    const idle: Socket[] = []
+    try {
+      let refused = 0
+      const opening: Promise<Socket>[] = []
+      for (let i = 0; i < 1000; i++) opening.push(rawSocket(relay))
+      for (const socket of await Promise.all(opening)) {
+        idle.push(socket)
+        socket.on('error', () => {})
+        socket.once('data', (data) => {
+          if (data.toString().startsWith('HTTP/1.1 429')) refused++
+        })
+      }
+      // 100 (the per-address cap) stay open, every other one was answered 429 at once.
+      await expect.poll(() => refused, { timeout: 5000 }).toBe(900)
+
+      let start = performance.now()
+      expect(await health(relay, '127.0.0.2')).toBe(200)
+      expect(performance.now() - start).toBeLessThan(1000)
+
+      start = performance.now()
+      const c = track(new TestClient(wsUrl(relay), { localAddress: '127.0.0.2' }))
+      expect(await c.hello()).toMatchObject({ type: 'welcome' })
+      expect(performance.now() - start).toBeLessThan(1000)
+    } finally {
+      for (const socket of idle) socket.destroy()
+    }
+  }, 20_000)
+
+  it('closes a connection that sends nothing, one that trickles its headers, and one that trickles its body', async () => {
+    const relay = await relayWith({ limits: { headersTimeout: 300, requestTimeout: 600 } })
+    const silent = await rawSocket(relay)
+    const trickle = await rawSocket(relay)
+    const body = await rawSocket(relay)
+    trickle.write('GET /healthz HTTP/1.1\r\nHost: x\r\n')
+    body.write('POST /v1/rooms/lobby/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n')
+    body.write('Content-Length: 1000\r\n\r\n{')
+    const drip = setInterval(() => {
+      if (!trickle.destroyed) trickle.write('X-A: b\r\n')
+      if (!body.destroyed) body.write(' ')
+    }, 50)
+    for (const socket of [silent, trickle, body]) socket.on('error', () => {})
+    try {
+      const times = await Promise.all([closesWithin(silent), closesWithin(trickle), closesWithin(body)])
+      for (const ms of times) expect(ms).toBeLessThan(3000)
+    } finally {
+      clearInterval(drip)
+    }
+  }, 10_000)
+
+  it("lets a slow handler answer after the header deadline: the deadlines are the client's, not the server's", async () => {
+    const relay = await relayWith({ limits: { headersTimeout: 200, requestTimeout: 400 } })
+    relay.server.route({
+      method: 'GET',
+      path: '/slow',
+      handler: () => new Promise((resolve) => setTimeout(() => resolve('done'), 1000)),
+    })
+    const res = await fetch(`${relay.url}/slow`)
+    expect(await res.text()).toBe('done')
+  })
+
+  it('answers 503 beyond limits.maxSockets open connections, and serves again once one closes', async () => {
+    const relay = await relayWith({ limits: { maxSockets: 5, connectionsPerIp: 1000 } })
+    const held = await Promise.all([1, 2, 3, 4, 5].map(() => rawSocket(relay)))
+    const extra = await rawSocket(relay)
+    const answer = await new Promise<string>((resolve) => extra.once('data', (d) => resolve(d.toString())))
+    expect(answer).toMatch(/^HTTP\/1.1 503 Service Unavailable/)
+    held[0]?.destroy()
+    await expect.poll(() => health(relay, '127.0.0.2').catch(() => 0), { timeout: 3000 }).toBe(200)
+    for (const socket of held) socket.destroy()
+  })
+})
+
+describe('the default socket cap', () => {
+  it('is the open-file limit less 64, or no cap when the limit cannot be read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'limits-'))
+    const file = join(dir, 'limits')
+    writeFileSync(
+      file,
+      'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 4096                 files\n',
+    )
+    expect(defaultMaxSockets(file)).toBe(960)
+    expect(defaultMaxSockets(join(dir, 'missing'))).toBe(0)
+  })
 })
