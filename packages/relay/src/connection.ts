@@ -17,13 +17,13 @@ import type { Logger } from 'pino'
 import WebSocket from 'ws'
 import { type Authenticate, mayEnter } from './auth'
 import type { AuthUser, RelayConfig } from './config'
+import { decodeFrame } from './decoder'
 import { asClientError, ClientError, type ErrorContext, errorFrame, isExpected } from './errors'
-import { decodeFrame } from './frames'
 import { ABUSE, RateGate, TokenBucket } from './limits'
 import type { Metrics } from './metrics'
 import { RoomSet } from './room-set'
 import type { Rooms, Subscriber } from './rooms'
-import { type SharedFrame, writeShared, writeText } from './wire'
+import { type SharedFrame, writeShared, writeText } from './writer'
 
 /** What every connection shares. */
 export interface ConnectionContext {

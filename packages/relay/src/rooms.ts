@@ -4,7 +4,7 @@ import type { Metrics } from './metrics'
 import type { Presence } from './presence/types'
 import type { AppendResult, Store } from './store/types'
 import { Typing } from './typing'
-import { SharedFrame } from './wire'
+import { SharedFrame } from './writer'
 
 /** A local connection as the room registry sees it. */
 export interface Subscriber {
