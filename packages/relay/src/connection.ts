@@ -303,6 +303,11 @@ export class Connection implements Subscriber {
         this.close(BAD_HELLO, decoded.error.code)
         return
       }
+      // What is wrong with a second hello matters less than that there is one.
+      if (decoded.hello) {
+        this.#mistake(new ClientError('bad_request', 'hello was already sent'))
+        return
+      }
       this.#mistake(decoded.error, { ref: decoded.ref, room: decoded.room })
       return
     }

@@ -298,7 +298,11 @@ export class Rooms {
     const draft = { room: request.room, id: request.id, from: request.from, text: request.text }
     const result = await this.#o.store.append(request.meta === undefined ? draft : { ...draft, meta: request.meta })
     acked(result)
-    if (!result.duplicate) this.#o.metrics.messagesIn.inc()
+    if (!result.duplicate) {
+      this.#o.metrics.messagesIn.inc()
+      // Members clear a typist when its message arrives: so does the relay, or the next typing frame would pass for a refresh.
+      this.#typing.sent(request.room, request.from.id)
+    }
     await this.#fanOut(request.room, { type: 'message', message: result.message, epoch: result.epoch }, 0)
     return result
   }
