@@ -23,6 +23,7 @@ import { ABUSE, RateGate, TokenBucket } from './limits'
 import type { Metrics } from './metrics'
 import { RoomSet } from './room-set'
 import type { Rooms, Subscriber } from './rooms'
+import { userIdProblem } from './text'
 import { type SharedFrame, writeShared, writeText } from './writer'
 
 /** What every connection shares. */
@@ -375,6 +376,9 @@ export class Connection implements Subscriber {
     let identity: Awaited<ReturnType<Authenticate>>
     try {
       identity = await this.#ctx.authenticate(frame)
+      // The id is copied into every message and presence entry: held to the HTTP API's rule for `from.id`.
+      const problem = userIdProblem(identity.user.id)
+      if (problem !== null) throw new ClientError('unauthorized', `user id (the token's "sub") ${problem}`)
     } catch (error) {
       if (!isExpected(error)) this.#ctx.logger.error({ err: error, session: this.session }, 'authentication failed')
       const refusal = error instanceof ClientError ? error : new ClientError('unauthorized', 'authentication failed')
