@@ -1,6 +1,7 @@
 import type { JoinedFrame, Member, Message, Meta, Position } from '@confab/sdk/protocol'
 import type { Broker, BrokerEvent } from './broker/types'
 import type { Metrics } from './metrics'
+import { newestWithin, PAGE_BYTES } from './page'
 import type { Presence } from './presence/types'
 import { Room, type RoomContext, type Subscriber } from './room'
 import type { AppendResult, Store } from './store/types'
@@ -44,23 +45,6 @@ export interface RoomsOptions {
   typingTimeout: number
   /** Bytes of messages (as JSON) one `joined` or `history` page may hold (default 512 KiB, half the send-queue bound). */
   pageBytes?: number
-}
-
-/** Default of `RoomsOptions.pageBytes`. */
-const PAGE_BYTES = 512 * 1024 // 512 KiB
-
-/**
- * The newest of `messages` (oldest first) whose JSON fits in `budget` bytes,
- * and always the newest one, so a client paging back never gets stuck on an
- * empty page. A page built this way can never alone fill a send queue.
- */
-function newestWithin(messages: Message[], budget: number): Message[] {
-  let bytes = 0
-  for (let i = messages.length - 1; i >= 0; i--) {
-    bytes += Buffer.byteLength(JSON.stringify(messages[i])) + 1
-    if (bytes > budget && i < messages.length - 1) return messages.slice(i + 1)
-  }
-  return messages
 }
 
 /**
