@@ -46,13 +46,11 @@ export class Room {
   readonly subscribers = new Set<Subscriber>()
   /** Subscribers added but not yet sent `joined`: a flush skips them. */
   readonly joining = new Set<Subscriber>()
-  /** Joins in flight: the registry keeps the room until they finish. */
-  pending = 0
-  /** The broker delivers this room's events here. */
-  subscribed = false
-  /** In the registry's flush list, waiting for the end of the turn. */
-  scheduled = false
   readonly #ctx: RoomContext
+  /** Joins in flight: the registry keeps the room until they finish. */
+  #pending = 0
+  /** The broker delivers this room's events here. */
+  #subscribed: Promise<void> | null = null
   /** Local connections per user id: presence changes only on the first and the last. */
   readonly #users = new Map<string, { member: Member; count: number }>()
   readonly #queue: Task[] = []
@@ -69,7 +67,35 @@ export class Room {
 
   /** No subscriber and no join on its way: the registry may drop the room. */
   get idle(): boolean {
-    return this.subscribers.size === 0 && this.pending === 0
+    return this.subscribers.size === 0 && this.#pending === 0
+  }
+
+  /** Runs a join in the room's order, keeping the room while it is on its way. */
+  join(run: () => Promise<void>): Promise<void> {
+    this.#pending++
+    return new Promise<void>((resolve, reject) => {
+      this.#enqueue({
+        kind: 'run',
+        run: () =>
+          run()
+            .then(resolve, reject)
+            .finally(() => {
+              this.#pending--
+            }),
+      })
+    })
+  }
+
+  /**
+   * Subscribes the room to the broker once (`subscribe` is the broker's);
+   * a failed subscription is tried again by the next join.
+   */
+  async subscribe(subscribe: (room: string) => Promise<void>): Promise<void> {
+    this.#subscribed ??= subscribe(this.name).catch((error: unknown) => {
+      this.#subscribed = null
+      throw error
+    })
+    await this.#subscribed
   }
 
   /** Adds a subscriber that is about to be sent `joined`; true when it is its user's first connection here. */
@@ -118,11 +144,6 @@ export class Room {
       await this.#catchUp(state.head - this.#next + 1)
     }
     this.#next = Math.max(this.#next, state.head + 1)
-  }
-
-  /** Runs `run` in the room's order: after everything queued before it, before anything queued after. */
-  run(run: () => Promise<void>): void {
-    this.#enqueue({ kind: 'run', run })
   }
 
   /** A message event from the broker (any node). */

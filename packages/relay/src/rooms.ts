@@ -70,8 +70,8 @@ export class Rooms {
   readonly #o: RoomsOptions
   readonly #typing: Typing
   readonly #ctx: RoomContext
-  /** Rooms with a batch to write, flushed together at the end of the turn. */
-  #scheduled: Room[] = []
+  /** Rooms with a batch to write, flushed together at the end of the turn (in the order they were scheduled). */
+  #scheduled = new Set<Room>()
   #flushing: NodeJS.Immediate | null = null
   /** Retries of failed fan-outs waiting for their turn (only ever non-empty while the broker fails). */
   readonly #retries = new Set<NodeJS.Timeout>()
@@ -120,29 +120,13 @@ export class Rooms {
    */
   join(sub: Subscriber, name: string, request: JoinRequest): Promise<void> {
     const room = this.#room(name)
-    room.pending++
-    return new Promise<void>((resolve, reject) => {
-      room.run(async () => {
-        try {
-          await this.#join(room, sub, request)
-          resolve()
-        } catch (error) {
-          reject(error)
-        } finally {
-          room.pending--
-          this.#maybeRelease(room)
-        }
-      })
-    })
+    return room.join(() => this.#join(room, sub, request)).finally(() => this.#maybeRelease(room))
   }
 
   async #join(room: Room, sub: Subscriber, request: JoinRequest): Promise<void> {
     const { store } = this.#o
-    if (!room.subscribed) {
-      // Subscribe before reading the head, so nothing stored after the read can be missed.
-      await this.#o.broker.subscribe(room.name)
-      room.subscribed = true
-    }
+    // Subscribe before reading the head, so nothing stored after the read can be missed.
+    await room.subscribe((name) => this.#o.broker.subscribe(name))
     const state = await store.state(room.name)
     await room.align(state)
 
@@ -328,19 +312,15 @@ export class Rooms {
 
   /** Queues the room for the end-of-turn flush. */
   #schedule(room: Room): void {
-    if (room.scheduled) return
-    room.scheduled = true
-    this.#scheduled.push(room)
+    this.#scheduled.add(room)
     if (this.#flushing === null) this.#flushing = setImmediate(this.#flushAll)
   }
 
   readonly #flushAll = (): void => {
     this.#flushing = null
     const rooms = this.#scheduled
-    this.#scheduled = []
-    for (const room of rooms) {
-      room.scheduled = false
-      room.flush()
-    }
+    if (rooms.size === 0) return
+    this.#scheduled = new Set()
+    for (const room of rooms) room.flush()
   }
 }
