@@ -66,10 +66,12 @@ export function cleanName(name: string | undefined, max: number): string {
   return isVisible(cut) ? cut : ''
 }
 
-/** Why `id` cannot be a user id, or null when it can: 1 to 64 characters, no control characters. */
+/** Why `id` cannot be a user id, or null when it can: 1 to 64 characters, no control characters, something visible. */
 export function userIdProblem(id: string): string | null {
   if (id.length === 0 || id.length > MAX_USER_ID) return `must be 1 to ${MAX_USER_ID} characters`
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (/[\u0000-\u001f\u007f-\u009f]/.test(id)) return 'must not contain control characters'
+  // A token user without a name is shown by its id: it must not be blank.
+  if (!isVisible(id)) return 'must have a visible character'
   return null
 }

@@ -68,6 +68,7 @@ describe('isVisible and userIdProblem', () => {
     expect(userIdProblem('x'.repeat(MAX_USER_ID + 1))).toBe('must be 1 to 64 characters')
     expect(userIdProblem('')).toBe('must be 1 to 64 characters')
     expect(userIdProblem('u\u0000')).toBe('must not contain control characters')
+    expect(userIdProblem('\u200B\u3164')).toBe('must have a visible character')
   })
 })
 
@@ -121,7 +122,7 @@ describe('through the relay', () => {
     expect((welcome.user as { name: string }).name).toMatch(/^Guest [0-9a-f]{4}$/)
   })
 
-  it('refuses a token whose sub is longer than 64 characters, or holds a control character', async () => {
+  it('refuses a token whose sub is longer than 64 characters, holds a control character or shows nothing', async () => {
     const secret = 'a-test-secret-that-is-at-least-32-chars'
     const relay = await relayWith({ auth: { secret } })
     const token = (sub: string) =>
@@ -131,6 +132,7 @@ describe('through the relay', () => {
     for (const [sub, why] of [
       ['x'.repeat(5000), 'must be 1 to 64 characters'],
       ['u\u0007', 'must not contain control characters'],
+      ['\u200B', 'must have a visible character'],
     ] as const) {
       const c = track(new TestClient(wsUrl(relay)))
       expect(await c.hello({ token: await token(sub) })).toEqual({
