@@ -2,6 +2,7 @@ import { createHmac, createPublicKey, type KeyObject, randomBytes, randomUUID, t
 import { errors as joseErrors, jwtVerify } from 'jose'
 import { type AuthOptions, type AuthUser, ConfigError } from './config'
 import { ClientError } from './errors'
+import { cleanName } from './text'
 
 /** Who a `hello` says it is. */
 export interface HelloIdentity {
@@ -19,15 +20,8 @@ export interface Identity {
 /** Turns a `hello` into a user, or rejects with `unauthorized` / `token_expired`. */
 export type Authenticate = (hello: HelloIdentity) => Promise<Identity>
 
-/** Control, zero-width and bidi-override characters: invisible, or able to disguise a name. */
-const CONTROL = /[\p{Cc}\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/gu
-
-/** A display name as others will see it: control and bidi characters removed, spaces collapsed, trimmed, cut. */
-export function cleanName(name: string | undefined, max: number): string {
-  const clean = (name ?? '').replace(CONTROL, '').replace(/\s+/g, ' ').trim()
-  // Cut by code point so a surrogate pair is never split.
-  return Array.from(clean).slice(0, max).join('').trim()
-}
+/** Display names are cleaned by the rules in text.ts, shared with the HTTP API. */
+export { cleanName } from './text'
 
 function guestName(id: string): string {
   return `Guest ${id.slice(-4)}`

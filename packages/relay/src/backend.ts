@@ -29,7 +29,7 @@ export interface BackendLogger {
 export async function openBackend(config: RelayConfig, options: RelayOptions, logger: BackendLogger): Promise<Backend> {
   const retention = { historyLimit: config.historyLimit, idempotencyWindow: config.idempotencyWindow }
   if (config.redis !== undefined) {
-    const { createRedisBackend } = await import('./redis')
+    const { createRedisBackend } = await import('./redis/backend')
     const redis = await createRedisBackend(config.redis.url, {
       ...retention,
       prefix: config.redis.prefix,

@@ -1,40 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import {
-  type AckFrame,
-  CLOSE,
-  type ClientFrame,
-  type HelloFrame,
-  type HistoryFrame,
-  type JoinFrame,
-  type Limits,
-  type Member,
-  type PublishFrame,
-  type RelayFrame,
-  SUBPROTOCOL,
-  type WelcomeFrame,
-} from '@confab/sdk/protocol'
-import type { Logger } from 'pino'
+import { CLOSE, type Member, type RelayFrame, SUBPROTOCOL } from '@confab/sdk/protocol'
 import WebSocket from 'ws'
-import { type Authenticate, mayEnter } from './auth'
-import type { AuthUser, RelayConfig } from './config'
+import { decodeFrame } from './decoder'
 import { asClientError, ClientError, type ErrorContext, errorFrame, isExpected } from './errors'
-import { decodeFrame } from './frames'
-import { ABUSE, RateGate, TokenBucket } from './limits'
-import type { Metrics } from './metrics'
-import { RoomSet } from './room-set'
-import type { Rooms, Subscriber } from './rooms'
-import { type SharedFrame, writeShared, writeText } from './wire'
+import { TokenBucket } from './limits'
+import { type ConnectionContext, Session, type SessionSocket } from './session'
+import { type SharedFrame, writeShared, writeText } from './writer'
 
-/** What every connection shares. */
-export interface ConnectionContext {
-  config: RelayConfig
-  rooms: Rooms
-  authenticate: Authenticate
-  metrics: Metrics
-  logger: Logger
-  /** Announced in `welcome`. */
-  limits: Limits
-}
+export type { ConnectionContext } from './session'
 
 /** What the gateway learns from its connections. */
 export interface ConnectionHooks {
@@ -51,14 +24,6 @@ const MAX_PING = 256
 /** Close code for a `hello` refused as malformed (say, a name over 1,000 characters): 4000-4099, do not reconnect unchanged. */
 export const BAD_HELLO = 4000
 
-/** History page size when a `history` frame gives no limit. */
-const DEFAULT_PAGE = 50
-
-type State = 'hello' | 'authenticating' | 'open' | 'closed'
-
-/** The user of a connection before `hello`: one shared object. */
-const NOBODY: AuthUser = Object.freeze({ id: '', name: '' })
-
 /** Where a socket keeps its connection, so one set of listener functions serves every socket. */
 const kConnection = Symbol('confab.connection')
 type Socket = WebSocket & { [kConnection]: Connection }
@@ -69,31 +34,25 @@ const SESSION_PREFIX = randomBytes(6).toString('base64url')
 let sessions = 0
 
 /**
- * One client socket: the hello handshake, then frames handled one at a time
- * in arrival order (so a client's publishes are stored in the order sent),
- * with its limits, and its rooms. Closing leaves every room.
+ * One client socket: frames read and handled one at a time in arrival order
+ * (so a client's publishes are stored in the order sent), its writes with
+ * their send-queue bound, its mistakes, and closing. What the frames mean
+ * (hello, rooms, limits) is its `Session`'s. Closing leaves every room.
  */
-export class Connection implements Subscriber {
+export class Connection implements SessionSocket {
   /** Set by the heartbeat: false once pinged, true again on any sign of life. */
   alive = true
   /** The client's address, as counted for the per-IP limit. */
   readonly address: string
   readonly #serial = ++sessions
-  #user: AuthUser = NOBODY
-  #state: State = 'hello'
   readonly #ws: Socket
   readonly #ctx: ConnectionContext
   readonly #hooks: ConnectionHooks
-  // Created when first needed: most sockets join one room, publish rarely and never err,
-  // and an idle socket should cost little more than the WebSocket itself.
-  #rooms: RoomSet | null = null
+  readonly #session: Session
+  // Created when first needed: an idle socket should cost little more than the WebSocket itself.
   #inbox: string[] | null = null
   #busy = false
-  #publishes: TokenBucket | null = null
-  /** join, leave, typing and history: cheap to send, not free to serve or fan out. */
-  #others: RateGate | null = null
   #errors: TokenBucket | null = null
-  #refusedInARow = 0
   #whenClosed: { promise: Promise<void>; resolve: () => void } | null = null
 
   constructor(ws: WebSocket, address: string, ctx: ConnectionContext, hooks: ConnectionHooks) {
@@ -103,6 +62,7 @@ export class Connection implements Subscriber {
     this.address = address
     this.#ctx = ctx
     this.#hooks = hooks
+    this.#session = new Session(this, ctx)
     // Shared functions, not closures: `this` is the socket, which knows its connection.
     ws.on('message', Connection.#onMessage)
     ws.on('pong', Connection.#onPong)
@@ -165,7 +125,7 @@ export class Connection implements Subscriber {
 
   /** The connection's user (empty until `hello` succeeds). */
   get user(): Member {
-    return this.#user
+    return this.#session.user
   }
 
   /** Writes one serialized frame, unless the socket is closing; a full send queue cuts the socket with 4100. */
@@ -186,7 +146,7 @@ export class Connection implements Subscriber {
    */
   #writable(bytes: number): boolean {
     const ws = this.#ws
-    if (this.#state === 'closed' || ws.readyState !== WebSocket.OPEN) return false
+    if (this.#session.state === 'closed' || ws.readyState !== WebSocket.OPEN) return false
     const queued = ws.bufferedAmount
     if (queued > 0 && queued + bytes > this.#ctx.config.limits.maxBufferedBytes) {
       this.#ctx.metrics.sendQueueDrops.inc()
@@ -203,7 +163,8 @@ export class Connection implements Subscriber {
 
   /** The hello deadline passed: close unless `hello` succeeded by now. */
   helloDue(): void {
-    if (this.#state === 'hello' || this.#state === 'authenticating') this.close(CLOSE.HELLO_TIMEOUT, 'no hello in time')
+    const { state } = this.#session
+    if (state === 'hello' || state === 'authenticating') this.close(CLOSE.HELLO_TIMEOUT, 'no hello in time')
   }
 
   /**
@@ -212,7 +173,7 @@ export class Connection implements Subscriber {
    * socket if the handshake does not finish within a short grace.
    */
   close(code: number, reason: string): void {
-    if (this.#state === 'closed') return
+    if (this.#session.state === 'closed') return
     this.#ctx.metrics.closes.inc({ code: String(code) })
     this.#ctx.logger.debug({ session: this.session, code, reason }, 'closing socket')
     this.#closed()
@@ -226,18 +187,20 @@ export class Connection implements Subscriber {
     this.#ws.terminate()
   }
 
-  #frame(frame: RelayFrame): void {
+  /** Writes one relay frame to this client. */
+  reply(frame: RelayFrame): void {
     this.send(JSON.stringify(frame))
   }
 
-  #error(error: ClientError, context: ErrorContext = {}): void {
+  /** Answers a refusal with an `error` frame. */
+  refuse(error: ClientError, context: ErrorContext = {}): void {
     this.#ctx.metrics.error(error.code)
-    this.#frame(errorFrame(error, context))
+    this.reply(errorFrame(error, context))
   }
 
   /** A client mistake: answered, and counted towards closing with 4009. */
-  #mistake(error: ClientError, context: ErrorContext = {}): void {
-    this.#error(error, context)
+  mistake(error: ClientError, context: ErrorContext = {}): void {
+    this.refuse(error, context)
     // A bad frame now and then is a bug in a client; a steady stream is abuse.
     this.#errors ??= new TokenBucket(1, this.#ctx.config.limits.maxErrors)
     if (this.#errors.take() > 0) this.close(CLOSE.TOO_MANY_ERRORS, 'too many bad frames')
@@ -245,15 +208,16 @@ export class Connection implements Subscriber {
 
   #receive(data: WebSocket.RawData, isBinary: boolean): void {
     this.alive = true
-    if (this.#state === 'closed') return
+    const { state } = this.#session
+    if (state === 'closed') return
     if (isBinary) {
-      this.#mistake(new ClientError('bad_request', 'binary frames are not supported'))
+      this.mistake(new ClientError('bad_request', 'binary frames are not supported'))
       return
     }
     const text = data.toString()
     // A ping is the client's liveness probe: answered here, ahead of frames still waiting behind a
     // slow store, so a healthy link is never taken for dead. It has no side effects to order.
-    if (this.#state === 'open' && text.length <= MAX_PING && text.includes('"ping"') && this.#pong(text)) return
+    if (state === 'open' && text.length <= MAX_PING && text.includes('"ping"') && this.#pong(text)) return
     if (!this.#busy) {
       void this.#drain(text)
       return
@@ -269,7 +233,7 @@ export class Connection implements Subscriber {
     const decoded = decodeFrame(text, { maxDepth: limits.maxDepth, maxText: limits.maxText })
     if (!decoded.ok || decoded.frame.type !== 'ping') return false
     const { ref } = decoded.frame
-    this.#frame(ref === undefined ? { type: 'pong' } : { type: 'pong', ref })
+    this.reply(ref === undefined ? { type: 'pong' } : { type: 'pong', ref })
     return true
   }
 
@@ -278,7 +242,7 @@ export class Connection implements Subscriber {
     this.#busy = true
     try {
       for (let text: string | undefined = first; text !== undefined; text = this.#inbox?.shift()) {
-        if (this.#state === 'closed') break
+        if (this.#session.state === 'closed') break
         if (this.#ws.isPaused && (this.#inbox?.length ?? 0) < MAX_INBOX / 2) this.#ws.resume()
         await this.#handle(text)
       }
@@ -297,166 +261,38 @@ export class Connection implements Subscriber {
     const { limits } = this.#ctx.config
     const decoded = decodeFrame(text, { maxDepth: limits.maxDepth, maxText: limits.maxText })
     if (!decoded.ok) {
-      if (decoded.hello && this.#state === 'hello') {
+      if (decoded.hello && this.#session.state === 'hello') {
         // Nothing can follow a refused hello, and a client that resends it unchanged would only be refused again.
-        this.#error(decoded.error)
+        this.refuse(decoded.error)
         this.close(BAD_HELLO, decoded.error.code)
         return
       }
-      this.#mistake(decoded.error, { ref: decoded.ref, room: decoded.room })
+      // What is wrong with a second hello matters less than that there is one.
+      if (decoded.hello) {
+        this.mistake(new ClientError('bad_request', 'hello was already sent'))
+        return
+      }
+      this.mistake(decoded.error, { ref: decoded.ref, room: decoded.room })
       return
     }
     const { frame } = decoded
     const context: ErrorContext = { ref: 'ref' in frame ? frame.ref : undefined }
     if ('room' in frame) context.room = frame.room
-    if (this.#state !== 'open' && frame.type !== 'hello') {
-      this.#mistake(new ClientError('bad_request', 'send hello first'), context)
+    if (this.#session.state !== 'open' && frame.type !== 'hello') {
+      this.mistake(new ClientError('bad_request', 'send hello first'), context)
       return
     }
     try {
-      await this.#dispatch(frame)
+      await this.#session.handle(frame)
     } catch (error) {
       if (!isExpected(error)) this.#ctx.logger.error({ err: error, session: this.session }, 'frame failed')
-      this.#error(asClientError(error), context)
+      this.refuse(asClientError(error), context)
     }
-  }
-
-  async #dispatch(frame: ClientFrame): Promise<void> {
-    if (frame.type === 'join' || frame.type === 'leave' || frame.type === 'typing' || frame.type === 'history') {
-      const { limits } = this.#ctx.config
-      this.#others ??= new RateGate(limits.frameRate, limits.frameBurst, limits.rateAbuse)
-      const wait = this.#others.take()
-      if (wait === ABUSE) {
-        this.close(CLOSE.RATE_ABUSE, 'sending too fast')
-        return
-      }
-      if (wait > 0) throw new ClientError('rate_limited', 'sending too fast', wait)
-    }
-    switch (frame.type) {
-      case 'hello':
-        return this.#hello(frame)
-      case 'join':
-        return this.#join(frame)
-      case 'leave':
-        this.#rooms?.delete(frame.room)
-        this.#ctx.rooms.leave(this, frame.room)
-        this.#frame(
-          frame.ref === undefined
-            ? { type: 'left', room: frame.room }
-            : { type: 'left', ref: frame.ref, room: frame.room },
-        )
-        return
-      case 'publish':
-        return this.#publish(frame)
-      case 'typing':
-        if (!this.#ctx.rooms.typing(this, frame.room, frame.active !== false)) {
-          throw new ClientError('bad_request', 'join the room first')
-        }
-        return
-      case 'history':
-        return this.#history(frame)
-      case 'ping':
-        this.#frame(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref })
-        return
-    }
-  }
-
-  async #hello(frame: HelloFrame): Promise<void> {
-    if (this.#state !== 'hello') {
-      this.#mistake(new ClientError('bad_request', 'hello was already sent'))
-      return
-    }
-    this.#state = 'authenticating'
-    let identity: Awaited<ReturnType<Authenticate>>
-    try {
-      identity = await this.#ctx.authenticate(frame)
-    } catch (error) {
-      if (!isExpected(error)) this.#ctx.logger.error({ err: error, session: this.session }, 'authentication failed')
-      const refusal = error instanceof ClientError ? error : new ClientError('unauthorized', 'authentication failed')
-      this.#error(refusal)
-      this.close(CLOSE.UNAUTHORIZED, refusal.code)
-      return
-    }
-    // The socket may have closed while the token was being checked.
-    if ((this.#state as State) === 'closed') return
-    this.#user = identity.user
-    this.#state = 'open'
-    const welcome: WelcomeFrame = {
-      type: 'welcome',
-      v: 1,
-      session: this.session,
-      user: { id: identity.user.id, name: identity.user.name },
-      heartbeat: this.#ctx.config.heartbeat,
-      limits: this.#ctx.limits,
-    }
-    if (identity.resume !== undefined) welcome.resume = identity.resume
-    this.#frame(welcome)
-    this.#ctx.logger.debug({ session: this.session, user: identity.user.id }, 'hello')
-  }
-
-  async #join(frame: JoinFrame): Promise<void> {
-    if (!mayEnter(this.#user, frame.room)) throw new ClientError('forbidden', 'not allowed in this room')
-    this.#rooms ??= new RoomSet()
-    const rooms = this.#rooms
-    if (rooms.has(frame.room)) throw new ClientError('bad_request', 'already in this room')
-    if (rooms.size >= this.#ctx.config.limits.maxRooms) {
-      throw new ClientError('limit_exceeded', `at most ${this.#ctx.config.limits.maxRooms} rooms per connection`)
-    }
-    rooms.add(frame.room)
-    try {
-      await this.#ctx.rooms.join(this, frame.room, { ref: frame.ref, since: frame.since, history: frame.history })
-    } catch (error) {
-      rooms.delete(frame.room)
-      throw error
-    }
-    // Closed while joining: the registry must not keep a dead subscriber.
-    if (this.#state === 'closed') this.#ctx.rooms.leave(this, frame.room)
-  }
-
-  async #publish(frame: PublishFrame): Promise<void> {
-    if (!this.#rooms?.has(frame.room)) throw new ClientError('bad_request', 'join the room first')
-    const { limits } = this.#ctx.config
-    this.#publishes ??= new TokenBucket(limits.publishRate, limits.publishBurst)
-    const wait = this.#publishes.take()
-    if (wait > 0) {
-      if (++this.#refusedInARow >= limits.rateAbuse) {
-        this.close(CLOSE.RATE_ABUSE, 'publishing too fast')
-        return
-      }
-      throw new ClientError('rate_limited', 'publishing too fast', wait)
-    }
-    this.#refusedInARow = 0
-    const from: Member = { id: this.#user.id, name: this.#user.name }
-    await this.#ctx.rooms.publish(
-      { room: frame.room, id: frame.id, from, text: frame.text, meta: frame.meta },
-      ({ message }) => {
-        const ack: AckFrame = {
-          type: 'ack',
-          ref: frame.ref,
-          room: message.room,
-          id: message.id,
-          offset: message.offset,
-          ts: message.ts,
-        }
-        this.#frame(ack)
-      },
-    )
-  }
-
-  async #history(frame: HistoryFrame): Promise<void> {
-    if (!mayEnter(this.#user, frame.room)) throw new ClientError('forbidden', 'not allowed in this room')
-    const page = await this.#ctx.rooms.history(frame.room, frame.before, frame.limit ?? DEFAULT_PAGE)
-    this.#frame({ type: 'history', ref: frame.ref, room: frame.room, ...page })
   }
 
   /** Leaves every room once; runs on the first close, from either side. */
   #closed(): void {
-    if (this.#state === 'closed') return
-    this.#state = 'closed'
-    this.#inbox = null
-    if (this.#rooms === null) return
-    for (const room of this.#rooms.list()) this.#ctx.rooms.leave(this, room)
-    this.#rooms = null
+    if (this.#session.end()) this.#inbox = null
   }
 }
 

@@ -16,7 +16,7 @@ export {
 export { type ConfabApi, confab, VERSION } from './plugin'
 export type { Presence, PresenceGoneHandler } from './presence/types'
 /** The Redis store, broker and presence, for embedders who build or share them (see docs/scaling.md). */
-export { createRedisBackend, type RedisBackend, type RedisBackendOptions } from './redis'
+export { createRedisBackend, type RedisBackend, type RedisBackendOptions } from './redis/backend'
 /** Build a standalone relay. */
 export { createRelay, type Relay } from './relay'
 export { type AppendResult, type Draft, type RoomState, type Store, StoreUnavailableError } from './store/types'

@@ -155,6 +155,17 @@ describe('bad input after hello', () => {
     expect(await c.nextOf('error')).toMatchObject({ code: 'bad_request', message: 'hello was already sent' })
   })
 
+  it.each([
+    ['an unsupported version', { type: 'hello', v: 2 }],
+    ['a malformed field', { type: 'hello', name: 'x'.repeat(1001) }],
+  ])('refuses a second hello with %s as already sent, and stays open', async (_case, hello) => {
+    const c = await client()
+    c.send(hello)
+    expect(await c.nextOf('error')).toEqual({ type: 'error', code: 'bad_request', message: 'hello was already sent' })
+    expect(await c.publish('anywhere', 'x')).toMatchObject({ code: 'bad_request', message: 'join the room first' })
+    expect(c.closed).toBeNull()
+  })
+
   it('ignores identity fields a client sends with a publish', async () => {
     const c = await client()
     await c.join('spoof')

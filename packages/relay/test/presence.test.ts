@@ -151,6 +151,36 @@ describe('typing', () => {
     expect(bob.frames.filter((f) => f.type === 'typing').map((f) => f.active)).toEqual([true, false])
   })
 
+  it('announces typing again right after the typist sent a message (a message ends typing)', async () => {
+    const relay = await relayWith()
+    const [alice, bob] = await joinedPair(relay, 'quick')
+    alice.send({ type: 'typing', room: 'quick' })
+    expect(await bob.nextOf('typing')).toMatchObject({ active: true, user: userOf(alice) })
+    await alice.publish('quick', 'hi')
+    expect(await bob.nextOf('message')).toMatchObject({ text: 'hi' })
+    // Well within the 5 s expiry: without the message ending it, this would pass for a refresh.
+    alice.send({ type: 'typing', room: 'quick' })
+    const next = await bob.next((f) => f.type === 'typing' || f.type === 'message')
+    expect(next).toEqual({ type: 'typing', room: 'quick', user: userOf(alice), active: true })
+    // The message itself carried no typing frame: members clear the typist on the message.
+    expect(bob.frames.filter((f) => f.type === 'typing').map((f) => f.active)).toEqual([true, true])
+  })
+
+  it('bounds typing toggles per user: four changes, then the latest state once the window is over', async () => {
+    const relay = await relayWith()
+    const [alice, bob] = await joinedPair(relay, 'toggles')
+    for (let i = 0; i <= 40; i++) alice.send({ type: 'typing', room: 'toggles', active: i % 2 === 0 })
+    const seen = async () => (await bob.nextOf('typing', 6000)).active
+    expect([await seen(), await seen(), await seen(), await seen()]).toEqual([true, false, true, false])
+    // The 41st frame left alice typing: that alone is announced after the window, not the 37 toggles between.
+    expect(await seen()).toBe(true)
+    alice.send({ type: 'ping', ref: 'sync' })
+    await alice.next((f) => f.ref === 'sync')
+    alice.send({ type: 'typing', room: 'toggles', active: false })
+    expect(await seen()).toBe(false)
+    expect(bob.frames.filter((f) => f.type === 'typing')).toHaveLength(6)
+  })
+
   it('expires typing that is not refreshed', async () => {
     const relay = await relayWith({ typingTimeout: 100 })
     const [alice, bob] = await joinedPair(relay, 'expiry')

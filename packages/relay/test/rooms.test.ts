@@ -5,7 +5,7 @@ import { Metrics } from '../src/metrics'
 import { MemoryPresence } from '../src/presence/memory'
 import { Rooms, type Subscriber } from '../src/rooms'
 import { MemoryStore } from '../src/store/memory'
-import type { SharedFrame } from '../src/wire'
+import type { SharedFrame } from '../src/writer'
 import { perTest, TestStore } from './helpers'
 
 const { relayWith, client, joinedPair } = perTest()

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { Typing } from '../src/typing'
+import { MAX_TRANSITIONS, TRANSITION_WINDOW, Typing } from '../src/typing'
 
 const ann = { id: 'u-ann', name: 'Ann' }
 
@@ -35,5 +35,53 @@ describe('Typing', () => {
     typing.set('lobby', ann, true)
     typing.clear('lobby', ann.id)
     expect(changes).toEqual([true, false])
+  })
+})
+
+describe('Typing transitions', () => {
+  it(`announces at most ${MAX_TRANSITIONS} changes per user per room in ${TRANSITION_WINDOW} ms, then the latest state`, () => {
+    vi.useFakeTimers()
+    const changes: boolean[] = []
+    const typing = new Typing(5000, (_room, _user, active) => changes.push(active))
+    typing.start()
+    for (let i = 0; i < 100; i++) typing.set('lobby', ann, i % 2 === 0)
+    typing.set('lobby', ann, true)
+    expect(changes).toEqual([true, false, true, false])
+    // Another user and another room have budgets of their own.
+    typing.set('lobby', { id: 'u-ben', name: 'Ben' }, true)
+    typing.set('other', ann, true)
+    expect(changes).toHaveLength(6)
+    vi.advanceTimersByTime(TRANSITION_WINDOW)
+    // The state that waited is announced once the window is over: the latest only, not every toggle.
+    expect(changes.slice(6)).toEqual([true])
+    typing.set('lobby', ann, false)
+    expect(changes.slice(6)).toEqual([true, false])
+    typing.stop()
+  })
+
+  it('ends typing silently when the user sends, so the next start is announced again', () => {
+    const changes: boolean[] = []
+    const typing = new Typing(5000, (_room, _user, active) => changes.push(active))
+    typing.set('lobby', ann, true)
+    typing.sent('lobby', ann.id)
+    expect(changes).toEqual([true])
+    typing.set('lobby', ann, true)
+    expect(changes).toEqual([true, true])
+    // Leaving after a silent end announces nothing more: members already cleared the typist on the message.
+    typing.sent('lobby', ann.id)
+    typing.clear('lobby', ann.id)
+    expect(changes).toEqual([true, true])
+  })
+
+  it('announces a stop when the last connection leaves even past the budget', () => {
+    const changes: boolean[] = []
+    const typing = new Typing(5000, (_room, _user, active) => changes.push(active))
+    for (let i = 0; i < 5; i++) typing.set('lobby', ann, i % 2 === 0)
+    expect(changes).toEqual([true, false, true, false])
+    typing.clear('lobby', ann.id)
+    expect(changes).toEqual([true, false, true, false])
+    typing.set('lobby', ann, true)
+    typing.clear('lobby', ann.id)
+    expect(changes).toEqual([true, false, true, false, true, false])
   })
 })

@@ -8,6 +8,12 @@ export interface MemoryStoreOptions {
   historyLimit?: number
   /** How long a client id is remembered after its message was stored, in ms (default 600,000 = 10 minutes); ids of retained messages are remembered regardless. */
   idempotencyWindow?: number
+  /**
+   * Most client ids a room remembers beyond those of its retained messages
+   * (default 10,000): the window's bound by count, so a flood of posts cannot
+   * grow memory however short it is. The oldest are forgotten first.
+   */
+  idempotencyLimit?: number
   /** Clock, for tests. */
   now?: () => number
 }
@@ -16,8 +22,18 @@ interface Room {
   state: RoomState
   /** Retained messages, oldest first: `messages[i].offset === state.first + i`. */
   messages: Message[]
-  /** Sender and client id (see `idKey`) -> the stored message and when the id stops counting. */
-  ids: Map<string, { message: Message; expires: number }>
+  /**
+   * Sender and client id (see `idKey`) -> where and when its message was
+   * stored and when the id stops counting. Never the message itself: a
+   * window of 10 minutes would otherwise keep every message posted in it.
+   */
+  ids: Map<string, StoredId>
+}
+
+interface StoredId {
+  offset: number
+  ts: number
+  expires: number
 }
 
 /** Ids are scoped to the sender, so nobody can claim another user's id first; the length prefix keeps the pair unambiguous. */
@@ -38,11 +54,13 @@ export class MemoryStore implements Store {
   readonly #epoch = randomUUID()
   readonly #limit: number
   readonly #window: number
+  readonly #idLimit: number
   readonly #now: () => number
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#limit = options.historyLimit ?? 1000
     this.#window = options.idempotencyWindow ?? 600_000 // 10 minutes
+    this.#idLimit = options.idempotencyLimit ?? 10_000
     this.#now = options.now ?? Date.now
   }
 
@@ -57,19 +75,13 @@ export class MemoryStore implements Store {
     const key = idKey(draft)
     const seen = room.ids.get(key)
     // Known while inside the window or while its message is retained, whichever is longer.
-    if (seen && (seen.expires > now || seen.message.offset >= room.state.first)) {
-      return { message: seen.message, duplicate: true, epoch: room.state.epoch }
+    if (seen && (seen.expires > now || seen.offset >= room.state.first)) {
+      // Trimmed from history: answered from the resent draft, as the Redis store does (same id, offset and time).
+      const message = room.messages[seen.offset - room.state.first] ?? toMessage(draft, seen.offset, seen.ts)
+      return { message, duplicate: true, epoch: room.state.epoch }
     }
 
-    const message: Message = {
-      room: draft.room,
-      offset: room.state.head + 1,
-      id: draft.id,
-      from: draft.from,
-      text: draft.text,
-      ...(draft.meta === undefined ? {} : { meta: draft.meta }),
-      ts: now,
-    }
+    const message = toMessage(draft, room.state.head + 1, now)
     room.state.head = message.offset
     room.messages.push(message)
     if (room.messages.length > this.#limit) {
@@ -78,7 +90,7 @@ export class MemoryStore implements Store {
     }
     // Ids live at least as long as the window, and at least while their message is retained.
     room.ids.delete(key)
-    room.ids.set(key, { message, expires: now + this.#window })
+    room.ids.set(key, { offset: message.offset, ts: now, expires: now + this.#window })
     this.#expireIds(room, now)
     return { message, duplicate: false, epoch: room.state.epoch }
   }
@@ -116,12 +128,29 @@ export class MemoryStore implements Store {
     return room
   }
 
-  /** Ids are kept in insertion order, so expired ones sit at the front. */
+  /**
+   * Ids are kept in insertion order, so expired ones sit at the front; past
+   * the count bound the oldest go too, unless their message is retained.
+   */
   #expireIds(room: Room, now: number): void {
     const oldestRetained = room.state.first
+    const keep = this.#idLimit + room.messages.length
     for (const [id, entry] of room.ids) {
-      if (entry.expires > now || entry.message.offset >= oldestRetained) break
+      if (entry.offset >= oldestRetained) break
+      if (entry.expires > now && room.ids.size <= keep) break
       room.ids.delete(id)
     }
+  }
+}
+
+function toMessage(draft: Draft, offset: number, ts: number): Message {
+  return {
+    room: draft.room,
+    offset,
+    id: draft.id,
+    from: draft.from,
+    text: draft.text,
+    ...(draft.meta === undefined ? {} : { meta: draft.meta }),
+    ts,
   }
 }

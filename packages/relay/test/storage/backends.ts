@@ -8,7 +8,7 @@ import { MemoryBroker } from '../../src/broker/memory'
 import type { Broker } from '../../src/broker/types'
 import { MemoryPresence } from '../../src/presence/memory'
 import type { Presence } from '../../src/presence/types'
-import { createRedisBackend } from '../../src/redis'
+import { createRedisBackend } from '../../src/redis/backend'
 import { MemoryStore } from '../../src/store/memory'
 import type { Store } from '../../src/store/types'
 

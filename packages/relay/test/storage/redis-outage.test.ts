@@ -1,7 +1,7 @@
 import type { Member } from '@confab/sdk/protocol'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { BrokerEvent } from '../../src/broker/types'
-import { createRedisBackend, type RedisBackend } from '../../src/redis'
+import { createRedisBackend, type RedisBackend } from '../../src/redis/backend'
 import { StoreUnavailableError } from '../../src/store/types'
 import { FAST_PRESENCE } from './backends'
 import { Inbox } from './inbox'

@@ -291,3 +291,22 @@ describe.skipIf(backends[1]?.missing !== null)('redis store internals', () => {
     expect(new Set(ours.map((k) => k.match(/\{(.*)\}/)?.[1])).size).toBe(TRICKY_ROOMS.length)
   })
 })
+
+describe('memory store bounds', () => {
+  it('forgets the oldest ids past idempotencyLimit, even inside the window, but never those of retained messages', async () => {
+    const { MemoryStore } = await import('../../src/store/memory')
+    const store = new MemoryStore({ historyLimit: 2, idempotencyLimit: 3, idempotencyWindow: 600_000 })
+    for (let i = 1; i <= 8; i++) await store.append(draft('bounded', { id: `b${i}`, text: `text ${i}` }))
+    // Retained: b7, b8. Remembered beyond them: the newest three trimmed ones, b4..b6.
+    expect(await store.append(draft('bounded', { id: 'b4', text: 'text 4' }))).toMatchObject({
+      duplicate: true,
+      message: { offset: 4, id: 'b4', text: 'text 4' },
+    })
+    expect((await store.append(draft('bounded', { id: 'b3' }))).duplicate).toBe(false) // offset 9: b4 falls out
+    expect((await store.append(draft('bounded', { id: 'b4' }))).duplicate).toBe(false)
+    // b9 stays known while retained, whatever the count bound.
+    expect((await store.append(draft('bounded', { id: 'b9' }))).duplicate).toBe(false)
+    expect(await store.state('bounded')).toMatchObject({ head: 11, first: 10 })
+    expect((await store.append(draft('bounded', { id: 'b9' }))).duplicate).toBe(true)
+  })
+})

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { decodeFrame, jsonDepth, parseJson } from '../src/decoder'
 import { ClientError } from '../src/errors'
-import { decodeFrame, jsonDepth, parseJson } from '../src/frames'
 
 const limits = { maxDepth: 32, maxText: 4000 }
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { Member } from '@confab/sdk/protocol'
 import type { Redis } from 'ioredis'
-import { guarded, storeError } from '../store/redis-errors'
-import { decode, encode, RedisKeys } from '../store/redis-keys'
-import { LuaScript } from '../store/redis-script'
+import type { Presence, PresenceGoneHandler } from '../presence/types'
 import { StoreUnavailableError } from '../store/types'
-import { ADD_LUA, FORGET_LUA, HEARTBEAT_LUA, REMOVE_LUA, SWEEP_ROOM_LUA } from './redis-lua'
-import type { Presence, PresenceGoneHandler } from './types'
+import { guarded, storeError } from './guard'
+import { decode, encode, RedisKeys } from './keys'
+import { ADD_LUA, FORGET_LUA, HEARTBEAT_LUA, REMOVE_LUA, SWEEP_ROOM_LUA } from './presence-lua'
+import { LuaScript } from './script'
 
 /** Options of Redis presence. */
 export interface RedisPresenceOptions {

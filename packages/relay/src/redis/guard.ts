@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from './types'
+import { StoreUnavailableError } from '../store/types'
 
 // Redis replies that mean "not now" rather than "your command is wrong".
 const TRANSIENT_REPLY = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/

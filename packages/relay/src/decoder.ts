@@ -1,5 +1,6 @@
 import type { ClientFrame, Meta, Position } from '@confab/sdk/protocol'
 import { ClientError } from './errors'
+import { cleanText, isVisible } from './text'
 
 /** What the decoder needs to know about the relay's limits. */
 export interface DecodeLimits {
@@ -134,13 +135,18 @@ function position(value: unknown): Position | undefined {
   return { epoch, offset }
 }
 
-/** Message text: present, within `maxText`, well-formed Unicode, not only whitespace. */
+/**
+ * Message text as stored: present, within `maxText`, well-formed Unicode,
+ * cleaned by `cleanText` (controls, terminal escapes and bidi overrides
+ * removed), and with something visible left.
+ */
 export function checkText(value: unknown, maxText: number): string {
   if (typeof value !== 'string') throw bad('text must be a string')
   if (value.length > maxText) throw new ClientError('too_large', `text is longer than ${maxText} characters`)
-  if (value.trim().length === 0) throw bad('text is empty')
   if (LONE_SURROGATE.test(value)) throw bad('text is not valid Unicode')
-  return value
+  const text = cleanText(value)
+  if (!isVisible(text)) throw bad('text is empty')
+  return text
 }
 
 function meta(value: unknown): Meta | undefined {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Member, Message, Meta } from '@confab/sdk/protocol'
 import type { Redis } from 'ioredis'
-import { guarded } from './redis-errors'
-import { RedisKeys, scopedId } from './redis-keys'
-import { APPEND_LUA, STATE_LUA } from './redis-lua'
-import { LuaScript } from './redis-script'
-import type { AppendResult, Draft, RoomState, Store } from './types'
+import type { AppendResult, Draft, RoomState, Store } from '../store/types'
+import { guarded } from './guard'
+import { RedisKeys, scopedId } from './keys'
+import { LuaScript } from './script'
+import { APPEND_LUA, STATE_LUA } from './store-lua'
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {

@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
-import { RedisBroker } from './broker/redis'
-import type { Broker } from './broker/types'
-import { RedisPresence } from './presence/redis'
-import type { Presence } from './presence/types'
-import { RedisStore } from './store/redis'
-import { RedisKeys } from './store/redis-keys'
-import { type Store, StoreUnavailableError } from './store/types'
+import type { Broker } from '../broker/types'
+import type { Presence } from '../presence/types'
+import { type Store, StoreUnavailableError } from '../store/types'
+import { RedisBroker } from './broker'
+import { RedisKeys } from './keys'
+import { RedisPresence } from './presence'
+import { RedisStore } from './store'
 
 /** Store, broker and presence over one Redis deployment. */
 export interface RedisBackend {

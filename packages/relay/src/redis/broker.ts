@@ -1,10 +1,10 @@
 import { once } from 'node:events'
 import type { Message } from '@confab/sdk/protocol'
 import type { Redis } from 'ioredis'
-import { guarded, storeError } from '../store/redis-errors'
-import { RedisKeys } from '../store/redis-keys'
+import type { Broker, BrokerEvent, BrokerHandler } from '../broker/types'
 import { StoreUnavailableError } from '../store/types'
-import type { Broker, BrokerEvent, BrokerHandler } from './types'
+import { guarded, storeError } from './guard'
+import { RedisKeys } from './keys'
 
 /** Options of the Redis broker. */
 export interface RedisBrokerOptions {

@@ -4,7 +4,7 @@ import type { Member } from '@confab/sdk/protocol'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type WebSocket from 'ws'
 import * as ws from 'ws'
-import { preframing, SharedFrame, writeShared } from '../src/wire'
+import { preframing, SharedFrame, writeShared } from '../src/writer'
 import { connectClient, startRelay, type TestClient } from './helpers'
 
 type Decoded = { text: string; binary: boolean }

@@ -1,0 +1,237 @@
+import {
+  type AckFrame,
+  CLOSE,
+  type ClientFrame,
+  type HelloFrame,
+  type HistoryFrame,
+  type JoinFrame,
+  type Limits,
+  type Member,
+  type PublishFrame,
+  type RelayFrame,
+  type WelcomeFrame,
+} from '@confab/sdk/protocol'
+import type { Logger } from 'pino'
+import { type Authenticate, mayEnter } from './auth'
+import type { AuthUser, RelayConfig } from './config'
+import { ClientError, type ErrorContext, isExpected } from './errors'
+import { ABUSE, RateGate, TokenBucket } from './limits'
+import type { Metrics } from './metrics'
+import { RoomSet } from './room-set'
+import type { Rooms, Subscriber } from './rooms'
+import { userIdProblem } from './text'
+
+/** What every connection shares. */
+export interface ConnectionContext {
+  config: RelayConfig
+  rooms: Rooms
+  authenticate: Authenticate
+  metrics: Metrics
+  logger: Logger
+  /** Announced in `welcome`. */
+  limits: Limits
+}
+
+/** The socket side of a session: where its answers go. */
+export interface SessionSocket extends Subscriber {
+  /** Id for logs and support, sent in `welcome`. */
+  readonly session: string
+  /** Writes one relay frame to this client. */
+  reply(frame: RelayFrame): void
+  /** Answers a refusal (not counted as a mistake). */
+  refuse(error: ClientError, context?: ErrorContext): void
+  /** Answers a client mistake, counted towards closing with 4009. */
+  mistake(error: ClientError, context?: ErrorContext): void
+  close(code: number, reason: string): void
+}
+
+/** Where a connection is in the protocol. */
+export type SessionState = 'hello' | 'authenticating' | 'open' | 'closed'
+
+/** History page size when a `history` frame gives no limit. */
+const DEFAULT_PAGE = 50
+
+/** The user of a connection before `hello`: one shared object. */
+const NOBODY: AuthUser = Object.freeze({ id: '', name: '' })
+
+/**
+ * One client's protocol state: the hello handshake, who the user is, the
+ * rooms it is in and its rate limits; it handles each decoded frame. The
+ * socket, its writes and the order frames are read in are the `Connection`'s.
+ */
+export class Session {
+  #user: AuthUser = NOBODY
+  #state: SessionState = 'hello'
+  readonly #socket: SessionSocket
+  readonly #ctx: ConnectionContext
+  // Created when first needed: most sockets join one room, publish rarely and never err,
+  // and an idle socket should cost little more than the WebSocket itself.
+  #rooms: RoomSet | null = null
+  #publishes: TokenBucket | null = null
+  /** join, leave, typing and history: cheap to send, not free to serve or fan out. */
+  #others: RateGate | null = null
+  #refusedInARow = 0
+
+  constructor(socket: SessionSocket, ctx: ConnectionContext) {
+    this.#socket = socket
+    this.#ctx = ctx
+  }
+
+  /** The connection's user (empty until `hello` succeeds). */
+  get user(): AuthUser {
+    return this.#user
+  }
+
+  get state(): SessionState {
+    return this.#state
+  }
+
+  /** Ends the session once: leaves every room. False when it had ended already. */
+  end(): boolean {
+    if (this.#state === 'closed') return false
+    this.#state = 'closed'
+    if (this.#rooms !== null) {
+      for (const room of this.#rooms.list()) this.#ctx.rooms.leave(this.#socket, room)
+      this.#rooms = null
+    }
+    return true
+  }
+
+  /** Handles one valid frame; a refusal it throws is answered by the caller. */
+  async handle(frame: ClientFrame): Promise<void> {
+    if (frame.type === 'join' || frame.type === 'leave' || frame.type === 'typing' || frame.type === 'history') {
+      const { limits } = this.#ctx.config
+      this.#others ??= new RateGate(limits.frameRate, limits.frameBurst, limits.rateAbuse)
+      const wait = this.#others.take()
+      if (wait === ABUSE) {
+        this.#socket.close(CLOSE.RATE_ABUSE, 'sending too fast')
+        return
+      }
+      if (wait > 0) throw new ClientError('rate_limited', 'sending too fast', wait)
+    }
+    switch (frame.type) {
+      case 'hello':
+        return this.#hello(frame)
+      case 'join':
+        return this.#join(frame)
+      case 'leave':
+        this.#rooms?.delete(frame.room)
+        this.#ctx.rooms.leave(this.#socket, frame.room)
+        this.#socket.reply(
+          frame.ref === undefined
+            ? { type: 'left', room: frame.room }
+            : { type: 'left', ref: frame.ref, room: frame.room },
+        )
+        return
+      case 'publish':
+        return this.#publish(frame)
+      case 'typing':
+        if (!this.#ctx.rooms.typing(this.#socket, frame.room, frame.active !== false)) {
+          throw new ClientError('bad_request', 'join the room first')
+        }
+        return
+      case 'history':
+        return this.#history(frame)
+      case 'ping':
+        this.#socket.reply(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref })
+        return
+    }
+  }
+
+  async #hello(frame: HelloFrame): Promise<void> {
+    if (this.#state !== 'hello') {
+      this.#socket.mistake(new ClientError('bad_request', 'hello was already sent'))
+      return
+    }
+    this.#state = 'authenticating'
+    let identity: Awaited<ReturnType<Authenticate>>
+    try {
+      identity = await this.#ctx.authenticate(frame)
+      // The id is copied into every message and presence entry: held to the HTTP API's rule for `from.id`.
+      const problem = userIdProblem(identity.user.id)
+      if (problem !== null) throw new ClientError('unauthorized', `user id (the token's "sub") ${problem}`)
+    } catch (error) {
+      if (!isExpected(error)) {
+        this.#ctx.logger.error({ err: error, session: this.#socket.session }, 'authentication failed')
+      }
+      const refusal = error instanceof ClientError ? error : new ClientError('unauthorized', 'authentication failed')
+      this.#socket.refuse(refusal)
+      this.#socket.close(CLOSE.UNAUTHORIZED, refusal.code)
+      return
+    }
+    // The socket may have closed while the token was being checked.
+    if ((this.#state as SessionState) === 'closed') return
+    this.#user = identity.user
+    this.#state = 'open'
+    const welcome: WelcomeFrame = {
+      type: 'welcome',
+      v: 1,
+      session: this.#socket.session,
+      user: { id: identity.user.id, name: identity.user.name },
+      heartbeat: this.#ctx.config.heartbeat,
+      limits: this.#ctx.limits,
+    }
+    if (identity.resume !== undefined) welcome.resume = identity.resume
+    this.#socket.reply(welcome)
+    this.#ctx.logger.debug({ session: this.#socket.session, user: identity.user.id }, 'hello')
+  }
+
+  async #join(frame: JoinFrame): Promise<void> {
+    if (!mayEnter(this.#user, frame.room)) throw new ClientError('forbidden', 'not allowed in this room')
+    this.#rooms ??= new RoomSet()
+    const rooms = this.#rooms
+    if (rooms.has(frame.room)) throw new ClientError('bad_request', 'already in this room')
+    if (rooms.size >= this.#ctx.config.limits.maxRooms) {
+      throw new ClientError('limit_exceeded', `at most ${this.#ctx.config.limits.maxRooms} rooms per connection`)
+    }
+    rooms.add(frame.room)
+    try {
+      await this.#ctx.rooms.join(this.#socket, frame.room, {
+        ref: frame.ref,
+        since: frame.since,
+        history: frame.history,
+      })
+    } catch (error) {
+      rooms.delete(frame.room)
+      throw error
+    }
+    // Closed while joining: the registry must not keep a dead subscriber.
+    if (this.#state === 'closed') this.#ctx.rooms.leave(this.#socket, frame.room)
+  }
+
+  async #publish(frame: PublishFrame): Promise<void> {
+    if (!this.#rooms?.has(frame.room)) throw new ClientError('bad_request', 'join the room first')
+    const { limits } = this.#ctx.config
+    this.#publishes ??= new TokenBucket(limits.publishRate, limits.publishBurst)
+    const wait = this.#publishes.take()
+    if (wait > 0) {
+      if (++this.#refusedInARow >= limits.rateAbuse) {
+        this.#socket.close(CLOSE.RATE_ABUSE, 'publishing too fast')
+        return
+      }
+      throw new ClientError('rate_limited', 'publishing too fast', wait)
+    }
+    this.#refusedInARow = 0
+    const from: Member = { id: this.#user.id, name: this.#user.name }
+    await this.#ctx.rooms.publish(
+      { room: frame.room, id: frame.id, from, text: frame.text, meta: frame.meta },
+      ({ message }) => {
+        const ack: AckFrame = {
+          type: 'ack',
+          ref: frame.ref,
+          room: message.room,
+          id: message.id,
+          offset: message.offset,
+          ts: message.ts,
+        }
+        this.#socket.reply(ack)
+      },
+    )
+  }
+
+  async #history(frame: HistoryFrame): Promise<void> {
+    if (!mayEnter(this.#user, frame.room)) throw new ClientError('forbidden', 'not allowed in this room')
+    const page = await this.#ctx.rooms.history(frame.room, frame.before, frame.limit ?? DEFAULT_PAGE)
+    this.#socket.reply({ type: 'history', ref: frame.ref, room: frame.room, ...page })
+  }
+}
