@@ -1,4 +1,5 @@
 import type { ClientFrame, Meta, Position } from '@confab/sdk/protocol'
+import { MAX_REF, ROOM_PATTERN } from '@confab/sdk/protocol'
 import { ClientError } from './errors'
 import { cleanText, isVisible } from './text'
 
@@ -22,8 +23,8 @@ export type Decoded =
       hello?: true
     }
 
-/** Longest `ref`, message `id` and room name, in characters. */
-export const MAX_REF = 64
+/** Longest `ref` and room name come from the protocol, so the SDK checks the same rules; longest message `id`, in characters. */
+export { MAX_REF, ROOM_PATTERN }
 export const MAX_ID = 64
 export const MAX_ROOM = 64
 
@@ -33,9 +34,6 @@ export const MAX_ROOM = 64
  * however large a frame may be.
  */
 export const MAX_META = 2048 // 2 KiB
-
-/** Room names: 1 to 64 letters, digits, `_`, `-`, `.`, `:` or `@`. */
-export const ROOM_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 /** A key that could be forbidden: spelled out, or hidden behind any `\u` escape (`"\u005f_proto__"`). */

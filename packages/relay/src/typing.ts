@@ -13,13 +13,21 @@ export type TypingChange = (room: string, user: Member, active: boolean) => void
 export const MAX_TRANSITIONS = 4
 export const TRANSITION_WINDOW = 3000 // 3 seconds
 
+/**
+ * A typist who keeps typing is announced again this often, so that members
+ * who expire remote typists on their own clock (the SDK after 6 seconds) keep
+ * showing a continuous typist. Refreshes in between are not rebroadcast.
+ */
+export const REANNOUNCE_EVERY = 3000 // 3 seconds
+
 /** One user's typing in one room. */
 interface Typist {
   user: Member
   /** Typing now, as the user's frames (and expiry) say. */
   typing: boolean
-  /** What members were last told. */
+  /** What members were last told, and when (ms since epoch). */
   announced: boolean
+  announcedAt: number
   /** When typing expires without a refresh (ms since epoch). */
   expires: number
   /** Start of the current transition window, and transitions announced in it. */
@@ -59,14 +67,14 @@ export class Typing {
     this.#sweeper = null
   }
 
-  /** The user typed (`active`) or stopped; a change is announced within the user's budget, a refresh never. */
+  /** The user typed (`active`) or stopped; a change is announced within the user's budget, a refresh every {@link REANNOUNCE_EVERY} ms at most. */
   set(room: string, user: Member, active: boolean): void {
     const now = Date.now()
     let typists = this.#rooms.get(room)
     let typist = typists?.get(user.id)
     if (!typist) {
       if (!active) return
-      typist = { user, typing: false, announced: false, expires: 0, windowStart: now, transitions: 0 }
+      typist = { user, typing: false, announced: false, announcedAt: 0, expires: 0, windowStart: now, transitions: 0 }
       if (!typists) {
         typists = new Map()
         this.#rooms.set(room, typists)
@@ -74,7 +82,13 @@ export class Typing {
       typists.set(user.id, typist)
     }
     if (active) typist.expires = now + this.#timeout
-    if (typist.typing === active) return
+    if (typist.typing === active) {
+      if (active && typist.announced && now - typist.announcedAt >= REANNOUNCE_EVERY) {
+        typist.announcedAt = now
+        this.#changed(room, typist.user, true)
+      }
+      return
+    }
     typist.typing = active
     this.#announce(room, typist, now)
   }
@@ -111,6 +125,7 @@ export class Typing {
     if (typist.transitions >= MAX_TRANSITIONS) return // announced by a later sweep
     typist.transitions++
     typist.announced = typist.typing
+    typist.announcedAt = now
     this.#changed(room, typist.user, typist.typing)
   }
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { MAX_TRANSITIONS, TRANSITION_WINDOW, Typing } from '../src/typing'
+import { MAX_TRANSITIONS, REANNOUNCE_EVERY, TRANSITION_WINDOW, Typing } from '../src/typing'
 
 const ann = { id: 'u-ann', name: 'Ann' }
 
@@ -14,15 +14,29 @@ describe('Typing', () => {
     const typing = new Typing(5000, (room, user, active) => changes.push([room, user.id, active]))
     typing.start()
     typing.set('lobby', ann, true)
-    vi.advanceTimersByTime(4000)
-    typing.set('lobby', ann, true)
+    vi.advanceTimersByTime(2500)
+    typing.set('lobby', ann, true) // a refresh sooner than REANNOUNCE_EVERY: only the expiry moves, to 7.5 s
     vi.advanceTimersByTime(4000)
     expect(changes).toEqual([['lobby', 'u-ann', true]])
-    vi.advanceTimersByTime(2000)
+    vi.advanceTimersByTime(1500)
     expect(changes).toEqual([
       ['lobby', 'u-ann', true],
       ['lobby', 'u-ann', false],
     ])
+    typing.stop()
+  })
+
+  it(`announces a continuous typist again every ${REANNOUNCE_EVERY} ms, and no refresh in between`, () => {
+    vi.useFakeTimers()
+    const changes: boolean[] = []
+    const typing = new Typing(5000, (_room, _user, active) => changes.push(active))
+    typing.start()
+    // A keystroke every 300 ms for 10 s: members whose own expiry is 6 s must never lose the typist.
+    for (let t = 0; t < 10_000; t += 300) {
+      typing.set('lobby', ann, true)
+      vi.advanceTimersByTime(300)
+    }
+    expect(changes).toEqual([true, true, true, true])
     typing.stop()
   })
 
