@@ -7,21 +7,6 @@ import { activeKey, NAME_KEY, read, write } from './storage.js'
 import { locales, resolveStrings, type Strings } from './strings.js'
 import { adoptStyles, PHONE, setViewport } from './styles.js'
 
-/** Attributes that configure the element; each is also a property (`open` as `opened`, `title` and `lang` as HTMLElement's own). */
-const ATTRIBUTES = [
-  'relay',
-  'room',
-  'name',
-  'token',
-  'mode',
-  'theme',
-  'open',
-  'title',
-  'placeholder',
-  'lang',
-  'position',
-] as const
-
 /** The value of an attribute when it is absent or empty. */
 const text =
   (fallback = '') =>
@@ -30,39 +15,64 @@ const text =
 
 /** One of `values`, else `fallback` (an absent or unknown attribute value). */
 const oneOf =
-  (values: string[], fallback: string) =>
-  (value: string | null): string =>
-    value !== null && values.includes(value) ? value : fallback
+  <const T extends string>(values: T[], fallback: T) =>
+  (value: string | null): T =>
+    value !== null && (values as string[]).includes(value) ? (value as T) : fallback
 
-/** The string properties reflected to attributes of the same name, with how each reads its attribute. */
-const ACCESSORS: Record<string, (value: string | null) => string> = {
-  relay: text(),
-  room: text('lobby'),
-  name: text(),
-  token: text(),
-  mode: oneOf(['inline'], 'launcher'),
-  theme: oneOf(['light', 'dark'], 'auto'),
-  placeholder: text(),
-  position: oneOf(['left'], 'right'),
-}
+/**
+ * What a change of an attribute sets off: a new connection, a new layout, new labels, or opening and closing.
+ * `persist` reconnects too: the SDK client reads its storage once, when it is made.
+ */
+type Reaction = 'connect' | 'layout' | 'label' | 'open'
+
+/**
+ * Every attribute the element observes, with its reaction; `read` (how the property of the same name reads the
+ * attribute) makes a string property reflected to the attribute. `open` is the boolean property `opened`, and
+ * `title` and `lang` are HTMLElement's own properties.
+ */
+const ATTRIBUTES = {
+  relay: { read: text(), on: 'connect' },
+  room: { read: text('lobby'), on: 'connect' },
+  name: { read: text(), on: 'connect' },
+  token: { read: text(), on: 'connect' },
+  persist: { read: oneOf(['session', 'none'], 'local'), on: 'connect' },
+  mode: { read: oneOf(['inline'], 'launcher'), on: 'layout' },
+  position: { read: oneOf(['left'], 'right'), on: 'layout' },
+  theme: { read: oneOf(['light', 'dark'], 'auto'), on: 'label' },
+  placeholder: { read: text(), on: 'label' },
+  open: { on: 'open' },
+  title: { on: 'label' },
+  lang: { on: 'label' },
+} satisfies Record<string, { read?: (value: string | null) => string; on: Reaction }>
+
+type Table = typeof ATTRIBUTES
+/** Attributes with a generated string property. */
+type Reflected = { [K in keyof Table]: Table[K] extends { read: unknown } ? K : never }[keyof Table]
+
+/** The string properties generated from {@link ATTRIBUTES}, typed by what their `read` returns. */
+export type ConfabChatAttributes = { -readonly [K in Reflected]: ReturnType<Table[K]['read']> }
+
+const REFLECTED = Object.keys(ATTRIBUTES).filter((name) => 'read' in ATTRIBUTES[name as keyof Table]) as Reflected[]
 
 /** Properties a page may have set before the element was defined. */
-const PROPERTIES = [
-  'client',
-  'strings',
-  'relay',
-  'room',
-  'name',
-  'token',
-  'mode',
-  'theme',
-  'opened',
-  'placeholder',
-  'position',
-]
+const PROPERTIES = ['client', 'strings', 'opened', ...REFLECTED]
 
-/** Attributes whose change means a new connection. */
-const CONNECTION = new Set(['relay', 'room', 'name', 'token'])
+/** The `detail` of each event of `<confab-chat>`. */
+interface Details {
+  /** A message was shown for the first time. */
+  'confab-message': { message: Message }
+  /** The connection changed. */
+  'confab-status': { status: Status }
+  /** The panel opened. */
+  'confab-open': undefined
+  /** The panel closed. */
+  'confab-close': undefined
+  /** A send or a history page failed, or the relay refused the token or the room. */
+  'confab-error': { error: unknown }
+}
+
+/** Events of `<confab-chat>`: each a `CustomEvent` that bubbles and is composed. */
+export type ConfabChatEventMap = HTMLElementEventMap & { [K in keyof Details]: CustomEvent<Details[K]> }
 
 /** Within this many pixels of the top of the log, scrolling up loads the previous page. */
 const PAGE_TRIGGER = 40
@@ -87,7 +97,7 @@ export class ConfabChat extends HTMLElement {
   /** Built-in locales, selected by `lang`; add your own: `ConfabChat.locales.de = { send: 'Senden', ... }`. */
   static locales = locales
 
-  static readonly observedAttributes = ATTRIBUTES
+  static readonly observedAttributes = Object.keys(ATTRIBUTES) as (keyof Table)[]
 
   /** Registers the element as `tag` unless that name is taken already (so loading twice is harmless). */
   static define(tag = 'confab-chat', registry: CustomElementRegistry = customElements): void {
@@ -132,30 +142,14 @@ export class ConfabChat extends HTMLElement {
 
   // ------------------------------------------------------------ properties
 
-  // The accessors of these properties are made from ACCESSORS in the static block below.
-
-  /** Relay URL (`wss://…/ws` or `https://…`); default: `ConfabChat.defaultRelay`, then this page's origin. */
-  declare relay: string
-  /** Room to join (default `lobby`). */
-  declare room: string
-  /** Display name; when empty the widget asks once and remembers the answer in localStorage. */
-  declare name: string
-  /** Token for a relay with auth (then no name is asked). */
-  declare token: string
-  /** `launcher` (floating button and panel, the default) or `inline` (fills its box). */
-  declare mode: 'launcher' | 'inline'
-  /** `light`, `dark` or `auto` (the default: follows prefers-color-scheme). */
-  declare theme: 'light' | 'dark' | 'auto'
-  /** Placeholder of the message input (default from strings). */
-  declare placeholder: string
-  /** Launcher corner: `right` (default) or `left`. */
-  declare position: 'left' | 'right'
-
+  // The string properties (relay, room, name, token, persist, mode, position, theme, placeholder) are made
+  // from ATTRIBUTES here and typed by the ConfabChat interface below the class.
   static {
-    for (const [prop, parse] of Object.entries(ACCESSORS)) {
+    for (const prop of REFLECTED) {
+      const read = ATTRIBUTES[prop].read
       Object.defineProperty(ConfabChat.prototype, prop, {
         get(this: ConfabChat) {
-          return parse(this.getAttribute(prop))
+          return read(this.getAttribute(prop))
         },
         set(this: ConfabChat, value: string | null | undefined) {
           if (value === null || value === undefined) this.removeAttribute(prop)
@@ -239,21 +233,25 @@ export class ConfabChat extends HTMLElement {
 
   attributeChangedCallback(name: string, old: string | null, value: string | null): void {
     if (old === value) return
-    if (CONNECTION.has(name)) {
-      if (this.chat) this.restart()
-      // A name or token arriving while the name form shows (or before the first open) may now be enough.
-      else if (this.connected && (this.mode === 'inline' || this.opened)) this.start()
-    } else if (name === 'open') {
-      this.layout()
-      // Opened before it was attached: connectedCallback opens it.
-      if (!this.connected) return
-      if (value !== null) this.onOpen()
-      else this.onClose()
-    } else if (name === 'mode' || name === 'position') {
-      this.layout()
-      if (this.connected && this.mode === 'inline') this.start()
-    } else {
-      this.relabel()
+    switch (ATTRIBUTES[name as keyof Table].on) {
+      case 'connect':
+        if (this.chat) this.restart()
+        // A name or token arriving while the name form shows (or before the first open) may now be enough.
+        else if (this.connected && (this.mode === 'inline' || this.opened)) this.start()
+        break
+      case 'open':
+        this.layout()
+        // Opened before it was attached: connectedCallback opens it.
+        if (!this.connected) return
+        if (value !== null) this.onOpen()
+        else this.onClose()
+        break
+      case 'layout':
+        this.layout()
+        if (this.connected && this.mode === 'inline') this.start()
+        break
+      case 'label':
+        this.relabel()
     }
   }
 
@@ -402,7 +400,7 @@ export class ConfabChat extends HTMLElement {
     return activeKey(this.relayUrl(), this.room)
   }
 
-  private emit(type: string, detail?: unknown): void {
+  private emit<K extends keyof Details>(type: K, detail?: Details[K]): void {
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }))
   }
 
@@ -413,4 +411,20 @@ export class ConfabChat extends HTMLElement {
     delete (this as Record<string, unknown>)[prop]
     ;(this as Record<string, unknown>)[prop] = value
   }
+}
+
+/** The generated string properties, and `addEventListener` typed by {@link ConfabChatEventMap}. */
+export interface ConfabChat extends ConfabChatAttributes {
+  addEventListener<K extends keyof ConfabChatEventMap>(
+    type: K,
+    listener: (this: ConfabChat, event: ConfabChatEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void
+  removeEventListener<K extends keyof ConfabChatEventMap>(
+    type: K,
+    listener: (this: ConfabChat, event: ConfabChatEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void
 }
