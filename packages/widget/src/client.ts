@@ -1,17 +1,27 @@
 // The SDK surface the widget uses, named from @confab/sdk's own types so the two cannot drift apart.
-import type { Client, Limits, Member, Message, Room, ConnectOptions as SdkConnectOptions, Status } from '@confab/sdk'
+import type {
+  Client,
+  JoinOptions,
+  Limits,
+  Member,
+  Message,
+  Room,
+  ConnectOptions as SdkConnectOptions,
+  Status,
+} from '@confab/sdk'
 
 export type { Limits, Member, Message, Status }
 
 /** The part of an `@confab/sdk` room the widget uses. */
-export type ChatRoom = Pick<Room, 'on' | 'send' | 'typing' | 'history' | 'leave'>
+export type ChatRoom = Pick<Room, 'on' | 'send' | 'typing' | 'history' | 'leave' | 'position'>
 
 /**
  * The part of an `@confab/sdk` client the widget uses; assign your own to `element.client`. `limits` (the last
  * `welcome`'s) is optional: without it the widget assumes the relay's defaults.
  */
-export type ChatClient = Pick<Client, 'status' | 'user' | 'on' | 'join' | 'close'> & {
+export type ChatClient = Pick<Client, 'status' | 'user' | 'on' | 'close'> & {
   readonly limits?: Limits | undefined
+  join(room: string, options?: JoinOptions): ChatRoom
 }
 
 /** Options the widget passes when it opens its own connection. */

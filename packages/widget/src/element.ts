@@ -3,9 +3,10 @@ import { Chat } from './chat.js'
 import type { ChatClient, Connect, Message, Status } from './client.js'
 import { MessageLog } from './log.js'
 import { applyStrings, renderView, setUnread, type View } from './render.js'
-import { activeKey, NAME_KEY, read, write } from './storage.js'
-import { locales, resolveStrings, type Strings } from './strings.js'
-import { adoptStyles, PHONE, setViewport } from './styles.js'
+import { accentText } from './contrast.js'
+import { activeKey, type Area, identityArea, NAME_KEY, openKey, read, sdkStorage, write } from './storage.js'
+import { format, locales, resolveStrings, type Strings } from './strings.js'
+import { adoptStyles, PHONE, setAccentText, setViewport } from './styles.js'
 
 /** The value of an attribute when it is absent or empty. */
 const text =
@@ -108,12 +109,15 @@ export class ConfabChat extends HTMLElement {
   private readonly view: View
   private readonly log: MessageLog
   private readonly viewport: CSSStyleSheet
+  private readonly accent: CSSStyleSheet
   private chat: Chat | undefined
   private ownClient: ChatClient | undefined
   private overrides: Partial<Strings> = {}
   private unread = 0
   /** The name typed into the name form, for when Web Storage is blocked and cannot remember it. */
   private chosenName = ''
+  /** True while connectedCallback restores the tab's open state: a restored panel does not take focus. */
+  private restoring = false
   /**
    * Set by connectedCallback. Not `isConnected`: while markup upgrades, attributeChangedCallback runs once per
    * attribute with isConnected already true, and reacting there would open a connection per attribute.
@@ -129,7 +133,7 @@ export class ConfabChat extends HTMLElement {
   constructor() {
     super()
     const shadow = this.attachShadow({ mode: 'open' })
-    this.viewport = adoptStyles(shadow)
+    ;[this.viewport, this.accent] = adoptStyles(shadow)
     this.view = renderView(shadow)
     this.log = new MessageLog(
       this.view,
@@ -217,11 +221,17 @@ export class ConfabChat extends HTMLElement {
 
   connectedCallback(): void {
     for (const prop of PROPERTIES) this.upgrade(prop)
+    // The open state this tab last had wins over the markup's: a visitor who closed the panel keeps it closed
+    // on the next page of the site, and one who left it open finds it open.
+    const wasOpen = this.tabRead(openKey(this.relayUrl(), this.room))
+    this.restoring = wasOpen !== null
+    if (this.mode === 'launcher' && wasOpen !== null) this.toggleAttribute('open', wasOpen === '1')
     this.relabel()
     this.layout()
     this.connected = true
     if (this.opened) this.onOpen()
-    else if (this.mode === 'inline' || read('sessionStorage', this.activeKey())) this.start()
+    else if (this.mode === 'inline' || this.tabRead(this.activeKey())) this.start()
+    this.restoring = false
   }
 
   disconnectedCallback(): void {
@@ -289,13 +299,17 @@ export class ConfabChat extends HTMLElement {
         this.submit()
       }
     })
-    v.input.addEventListener('input', () => this.chat?.typing())
+    v.input.addEventListener('input', () => {
+      this.fits()
+      this.chat?.typing()
+    })
     v.nameForm.addEventListener('submit', (event) => {
       event.preventDefault()
       const name = v.nameInput.value.trim()
       if (!name) return
       this.chosenName = name
-      write('localStorage', NAME_KEY, name)
+      const area = identityArea(this.persist)
+      if (area) write(area, NAME_KEY, name)
       this.start()
       v.input.focus()
     })
@@ -308,22 +322,27 @@ export class ConfabChat extends HTMLElement {
   /** Connects (once) when a name or token is known; otherwise shows the name form. */
   private start(): Chat | undefined {
     if (this.chat) return this.chat
-    const name = this.name || this.chosenName || read('localStorage', NAME_KEY) || ''
+    const area = identityArea(this.persist)
+    const name = this.name || this.chosenName || (area && read(area, NAME_KEY)) || ''
     const needsName = !this.ownClient && !this.token && !name
     this.view.nameForm.hidden = !needsName
     this.view.composer.hidden = needsName
     if (needsName) return undefined
-    const client = this.ownClient ?? ConfabChat.connect(this.relayUrl(), this.token ? { token: this.token } : { name })
+    const persist = sdkStorage(this.persist)
+    const client =
+      this.ownClient ??
+      ConfabChat.connect(this.relayUrl(), { ...(this.token ? { token: this.token } : { name }), ...(persist && { persist }) })
     this.chat = new Chat(client, !this.ownClient, this.room, this.view, this.log, {
       strings: () => this.strings,
       status: (status) => this.emit('confab-status', { status }),
       error: (error) => this.emit('confab-error', { error }),
       message: (message, own, live) => {
         this.emit('confab-message', { message })
-        if (live && !own && this.mode === 'launcher' && !this.opened) setUnread(this.view, this.strings, ++this.unread)
+        if (live && !own && this.mode === 'launcher' && !this.opened)
+          setUnread(this.view, this.strings, ++this.unread, false)
       },
     })
-    if (this.mode === 'launcher') write('sessionStorage', this.activeKey(), '1')
+    if (this.mode === 'launcher') this.tabWrite(this.activeKey(), '1')
     this.emit('confab-status', { status: client.status })
     return this.chat
   }
@@ -341,27 +360,48 @@ export class ConfabChat extends HTMLElement {
 
   private submit(): void {
     const text = this.view.input.value.trim()
-    if (!text) return
+    if (!text || !this.fits()) return
     this.view.input.value = ''
     // A failed send stays on screen with a retry button and reaches the page as confab-error.
     this.send(text).catch(() => undefined)
   }
 
+  /** Checks the draft against the relay's `maxText`; when it is over, says by how much and marks Send unusable. */
+  private fits(): boolean {
+    const max = this.chat?.maxText
+    const n = this.view.input.value.trim().length
+    const over = max !== undefined && n > max
+    const s = this.strings
+    this.view.note.textContent = over ? format(s.tooLong, { n: n.toLocaleString(), max: max.toLocaleString() }) : ''
+    // aria-disabled, not disabled: the button keeps focus, and pressing it re-announces the note.
+    for (const [el, attr] of [
+      [this.view.input, 'aria-invalid'],
+      [this.view.sendButton, 'aria-disabled'],
+    ] as const) {
+      if (over) el.setAttribute(attr, 'true')
+      else el.removeAttribute(attr)
+    }
+    return !over
+  }
+
   private onOpen(): void {
     this.emit('confab-open')
     this.unread = 0
-    setUnread(this.view, this.strings, 0)
+    setUnread(this.view, this.strings, 0, true)
     this.start()
     this.log.scrollToEnd()
     // On phones the open panel is full-screen; follow the visual viewport so the keyboard never covers the input.
     globalThis.visualViewport?.addEventListener('resize', this.fit)
     globalThis.visualViewport?.addEventListener('scroll', this.fit)
     this.fit()
-    ;(this.view.nameForm.hidden ? this.view.input : this.view.nameInput).focus()
+    this.contrast()
+    if (this.mode === 'launcher') this.tabWrite(openKey(this.relayUrl(), this.room), '1')
+    if (!this.restoring) (this.view.nameForm.hidden ? this.view.input : this.view.nameInput).focus()
   }
 
   private onClose(): void {
     this.emit('confab-close')
+    if (this.mode === 'launcher') this.tabWrite(openKey(this.relayUrl(), this.room), '0')
     globalThis.visualViewport?.removeEventListener('resize', this.fit)
     globalThis.visualViewport?.removeEventListener('scroll', this.fit)
     setViewport(this.viewport, null)
@@ -379,6 +419,7 @@ export class ConfabChat extends HTMLElement {
     v.root.className = `root ${launcher ? 'launcher-mode' : 'inline'}${this.position === 'left' ? ' left' : ''}${this.opened ? ' open' : ''}`
     v.panel.hidden = launcher && !this.opened
     v.launcher.setAttribute('aria-expanded', String(this.opened))
+    setUnread(v, this.strings, this.unread, this.opened)
     if (launcher) v.panel.setAttribute('role', 'dialog')
     else v.panel.removeAttribute('role')
     if (launcher && this.opened && globalThis.matchMedia?.(PHONE).matches) v.panel.setAttribute('aria-modal', 'true')
@@ -388,12 +429,29 @@ export class ConfabChat extends HTMLElement {
   private relabel(): void {
     const s = this.strings
     applyStrings(this.view, s, this.getAttribute('title') || s.title, this.placeholder || s.placeholder)
-    setUnread(this.view, s, this.unread)
+    setUnread(this.view, s, this.unread, this.opened)
+    this.contrast()
     this.view.root.lang = this.lang
   }
 
   private relayUrl(): string {
     return this.relay || ConfabChat.defaultRelay || location.origin
+  }
+
+  /** Picks black or white text for the accent the page resolved, unless `--confab-accent-fg` says which. */
+  private contrast(): void {
+    // The launcher's background is the resolved accent, whatever set it (a page rule, an ancestor, the default).
+    const accent = globalThis.getComputedStyle?.(this.view.launcher).backgroundColor
+    setAccentText(this.accent, accent ? accentText(accent) : null)
+  }
+
+  /** sessionStorage, unless `persist="none"` forbids remembering anything. */
+  private tabRead(key: string): string | null {
+    return this.persist === 'none' ? null : read('sessionStorage' satisfies Area, key)
+  }
+
+  private tabWrite(key: string, value: string): void {
+    if (this.persist !== 'none') write('sessionStorage', key, value)
   }
 
   private activeKey(): string {
