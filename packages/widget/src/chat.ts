@@ -33,12 +33,13 @@ interface Outgoing {
 const MAX_TEXT = 4_000
 
 /** Codes that refuse a message for good: sending it again would be refused again, so no Retry is offered. */
-const REFUSED: Partial<Record<string, 'refusedTooLong' | 'refusedForbidden' | 'refusedBad'>> = {
-  too_large: 'refusedTooLong',
-  forbidden: 'refusedForbidden',
-  unauthorized: 'refusedForbidden',
-  bad_request: 'refusedBad',
-}
+const REFUSED: Partial<Record<string, 'refusedTooLong' | 'refusedTooLongUnknown' | 'refusedForbidden' | 'refusedBad'>> =
+  {
+    too_large: 'refusedTooLong',
+    forbidden: 'refusedForbidden',
+    unauthorized: 'refusedForbidden',
+    bad_request: 'refusedBad',
+  }
 
 /** The banner of a client the relay stopped for good, by the code of its last error. */
 const STOPPED: Partial<Record<string, 'unauthorized' | 'siteRefused'>> = {
@@ -184,7 +185,9 @@ export class Chat {
         const { code, id } = (error ?? {}) as { code?: string; id?: string }
         entry.failed = true
         entry.id ??= id
-        const refused = code === undefined ? undefined : REFUSED[code]
+        let refused = code === undefined ? undefined : REFUSED[code]
+        // Without the relay's announced limits the number would be a guess: say "too long" alone.
+        if (refused === 'refusedTooLong' && !this.client.limits) refused = 'refusedTooLongUnknown'
         if (refused) {
           // Retry would be refused the same way: say why instead, and forget the message.
           this.outgoing.delete(key)

@@ -1,10 +1,10 @@
 import { connect as sdkConnect } from '@confab/sdk'
 import { Chat } from './chat.js'
 import type { ChatClient, Connect, Message, Status } from './client.js'
+import { accentText } from './contrast.js'
 import { MessageLog } from './log.js'
 import { applyStrings, renderView, setUnread, type View } from './render.js'
-import { accentText } from './contrast.js'
-import { activeKey, type Area, identityArea, NAME_KEY, openKey, read, sdkStorage, write } from './storage.js'
+import { type Area, activeKey, identityArea, NAME_KEY, openKey, read, sdkStorage, write } from './storage.js'
 import { format, locales, resolveStrings, type Strings } from './strings.js'
 import { adoptStyles, PHONE, setAccentText, setViewport } from './styles.js'
 
@@ -86,8 +86,9 @@ const PAGE_TRIGGER = 40
  * @fires confab-status - the connection changed; `detail: { status }`
  * @fires confab-open - the panel opened
  * @fires confab-close - the panel closed
- * @fires confab-error - a send or a history page failed; `detail: { error }`
+ * @fires confab-error - a send or a history page failed, or the relay refused the token, the origin or the room; `detail: { error }`
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the static block defines the accessors from ATTRIBUTES; the interface below the class types them from the same table
 export class ConfabChat extends HTMLElement {
   /** Opens the widget's own connection; replace it to use another transport or a test double. */
   static connect: Connect = (url, options) => sdkConnect(url, options)
@@ -331,7 +332,10 @@ export class ConfabChat extends HTMLElement {
     const persist = sdkStorage(this.persist)
     const client =
       this.ownClient ??
-      ConfabChat.connect(this.relayUrl(), { ...(this.token ? { token: this.token } : { name }), ...(persist && { persist }) })
+      ConfabChat.connect(this.relayUrl(), {
+        ...(this.token ? { token: this.token } : { name }),
+        ...(persist && { persist }),
+      })
     this.chat = new Chat(client, !this.ownClient, this.room, this.view, this.log, {
       strings: () => this.strings,
       status: (status) => this.emit('confab-status', { status }),
@@ -478,11 +482,19 @@ export interface ConfabChat extends ConfabChatAttributes {
     listener: (this: ConfabChat, event: ConfabChatEventMap[K]) => unknown,
     options?: boolean | AddEventListenerOptions,
   ): void
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | AddEventListenerOptions,
+  ): void
   removeEventListener<K extends keyof ConfabChatEventMap>(
     type: K,
     listener: (this: ConfabChat, event: ConfabChatEventMap[K]) => unknown,
     options?: boolean | EventListenerOptions,
   ): void
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | EventListenerOptions,
+  ): void
 }

@@ -70,7 +70,13 @@ export function renderView(shadow: ShadowRoot): View {
   )
 
   // No maxlength: it cuts a long paste silently; the note below says how much is too long instead.
-  const input = h('textarea', { part: 'input', id: 'input', rows: '1', enterkeyhint: 'send', 'aria-describedby': 'note' })
+  const input = h('textarea', {
+    part: 'input',
+    id: 'input',
+    rows: '1',
+    enterkeyhint: 'send',
+    'aria-describedby': 'note',
+  })
   // Never hidden, only empty, like the banner: its changes are announced.
   const note = h('div', { part: 'composer-note', class: 'note', id: 'note', 'aria-live': 'polite' })
   const sendButton = h('button', { part: 'send-button', class: 'send' }, icon(ICONS.send))

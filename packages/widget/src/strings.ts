@@ -21,6 +21,7 @@ export const en = {
   sending: 'Sending…',
   failed: 'Not sent',
   refusedTooLong: 'Not sent: longer than {max} characters',
+  refusedTooLongUnknown: 'Not sent: too long for this chat',
   refusedForbidden: 'Not sent: you may not write in this room',
   refusedBad: 'Not sent: the chat server refused this message',
   unconfirmed: 'Not confirmed yet…',

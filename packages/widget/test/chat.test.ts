@@ -603,6 +603,15 @@ describe('refusals explain themselves', () => {
     expect(shadow(el).querySelector('[part=retry-button]')).toBeNull()
   })
 
+  it('names no number for a too-long refusal when the client does not tell the limits', async () => {
+    const el = inline()
+    const client = joinedClient()
+    el.send('refused').catch(() => undefined)
+    client.room.sends[0]?.reject(Object.assign(new Error('text is longer than 20 characters'), { code: 'too_large' }))
+    await expect.poll(() => shadow(el).querySelector('.failed')).not.toBeNull()
+    expect(part(el, '[part~=message-state]').textContent).toBe('Not sent: too long for this chat')
+  })
+
   it('in a room the relay refuses: says so, shows no "Say hello!", and disables the composer', () => {
     const el = inline()
     const client = lastClient()
@@ -677,7 +686,11 @@ describe('layout of the list', () => {
     const toggle = toggles[0] as HTMLButtonElement
     const bubble = shadow(el).getElementById(toggle.getAttribute('aria-controls') ?? '')
     expect(bubble?.classList.contains('clamped')).toBe(true)
-    expect([toggle.textContent, toggle.getAttribute('aria-expanded'), toggle.type]).toEqual(['Show more', 'false', 'button'])
+    expect([toggle.textContent, toggle.getAttribute('aria-expanded'), toggle.type]).toEqual([
+      'Show more',
+      'false',
+      'button',
+    ])
     toggle.click()
     expect(bubble?.classList.contains('clamped')).toBe(false)
     expect([toggle.textContent, toggle.getAttribute('aria-expanded')]).toEqual(['Show less', 'true'])
@@ -718,4 +731,3 @@ describe('layout of the list', () => {
     expect(bubbles(el)).toEqual(['n5'])
   })
 })
-

@@ -40,7 +40,20 @@ describe('attributes and properties', () => {
 
   it('observes exactly the attributes of its table, each one once', () => {
     expect([...ConfabChat.observedAttributes].sort()).toEqual(
-      ['lang', 'mode', 'name', 'open', 'persist', 'placeholder', 'position', 'relay', 'room', 'theme', 'title', 'token'].sort(),
+      [
+        'lang',
+        'mode',
+        'name',
+        'open',
+        'persist',
+        'placeholder',
+        'position',
+        'relay',
+        'room',
+        'theme',
+        'title',
+        'token',
+      ].sort(),
     )
   })
 
@@ -52,12 +65,15 @@ describe('attributes and properties', () => {
     expect(opened).toHaveLength(2)
   })
 
-  it.each(['theme', 'placeholder', 'title', 'lang', 'position', 'mode'])('keeps the connection when %s changes', (attr) => {
-    const el = mount({ name: 'Kira', mode: 'inline' })
-    el.setAttribute(attr, attr === 'mode' ? 'inline' : 'left')
-    expect(opened).toHaveLength(1)
-    expect(lastClient().closed).toBe(false)
-  })
+  it.each(['theme', 'placeholder', 'title', 'lang', 'position', 'mode'])(
+    'keeps the connection when %s changes',
+    (attr) => {
+      const el = mount({ name: 'Kira', mode: 'inline' })
+      el.setAttribute(attr, attr === 'mode' ? 'inline' : 'left')
+      expect(opened).toHaveLength(1)
+      expect(lastClient().closed).toBe(false)
+    },
+  )
 
   it('reflects the open attribute to the opened property', () => {
     const el = mount()
@@ -466,4 +482,3 @@ describe('persist: who the visitor is, across pages, tabs and visits', () => {
     expect(third.opened).toBe(false)
   })
 })
-

@@ -16,7 +16,12 @@ export const opened: {
 
 ConfabChat.connect = (url, { persist, ...options }) => {
   const client = new FakeClient()
-  opened.push({ url, options: options as { name?: string; token?: string }, persist: persist === true ? undefined : persist || undefined, client })
+  opened.push({
+    url,
+    options: options as { name?: string; token?: string },
+    persist: persist === true ? undefined : persist || undefined,
+    client,
+  })
   return client
 }
 

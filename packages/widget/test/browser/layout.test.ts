@@ -10,9 +10,8 @@ import {
   embedPage,
   type HostPage,
   type HostServer,
-  openPanel,
+  type Proxy as Line,
   post,
-  type Proxy,
   requireBuild,
   say,
   startHost,
@@ -31,8 +30,9 @@ const LONG_NAME = 'W'.repeat(40)
 async function axeRules(page: Page, rules: string[]): Promise<string[]> {
   await page.addScriptTag({ path: AXE })
   return page.evaluate(async (only) => {
-    const axe = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string }[] }> } })
-      .axe
+    const axe = (
+      window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string }[] }> } }
+    ).axe
     const result = await axe.run(document, { runOnly: { type: 'rule', values: only } })
     return result.violations.map((v) => v.id)
   }, rules)
@@ -41,7 +41,7 @@ async function axeRules(page: Page, rules: string[]): Promise<string[]> {
 describe.skipIf(skip)('layout, landmarks and colours in Chromium', () => {
   let browser: Browser
   let relay: Relay
-  let line: Proxy
+  let line: Line
   let host: HostServer
   const pages: Record<string, HostPage> = {}
   const contexts: { close(): Promise<void> }[] = []
@@ -55,8 +55,12 @@ describe.skipIf(skip)('layout, landmarks and colours in Chromium', () => {
     pages['/tall'] = { body: embedPage(relay.url, { room: 'tall', name: 'Ada', mode: 'inline' }, INLINE) }
     pages['/line'] = { body: embedPage(line.url, { room: 'busy', name: 'Ada', mode: 'inline' }, INLINE) }
     const accent = (color: string) => `<style>body{--confab-accent:${color}}</style>${INLINE}`
-    pages['/green'] = { body: embedPage(relay.url, { room: 'layout', name: 'Ada', mode: 'inline' }, accent('rgb(11,110,79)')) }
-    pages['/yellow'] = { body: embedPage(relay.url, { room: 'layout', name: 'Ada', mode: 'inline' }, accent('#ffd600')) }
+    pages['/green'] = {
+      body: embedPage(relay.url, { room: 'layout', name: 'Ada', mode: 'inline' }, accent('rgb(11,110,79)')),
+    }
+    pages['/yellow'] = {
+      body: embedPage(relay.url, { room: 'layout', name: 'Ada', mode: 'inline' }, accent('#ffd600')),
+    }
     await post(relay, 'layout', 'A name with nowhere to break', { id: 'bot-long', name: LONG_NAME })
     await post(relay, 'tall', Array.from({ length: 600 }, (_, i) => String(i + 1)).join('\n'))
     await post(relay, 'tall', 'after the tall one')

@@ -11,8 +11,8 @@ import {
   embedPage,
   type HostPage,
   type HostServer,
+  type Proxy as Line,
   openPanel,
-  type Proxy,
   requireBuild,
   say,
   startHost,
@@ -33,7 +33,7 @@ async function stored(relay: Relay, room: string): Promise<string[]> {
 describe.skipIf(skip)('persist: the same visitor across pages, tabs and visits', () => {
   let browser: Browser
   let relay: Relay
-  let line: Proxy
+  let line: Line
   let host: HostServer
   const pages: Record<string, HostPage> = {}
   const contexts: BrowserContext[] = []
