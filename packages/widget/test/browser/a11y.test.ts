@@ -311,7 +311,7 @@ describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
       await w(page, '[part=presence]').filter({ hasText: 'online' }).waitFor()
       await w(page, '[part=input]').fill('this message is longer than twenty characters')
       await w(page, '[part=input]').press('Enter')
-      await w(page, '[part=composer-note]').filter({ hasText: 'Too long: 46 of 20 characters' }).waitFor()
+      await w(page, '[part=composer-note]').filter({ hasText: 'Too long: 45 of 20 characters' }).waitFor()
       expect(await w(page, '[part~=message-own]').count()).toBe(0)
       expect(await w(page, '[part=input]').inputValue()).toBe('this message is longer than twenty characters')
       expect(await axe(page)).toEqual([])
