@@ -420,7 +420,8 @@ export class ConfabChat extends HTMLElement {
   private layout(): void {
     const v = this.view
     const launcher = this.mode === 'launcher'
-    v.root.className = `root ${launcher ? 'launcher-mode' : 'inline'}${this.position === 'left' ? ' left' : ''}${this.opened ? ' open' : ''}`
+    // `still`: a panel restored open on the next page of the site appears in place, without flying in again.
+    v.root.className = `root ${launcher ? 'launcher-mode' : 'inline'}${this.position === 'left' ? ' left' : ''}${this.opened ? ' open' : ''}${this.restoring ? ' still' : ''}`
     v.panel.hidden = launcher && !this.opened
     v.launcher.setAttribute('aria-expanded', String(this.opened))
     setUnread(v, this.strings, this.unread, this.opened)

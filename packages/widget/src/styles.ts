@@ -198,6 +198,9 @@ svg {
   border: 1px solid var(--_border);
   border-radius: var(--_radius);
 }
+.still .panel {
+  animation: none;
+}
 @keyframes confab-in {
   from {
     opacity: 0;

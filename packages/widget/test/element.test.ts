@@ -475,6 +475,8 @@ describe('persist: who the visitor is, across pages, tabs and visits', () => {
     const again = mount({ name: 'Kira', room: 'help' })
     expect(again.opened).toBe(true)
     expect(document.activeElement).not.toBe(again)
+    // In place, not flying in as when the visitor opens it.
+    expect(part(again, '[part=root]').classList.contains('still')).toBe(true)
     again.close()
     again.remove()
     // Closed by the visitor: closed on the next page too, even where the markup says open.
