@@ -1,4 +1,4 @@
-/** Every piece of text the widget shows or announces; `{n}`, `{a}`, `{b}` are filled in. */
+/** Every piece of text the widget shows or announces; `{n}`, `{max}`, `{a}`, `{b}` are filled in. */
 export const en = {
   title: 'Chat',
   open: 'Open chat',
