@@ -376,7 +376,13 @@ export class ConfabChat extends HTMLElement {
     const n = this.view.input.value.trim().length
     const over = max !== undefined && n > max
     const s = this.strings
-    this.view.note.textContent = over ? format(s.tooLong, { n: n.toLocaleString(), max: max.toLocaleString() }) : ''
+    const note = over ? format(s.tooLong, { n: n.toLocaleString(), max: max.toLocaleString() }) : ''
+    if (note !== this.view.note.textContent) {
+      // The note takes its line from the bottom of the log: a reader at the newest message stays there.
+      const follow = this.log.atBottom()
+      this.view.note.textContent = note
+      if (follow) this.log.scrollToEnd()
+    }
     // aria-disabled, not disabled: the button keeps focus, and pressing it re-announces the note.
     for (const [el, attr] of [
       [this.view.input, 'aria-invalid'],

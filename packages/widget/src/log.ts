@@ -201,7 +201,8 @@ export class MessageLog {
     const meta = h(
       'div',
       { part: 'message-meta', class: 'meta' },
-      h('span', { part: 'author', class: 'author' }, own ? s.you : from.name),
+      // `title`: a name too long for the panel ends in "…" on screen; the pointer shows it whole.
+      h('span', { part: 'author', class: 'author', title: own ? undefined : from.name }, own ? s.you : from.name),
       time,
     )
     const bubble = h('div', { part: 'bubble', class: 'bubble' }, linkify(text))

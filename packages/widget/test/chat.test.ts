@@ -666,6 +666,14 @@ describe('refusals explain themselves', () => {
 })
 
 describe('layout of the list', () => {
+  it('gives a sender name its whole text as a tooltip, since a long one ends in "…" on screen', () => {
+    const el = inline()
+    lastClient().room.emit('message', msg('hi', { id: 'u-w', name: 'W'.repeat(40) }))
+    lastClient().room.emit('message', msg('mine', ME))
+    const authors = [...shadow(el).querySelectorAll('[part=author]')].map((a) => a.getAttribute('title'))
+    expect(authors).toEqual(['W'.repeat(40), null])
+  })
+
   it('hides the online count while not connected', () => {
     const el = inline()
     const client = joinedClient([ME, { id: 'u-k', name: 'Kira' }])

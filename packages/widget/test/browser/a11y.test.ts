@@ -307,11 +307,19 @@ describe.skipIf(skip)('accessibility, keyboard, themes and mobile', () => {
   it.skipIf(!SDK_TELLS_LIMITS)(
     "holds a draft over the relay's announced maxText in the composer and says by how much",
     async () => {
+      // Enough to fill the log, so the newest message sits at its bottom edge.
+      for (let i = 1; i <= 15; i++) await post(strict, 'a11y', `filler ${i}`)
       const page = await visit('/strict')
-      await w(page, '[part=presence]').filter({ hasText: 'online' }).waitFor()
+      await w(page, '[part=bubble]').filter({ hasText: 'filler 15' }).waitFor()
       await w(page, '[part=input]').fill('this message is longer than twenty characters')
       await w(page, '[part=input]').press('Enter')
       await w(page, '[part=composer-note]').filter({ hasText: 'Too long: 45 of 20 characters' }).waitFor()
+      // The note's line comes from the log: the newest message is still in full view.
+      const newestInView = await w(page, '[part=log]').evaluate((log) => {
+        const last = [...log.querySelectorAll('[part~=message]')].at(-1)!.getBoundingClientRect()
+        return Math.round(last.bottom) <= Math.round(log.getBoundingClientRect().bottom)
+      })
+      expect(newestInView).toBe(true)
       expect(await w(page, '[part~=message-own]').count()).toBe(0)
       expect(await w(page, '[part=input]').inputValue()).toBe('this message is longer than twenty characters')
       expect(await axe(page)).toEqual([])
