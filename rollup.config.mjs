@@ -17,6 +17,38 @@ function externals(name) {
   return (id) => builtins.has(id) || deps.some((d) => id === d || id.startsWith(`${d}/`))
 }
 
+/**
+ * Minifies the CSS of the widget's styles.ts: every template literal marked with a comment reading css, written
+ * formatted with comments beside the rules, loses its comments and the whitespace CSS does not need.
+ * `${...}` interpolations are kept whole. Whitespace before `:` stays (`.header :focus-visible` is a descendant).
+ */
+export function minifyCss() {
+  const squeeze = (css) =>
+    css
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\s+/g, ' ')
+      .replace(/\s*([{};,>])\s*/g, '$1')
+      .replace(/:\s+/g, ':')
+      .replace(/;}/g, '}')
+      .trim()
+  return {
+    name: 'confab-minify-css',
+    transform(code, id) {
+      if (!id.replaceAll('\\', '/').endsWith('packages/widget/src/styles.ts')) return null
+      const marker = '/* css */ `'
+      let out = ''
+      let at = 0
+      for (let start = code.indexOf(marker); start !== -1; start = code.indexOf(marker, at)) {
+        const body = start + marker.length
+        const end = code.indexOf('`', body)
+        out += `${code.slice(at, start)}\`${squeeze(code.slice(body, end))}\``
+        at = end + 1
+      }
+      return { code: out + code.slice(at), map: null }
+    },
+  }
+}
+
 /** TypeScript for one package: declarations next to the JS, workspace packages resolved from their dist. */
 function ts(name) {
   return typescript({
@@ -37,7 +69,7 @@ function library(name, entries) {
   return {
     input: Object.fromEntries(entries.map((e) => [e, `packages/${name}/src/${e}.ts`])),
     external: externals(name),
-    plugins: [ts(name)],
+    plugins: name === 'widget' ? [minifyCss(), ts(name)] : [ts(name)],
     output: {
       dir: `packages/${name}/dist`,
       format: 'es',
@@ -55,6 +87,7 @@ export default [
     // <script src="/widget.js">: element, SDK and nanoevents in one file.
     input: 'packages/widget/src/auto.ts',
     plugins: [
+      minifyCss(),
       nodeResolve(),
       typescript({
         tsconfig: 'packages/widget/tsconfig.json',

@@ -20,14 +20,34 @@ export interface ChatHost {
 }
 
 interface Outgoing {
-  /** The message id, made once: every attempt reuses it, so the relay stores the message once. */
-  id: string
+  /**
+   * The message id the SDK made for the first attempt, learnt from its failure (`ConfabError.id`): every retry
+   * reuses it, so the relay stores the message once.
+   */
+  id?: string
   text: string
   failed: boolean
 }
 
-/** A message id, unique enough within a room's 10-minute idempotency window (no crypto: http pages lack randomUUID). */
-const newId = (): string => Date.now().toString(36) + Math.random().toString(36).slice(2, 10)
+/** The relay's default `maxText`, for a client that does not tell the announced limits. */
+const MAX_TEXT = 4_000
+
+/** Codes that refuse a message for good: sending it again would be refused again, so no Retry is offered. */
+const REFUSED: Partial<Record<string, 'refusedTooLong' | 'refusedTooLongUnknown' | 'refusedForbidden' | 'refusedBad'>> =
+  {
+    too_large: 'refusedTooLong',
+    forbidden: 'refusedForbidden',
+    unauthorized: 'refusedForbidden',
+    bad_request: 'refusedBad',
+  }
+
+/** The banner of a client the relay stopped for good, by the code of its last error. */
+const STOPPED: Partial<Record<string, 'unauthorized' | 'siteRefused'>> = {
+  unauthorized: 'unauthorized',
+  token_expired: 'unauthorized',
+  // A relay closes with "forbidden" a page whose origin it does not allow.
+  forbidden: 'siteRefused',
+}
 
 /**
  * One conversation: a client joined to one room, wired to the view. Owns the
@@ -43,6 +63,12 @@ export class Chat {
   private loading = false
   private members: Member[] = []
   private typists: Member[] = []
+  /** The code of the last error the client reported that no promise did (a refused token, room or origin). */
+  private refusal: string | undefined
+  /** True when the client restored the room's position from storage: its first join resumes, with no history. */
+  private readonly resumed: boolean
+  /** True while the relay refuses this user the room (`forbidden` on join); cleared by a join that succeeds. */
+  private roomRefused = false
 
   constructor(
     readonly client: ChatClient,
@@ -53,6 +79,7 @@ export class Chat {
     private readonly host: ChatHost,
   ) {
     this.room = client.join(roomName, { history: PAGE })
+    this.resumed = this.room.position !== undefined
     const banner = (): void => this.refresh()
     addEventListener('online', banner)
     addEventListener('offline', banner)
@@ -63,6 +90,7 @@ export class Chat {
         this.refresh()
         host.status(status)
       }),
+      client.on('error', (error) => this.refuse(error)),
       this.room.on('message', (m) => this.receive(m)),
       this.room.on('presence', (members) => this.presence(members)),
       this.room.on('typing', (members) => {
@@ -80,10 +108,15 @@ export class Chat {
     this.refresh()
   }
 
+  /** The longest text the relay accepts (its `welcome` limits; the default before the first one). */
+  get maxText(): number {
+    return this.client.limits?.maxText ?? MAX_TEXT
+  }
+
   /** Shows `text` as pending at once, sends it, and resolves with the stored message. */
   send(text: string): Promise<Message> {
     const key = this.log.addPending(this.me(), text)
-    this.outgoing.set(key, { id: newId(), text, failed: false })
+    this.outgoing.set(key, { text, failed: false })
     return this.deliver(key)
   }
 
@@ -99,15 +132,16 @@ export class Chat {
 
   /** Loads the page of messages before the oldest one shown. */
   async loadEarlier(): Promise<void> {
+    // With nothing shown yet (see fill), the page is the latest one.
     const before = this.log.oldest()
-    if (this.loading || !this.joined || before === undefined || before <= 1) return
+    if (this.loading || !this.joined || (before !== undefined && before <= 1)) return
     this.loading = true
     // aria-disabled, not disabled: a disabled button drops keyboard focus to <body>.
     this.view.more.setAttribute('aria-disabled', 'true')
     // A page of 50 older messages is not news: keep screen readers from reading it out.
     this.busy(true)
     try {
-      const older = await this.room.history({ before, limit: PAGE })
+      const older = await this.room.history(before === undefined ? { limit: PAGE } : { before, limit: PAGE })
       this.log.prepend(older, (m) => this.isOwn(m))
       // Offsets start at 1, so anything above it means older messages may still be retained.
       if (older.length === 0) this.hideMore(true)
@@ -139,7 +173,7 @@ export class Chat {
   private async deliver(key: string): Promise<Message> {
     const entry = this.outgoing.get(key)!
     try {
-      const stored = await this.room.send(entry.text, { id: entry.id })
+      const stored = await this.room.send(entry.text, entry.id ? { id: entry.id } : {})
       if (this.outgoing.delete(key)) {
         const seen = this.log.has(stored.offset)
         this.log.setState(key, 'sent', stored)
@@ -148,10 +182,22 @@ export class Chat {
       return stored
     } catch (error) {
       if (this.outgoing.has(key)) {
+        const { code, id } = (error ?? {}) as { code?: string; id?: string }
         entry.failed = true
-        // A late ack is "not confirmed yet": the SDK keeps the message queued and resends it (same id) after it
-        // reconnects, and our own broadcast of it then settles the bubble in receive().
-        this.log.setState(key, (error as { code?: unknown } | null)?.code === 'timeout' ? 'unconfirmed' : 'failed')
+        entry.id ??= id
+        let refused = code === undefined ? undefined : REFUSED[code]
+        // Without the relay's announced limits the number would be a guess: say "too long" alone.
+        if (refused === 'refusedTooLong' && !this.client.limits) refused = 'refusedTooLongUnknown'
+        if (refused) {
+          // Retry would be refused the same way: say why instead, and forget the message.
+          this.outgoing.delete(key)
+          const s = this.host.strings()
+          this.log.setState(key, 'refused', undefined, format(s[refused], { max: this.maxText.toLocaleString() }))
+        } else {
+          // A late ack is "not confirmed yet": the SDK keeps the message queued and resends it (same id) after it
+          // reconnects, and our own broadcast of it then settles the bubble in receive().
+          this.log.setState(key, code === 'timeout' ? 'unconfirmed' : 'failed')
+        }
       }
       // A stopped chat's room is no longer on screen: its late failures are the caller's alone.
       if (!this.stopped) this.host.error(error)
@@ -188,10 +234,36 @@ export class Chat {
     if (!this.joined) {
       // The SDK emits presence right after `joined`, once the join's history has been delivered.
       this.joined = true
+      this.roomRefused = this.log.refused = false
       this.busy(false)
       this.log.updateEmpty()
       this.updateMore()
+      if (this.resumed) this.fill()
     }
+    this.refresh()
+  }
+
+  /**
+   * Loads the latest page when a resumed join brought less: a client that restored the room's position from storage
+   * (another page of the site) resumes from there, and gets only what was said since.
+   */
+  private fill(): void {
+    const oldest = this.log.oldest()
+    if (this.log.size < PAGE && (oldest === undefined || oldest > 1)) void this.loadEarlier()
+  }
+
+  /** An error no promise reported: a refused room, token or origin. */
+  private refuse(error: { code: string }): void {
+    this.refusal = error.code
+    // The only join refusal the SDK reports here; one for another room of a shared client cannot be told apart,
+    // so it counts only while this room is not joined.
+    if (error.code === 'forbidden' && !this.joined && this.client.status === 'open') {
+      this.roomRefused = this.log.refused = true
+      this.log.updateEmpty()
+      this.hideMore(true)
+      this.busy(false)
+    }
+    this.host.error(error)
     this.refresh()
   }
 
@@ -211,16 +283,25 @@ export class Chat {
     this.view.more.hidden = hide
   }
 
-  /** Banner, presence count and typing line from the current state. */
+  /** Banner, presence count, composer and typing line from the current state. */
   private refresh(): void {
     const s = this.host.strings()
     const status = this.client.status
+    const stopped = status === 'closed'
     let banner = ''
-    if (status === 'closed') banner = s.closed
+    if (stopped) banner = s[(this.refusal && STOPPED[this.refusal]) || 'closed']
+    else if (this.roomRefused) banner = s.forbidden
     else if (typeof navigator !== 'undefined' && navigator.onLine === false) banner = s.offline
     else if (status === 'reconnecting') banner = s.reconnecting
+    // The banner takes its room from the top of the log: a reader at the newest message stays there.
+    const follow = this.log.atBottom()
     this.view.banner.textContent = banner
-    this.view.presence.textContent = this.members.length ? format(s.online, { n: this.members.length }) : ''
+    if (follow) this.log.scrollToEnd()
+    // Sending cannot work in a stopped client or a refused room: say so by disabling, not by failing later.
+    this.view.input.disabled = this.view.sendButton.disabled = stopped || this.roomRefused
+    // Who is online is known only while connected; an old count would claim people can hear you.
+    this.view.presence.textContent =
+      status === 'open' && this.members.length ? format(s.online, { n: this.members.length }) : ''
     const me = this.client.user?.id
     this.view.typing.textContent = typingText(
       s,

@@ -1,26 +1,12 @@
 import { connect as sdkConnect } from '@confab/sdk'
 import { Chat } from './chat.js'
 import type { ChatClient, Connect, Message, Status } from './client.js'
+import { accentText } from './contrast.js'
 import { MessageLog } from './log.js'
 import { applyStrings, renderView, setUnread, type View } from './render.js'
-import { activeKey, NAME_KEY, read, write } from './storage.js'
-import { locales, resolveStrings, type Strings } from './strings.js'
-import { adoptStyles, PHONE, setViewport } from './styles.js'
-
-/** Attributes that configure the element; each is also a property (`open` as `opened`, `title` and `lang` as HTMLElement's own). */
-const ATTRIBUTES = [
-  'relay',
-  'room',
-  'name',
-  'token',
-  'mode',
-  'theme',
-  'open',
-  'title',
-  'placeholder',
-  'lang',
-  'position',
-] as const
+import { type Area, activeKey, identityArea, NAME_KEY, openKey, read, sdkStorage, write } from './storage.js'
+import { format, locales, resolveStrings, type Strings } from './strings.js'
+import { adoptStyles, PHONE, setAccentText, setViewport } from './styles.js'
 
 /** The value of an attribute when it is absent or empty. */
 const text =
@@ -30,39 +16,64 @@ const text =
 
 /** One of `values`, else `fallback` (an absent or unknown attribute value). */
 const oneOf =
-  (values: string[], fallback: string) =>
-  (value: string | null): string =>
-    value !== null && values.includes(value) ? value : fallback
+  <const T extends string>(values: T[], fallback: T) =>
+  (value: string | null): T =>
+    value !== null && (values as string[]).includes(value) ? (value as T) : fallback
 
-/** The string properties reflected to attributes of the same name, with how each reads its attribute. */
-const ACCESSORS: Record<string, (value: string | null) => string> = {
-  relay: text(),
-  room: text('lobby'),
-  name: text(),
-  token: text(),
-  mode: oneOf(['inline'], 'launcher'),
-  theme: oneOf(['light', 'dark'], 'auto'),
-  placeholder: text(),
-  position: oneOf(['left'], 'right'),
-}
+/**
+ * What a change of an attribute sets off: a new connection, a new layout, new labels, or opening and closing.
+ * `persist` reconnects too: the SDK client reads its storage once, when it is made.
+ */
+type Reaction = 'connect' | 'layout' | 'label' | 'open'
+
+/**
+ * Every attribute the element observes, with its reaction; `read` (how the property of the same name reads the
+ * attribute) makes a string property reflected to the attribute. `open` is the boolean property `opened`, and
+ * `title` and `lang` are HTMLElement's own properties.
+ */
+const ATTRIBUTES = {
+  relay: { read: text(), on: 'connect' },
+  room: { read: text('lobby'), on: 'connect' },
+  name: { read: text(), on: 'connect' },
+  token: { read: text(), on: 'connect' },
+  persist: { read: oneOf(['session', 'none'], 'local'), on: 'connect' },
+  mode: { read: oneOf(['inline'], 'launcher'), on: 'layout' },
+  position: { read: oneOf(['left'], 'right'), on: 'layout' },
+  theme: { read: oneOf(['light', 'dark'], 'auto'), on: 'label' },
+  placeholder: { read: text(), on: 'label' },
+  open: { on: 'open' },
+  title: { on: 'label' },
+  lang: { on: 'label' },
+} satisfies Record<string, { read?: (value: string | null) => string; on: Reaction }>
+
+type Table = typeof ATTRIBUTES
+/** Attributes with a generated string property. */
+type Reflected = { [K in keyof Table]: Table[K] extends { read: unknown } ? K : never }[keyof Table]
+
+/** The string properties generated from {@link ATTRIBUTES}, typed by what their `read` returns. */
+export type ConfabChatAttributes = { -readonly [K in Reflected]: ReturnType<Table[K]['read']> }
+
+const REFLECTED = Object.keys(ATTRIBUTES).filter((name) => 'read' in ATTRIBUTES[name as keyof Table]) as Reflected[]
 
 /** Properties a page may have set before the element was defined. */
-const PROPERTIES = [
-  'client',
-  'strings',
-  'relay',
-  'room',
-  'name',
-  'token',
-  'mode',
-  'theme',
-  'opened',
-  'placeholder',
-  'position',
-]
+const PROPERTIES = ['client', 'strings', 'opened', ...REFLECTED]
 
-/** Attributes whose change means a new connection. */
-const CONNECTION = new Set(['relay', 'room', 'name', 'token'])
+/** The `detail` of each event of `<confab-chat>`. */
+interface Details {
+  /** A message was shown for the first time. */
+  'confab-message': { message: Message }
+  /** The connection changed. */
+  'confab-status': { status: Status }
+  /** The panel opened. */
+  'confab-open': undefined
+  /** The panel closed. */
+  'confab-close': undefined
+  /** A send or a history page failed, or the relay refused the token or the room. */
+  'confab-error': { error: unknown }
+}
+
+/** Events of `<confab-chat>`: each a `CustomEvent` that bubbles and is composed. */
+export type ConfabChatEventMap = HTMLElementEventMap & { [K in keyof Details]: CustomEvent<Details[K]> }
 
 /** Within this many pixels of the top of the log, scrolling up loads the previous page. */
 const PAGE_TRIGGER = 40
@@ -75,8 +86,9 @@ const PAGE_TRIGGER = 40
  * @fires confab-status - the connection changed; `detail: { status }`
  * @fires confab-open - the panel opened
  * @fires confab-close - the panel closed
- * @fires confab-error - a send or a history page failed; `detail: { error }`
+ * @fires confab-error - a send or a history page failed, or the relay refused the token, the origin or the room; `detail: { error }`
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the static block defines the accessors from ATTRIBUTES; the interface below the class types them from the same table
 export class ConfabChat extends HTMLElement {
   /** Opens the widget's own connection; replace it to use another transport or a test double. */
   static connect: Connect = (url, options) => sdkConnect(url, options)
@@ -87,7 +99,7 @@ export class ConfabChat extends HTMLElement {
   /** Built-in locales, selected by `lang`; add your own: `ConfabChat.locales.de = { send: 'Senden', ... }`. */
   static locales = locales
 
-  static readonly observedAttributes = ATTRIBUTES
+  static readonly observedAttributes = Object.keys(ATTRIBUTES) as (keyof Table)[]
 
   /** Registers the element as `tag` unless that name is taken already (so loading twice is harmless). */
   static define(tag = 'confab-chat', registry: CustomElementRegistry = customElements): void {
@@ -98,12 +110,15 @@ export class ConfabChat extends HTMLElement {
   private readonly view: View
   private readonly log: MessageLog
   private readonly viewport: CSSStyleSheet
+  private readonly accent: CSSStyleSheet
   private chat: Chat | undefined
   private ownClient: ChatClient | undefined
   private overrides: Partial<Strings> = {}
   private unread = 0
   /** The name typed into the name form, for when Web Storage is blocked and cannot remember it. */
   private chosenName = ''
+  /** True while connectedCallback restores the tab's open state: a restored panel does not take focus. */
+  private restoring = false
   /**
    * Set by connectedCallback. Not `isConnected`: while markup upgrades, attributeChangedCallback runs once per
    * attribute with isConnected already true, and reacting there would open a connection per attribute.
@@ -119,7 +134,7 @@ export class ConfabChat extends HTMLElement {
   constructor() {
     super()
     const shadow = this.attachShadow({ mode: 'open' })
-    this.viewport = adoptStyles(shadow)
+    ;[this.viewport, this.accent] = adoptStyles(shadow)
     this.view = renderView(shadow)
     this.log = new MessageLog(
       this.view,
@@ -132,30 +147,14 @@ export class ConfabChat extends HTMLElement {
 
   // ------------------------------------------------------------ properties
 
-  // The accessors of these properties are made from ACCESSORS in the static block below.
-
-  /** Relay URL (`wss://…/ws` or `https://…`); default: `ConfabChat.defaultRelay`, then this page's origin. */
-  declare relay: string
-  /** Room to join (default `lobby`). */
-  declare room: string
-  /** Display name; when empty the widget asks once and remembers the answer in localStorage. */
-  declare name: string
-  /** Token for a relay with auth (then no name is asked). */
-  declare token: string
-  /** `launcher` (floating button and panel, the default) or `inline` (fills its box). */
-  declare mode: 'launcher' | 'inline'
-  /** `light`, `dark` or `auto` (the default: follows prefers-color-scheme). */
-  declare theme: 'light' | 'dark' | 'auto'
-  /** Placeholder of the message input (default from strings). */
-  declare placeholder: string
-  /** Launcher corner: `right` (default) or `left`. */
-  declare position: 'left' | 'right'
-
+  // The string properties (relay, room, name, token, persist, mode, position, theme, placeholder) are made
+  // from ATTRIBUTES here and typed by the ConfabChat interface below the class.
   static {
-    for (const [prop, parse] of Object.entries(ACCESSORS)) {
+    for (const prop of REFLECTED) {
+      const read = ATTRIBUTES[prop].read
       Object.defineProperty(ConfabChat.prototype, prop, {
         get(this: ConfabChat) {
-          return parse(this.getAttribute(prop))
+          return read(this.getAttribute(prop))
         },
         set(this: ConfabChat, value: string | null | undefined) {
           if (value === null || value === undefined) this.removeAttribute(prop)
@@ -223,11 +222,17 @@ export class ConfabChat extends HTMLElement {
 
   connectedCallback(): void {
     for (const prop of PROPERTIES) this.upgrade(prop)
+    // The open state this tab last had wins over the markup's: a visitor who closed the panel keeps it closed
+    // on the next page of the site, and one who left it open finds it open.
+    const wasOpen = this.tabRead(openKey(this.relayUrl(), this.room))
+    this.restoring = wasOpen !== null
+    if (this.mode === 'launcher' && wasOpen !== null) this.toggleAttribute('open', wasOpen === '1')
     this.relabel()
     this.layout()
     this.connected = true
     if (this.opened) this.onOpen()
-    else if (this.mode === 'inline' || read('sessionStorage', this.activeKey())) this.start()
+    else if (this.mode === 'inline' || this.tabRead(this.activeKey())) this.start()
+    this.restoring = false
   }
 
   disconnectedCallback(): void {
@@ -239,21 +244,25 @@ export class ConfabChat extends HTMLElement {
 
   attributeChangedCallback(name: string, old: string | null, value: string | null): void {
     if (old === value) return
-    if (CONNECTION.has(name)) {
-      if (this.chat) this.restart()
-      // A name or token arriving while the name form shows (or before the first open) may now be enough.
-      else if (this.connected && (this.mode === 'inline' || this.opened)) this.start()
-    } else if (name === 'open') {
-      this.layout()
-      // Opened before it was attached: connectedCallback opens it.
-      if (!this.connected) return
-      if (value !== null) this.onOpen()
-      else this.onClose()
-    } else if (name === 'mode' || name === 'position') {
-      this.layout()
-      if (this.connected && this.mode === 'inline') this.start()
-    } else {
-      this.relabel()
+    switch (ATTRIBUTES[name as keyof Table].on) {
+      case 'connect':
+        if (this.chat) this.restart()
+        // A name or token arriving while the name form shows (or before the first open) may now be enough.
+        else if (this.connected && (this.mode === 'inline' || this.opened)) this.start()
+        break
+      case 'open':
+        this.layout()
+        // Opened before it was attached: connectedCallback opens it.
+        if (!this.connected) return
+        if (value !== null) this.onOpen()
+        else this.onClose()
+        break
+      case 'layout':
+        this.layout()
+        if (this.connected && this.mode === 'inline') this.start()
+        break
+      case 'label':
+        this.relabel()
     }
   }
 
@@ -291,13 +300,17 @@ export class ConfabChat extends HTMLElement {
         this.submit()
       }
     })
-    v.input.addEventListener('input', () => this.chat?.typing())
+    v.input.addEventListener('input', () => {
+      this.fits()
+      this.chat?.typing()
+    })
     v.nameForm.addEventListener('submit', (event) => {
       event.preventDefault()
       const name = v.nameInput.value.trim()
       if (!name) return
       this.chosenName = name
-      write('localStorage', NAME_KEY, name)
+      const area = identityArea(this.persist)
+      if (area) write(area, NAME_KEY, name)
       this.start()
       v.input.focus()
     })
@@ -310,22 +323,30 @@ export class ConfabChat extends HTMLElement {
   /** Connects (once) when a name or token is known; otherwise shows the name form. */
   private start(): Chat | undefined {
     if (this.chat) return this.chat
-    const name = this.name || this.chosenName || read('localStorage', NAME_KEY) || ''
+    const area = identityArea(this.persist)
+    const name = this.name || this.chosenName || (area && read(area, NAME_KEY)) || ''
     const needsName = !this.ownClient && !this.token && !name
     this.view.nameForm.hidden = !needsName
     this.view.composer.hidden = needsName
     if (needsName) return undefined
-    const client = this.ownClient ?? ConfabChat.connect(this.relayUrl(), this.token ? { token: this.token } : { name })
+    const persist = sdkStorage(this.persist)
+    const client =
+      this.ownClient ??
+      ConfabChat.connect(this.relayUrl(), {
+        ...(this.token ? { token: this.token } : { name }),
+        ...(persist && { persist }),
+      })
     this.chat = new Chat(client, !this.ownClient, this.room, this.view, this.log, {
       strings: () => this.strings,
       status: (status) => this.emit('confab-status', { status }),
       error: (error) => this.emit('confab-error', { error }),
       message: (message, own, live) => {
         this.emit('confab-message', { message })
-        if (live && !own && this.mode === 'launcher' && !this.opened) setUnread(this.view, this.strings, ++this.unread)
+        if (live && !own && this.mode === 'launcher' && !this.opened)
+          setUnread(this.view, this.strings, ++this.unread, false)
       },
     })
-    if (this.mode === 'launcher') write('sessionStorage', this.activeKey(), '1')
+    if (this.mode === 'launcher') this.tabWrite(this.activeKey(), '1')
     this.emit('confab-status', { status: client.status })
     return this.chat
   }
@@ -343,27 +364,54 @@ export class ConfabChat extends HTMLElement {
 
   private submit(): void {
     const text = this.view.input.value.trim()
-    if (!text) return
+    if (!text || !this.fits()) return
     this.view.input.value = ''
     // A failed send stays on screen with a retry button and reaches the page as confab-error.
     this.send(text).catch(() => undefined)
   }
 
+  /** Checks the draft against the relay's `maxText`; when it is over, says by how much and marks Send unusable. */
+  private fits(): boolean {
+    const max = this.chat?.maxText
+    const n = this.view.input.value.trim().length
+    const over = max !== undefined && n > max
+    const s = this.strings
+    const note = over ? format(s.tooLong, { n: n.toLocaleString(), max: max.toLocaleString() }) : ''
+    if (note !== this.view.note.textContent) {
+      // The note takes its line from the bottom of the log: a reader at the newest message stays there.
+      const follow = this.log.atBottom()
+      this.view.note.textContent = note
+      if (follow) this.log.scrollToEnd()
+    }
+    // aria-disabled, not disabled: the button keeps focus, and pressing it re-announces the note.
+    for (const [el, attr] of [
+      [this.view.input, 'aria-invalid'],
+      [this.view.sendButton, 'aria-disabled'],
+    ] as const) {
+      if (over) el.setAttribute(attr, 'true')
+      else el.removeAttribute(attr)
+    }
+    return !over
+  }
+
   private onOpen(): void {
     this.emit('confab-open')
     this.unread = 0
-    setUnread(this.view, this.strings, 0)
+    setUnread(this.view, this.strings, 0, true)
     this.start()
     this.log.scrollToEnd()
     // On phones the open panel is full-screen; follow the visual viewport so the keyboard never covers the input.
     globalThis.visualViewport?.addEventListener('resize', this.fit)
     globalThis.visualViewport?.addEventListener('scroll', this.fit)
     this.fit()
-    ;(this.view.nameForm.hidden ? this.view.input : this.view.nameInput).focus()
+    this.contrast()
+    if (this.mode === 'launcher') this.tabWrite(openKey(this.relayUrl(), this.room), '1')
+    if (!this.restoring) (this.view.nameForm.hidden ? this.view.input : this.view.nameInput).focus()
   }
 
   private onClose(): void {
     this.emit('confab-close')
+    if (this.mode === 'launcher') this.tabWrite(openKey(this.relayUrl(), this.room), '0')
     globalThis.visualViewport?.removeEventListener('resize', this.fit)
     globalThis.visualViewport?.removeEventListener('scroll', this.fit)
     setViewport(this.viewport, null)
@@ -378,9 +426,11 @@ export class ConfabChat extends HTMLElement {
   private layout(): void {
     const v = this.view
     const launcher = this.mode === 'launcher'
-    v.root.className = `root ${launcher ? 'launcher-mode' : 'inline'}${this.position === 'left' ? ' left' : ''}${this.opened ? ' open' : ''}`
+    // `still`: a panel restored open on the next page of the site appears in place, without flying in again.
+    v.root.className = `root ${launcher ? 'launcher-mode' : 'inline'}${this.position === 'left' ? ' left' : ''}${this.opened ? ' open' : ''}${this.restoring ? ' still' : ''}`
     v.panel.hidden = launcher && !this.opened
     v.launcher.setAttribute('aria-expanded', String(this.opened))
+    setUnread(v, this.strings, this.unread, this.opened)
     if (launcher) v.panel.setAttribute('role', 'dialog')
     else v.panel.removeAttribute('role')
     if (launcher && this.opened && globalThis.matchMedia?.(PHONE).matches) v.panel.setAttribute('aria-modal', 'true')
@@ -390,7 +440,8 @@ export class ConfabChat extends HTMLElement {
   private relabel(): void {
     const s = this.strings
     applyStrings(this.view, s, this.getAttribute('title') || s.title, this.placeholder || s.placeholder)
-    setUnread(this.view, s, this.unread)
+    setUnread(this.view, s, this.unread, this.opened)
+    this.contrast()
     this.view.root.lang = this.lang
   }
 
@@ -398,11 +449,27 @@ export class ConfabChat extends HTMLElement {
     return this.relay || ConfabChat.defaultRelay || location.origin
   }
 
+  /** Picks black or white text for the accent the page resolved, unless `--confab-accent-fg` says which. */
+  private contrast(): void {
+    // The launcher's background is the resolved accent, whatever set it (a page rule, an ancestor, the default).
+    const accent = globalThis.getComputedStyle?.(this.view.launcher).backgroundColor
+    setAccentText(this.accent, accent ? accentText(accent) : null)
+  }
+
+  /** sessionStorage, unless `persist="none"` forbids remembering anything. */
+  private tabRead(key: string): string | null {
+    return this.persist === 'none' ? null : read('sessionStorage' satisfies Area, key)
+  }
+
+  private tabWrite(key: string, value: string): void {
+    if (this.persist !== 'none') write('sessionStorage', key, value)
+  }
+
   private activeKey(): string {
     return activeKey(this.relayUrl(), this.room)
   }
 
-  private emit(type: string, detail?: unknown): void {
+  private emit<K extends keyof Details>(type: K, detail?: Details[K]): void {
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }))
   }
 
@@ -413,4 +480,28 @@ export class ConfabChat extends HTMLElement {
     delete (this as Record<string, unknown>)[prop]
     ;(this as Record<string, unknown>)[prop] = value
   }
+}
+
+/** The generated string properties, and `addEventListener` typed by {@link ConfabChatEventMap}. */
+export interface ConfabChat extends ConfabChatAttributes {
+  addEventListener<K extends keyof ConfabChatEventMap>(
+    type: K,
+    listener: (this: ConfabChat, event: ConfabChatEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | AddEventListenerOptions,
+  ): void
+  removeEventListener<K extends keyof ConfabChatEventMap>(
+    type: K,
+    listener: (this: ConfabChat, event: ConfabChatEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | EventListenerOptions,
+  ): void
 }

@@ -4,4 +4,5 @@
  */
 export type { ChatClient, ChatRoom, Connect, ConnectOptions, Status } from './client.js'
 export { ConfabChat } from './define.js'
+export type { ConfabChatAttributes, ConfabChatEventMap } from './element.js'
 export type { Strings } from './strings.js'

@@ -7,8 +7,16 @@ import type { Strings } from './strings.js'
 /**
  * Delivery state of a message the local user wrote. `unconfirmed`: its ack is late (the SDK's `timeout`); the SDK
  * keeps it queued and sends it again with the same id, so it may yet settle by itself. Retry is offered meanwhile.
+ * `refused`: the relay said no for a reason a retry cannot change (too long, not allowed), so no Retry.
  */
-export type SendState = 'pending' | 'sent' | 'failed' | 'unconfirmed'
+export type SendState = 'pending' | 'sent' | 'failed' | 'unconfirmed' | 'refused'
+
+/**
+ * A message with more lines or characters than this is collapsed behind "Show more": a 600-line paste would
+ * otherwise be a 12,600 px column to scroll past. Counted from the text, not measured, so it is decided once.
+ */
+const TALL_LINES = 16
+const TALL_CHARS = 1_200
 
 /** Messages from one sender this close together (ms) share one name and time header. */
 const GROUP_GAP = 5 * 60_000
@@ -26,7 +34,11 @@ export class MessageLog {
   private readonly items = new Map<string, HTMLElement>()
   /** Numbers pending keys for the element's whole life: chats come and go (room changes) but share this log. */
   private seq = 0
+  /** Numbers the ids of collapsed bubbles (their toggle's aria-controls). */
+  private bubbles = 0
   private clock?: { lang: string; format: Intl.DateTimeFormat }
+  /** True while the room is closed to this user: "No messages yet. Say hello!" would be an invitation it cannot keep. */
+  refused = false
 
   constructor(
     private readonly view: View,
@@ -106,8 +118,11 @@ export class MessageLog {
     this.updateEmpty()
   }
 
-  /** Moves a pending message to `sent` (re-keyed by its offset), or to `failed` or `unconfirmed` (with a retry button). */
-  setState(key: string, state: SendState, stored?: Message): void {
+  /**
+   * Moves a pending message to `sent` (re-keyed by its offset), to `failed` or `unconfirmed` (with a retry button),
+   * or to `refused` with `reason` as its line.
+   */
+  setState(key: string, state: SendState, stored?: Message, reason?: string): void {
     const el = this.items.get(key)
     if (!el) return
     el.classList.remove('pending', 'failed', 'unconfirmed')
@@ -124,14 +139,16 @@ export class MessageLog {
       return
     }
     if (state === 'sent') return
-    el.classList.add(state)
     const s = this.strings()
+    // A refusal is a failure to the eye and to CSS (`message-failed`), only without the Retry that cannot help.
+    const shown = state === 'refused' ? 'failed' : state
+    el.classList.add(shown)
     const line = h(
       'div',
-      { part: `message-state message-${state}`, class: 'state' },
-      s[state === 'pending' ? 'sending' : state],
+      { part: `message-state message-${shown}${state === 'refused' ? ' message-refused' : ''}`, class: 'state' },
+      state === 'refused' ? (reason ?? s.failed) : s[state === 'pending' ? 'sending' : state],
     )
-    if (state !== 'pending') {
+    if (state === 'failed' || state === 'unconfirmed') {
       const retry = h('button', { type: 'button', part: 'retry-button', class: 'retry' }, s.retry)
       retry.addEventListener('click', () => {
         // The button goes away with the failed state: keep focus in the widget rather than lose it to <body>.
@@ -156,7 +173,7 @@ export class MessageLog {
 
   /** Shows the "no messages yet" line when the log is empty. */
   updateEmpty(): void {
-    this.view.empty.hidden = this.items.size > 0
+    this.view.empty.hidden = this.refused || this.items.size > 0
   }
 
   /** True when the reader is looking at the newest messages. */
@@ -184,16 +201,37 @@ export class MessageLog {
     const meta = h(
       'div',
       { part: 'message-meta', class: 'meta' },
-      h('span', { part: 'author', class: 'author' }, own ? s.you : from.name),
+      // `title`: a name too long for the panel ends in "…" on screen; the pointer shows it whole.
+      h('span', { part: 'author', class: 'author', title: own ? undefined : from.name }, own ? s.you : from.name),
       time,
     )
     const bubble = h('div', { part: 'bubble', class: 'bubble' }, linkify(text))
     const el = h('div', { part: own ? 'message message-own' : 'message', class: own ? 'msg own' : 'msg' }, meta, bubble)
+    if (text.length > TALL_CHARS || text.split('\n', TALL_LINES + 1).length > TALL_LINES) this.collapse(el, bubble)
     el.dataset.from = from.id
     el.dataset.ts = String(ts)
     if (offset !== undefined) el.dataset.offset = String(offset)
     this.items.set(key, el)
     return el
+  }
+
+  /** Clips a very tall bubble to a few lines, with a button that shows the rest and hides it again. */
+  private collapse(el: HTMLElement, bubble: HTMLElement): void {
+    const s = this.strings()
+    const id = `b${++this.bubbles}`
+    bubble.id = id
+    bubble.classList.add('clamped')
+    const toggle = h(
+      'button',
+      { type: 'button', part: 'show-more', class: 'toggle', 'aria-expanded': 'false', 'aria-controls': id },
+      s.showMore,
+    )
+    toggle.addEventListener('click', () => {
+      const open = bubble.classList.toggle('clamped') === false
+      toggle.setAttribute('aria-expanded', String(open))
+      toggle.textContent = open ? this.strings().showLess : this.strings().showMore
+    })
+    el.append(toggle)
   }
 
   /** Marks `el` as a continuation when the previous message is from the same sender shortly before. */

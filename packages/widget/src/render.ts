@@ -20,6 +20,7 @@ export interface View {
   nameInput: HTMLInputElement
   composer: HTMLFormElement
   input: HTMLTextAreaElement
+  note: HTMLDivElement
   sendButton: HTMLButtonElement
 }
 
@@ -33,7 +34,9 @@ export function renderView(shadow: ShadowRoot): View {
   const title = h('h2', { part: 'title', id: 'title' })
   const presence = h('span', { part: 'presence', class: 'presence' })
   const closeButton = h('button', { type: 'button', part: 'close-button', class: 'icon close' }, icon(ICONS.close))
-  const header = h('header', { part: 'header' }, title, presence, closeButton)
+  // Not <header>: inside a <section> it still maps to a page-level banner landmark in some engines, and axe
+  // then finds two banners on the host page (landmark-no-duplicate-banner).
+  const header = h('div', { part: 'header', class: 'header' }, title, presence, closeButton)
 
   // Never hidden, only empty: a status region must already be in the accessibility tree for its changes to be announced.
   const banner = h('div', { part: 'banner', class: 'banner', role: 'status' })
@@ -66,7 +69,16 @@ export function renderView(shadow: ShadowRoot): View {
     h('button', { part: 'name-button', class: 'start' }),
   )
 
-  const input = h('textarea', { part: 'input', id: 'input', rows: '1', maxlength: '4000', enterkeyhint: 'send' })
+  // No maxlength: it cuts a long paste silently; the note below says how much is too long instead.
+  const input = h('textarea', {
+    part: 'input',
+    id: 'input',
+    rows: '1',
+    enterkeyhint: 'send',
+    'aria-describedby': 'note',
+  })
+  // Never hidden, only empty, like the banner: its changes are announced.
+  const note = h('div', { part: 'composer-note', class: 'note', id: 'note', 'aria-live': 'polite' })
   const sendButton = h('button', { part: 'send-button', class: 'send' }, icon(ICONS.send))
   const composer = h(
     'form',
@@ -85,6 +97,7 @@ export function renderView(shadow: ShadowRoot): View {
     jump,
     typing,
     nameForm,
+    note,
     composer,
   )
   const root = h('div', { part: 'root', class: 'root' }, launcher, panel)
@@ -107,6 +120,7 @@ export function renderView(shadow: ShadowRoot): View {
     nameInput,
     composer,
     input,
+    note,
     sendButton,
   }
 }
@@ -127,11 +141,11 @@ export function applyStrings(v: View, s: Strings, title: string, placeholder: st
   v.sendButton.setAttribute('aria-label', s.send)
 }
 
-/** Shows the unread count on the launcher badge and in its accessible name. */
-export function setUnread(v: View, s: Strings, unread: number): void {
+/** Shows the unread count on the launcher badge, and names the launcher for what it does now: open, or close. */
+export function setUnread(v: View, s: Strings, unread: number, opened: boolean): void {
   v.badge.hidden = unread === 0
   v.badge.textContent = unread > 99 ? '99+' : String(unread)
-  v.launcher.setAttribute('aria-label', unread ? format(s.openUnread, { n: unread }) : s.open)
+  v.launcher.setAttribute('aria-label', opened ? s.close : unread ? format(s.openUnread, { n: unread }) : s.open)
 }
 
 /** "Kira is typing…" for everyone typing except the local user. */

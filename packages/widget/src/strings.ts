@@ -1,4 +1,4 @@
-/** Every piece of text the widget shows or announces; `{n}`, `{a}`, `{b}` are filled in. */
+/** Every piece of text the widget shows or announces; `{n}`, `{max}`, `{a}`, `{b}` are filled in. */
 export const en = {
   title: 'Chat',
   open: 'Open chat',
@@ -14,8 +14,16 @@ export const en = {
   reconnecting: 'Reconnecting...',
   offline: "Offline: messages will be sent when you're back",
   closed: 'Disconnected',
+  unauthorized: 'Your sign-in was not accepted, so the chat is unavailable. Reload the page to try again.',
+  siteRefused: 'This chat is not available on this site.',
+  forbidden: "You don't have access to this room.",
+  tooLong: 'Too long: {n} of {max} characters',
   sending: 'Sending…',
   failed: 'Not sent',
+  refusedTooLong: 'Not sent: longer than {max} characters',
+  refusedTooLongUnknown: 'Not sent: too long for this chat',
+  refusedForbidden: 'Not sent: you may not write in this room',
+  refusedBad: 'Not sent: the chat server refused this message',
   unconfirmed: 'Not confirmed yet…',
   retry: 'Retry',
   you: 'You',
@@ -26,6 +34,8 @@ export const en = {
   namePrompt: 'What should we call you?',
   name: 'Your name',
   start: 'Start chatting',
+  showMore: 'Show more',
+  showLess: 'Show less',
 }
 
 /** The widget's strings; replace any subset through the `strings` property or a locale. */

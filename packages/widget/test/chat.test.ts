@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ConfabChat } from '../src/element'
-import { msg, resetOffsets } from './fake'
+import { FakeClient, msg, resetOffsets } from './fake'
 import { bubbles, cleanup, joinedClient, lastClient, mount, part, shadow } from './helpers'
 
 const ME = { id: 'u-me', name: 'Me' }
@@ -144,11 +144,10 @@ describe('sending', () => {
     type(el, 'race')
     const stored = msg('race', ME, { id: lastClient().room.sends[0]?.id })
     lastClient().room.emit('message', stored)
-    // Settled by the broadcast's id, before the ack.
-    expect(bubbles(el)).toEqual(['race'])
-    expect(shadow(el).querySelector('.pending')).toBeNull()
+    // The SDK makes the id and tells it only with the ack (or a failure): the relay writes the ack before the
+    // broadcast, so this order is a relay's that reorders; the ack then settles the pending bubble into the stored one.
     lastClient().room.sends[0]?.resolve(stored)
-    await Promise.resolve()
+    await expect.poll(() => shadow(el).querySelector('.pending')).toBeNull()
     expect(bubbles(el)).toEqual(['race'])
   })
 
@@ -186,10 +185,11 @@ describe('sending', () => {
     expect(part(el, '[part~=message-state]').textContent).toBe('Not sentRetry')
     part(el, '[part=retry-button]').click()
     expect(lastClient().room.sends.map((s) => s.text)).toEqual(['flaky', 'flaky'])
-    // The same id both times: if the relay stored the first attempt, it answers with that message.
+    // The same id both times: if the relay stored the first attempt, it answers with that message. The SDK made
+    // the first one, and its error carried it back.
     const [first, second] = lastClient().room.sends
-    expect(first?.id).toMatch(/^[0-9a-z]{8,}$/)
-    expect(second?.id).toBe(first?.id)
+    expect(first?.given).toBeUndefined()
+    expect(second?.given).toBe(first?.id)
     expect(shadow(el).querySelector('.pending')).not.toBeNull()
     lastClient().room.sends[1]?.resolve(msg('flaky', ME))
     await expect.poll(() => shadow(el).querySelector('.pending, .failed')).toBeNull()
@@ -240,13 +240,12 @@ describe('sending', () => {
     expect(shadow(el).querySelector('.unconfirmed')).toBeNull()
   })
 
-  it('gives every new message its own id', () => {
+  it("leaves a new message's id to the SDK (one id generator, the SDK's)", () => {
     const el = inline()
     joinedClient()
     type(el, 'one')
     type(el, 'two')
-    const [a, b] = lastClient().room.sends
-    expect(a?.id).not.toBe(b?.id)
+    expect(lastClient().room.sends.map((s) => s.given)).toEqual([undefined, undefined])
   })
 
   it('settles a failed message when the relay turns out to have stored it (replayed after a reconnect)', async () => {
@@ -321,12 +320,12 @@ describe('sending', () => {
     expect(lastClient().room.typed).toBe(1)
   })
 
-  it('labels the input and the send button, and uses a 4,000 character limit', () => {
+  it('labels the input and the send button, and cuts nothing silently (no maxlength)', () => {
     const el = inline()
     const input = part(el, '[part=input]')
     expect(part(el, `label[for=${input.id}]`).textContent).toBe('Message')
     expect(part(el, '[part=send-button]').getAttribute('aria-label')).toBe('Send')
-    expect(input.getAttribute('maxlength')).toBe('4000')
+    expect(input.hasAttribute('maxlength')).toBe(false)
   })
 })
 
@@ -557,3 +556,186 @@ function offsetTo(n: number): void {
   resetOffsets()
   for (let i = 1; i < n; i++) msg('skip')
 }
+
+describe('refusals explain themselves', () => {
+  function type(el: ConfabChat, text: string): void {
+    const input = part<HTMLTextAreaElement>(el, '[part=input]')
+    input.value = text
+    input.dispatchEvent(new Event('input', { bubbles: true }))
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }))
+  }
+
+  it("holds a draft over the relay's announced maxText, says by how much, and sends nothing", () => {
+    const el = inline()
+    const client = joinedClient()
+    Object.assign(client, { limits: { maxText: 20 } })
+    const input = part<HTMLTextAreaElement>(el, '[part=input]')
+    type(el, 'x'.repeat(25))
+    expect(client.room.sends).toHaveLength(0)
+    expect(input.value).toBe('x'.repeat(25))
+    expect(part(el, '[part=composer-note]').textContent).toBe('Too long: 25 of 20 characters')
+    expect(input.getAttribute('aria-invalid')).toBe('true')
+    expect(input.getAttribute('aria-describedby')).toBe(part(el, '[part=composer-note]').id)
+    expect(part(el, '[part=send-button]').getAttribute('aria-disabled')).toBe('true')
+    type(el, 'x'.repeat(20))
+    expect(client.room.sends.map((s) => s.text)).toEqual(['x'.repeat(20)])
+    expect(part(el, '[part=composer-note]').textContent).toBe('')
+    expect(part(el, '[part=send-button]').hasAttribute('aria-disabled')).toBe(false)
+  })
+
+  it('assumes the default 4,000 characters from a client that does not tell its limits', () => {
+    const el = inline()
+    const client = joinedClient()
+    type(el, 'y'.repeat(4001))
+    expect(client.room.sends).toHaveLength(0)
+    expect(part(el, '[part=composer-note]').textContent).toBe('Too long: 4,001 of 4,000 characters')
+  })
+
+  it('says why the relay refused a message as too long, and offers no Retry that would fail again', async () => {
+    const el = inline()
+    const client = joinedClient()
+    Object.assign(client, { limits: { maxText: 4000 } })
+    el.send('refused').catch(() => undefined)
+    client.room.sends[0]?.reject(Object.assign(new Error('text is longer than 4000 characters'), { code: 'too_large' }))
+    await expect.poll(() => shadow(el).querySelector('.failed')).not.toBeNull()
+    expect(part(el, '[part~=message-state]').textContent).toBe('Not sent: longer than 4,000 characters')
+    expect(part(el, '[part~=message-state]').getAttribute('part')).toBe('message-state message-failed message-refused')
+    expect(shadow(el).querySelector('[part=retry-button]')).toBeNull()
+  })
+
+  it('names no number for a too-long refusal when the client does not tell the limits', async () => {
+    const el = inline()
+    const client = joinedClient()
+    el.send('refused').catch(() => undefined)
+    client.room.sends[0]?.reject(Object.assign(new Error('text is longer than 20 characters'), { code: 'too_large' }))
+    await expect.poll(() => shadow(el).querySelector('.failed')).not.toBeNull()
+    expect(part(el, '[part~=message-state]').textContent).toBe('Not sent: too long for this chat')
+  })
+
+  it('in a room the relay refuses: says so, shows no "Say hello!", and disables the composer', () => {
+    const el = inline()
+    const client = lastClient()
+    client.setStatus('open')
+    const errors: unknown[] = []
+    el.addEventListener('confab-error', (e) => errors.push(e.detail.error))
+    const refusal = Object.assign(new Error('not allowed in this room'), { code: 'forbidden' })
+    client.emit('error', refusal)
+    expect(part(el, '[part=banner]').textContent).toBe("You don't have access to this room.")
+    expect(part(el, '[part=empty]').hidden).toBe(true)
+    expect(part<HTMLTextAreaElement>(el, '[part=input]').disabled).toBe(true)
+    expect(part<HTMLButtonElement>(el, '[part=send-button]').disabled).toBe(true)
+    expect(part(el, '[part=log]').getAttribute('aria-busy')).toBe('false')
+    expect(errors).toEqual([refusal])
+    // Allowed after all (a later join succeeds): the room works again.
+    client.room.emit('presence', [ME])
+    expect(part(el, '[part=banner]').textContent).toBe('')
+    expect(part(el, '[part=empty]').hidden).toBe(false)
+    expect(part<HTMLTextAreaElement>(el, '[part=input]').disabled).toBe(false)
+  })
+
+  it('names a refused token instead of only "Disconnected", and disables the composer', () => {
+    const el = inline()
+    const client = lastClient()
+    client.emit('error', Object.assign(new Error('invalid token'), { code: 'unauthorized' }))
+    client.setStatus('closed')
+    expect(part(el, '[part=banner]').textContent).toBe(
+      'Your sign-in was not accepted, so the chat is unavailable. Reload the page to try again.',
+    )
+    expect(part<HTMLTextAreaElement>(el, '[part=input]').disabled).toBe(true)
+  })
+
+  it('names a refused origin, and says "Disconnected" for a plain close', () => {
+    const el = inline()
+    const client = lastClient()
+    client.emit('error', Object.assign(new Error('origin not allowed'), { code: 'forbidden' }))
+    client.setStatus('closed')
+    expect(part(el, '[part=banner]').textContent).toBe('This chat is not available on this site.')
+    const other = inline()
+    lastClient().setStatus('closed')
+    expect(part(other, '[part=banner]').textContent).toBe('Disconnected')
+    expect(part<HTMLButtonElement>(other, '[part=send-button]').disabled).toBe(true)
+  })
+
+  it('takes every refusal text from strings, so a locale can replace it', () => {
+    const el = inline()
+    el.strings = { forbidden: 'Kein Zutritt.' }
+    lastClient().setStatus('open')
+    lastClient().emit('error', Object.assign(new Error('no'), { code: 'forbidden' }))
+    expect(part(el, '[part=banner]').textContent).toBe('Kein Zutritt.')
+  })
+})
+
+describe('layout of the list', () => {
+  it('gives a sender name its whole text as a tooltip, since a long one ends in "…" on screen', () => {
+    const el = inline()
+    lastClient().room.emit('message', msg('hi', { id: 'u-w', name: 'W'.repeat(40) }))
+    lastClient().room.emit('message', msg('mine', ME))
+    const authors = [...shadow(el).querySelectorAll('[part=author]')].map((a) => a.getAttribute('title'))
+    expect(authors).toEqual(['W'.repeat(40), null])
+  })
+
+  it('hides the online count while not connected', () => {
+    const el = inline()
+    const client = joinedClient([ME, { id: 'u-k', name: 'Kira' }])
+    expect(part(el, '[part=presence]').textContent).toBe('2 online')
+    client.setStatus('reconnecting')
+    expect(part(el, '[part=presence]').textContent).toBe('')
+    client.setStatus('open')
+    expect(part(el, '[part=presence]').textContent).toBe('2 online')
+  })
+
+  it('collapses a very tall message behind an accessible "Show more" button', () => {
+    const el = inline()
+    const room = lastClient().room
+    room.emit('message', msg(Array.from({ length: 600 }, (_, i) => `line ${i}`).join('\n')))
+    room.emit('message', msg('short'))
+    const toggles = shadow(el).querySelectorAll('[part=show-more]')
+    expect(toggles).toHaveLength(1)
+    const toggle = toggles[0] as HTMLButtonElement
+    const bubble = shadow(el).getElementById(toggle.getAttribute('aria-controls') ?? '')
+    expect(bubble?.classList.contains('clamped')).toBe(true)
+    expect([toggle.textContent, toggle.getAttribute('aria-expanded'), toggle.type]).toEqual([
+      'Show more',
+      'false',
+      'button',
+    ])
+    toggle.click()
+    expect(bubble?.classList.contains('clamped')).toBe(false)
+    expect([toggle.textContent, toggle.getAttribute('aria-expanded')]).toEqual(['Show less', 'true'])
+    toggle.click()
+    expect(bubble?.classList.contains('clamped')).toBe(true)
+  })
+
+  it('collapses one very long line too, and leaves a message of a few lines alone', () => {
+    const el = inline()
+    lastClient().room.emit('message', msg('w'.repeat(1500)))
+    lastClient().room.emit('message', msg('a\nb\nc\nd'))
+    expect(shadow(el).querySelectorAll('.clamped')).toHaveLength(1)
+  })
+
+  it('after a resumed join (position restored on another page), loads the latest page that the join did not bring', async () => {
+    // What the SDK does: a client made with a stored position joins from it, and gets only what followed.
+    FakeClient.restore = { epoch: 'e1', offset: 8 }
+    try {
+      const el = inline()
+      const room = lastClient().room
+      offsetTo(9)
+      room.emit('message', msg('nine'))
+      room.historyResult = [msg('seven', ME, { offset: 7 }), msg('eight', ME, { offset: 8 })]
+      joinedClient()
+      await expect.poll(() => bubbles(el)).toEqual(['seven', 'eight', 'nine'])
+      expect(room.historyCalls).toEqual([{ before: 9, limit: 50 }])
+      expect(shadow(el).querySelectorAll('[part~=message-own]')).toHaveLength(2)
+    } finally {
+      FakeClient.restore = undefined
+    }
+  })
+
+  it('a fresh join, with its own history, asks for no extra page', () => {
+    const el = inline()
+    lastClient().room.emit('message', msg('n5', undefined, { offset: 5 }))
+    joinedClient()
+    expect(lastClient().room.historyCalls).toEqual([])
+    expect(bubbles(el)).toEqual(['n5'])
+  })
+})

@@ -17,6 +17,7 @@ describe('attributes and properties', () => {
     ['placeholder', 'Ask us', 'Ask away'],
     ['lang', 'fr', 'de'],
     ['position', 'left', 'right'],
+    ['persist', 'session', 'none'],
   ])('reflects the %s attribute to its property and back', (attr, fromAttribute, fromProperty) => {
     const el = mount() as unknown as Record<string, string> & ConfabChat
     el.setAttribute(attr, fromAttribute)
@@ -25,10 +26,54 @@ describe('attributes and properties', () => {
     expect(el.getAttribute(attr)).toBe(fromProperty)
   })
 
-  it('has documented defaults: launcher mode, auto theme, right side, room lobby', () => {
+  it('has documented defaults: launcher mode, auto theme, right side, room lobby, persist local', () => {
     const el = mount()
-    expect([el.mode, el.theme, el.position, el.room, el.opened]).toEqual(['launcher', 'auto', 'right', 'lobby', false])
+    expect([el.mode, el.theme, el.position, el.room, el.opened, el.persist]).toEqual([
+      'launcher',
+      'auto',
+      'right',
+      'lobby',
+      false,
+      'local',
+    ])
   })
+
+  it('observes exactly the attributes of its table, each one once', () => {
+    expect([...ConfabChat.observedAttributes].sort()).toEqual(
+      [
+        'lang',
+        'mode',
+        'name',
+        'open',
+        'persist',
+        'placeholder',
+        'position',
+        'relay',
+        'room',
+        'theme',
+        'title',
+        'token',
+      ].sort(),
+    )
+  })
+
+  it.each(['relay', 'room', 'name', 'token', 'persist'])('opens a new connection when %s changes', (attr) => {
+    const el = mount({ name: 'Kira', mode: 'inline' })
+    const first = lastClient()
+    el.setAttribute(attr, attr === 'persist' ? 'none' : 'changed')
+    expect(first.closed).toBe(true)
+    expect(opened).toHaveLength(2)
+  })
+
+  it.each(['theme', 'placeholder', 'title', 'lang', 'position', 'mode'])(
+    'keeps the connection when %s changes',
+    (attr) => {
+      const el = mount({ name: 'Kira', mode: 'inline' })
+      el.setAttribute(attr, attr === 'mode' ? 'inline' : 'left')
+      expect(opened).toHaveLength(1)
+      expect(lastClient().closed).toBe(false)
+    },
+  )
 
   it('reflects the open attribute to the opened property', () => {
     const el = mount()
@@ -272,6 +317,9 @@ describe('launcher mode', () => {
     expect(part(el, '[part=launcher]').getAttribute('aria-label')).toBe('Open chat, 2 unread')
     el.open()
     expect(badge.hidden).toBe(true)
+    // While open the launcher shows the close icon: its name says what pressing it does.
+    expect(part(el, '[part=launcher]').getAttribute('aria-label')).toBe('Close chat')
+    el.close()
     expect(part(el, '[part=launcher]').getAttribute('aria-label')).toBe('Open chat')
   })
 
@@ -369,5 +417,70 @@ describe('styles', () => {
     lastClient().room.emit('message', msg('hello https://example.com'))
     expect(shadow(el).adoptedStyleSheets.length).toBeGreaterThan(0)
     expect(shadow(el).querySelectorAll('[style], style')).toHaveLength(0)
+  })
+})
+
+describe('persist: who the visitor is, across pages, tabs and visits', () => {
+  const SNAPSHOT = {
+    outbox: [{ room: 'lobby', text: 'queued', id: 'm1' }],
+    rooms: { lobby: { epoch: 'e', offset: 3 } },
+    resume: 'secret',
+  }
+
+  it('by default keeps the guest identity in localStorage and the outbox and positions in sessionStorage', () => {
+    mount({ name: 'Kira', mode: 'inline' })
+    const storage = opened[0]?.persist
+    if (!storage) throw new Error('no storage handed to the SDK')
+    storage.setItem('confab:wss://x/ws', JSON.stringify(SNAPSHOT))
+    expect(localStorage.getItem('confab:wss://x/ws:resume')).toBe('secret')
+    expect(JSON.parse(sessionStorage.getItem('confab:wss://x/ws') ?? '')).toEqual({
+      outbox: SNAPSHOT.outbox,
+      rooms: SNAPSHOT.rooms,
+    })
+    expect(JSON.parse(storage.getItem('confab:wss://x/ws') ?? '')).toEqual(SNAPSHOT)
+    // Another tab, or a return visit: the tab's part is gone, the identity is not.
+    sessionStorage.clear()
+    expect(JSON.parse(storage.getItem('confab:wss://x/ws') ?? '')).toEqual({ outbox: [], rooms: {}, resume: 'secret' })
+    storage.removeItem('confab:wss://x/ws')
+    expect(localStorage.getItem('confab:wss://x/ws:resume')).toBe('secret')
+  })
+
+  it('persist="session" keeps everything in sessionStorage, the name too', () => {
+    const el = mount({ persist: 'session', mode: 'launcher' })
+    el.open()
+    part<HTMLInputElement>(el, '[part=name-input]').value = 'Ada'
+    part(el, '[part=name-form]').dispatchEvent(new Event('submit', { cancelable: true }))
+    const storage = opened[0]?.persist
+    storage?.setItem('k', JSON.stringify(SNAPSHOT))
+    expect(JSON.parse(sessionStorage.getItem('k') ?? '')).toEqual(SNAPSHOT)
+    expect(sessionStorage.getItem('confab:name')).toBe('Ada')
+    expect(localStorage.length).toBe(0)
+  })
+
+  it('persist="none" stores nothing: no SDK storage, no name, no open state', () => {
+    const el = mount({ persist: 'none', mode: 'launcher' })
+    el.open()
+    part<HTMLInputElement>(el, '[part=name-input]').value = 'Ada'
+    part(el, '[part=name-form]').dispatchEvent(new Event('submit', { cancelable: true }))
+    expect(opened).toHaveLength(1)
+    expect(opened[0]?.persist).toBeUndefined()
+    el.close()
+    expect([localStorage.length, sessionStorage.length]).toEqual([0, 0])
+  })
+
+  it("reopens the panel on the tab's next page as it was left, without taking focus", () => {
+    const first = mount({ name: 'Kira', room: 'help' })
+    first.open()
+    first.remove()
+    const again = mount({ name: 'Kira', room: 'help' })
+    expect(again.opened).toBe(true)
+    expect(document.activeElement).not.toBe(again)
+    // In place, not flying in as when the visitor opens it.
+    expect(part(again, '[part=root]').classList.contains('still')).toBe(true)
+    again.close()
+    again.remove()
+    // Closed by the visitor: closed on the next page too, even where the markup says open.
+    const third = mount({ name: 'Kira', room: 'help', open: '' })
+    expect(third.opened).toBe(false)
   })
 })

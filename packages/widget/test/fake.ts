@@ -1,4 +1,5 @@
 // A scripted stand-in for an @confab/sdk client: tests drive relay events by hand.
+import type { SendOptions } from '@confab/sdk'
 import type { ChatClient, ChatRoom, Member, Message, Status } from '../src/client'
 
 type Listener = (...args: never[]) => void
@@ -22,7 +23,10 @@ class Emitter {
 /** A send the test has not settled yet. */
 export interface PendingSend {
   text: string
+  /** The id the message goes out with: the one passed, else one made here, as the SDK does. */
   id: string
+  /** The id the widget passed, if any (a retry passes the first attempt's). */
+  given: string | undefined
   resolve(message: Message): void
   reject(error: Error): void
 }
@@ -34,14 +38,20 @@ export class FakeRoom extends Emitter implements ChatRoom {
   historyResult: Message[] = []
   typed = 0
   left = false
+  /** A position the SDK restored from storage (the room then resumes instead of getting history). */
+  position: { epoch: string; offset: number } | undefined = undefined
   constructor(
     readonly name: string,
     readonly options?: { history?: number },
   ) {
     super()
   }
-  send(text: string, { id }: { id: string }): Promise<Message> {
-    return new Promise((resolve, reject) => this.sends.push({ text, id, resolve, reject }))
+  send(text: string, options: SendOptions = {}): Promise<Message> {
+    const id = options.id ?? `sdk-${++ids}`
+    // Like the SDK's ConfabError, a rejection carries the message's id for a retry.
+    return new Promise((resolve, reject) =>
+      this.sends.push({ text, id, given: options.id, resolve, reject: (e) => reject(Object.assign(e, { id })) }),
+    )
   }
   typing(): void {
     this.typed++
@@ -57,12 +67,15 @@ export class FakeRoom extends Emitter implements ChatRoom {
 
 /** A client whose status and rooms the test controls. */
 export class FakeClient extends Emitter implements ChatClient {
+  /** A room position "restored from storage": rooms joined while it is set start from it, as the SDK's do. */
+  static restore: { epoch: string; offset: number } | undefined
   status: Status = 'connecting'
   user: Member | undefined = { id: 'u-me', name: 'Me' }
   readonly rooms: FakeRoom[] = []
   closed = false
   join(room: string, options?: { history?: number }): FakeRoom {
     const r = new FakeRoom(room, options)
+    r.position = FakeClient.restore
     this.rooms.push(r)
     return r
   }
@@ -80,6 +93,7 @@ export class FakeClient extends Emitter implements ChatClient {
   }
 }
 
+let ids = 0
 let offset = 0
 /** A stored message from `from`, with the next offset unless one is given. */
 export function msg(

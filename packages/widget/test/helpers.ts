@@ -1,15 +1,27 @@
 // Mounts <confab-chat> in happy-dom with a fake client in place of the SDK.
+import type { StorageLike } from '@confab/sdk'
 import { ConfabChat } from '../src/element'
 import { FakeClient } from './fake'
 
 ConfabChat.define()
 
 /** Every client the widget opened, with the arguments it was opened with. */
-export const opened: { url: string; options: { name?: string; token?: string }; client: FakeClient }[] = []
+export const opened: {
+  url: string
+  /** Who connects: the name or token (the storage passed as `persist` is kept apart, below). */
+  options: { name?: string; token?: string }
+  persist: StorageLike | undefined
+  client: FakeClient
+}[] = []
 
-ConfabChat.connect = (url, options) => {
+ConfabChat.connect = (url, { persist, ...options }) => {
   const client = new FakeClient()
-  opened.push({ url, options, client })
+  opened.push({
+    url,
+    options: options as { name?: string; token?: string },
+    persist: persist === true ? undefined : persist || undefined,
+    client,
+  })
   return client
 }
 

@@ -147,7 +147,7 @@ describe.skipIf(skip)('script-tag embed on another origin', () => {
     await ada.screenshot({ path: `${ARTIFACTS}widget-launcher-open.png` })
   })
 
-  it('asks for a name once, remembers it, and reconnects on reload while the conversation is active', async () => {
+  it('asks for a name once, remembers it, and reconnects on reload with the panel as it was', async () => {
     const page = await visit('/')
     await w(page, '[part=launcher]').click()
     await w(page, '[part=name-input]').fill('Cleo')
@@ -156,9 +156,10 @@ describe.skipIf(skip)('script-tag embed on another origin', () => {
     const sockets: string[] = []
     page.on('websocket', (ws) => sockets.push(ws.url()))
     await page.reload()
-    // Active in this tab: the launcher connects at load, before anyone clicks it.
+    // Active in this tab: the widget connects at load, and the panel is open again, as the visitor left it.
     await expect.poll(() => sockets.length).toBe(1)
-    await w(page, '[part=launcher]').click()
+    await w(page, '[part=panel]').waitFor()
+    expect(await w(page, '[part=launcher]').getAttribute('aria-expanded')).toBe('true')
     expect(await w(page, '[part=name-form]').isHidden()).toBe(true)
     await w(page, '[part=bubble]').filter({ hasText: 'first words' }).waitFor()
   })
