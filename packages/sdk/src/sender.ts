@@ -1,6 +1,7 @@
 import { type Bucket, createBucket } from './bucket.js'
 import { DEFAULTS } from './defaults.js'
 import { ConfabError } from './errors.js'
+import { newId } from './id.js'
 import { createOutbox, type Draft, type Entry } from './outbox.js'
 import type { AckFrame, ClientFrame, ErrorFrame, HistoryResultFrame, Limits, Member, Message } from './protocol.js'
 import { type Ask, createAsk } from './request.js'
@@ -55,7 +56,6 @@ export interface Sender {
 }
 
 /** A message id: unique enough within a room's 10-minute idempotency window, no crypto needed. */
-const makeId = (): string => Date.now().toString(36) + Math.random().toString(36).slice(2, 10)
 
 /** Creates a sender holding at most `limit` messages, each with `timeout` ms for its ack, starting with `restored`. */
 export function createSender(limit: number, timeout: number, restored: Draft[], hooks: SenderHooks): Sender {
@@ -139,7 +139,7 @@ export function createSender(limit: number, timeout: number, restored: Draft[], 
   }
 
   return {
-    publish(room, text, { meta, id = makeId() } = {}) {
+    publish(room, text, { meta, id = newId() } = {}) {
       return new Promise<Message>((ok, reject) => {
         hooks.check(room)
         const queued = outbox.list().find((e) => e.draft.id === id && e.draft.room === room)

@@ -1,3 +1,4 @@
+import { newId } from '@confab/sdk'
 import type { ChatClient, ChatRoom, Member, Message, Status } from './client.js'
 import type { MessageLog } from './log.js'
 import { typingText, type View } from './render.js'
@@ -21,10 +22,10 @@ export interface ChatHost {
 
 interface Outgoing {
   /**
-   * The message id the SDK made for the first attempt, learnt from its failure (`ConfabError.id`): every retry
-   * reuses it, so the relay stores the message once.
+   * The message id, made before the first attempt: our own broadcast settles the bubble by it even when it
+   * arrives before the ack, and every retry reuses it, so the relay stores the message once.
    */
-  id?: string
+  id: string
   text: string
   failed: boolean
 }
@@ -116,7 +117,7 @@ export class Chat {
   /** Shows `text` as pending at once, sends it, and resolves with the stored message. */
   send(text: string): Promise<Message> {
     const key = this.log.addPending(this.me(), text)
-    this.outgoing.set(key, { text, failed: false })
+    this.outgoing.set(key, { id: newId(), text, failed: false })
     return this.deliver(key)
   }
 
@@ -173,7 +174,7 @@ export class Chat {
   private async deliver(key: string): Promise<Message> {
     const entry = this.outgoing.get(key)!
     try {
-      const stored = await this.room.send(entry.text, entry.id ? { id: entry.id } : {})
+      const stored = await this.room.send(entry.text, { id: entry.id })
       if (this.outgoing.delete(key)) {
         const seen = this.log.has(stored.offset)
         this.log.setState(key, 'sent', stored)
@@ -182,9 +183,8 @@ export class Chat {
       return stored
     } catch (error) {
       if (this.outgoing.has(key)) {
-        const { code, id } = (error ?? {}) as { code?: string; id?: string }
+        const { code } = (error ?? {}) as { code?: string }
         entry.failed = true
-        entry.id ??= id
         let refused = code === undefined ? undefined : REFUSED[code]
         // Without the relay's announced limits the number would be a guess: say "too long" alone.
         if (refused === 'refusedTooLong' && !this.client.limits) refused = 'refusedTooLongUnknown'

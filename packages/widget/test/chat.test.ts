@@ -144,10 +144,11 @@ describe('sending', () => {
     type(el, 'race')
     const stored = msg('race', ME, { id: lastClient().room.sends[0]?.id })
     lastClient().room.emit('message', stored)
-    // The SDK makes the id and tells it only with the ack (or a failure): the relay writes the ack before the
-    // broadcast, so this order is a relay's that reorders; the ack then settles the pending bubble into the stored one.
+    // Settled by the broadcast's id, before the ack.
+    expect(bubbles(el)).toEqual(['race'])
+    expect(shadow(el).querySelector('.pending')).toBeNull()
     lastClient().room.sends[0]?.resolve(stored)
-    await expect.poll(() => shadow(el).querySelector('.pending')).toBeNull()
+    await Promise.resolve()
     expect(bubbles(el)).toEqual(['race'])
   })
 
@@ -185,11 +186,10 @@ describe('sending', () => {
     expect(part(el, '[part~=message-state]').textContent).toBe('Not sentRetry')
     part(el, '[part=retry-button]').click()
     expect(lastClient().room.sends.map((s) => s.text)).toEqual(['flaky', 'flaky'])
-    // The same id both times: if the relay stored the first attempt, it answers with that message. The SDK made
-    // the first one, and its error carried it back.
+    // The same id both times: if the relay stored the first attempt, it answers with that message.
     const [first, second] = lastClient().room.sends
-    expect(first?.given).toBeUndefined()
-    expect(second?.given).toBe(first?.id)
+    expect(first?.given).toMatch(/^[0-9a-z]{9,}$/)
+    expect(second?.given).toBe(first?.given)
     expect(shadow(el).querySelector('.pending')).not.toBeNull()
     lastClient().room.sends[1]?.resolve(msg('flaky', ME))
     await expect.poll(() => shadow(el).querySelector('.pending, .failed')).toBeNull()
@@ -240,12 +240,15 @@ describe('sending', () => {
     expect(shadow(el).querySelector('.unconfirmed')).toBeNull()
   })
 
-  it("leaves a new message's id to the SDK (one id generator, the SDK's)", () => {
+  it("gives each new message an id from the SDK's generator (one generator, the SDK's)", () => {
     const el = inline()
     joinedClient()
     type(el, 'one')
     type(el, 'two')
-    expect(lastClient().room.sends.map((s) => s.given)).toEqual([undefined, undefined])
+    const [one, two] = lastClient().room.sends.map((s) => s.given)
+    expect(one).toMatch(/^[0-9a-z]{9,}$/)
+    expect(two).toMatch(/^[0-9a-z]{9,}$/)
+    expect(one).not.toBe(two)
   })
 
   it('settles a failed message when the relay turns out to have stored it (replayed after a reconnect)', async () => {
