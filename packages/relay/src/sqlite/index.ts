@@ -4,7 +4,7 @@ import type { Broker } from '../broker/types'
 import { MemoryPresence } from '../presence/memory'
 import type { Presence } from '../presence/types'
 import type { Store } from '../store/types'
-import { migrate } from './schema'
+import { identify, migrate } from './schema'
 import { SqliteStore } from './store'
 import { Sweeper } from './sweep'
 
@@ -57,9 +57,12 @@ export async function createSqliteBackend(file: string, options: SqliteBackendOp
   let db: Database | undefined
   let meta: Record<string, string>
   try {
-    db = new Sqlite(file)
+    // A lock held by a live relay stays held; a killed one's is released by the kernel at once, so waiting longer gains nothing.
+    db = new Sqlite(file, { timeout: 1000 }) // ms
+    // Reads first: a file that is not ours is refused before anything in it changes.
+    const version = identify(db)
     open(db, options.durability ?? 'normal')
-    migrate(db)
+    migrate(db, version)
     // A real write: proves the file (and its folder, for the WAL) is writable and takes the exclusive lock.
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened', ?)").run(new Date().toISOString())
     meta = Object.fromEntries(
@@ -115,15 +118,25 @@ function open(db: Database, durability: 'normal' | 'full'): void {
   db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`)
   // Keeps the WAL file from staying large after a burst.
   db.pragma('journal_size_limit = 67108864') // 64 MiB
-  const problems = db.pragma('quick_check', { simple: false }) as { quick_check: string }[]
-  const first = problems[0]?.quick_check
-  if (first !== 'ok') throw new Error(`it is corrupt (quick_check: ${first ?? 'no answer'})`)
+  // One problem is enough to refuse the file; the operator runs `sqlite3 FILE 'PRAGMA integrity_check'` for the rest.
+  const problem = db.pragma('quick_check(1)', { simple: true })
+  if (problem !== 'ok') throw new Error(`it is corrupt (quick_check: ${String(problem).slice(0, 200)})`)
 }
 
-/** One line: SQLite's message (the code when it adds something), without stack or newlines. */
+/** What an operator should check, by SQLite result code. */
+const HINTS: [RegExp, string][] = [
+  [/^SQLITE_BUSY/, 'another process holds it: is a second relay running on this file?'],
+  [/^SQLITE_NOTADB/, 'it is not a SQLite file, or its header is damaged'],
+  [/^SQLITE_(READONLY|PERM|CANTOPEN)/, 'check that the file and its folder exist and are writable by this user'],
+  [/^SQLITE_IOERR/, 'the file, its -wal file or its folder cannot be written'],
+]
+
+/** One line: SQLite's message, its code and a hint, without stack or newlines. */
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   const code = (error as { code?: unknown }).code
   const line = message.replace(/\s+/g, ' ').trim()
-  return typeof code === 'string' && code.startsWith('SQLITE_') ? `${line} (${code})` : line
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return line
+  const hint = HINTS.find(([pattern]) => pattern.test(code))?.[1]
+  return hint ? `${line} (${code}; ${hint})` : `${line} (${code})`
 }

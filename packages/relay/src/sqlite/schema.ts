@@ -67,10 +67,11 @@ const MIGRATIONS: readonly ((db: Database) => void)[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length
 
 /**
- * Checks that `db` is a Confab data file (or an empty one) and migrates it to
- * SCHEMA_VERSION. Throws a one-line Error naming the problem otherwise.
+ * The file's schema version, after checking, by reads only, that it is a
+ * Confab data file (or an empty file) that this code can read: nothing of
+ * another program's file is changed. Throws a one-line Error otherwise.
  */
-export function migrate(db: Database): void {
+export function identify(db: Database): number {
   const appId = db.pragma('application_id', { simple: true }) as number
   const version = db.pragma('user_version', { simple: true }) as number
   const tables = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number }
@@ -80,6 +81,11 @@ export function migrate(db: Database): void {
   if (version > SCHEMA_VERSION) {
     throw new Error(`it was written by a newer Confab (schema ${version}; this relay knows up to ${SCHEMA_VERSION})`)
   }
+  return version
+}
+
+/** Brings a file of schema `version` (see `identify`) to SCHEMA_VERSION in one transaction. */
+export function migrate(db: Database, version: number): void {
   if (version === SCHEMA_VERSION) return
   db.transaction(() => {
     if (version === 0) db.pragma(`application_id = ${APPLICATION_ID}`)
