@@ -17,6 +17,8 @@ export interface SqliteBackend {
   resumeSecret: string
   /** The file's epoch: every room's epoch, new when the file is new. */
   epoch: string
+  /** Runs a retention sweep now (one also runs every `sweepInterval`); resolves with the rows removed. */
+  sweep(): Promise<number>
   /** Stops the sweep, closes the three and the file (checkpointing the WAL into it). */
   close(): Promise<void>
 }
@@ -95,6 +97,7 @@ export async function createSqliteBackend(file: string, options: SqliteBackendOp
     presence,
     resumeSecret: meta.resume_secret,
     epoch: meta.epoch,
+    sweep: () => sweeper.sweep(),
     close() {
       closing ??= (async () => {
         await sweeper.stop()
