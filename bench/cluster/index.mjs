@@ -1,6 +1,6 @@
 // Cluster: Confab relays sharing one Redis (REDIS_URL, default 127.0.0.1:6379).
-// The same fan-out run three ways, alternating: one node with the memory backend,
-// one node on Redis, and two nodes on Redis with the receivers split between them
+// The same fan-out run four ways, alternating: one node with the memory backend,
+// one node on a SQLite file, one node on Redis, and two nodes on Redis with the receivers split between them
 // and the sender on node A, so node B's latency is the cross-node path.
 import { Redis } from 'ioredis'
 import { measure } from '../fanout/measure.mjs'
@@ -12,6 +12,7 @@ const SENDERS = 4
 
 const CONFIGS = [
   { name: '1 node, memory', nodes: 1, redis: undefined },
+  { name: '1 node, SQLite', nodes: 1, redis: undefined, sqlite: true },
   { name: '1 node, Redis', nodes: 1, redis: REDIS_URL },
   { name: '2 nodes, Redis', nodes: 2, redis: REDIS_URL },
 ]
@@ -65,7 +66,7 @@ export async function runCluster({ full, log }) {
   try {
     for (let rep = 1; rep <= reps; rep++) {
       for (const config of CONFIGS) {
-        const room = `bench-cluster-${process.pid}-${rep}-${config.nodes}-${config.redis ? 'r' : 'm'}`
+        const room = `bench-cluster-${process.pid}-${rep}-${config.nodes}-${config.redis ? 'r' : config.sqlite ? 's' : 'm'}`
         rooms.push(room)
         try {
           const results = await measure('confab', {
@@ -76,7 +77,7 @@ export async function runCluster({ full, log }) {
             phases,
             nodes: config.nodes,
             room,
-            serverOptions: { redis: config.redis },
+            serverOptions: { redis: config.redis, sqlite: config.sqlite },
           })
           runs.push({ config: config.name, rep, results })
           log(`  cluster ${config.name} rep ${rep}: done`)
@@ -130,7 +131,7 @@ export function printCluster(result) {
     return
   }
   print(
-    `Cluster: Confab over Redis, ${result.receivers.toLocaleString('en-US')} receivers, ${SENDERS} senders on node A (median of ${result.reps})`,
+    `Cluster: Confab on memory, SQLite and Redis, ${result.receivers.toLocaleString('en-US')} receivers, ${SENDERS} senders on node A (median of ${result.reps})`,
     [
       { key: 'phase', label: 'phase' },
       { key: 'config', label: 'setup' },
