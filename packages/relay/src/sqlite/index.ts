@@ -87,6 +87,8 @@ export async function createSqliteBackend(file: string, options: SqliteBackendOp
     interval: options.sweepInterval,
     now: options.now,
     onError,
+    flush: () => store.flush(),
+    idempotencyWindow: options.idempotencyWindow,
   })
   sweeper.start()
   const handle = db
@@ -119,6 +121,8 @@ function open(db: Database, durability: 'normal' | 'full'): void {
   if (mode !== 'wal') throw new Error(`SQLite could not switch it to WAL mode (journal_mode is ${String(mode)})`)
   // In WAL, NORMAL syncs at checkpoints only: a commit survives a crash of the process, not of the OS.
   db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`)
+  // Checkpoints every 16 MB of log rather than SQLite's 4 MB: fewer copies of hot pages into the file (and fewer syncs).
+  db.pragma('wal_autocheckpoint = 4000') // pages of 4 KiB
   // Keeps the WAL file from staying large after a burst.
   db.pragma('journal_size_limit = 67108864') // 64 MiB
   // One problem is enough to refuse the file; the operator runs `sqlite3 FILE 'PRAGMA integrity_check'` for the rest.

@@ -44,7 +44,7 @@ const MIGRATIONS: readonly ((db: Database) => void)[] = [
       -- The age sweep walks the oldest messages first.
       CREATE INDEX messages_by_ts ON messages (ts);
 
-      -- Ids inside the idempotency window, kept after their message was trimmed.
+      -- Ids of trimmed messages whose idempotency window has not passed yet.
       CREATE TABLE ids (
         room INTEGER NOT NULL,
         sender TEXT NOT NULL,

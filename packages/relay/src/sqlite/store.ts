@@ -19,6 +19,13 @@ interface Body {
   meta?: Meta
 }
 
+/** An append done in the open transaction, waiting for its commit to be acked. */
+interface Pending {
+  result: AppendResult
+  resolve: (result: AppendResult) => void
+  reject: (error: unknown) => void
+}
+
 interface RoomRow {
   id: number
   head: number
@@ -42,8 +49,14 @@ function clampCount(limit: number): number {
  * History, offsets and idempotency in one SQLite file (see docs/storage.md).
  * Every room shares the file's epoch: it is made with the file and changes
  * only when the file is replaced, because only then is history truly gone.
- * better-sqlite3 is synchronous, so each append is one short transaction that
- * nothing can interleave: reading the head and writing the next offset is atomic.
+ *
+ * Appends are group-committed: the first append of an event-loop turn opens a
+ * transaction, every append of that turn runs in it at once (a savepoint each,
+ * so one that fails leaves the others whole; better-sqlite3 is synchronous, so
+ * reading the head and writing the next offset is atomic), and one COMMIT at
+ * the end of the turn makes them durable together before any of them is
+ * acked. One commit writes each touched page once instead of once per message.
+ * A read first commits what is pending, so nothing uncommitted is ever served.
  * The database handle belongs to the backend (`createSqliteBackend`), which closes it.
  */
 export class SqliteStore implements Store {
@@ -60,13 +73,18 @@ export class SqliteStore implements Store {
     retained: Statement<[number, string, string], MessageRow>
     windowed: Statement<[number, string, string, number], { offset: number; ts: number }>
     insert: Statement<[number, number, number, string, string, string]>
-    remember: Statement<[number, string, string, number, number, number]>
+    remember: Statement<[number, number, number, number, number]>
     trim: Statement<[number, number]>
     move: Statement<[number, number, number]>
     after: Statement<[string, number, number], MessageRow>
     before: Statement<[string, number, number], MessageRow>
   }
   readonly #append: (draft: Draft, body: string, now: number) => AppendResult
+  /** Appends of the open transaction, acked when it commits; null when none is open. */
+  #pending: Pending[] | null = null
+  readonly #begin: Statement
+  readonly #commit: Statement
+  readonly #rollback: Statement
 
   constructor(db: Database, epoch: string, onError: (error: unknown) => void, options: SqliteStoreOptions = {}) {
     this.#db = db
@@ -81,9 +99,10 @@ export class SqliteStore implements Store {
       retained: db.prepare('SELECT offset, ts, id, body FROM messages WHERE room = ? AND sender = ? AND id = ?'),
       windowed: db.prepare('SELECT offset, ts FROM ids WHERE room = ? AND sender = ? AND id = ? AND expires > ?'),
       insert: db.prepare('INSERT INTO messages (room, offset, ts, sender, id, body) VALUES (?, ?, ?, ?, ?, ?)'),
+      // Ids of the messages about to be trimmed that are still inside their window.
       remember: db.prepare(
-        `INSERT INTO ids (room, sender, id, offset, ts, expires) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (room, sender, id) DO UPDATE SET offset = excluded.offset, ts = excluded.ts, expires = excluded.expires`,
+        `INSERT OR REPLACE INTO ids (room, sender, id, offset, ts, expires)
+         SELECT room, sender, id, offset, ts, ts + ? FROM messages WHERE room = ? AND offset < ? AND ts + ? > ?`,
       ),
       trim: db.prepare('DELETE FROM messages WHERE room = ? AND offset < ?'),
       move: db.prepare('UPDATE rooms SET head = ?, first = ? WHERE id = ?'),
@@ -96,7 +115,10 @@ export class SqliteStore implements Store {
          WHERE room = (SELECT id FROM rooms WHERE name = ?) AND offset < ? ORDER BY offset DESC LIMIT ?`,
       ),
     }
-    // One transaction per append: the offset, the trim and the id record land together or not at all.
+    this.#begin = db.prepare('BEGIN IMMEDIATE')
+    this.#commit = db.prepare('COMMIT')
+    this.#rollback = db.prepare('ROLLBACK')
+    // Inside the turn's transaction this is a savepoint: the offset, the trim and the id record land together or not at all.
     this.#append = db.transaction((draft: Draft, body: string, now: number): AppendResult => {
       const sql = this.#sql
       const room = sql.room.get(draft.room) ?? (sql.newRoom.get(draft.room) as RoomRow)
@@ -112,9 +134,12 @@ export class SqliteStore implements Store {
       const offset = room.head + 1
       const first = Math.max(room.first, offset - this.#limit + 1)
       sql.insert.run(room.id, offset, now, sender, draft.id, body)
-      if (first > room.first) sql.trim.run(room.id, first)
+      if (first > room.first) {
+        // A retained message's id is found through its row; only a trimmed one needs an `ids` entry, for the rest of its window.
+        sql.remember.run(this.#window, room.id, first, this.#window, now)
+        sql.trim.run(room.id, first)
+      }
       sql.move.run(offset, first, room.id)
-      sql.remember.run(room.id, sender, draft.id, offset, now, now + this.#window)
       return {
         message: toMessage(draft.room, { offset, ts: now, id: draft.id, body }),
         duplicate: false,
@@ -125,6 +150,7 @@ export class SqliteStore implements Store {
 
   /** Rooms holding a record: only rooms written to count, reading a name stores nothing. */
   get size(): number {
+    this.flush()
     return (this.#db.prepare('SELECT count(*) AS n FROM rooms').get() as { n: number }).n
   }
 
@@ -132,13 +158,39 @@ export class SqliteStore implements Store {
     return !this.#closed && this.#db.open
   }
 
-  async append(draft: Draft): Promise<AppendResult> {
+  append(draft: Draft): Promise<AppendResult> {
     const body: Body = { from: draft.from, text: draft.text, ...(draft.meta === undefined ? {} : { meta: draft.meta }) }
     const json = JSON.stringify(body)
-    return this.#guard(() => this.#append(draft, json, this.#now()))
+    return new Promise((resolve, reject) => {
+      try {
+        const pending = this.#open()
+        const result = this.#guard(() => this.#append(draft, json, this.#now()))
+        pending.push({ result, resolve, reject })
+      } catch (error) {
+        reject(error)
+      }
+    })
+  }
+
+  /** Commits the appends of this turn now and acks them; reads call it first. */
+  flush(): void {
+    const pending = this.#pending
+    if (!pending) return
+    this.#pending = null
+    try {
+      // SQLite rolls a transaction back by itself on some failures (disk full, I/O error): then nothing of it was stored.
+      if (!this.#db.inTransaction) throw new StoreUnavailableError('the SQLite transaction was rolled back')
+      this.#guard(() => this.#commit.run())
+    } catch (error) {
+      if (this.#db.inTransaction) this.#rollback.run()
+      for (const { reject } of pending) reject(error)
+      return
+    }
+    for (const { result, resolve } of pending) resolve(result)
   }
 
   async state(name: string): Promise<RoomState> {
+    this.flush()
     const room = this.#guard(() => this.#sql.room.get(name))
     return room ? { epoch: this.#epoch, head: room.head, first: room.first } : { epoch: this.#epoch, head: 0, first: 1 }
   }
@@ -146,6 +198,7 @@ export class SqliteStore implements Store {
   async after(room: string, after: number, limit: number): Promise<Message[]> {
     const count = clampCount(limit)
     if (count === 0) return []
+    this.flush()
     const rows = this.#guard(() => this.#sql.after.all(room, Math.max(0, Math.floor(after)), count))
     return rows.map((row) => toMessage(room, row))
   }
@@ -153,14 +206,29 @@ export class SqliteStore implements Store {
   async before(room: string, before: number, limit: number): Promise<Message[]> {
     const count = clampCount(limit)
     if (count === 0 || before <= 1) return []
+    this.flush()
     const end = Number.isSafeInteger(before) ? before : Number.MAX_SAFE_INTEGER
     const rows = this.#guard(() => this.#sql.before.all(room, end, count))
     return rows.reverse().map((row) => toMessage(room, row))
   }
 
-  /** Stops answering; the backend closes the file. */
+  /** Commits what is pending and stops answering; the backend closes the file. */
   async close(): Promise<void> {
+    if (this.#closed) return
+    this.flush()
     this.#closed = true
+  }
+
+  /** The turn's transaction, opened by its first append and committed once the turn's I/O callbacks ran. */
+  #open(): Pending[] {
+    if (this.#pending) return this.#pending
+    this.#guard(() => this.#begin.run())
+    const pending: Pending[] = []
+    this.#pending = pending
+    setImmediate(() => {
+      if (this.#pending === pending) this.flush()
+    })
+    return pending
   }
 
   /**

@@ -10,8 +10,12 @@ export interface SweepOptions {
   batch?: number
   /** Clock, for tests. */
   now?: () => number
+  /** The store's idempotency window, in ms. */
+  idempotencyWindow: number
   /** Where a failed sweep is reported; the next one tries again. */
   onError: (error: unknown) => void
+  /** Commits the store's pending appends, so a sweep never writes inside their transaction. */
+  flush: () => void
 }
 
 const DAY = 86_400_000 // ms
@@ -31,11 +35,14 @@ export class Sweeper {
   readonly #batch: number
   readonly #now: () => number
   readonly #onError: (error: unknown) => void
+  readonly #flush: () => void
+  readonly #window: number
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
   #stopped = false
   readonly #sql: {
     oldest: Statement<[number, number], { room: number; upto: number }>
+    keep: Statement<[number, number, number, number, number]>
     drop: Statement<[number, number]>
     move: Statement<[number, number]>
     expired: Statement<[number, number]>
@@ -48,12 +55,19 @@ export class Sweeper {
     this.#batch = options.batch ?? 500
     this.#now = options.now ?? Date.now
     this.#onError = options.onError
+    this.#flush = options.flush
+    this.#window = options.idempotencyWindow
     this.#sql = {
       // The newest offset, per room, among the batch of oldest expired messages.
       oldest: db.prepare(
         `SELECT room, max(offset) AS upto FROM
            (SELECT room, offset FROM messages WHERE ts < ? ORDER BY ts LIMIT ?)
          GROUP BY room`,
+      ),
+      // As a trim does: ids still inside their window outlive their message (only with a window longer than the age limit).
+      keep: db.prepare(
+        `INSERT OR REPLACE INTO ids (room, sender, id, offset, ts, expires)
+         SELECT room, sender, id, offset, ts, ts + ? FROM messages WHERE room = ? AND offset <= ? AND ts + ? > ?`,
       ),
       drop: db.prepare('DELETE FROM messages WHERE room = ? AND offset <= ?'),
       move: db.prepare('UPDATE rooms SET first = max(first, ? + 1) WHERE id = ?'),
@@ -82,10 +96,12 @@ export class Sweeper {
     for (;;) {
       if (this.#stopped) return removed
       const now = this.#now()
+      this.#flush()
       const done = this.#db.transaction(() => {
         let rows = 0
         if (this.#maxAge !== undefined) {
           for (const { room, upto } of this.#sql.oldest.all(now - this.#maxAge, this.#batch)) {
+            this.#sql.keep.run(this.#window, room, upto, this.#window, now)
             rows += this.#sql.drop.run(room, upto).changes
             this.#sql.move.run(upto, room)
           }
@@ -97,6 +113,7 @@ export class Sweeper {
       if (done === 0) break
       await new Promise((resolve) => setImmediate(resolve))
     }
+    this.#flush()
     // Bounded too: at most 1,000 pages (4 MB) per sweep go back to the OS.
     this.#db.pragma('incremental_vacuum(1000)')
     return removed
