@@ -92,6 +92,44 @@ describe('a restart on the same file', () => {
   })
 })
 
+describe('group commit', () => {
+  /** What a process killed right now would leave: the file and its log as they are on disk. */
+  async function onDiskNow(running: SqliteBackend, copy: string): Promise<number> {
+    writeFileSync(copy, readFileSync(file))
+    writeFileSync(`${copy}-wal`, readFileSync(`${file}-wal`))
+    const reopened = await backend(copy)
+    const { head } = await reopened.store.state('r')
+    await reopened.close()
+    for (const suffix of ['', '-wal']) rmSync(copy + suffix, { force: true })
+    expect(running.epoch).toBe(reopened.epoch)
+    return head
+  }
+
+  it('acks the appends of one turn together, only once they are committed', async () => {
+    const running = await backend()
+    await running.store.append(draft('r'))
+    const acked: number[] = []
+    const appends = Array.from({ length: 20 }, () =>
+      running.store.append(draft('r')).then((r) => acked.push(r.message.offset)),
+    )
+    // Still the same turn: assigned offsets 2..21, nothing acked and nothing of them on disk.
+    expect(acked).toEqual([])
+    expect(await onDiskNow(running, join(dir, 'now.db'))).toBe(1)
+    await Promise.all(appends)
+    expect(acked).toEqual(Array.from({ length: 20 }, (_, i) => i + 2))
+    expect(await onDiskNow(running, join(dir, 'later.db'))).toBe(21)
+  })
+
+  it('commits pending appends before a read, so a read never serves what could still be lost', async () => {
+    const running = await backend()
+    const pending = running.store.append(draft('r', { text: 'fresh' }))
+    const read = await running.store.after('r', 0, 10)
+    expect(read.map((m) => m.text)).toEqual(['fresh'])
+    expect(await onDiskNow(running, join(dir, 'read.db'))).toBe(1)
+    await pending
+  })
+})
+
 describe('a file whose data is gone', () => {
   it('gets a new epoch and a new resume secret when the file is deleted', async () => {
     const first = await backend()
