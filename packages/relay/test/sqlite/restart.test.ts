@@ -11,7 +11,7 @@ import { ResumingListener } from '../scale/resuming-listener'
 import { Tally } from '../scale/tally'
 import { WireClient } from '../scale/wire-client'
 import { Inbox } from '../storage/inbox'
-import { run, SqliteRelay } from './sqlite-relay'
+import { removeBundle, run, SqliteRelay } from './sqlite-relay'
 
 const KILLS = 3
 /** Below the relay's default 10 publishes per second per connection. */
@@ -23,6 +23,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
+  await removeBundle()
 })
 
 describe('a SQLite relay killed while clients publish', () => {

@@ -5,7 +5,7 @@
 // packages/relay (git-ignored test-results/), where the relay finds its package.json.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { build } from 'rolldown'
 
@@ -33,6 +33,13 @@ function bundle(): Promise<string> {
     return file
   })()
   return bundled
+}
+
+/** Deletes the bundle (linters would read it otherwise); the next `start` or `run` makes it again. */
+export async function removeBundle(): Promise<void> {
+  const file = await bundled?.catch(() => undefined)
+  bundled = undefined
+  if (file) rmSync(file, { force: true })
 }
 
 /** One relay process on a SQLite file, on 127.0.0.1 and a free port. */
