@@ -10,12 +10,19 @@ import { print } from '../lib/table.mjs'
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const SENDERS = 4
 
-const CONFIGS = [
+const ALL_CONFIGS = [
   { name: '1 node, memory', nodes: 1, redis: undefined },
   { name: '1 node, SQLite', nodes: 1, redis: undefined, sqlite: true },
   { name: '1 node, Redis', nodes: 1, redis: REDIS_URL },
   { name: '2 nodes, Redis', nodes: 2, redis: REDIS_URL },
 ]
+
+// BENCH_CLUSTER_SETUPS=memory,sqlite runs only the setups whose name contains one of the words
+// (case-insensitive), e.g. to compare two backends in one short run; memory always runs, as the base.
+const only = process.env.BENCH_CLUSTER_SETUPS?.toLowerCase().split(',')
+const CONFIGS = ALL_CONFIGS.filter(
+  (c) => !only || c.name === '1 node, memory' || only.some((word) => c.name.toLowerCase().includes(word)),
+)
 
 async function redisUp() {
   const redis = new Redis(REDIS_URL, {
@@ -115,7 +122,7 @@ export async function runCluster({ full, log }) {
   for (const row of rows) {
     const one = rows.find((r) => r.phase === row.phase && r.config === '1 node, Redis')
     const memory = rows.find((r) => r.phase === row.phase && r.config === '1 node, memory')
-    row.p99VsOneNode = row.p99 === null || one.p99 === null ? null : row.p99 - one.p99
+    row.p99VsOneNode = row.p99 === null || !one || one.p99 === null ? null : row.p99 - one.p99
     row.p99VsMemory = row.p99 === null || memory.p99 === null ? null : row.p99 - memory.p99
     row.deliveredRatio = ratio(
       row.deliveredPerSec,
