@@ -17,8 +17,8 @@ export { type ConfabApi, confab, VERSION } from './plugin'
 export type { Presence, PresenceGoneHandler } from './presence/types'
 /** The Redis store, broker and presence, for embedders who build or share them (see docs/scaling.md). */
 export { createRedisBackend, type RedisBackend, type RedisBackendOptions } from './redis'
-/** The SQLite store (one file) with in-memory fan-out and presence: a durable single node (see docs/storage.md). */
-export { createSqliteBackend, type SqliteBackend, type SqliteBackendOptions } from './sqlite'
 /** Build a standalone relay. */
 export { createRelay, type Relay } from './relay'
+/** The SQLite store (one file) with in-memory fan-out and presence: a durable single node (see docs/storage.md). */
+export { createSqliteBackend, type SqliteBackend, type SqliteBackendOptions } from './sqlite'
 export { type AppendResult, type Draft, type RoomState, type Store, StoreUnavailableError } from './store/types'

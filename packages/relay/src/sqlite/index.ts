@@ -87,7 +87,6 @@ export async function createSqliteBackend(file: string, options: SqliteBackendOp
     interval: options.sweepInterval,
     now: options.now,
     onError,
-    flush: () => store.flush(),
     idempotencyWindow: options.idempotencyWindow,
   })
   sweeper.start()

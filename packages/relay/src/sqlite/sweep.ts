@@ -14,8 +14,6 @@ export interface SweepOptions {
   idempotencyWindow: number
   /** Where a failed sweep is reported; the next one tries again. */
   onError: (error: unknown) => void
-  /** Commits the store's pending appends, so a sweep never writes inside their transaction. */
-  flush: () => void
 }
 
 const DAY = 86_400_000 // ms
@@ -35,7 +33,6 @@ export class Sweeper {
   readonly #batch: number
   readonly #now: () => number
   readonly #onError: (error: unknown) => void
-  readonly #flush: () => void
   readonly #window: number
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
@@ -55,7 +52,6 @@ export class Sweeper {
     this.#batch = options.batch ?? 500
     this.#now = options.now ?? Date.now
     this.#onError = options.onError
-    this.#flush = options.flush
     this.#window = options.idempotencyWindow
     this.#sql = {
       // The newest offset, per room, among the batch of oldest expired messages.
@@ -96,7 +92,6 @@ export class Sweeper {
     for (;;) {
       if (this.#stopped) return removed
       const now = this.#now()
-      this.#flush()
       const done = this.#db.transaction(() => {
         let rows = 0
         if (this.#maxAge !== undefined) {
@@ -113,7 +108,6 @@ export class Sweeper {
       if (done === 0) break
       await new Promise((resolve) => setImmediate(resolve))
     }
-    this.#flush()
     // Bounded too: at most 1,000 pages (4 MB) per sweep go back to the OS.
     this.#db.pragma('incremental_vacuum(1000)')
     return removed
