@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Sqlite from 'better-sqlite3'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createSqliteBackend, type SqliteBackend, type SqliteBackendOptions } from '../../src/sqlite'
 import type { Draft } from '../../src/store/types'
 
@@ -113,6 +113,33 @@ describe('retention by age', () => {
     const next = await store.append(draft('room-1'))
     expect(next.message.offset).toBe(401)
     expect((await rows()).messages).toBe(2)
+  })
+
+  it('lets the event loop run between batches', async () => {
+    const { store, sweep } = await open({ retentionDays: 1 })
+    for (let i = 0; i < 3000; i++) await store.append(draft(`room-${i % 10}`))
+    now += DAY + 1
+    let finished = false
+    const sweeping = sweep().then((removed) => {
+      finished = true
+      return removed
+    })
+    // 3,000 old messages are six batches: other callbacks get their turn before the sweep is done.
+    let turns = 0
+    while (!finished) {
+      await new Promise((resolve) => setImmediate(resolve))
+      turns++
+    }
+    expect(turns).toBeGreaterThanOrEqual(5)
+    expect(await sweeping).toBeGreaterThanOrEqual(3000)
+    expect((await rows()).messages).toBe(0)
+  })
+
+  it('sweeps by itself every sweepInterval', async () => {
+    const { store } = await open({ retentionDays: 1, sweepInterval: 20 })
+    await store.append(draft('r'))
+    now += DAY + 1
+    await vi.waitFor(async () => expect(await store.state('r')).toMatchObject({ head: 1, first: 2 }), { timeout: 5000 })
   })
 
   it('keeps everything without retentionDays', async () => {
