@@ -109,6 +109,8 @@ export interface RelayOptions {
     limit?: number
     /** How long a publish id is remembered for idempotency, in ms (default 600,000 = 10 minutes). */
     idempotencyWindow?: number
+    /** Ids of messages no longer retained that a room remembers at most, in the memory store (default 10,000). */
+    idempotencyLimit?: number
   }
   /** Per-client limits. */
   limits?: LimitOptions
@@ -133,9 +135,13 @@ export interface RelayOptions {
   widget?: boolean
   /** Time a graceful stop waits for sockets to close, in ms (default 10,000). */
   shutdownTimeout?: number
-  /** SQLite database file for history, or ':memory:' (reserved: not used yet; default in memory). */
+  /**
+   * SQLite database file for history, offsets and the guest secret, kept across restarts, or ':memory:'
+   * (default for `createRelay` and the plugin: in memory; the `confab-relay` command defaults to ./confab.db).
+   * Cannot be combined with `redis`.
+   */
   data?: string
-  /** Stored messages older than this many days are deleted (reserved for the SQLite backend; default off). */
+  /** Stored messages older than this many days are deleted, in SQLite (default off: only the history limit applies). */
   retentionDays?: number
   /** Injected history store (default: in memory, or Redis with `redis`). */
   store?: Store
@@ -155,6 +161,7 @@ export interface RelayConfig {
   redis: Required<RedisSettings> | undefined
   historyLimit: number
   idempotencyWindow: number
+  idempotencyLimit: number
   limits: Required<LimitOptions>
   heartbeat: number
   typingTimeout: number
@@ -179,6 +186,7 @@ export const DEFAULTS = {
   path: String(setting('path').default),
   historyLimit: defaultNumber('history.limit'),
   idempotencyWindow: defaultNumber('history.idempotencyWindow'),
+  idempotencyLimit: defaultNumber('history.idempotencyLimit'),
   heartbeat: defaultNumber('heartbeat'),
   typingTimeout: defaultNumber('typingTimeout'),
   shutdownTimeout: defaultNumber('shutdownTimeout'),
@@ -325,6 +333,9 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
   if (options.data !== undefined && (typeof options.data !== 'string' || options.data === '')) {
     throw new ConfigError('data', "must be a file path or ':memory:'")
   }
+  if (redis !== undefined && options.data !== undefined && options.data !== ':memory:') {
+    throw new ConfigError('data', 'cannot be used together with redis: choose one backend')
+  }
   const values = integers(options)
   const n = (key: string): number => values.get(key) as number
   checkRelations(options, n)
@@ -338,6 +349,7 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
     redis,
     historyLimit: n('history.limit'),
     idempotencyWindow: n('history.idempotencyWindow'),
+    idempotencyLimit: n('history.idempotencyLimit'),
     limits,
     heartbeat: n('heartbeat'),
     typingTimeout: n('typingTimeout'),

@@ -7,6 +7,7 @@ import { asClientError, ClientError, isExpected } from './errors'
 import type { Metrics } from './metrics'
 import { originAllowed } from './origin'
 import type { Rooms } from './rooms'
+import { userIdProblem } from './text'
 
 /** HTTP status for each error code of the HTTP API. */
 const STATUS: Record<ErrorCode, number> = {
@@ -94,9 +95,11 @@ function queryInt(value: unknown, field: string): number | undefined {
 
 function sender(value: unknown, maxName: number): Member {
   if (value === undefined) return SYSTEM
-  if (!isObject(value) || typeof value.id !== 'string' || value.id === '' || value.id.length > MAX_ID) {
-    throw new ClientError('bad_request', 'from must be { id, name } with an id of 1 to 64 characters')
-  }
+  if (!isObject(value) || typeof value.id !== 'string')
+    throw new ClientError('bad_request', 'from must be { id, name }')
+  // The same rule as a token's user id: an API sender must not look blank or carry terminal escapes either.
+  const problem = userIdProblem(value.id)
+  if (problem !== null) throw new ClientError('bad_request', `from.id ${problem}`)
   const name = cleanName(typeof value.name === 'string' ? value.name : value.id, maxName)
   return { id: value.id, name: name || value.id }
 }
