@@ -255,10 +255,17 @@ describe('the confab-relay command', () => {
     }
   })
 
+  /** This process's environment without REDIS_URL (CI sets it), so the command picks its own default store. */
+  function withoutRedis(): NodeJS.ProcessEnv {
+    const { REDIS_URL: _, ...env } = process.env
+    return env
+  }
+
   /** Starts the command in `cwd` and resolves with the child and its banner once it is up. */
   async function startCommand(cwd: string, args: string[] = []) {
     const child = spawn(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', ...args], {
       cwd,
+      env: withoutRedis(),
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     const banner = await new Promise<string>((resolve, reject) => {
@@ -323,7 +330,7 @@ describe('the confab-relay command', () => {
     const file = join(cwd, 'chat.db')
     writeFileSync(file, 'this is not a database, it is a shopping list\n'.repeat(200))
     const run = spawnSync(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1'], {
-      env: { ...process.env, CONFAB_DATA: file },
+      env: { ...withoutRedis(), CONFAB_DATA: file },
       encoding: 'utf8',
     })
     rmSync(cwd, { recursive: true, force: true })
