@@ -61,6 +61,19 @@ const MIGRATIONS: readonly ((db: Database) => void)[] = [
     insert.run('resume_secret', randomBytes(32).toString('base64url'))
     insert.run('created', new Date().toISOString())
   },
+  (db) => {
+    db.exec(`
+      -- The conversation index: the entry as JSON (body) and the columns the listing filters and sorts on.
+      CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        last INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        assignee TEXT,
+        body TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX conversations_by_activity ON conversations (last DESC, id DESC);
+    `)
+  },
 ]
 
 /** The schema version this code writes. */
