@@ -103,6 +103,11 @@ export function isOperatorKey(given: string, key: string): boolean {
   return timingSafeEqual(a, b)
 }
 
+/** Throws the setup mistakes of `auth` (an unreadable key) before anything is opened with the configuration. */
+export function checkAuthKeys(auth: AuthOptions | undefined): void {
+  if (auth !== undefined && auth.verify === undefined) jwtKey(auth)
+}
+
 /**
  * Builds the check for `hello`: an operator by key first (on any relay), then anonymous guests without auth,
  * else a JWT or the custom `verify` (either may make an operator with `role: 'operator'`).

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Limits } from '@confab/sdk/protocol'
 import type { Plugin, ResponseToolkit } from '@hapi/hapi'
-import { createAuthenticator, deriveOperatorKey } from './auth'
+import { checkAuthKeys, createAuthenticator, deriveOperatorKey } from './auth'
 import { openBackend } from './backend'
 import { type RelayConfig, type RelayOptions, resolveConfig } from './config'
 import { ConversationHub } from './conversations'
@@ -56,6 +56,8 @@ export const confab: Plugin<RelayOptions> = {
   version: VERSION,
   async register(server, options) {
     const config = resolveConfig(options)
+    // Every setup mistake is found before the data file or Redis is opened.
+    checkAuthKeys(config.auth)
     const logger = await setupLogging(server, config)
     const backend = await openBackend(config, options, logger)
     const { store, broker, presence } = backend

@@ -203,7 +203,7 @@ describe('main', () => {
   it('prints the inbox sign-in link with the operator key (set, or derived and never empty)', async () => {
     const set = capture()
     const relay = await main(
-      ['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'],
+      ['--memory', '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'],
       { CONFAB_OPERATOR_KEY: 'op-key-0123456789abc' },
       set.io,
     )
@@ -213,7 +213,17 @@ describe('main', () => {
 
     const derived = capture()
     const other = await main(
-      ['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', '--resume-secret', 'resume-secret-for-the-cli'],
+      [
+        '--memory',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--log-level',
+        'silent',
+        '--resume-secret',
+        'resume-secret-for-the-cli',
+      ],
       {},
       derived.io,
     )
@@ -227,7 +237,7 @@ describe('main', () => {
     await expect.poll(() => derived.exits, { timeout: 5000 }).toEqual([0])
 
     const short = capture()
-    await main(['--operator-key', 'short'], {}, short.io)
+    await main(['--memory', '--operator-key', 'short'], {}, short.io)
     expect(short.exits).toEqual([2])
     expect(short.err).toEqual(['confab-relay: --operator-key: must be at least 16 characters without spaces'])
   })
