@@ -11,7 +11,6 @@ import {
 import type { RelayFrame } from '@confab/sdk/protocol'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import WebSocket from 'ws'
-import type { ConversationPatch, ConversationQuery } from '../src/store/conversations'
 import { MemoryStore } from '../src/store/memory'
 
 /** Starts a relay on 127.0.0.1, port 0, without logs. */
@@ -252,15 +251,6 @@ export class TestStore implements Store {
   }
   before(room: string, before: number, limit: number) {
     return this.inner.before(room, before, limit)
-  }
-  conversations(query: ConversationQuery) {
-    return this.inner.conversations(query)
-  }
-  conversation(id: string) {
-    return this.inner.conversation(id)
-  }
-  updateConversation(id: string, patch: ConversationPatch) {
-    return this.inner.updateConversation(id, patch)
   }
   close() {
     return this.inner.close()
