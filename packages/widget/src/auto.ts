@@ -22,7 +22,9 @@ function mount(): void {
   document.dispatchEvent(new CustomEvent('confab-ready', { detail: { element } }))
 }
 
-if (script?.src) ConfabChat.defaultRelay = new URL(script.src).origin
+// From a CDN the script's origin is not the relay: `data-relay` names it (every widget on the page uses it).
+if (script?.dataset.relay) ConfabChat.defaultRelay = script.dataset.relay
+else if (script?.src) ConfabChat.defaultRelay = new URL(script.src).origin
 ConfabChat.define()
 if (document.body) mount()
 else document.addEventListener('DOMContentLoaded', mount, { once: true })

@@ -1,4 +1,5 @@
 import { connect as sdkConnect } from '@confab/sdk'
+import { ElementBase } from './base.js'
 import { Chat } from './chat.js'
 import type { ChatClient, Connect, Message, Status } from './client.js'
 import { accentText } from './contrast.js'
@@ -89,7 +90,7 @@ const PAGE_TRIGGER = 40
  * @fires confab-error - a send or a history page failed, or the relay refused the token, the origin or the room; `detail: { error }`
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the static block defines the accessors from ATTRIBUTES; the interface below the class types them from the same table
-export class ConfabChat extends HTMLElement {
+export class ConfabChat extends ElementBase {
   /** Opens the widget's own connection; replace it to use another transport or a test double. */
   static connect: Connect = (url, options) => sdkConnect(url, options)
 
