@@ -21,7 +21,9 @@ let failed = false
 try {
   // --ignore-scripts: `prepack` would rebuild everything once per package; CI has just built.
   const workspaces = PACKAGES.flatMap((name) => ['-w', `packages/${name}`])
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work, ...workspaces]))
+  const packed = JSON.parse(
+    run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work, ...workspaces]),
+  )
   const tarballs = []
   for (const pack of packed) {
     const tarball = join(work, pack.filename)
@@ -62,7 +64,10 @@ try {
     if (imported !== 'function object') throw new Error(`server-side import printed ${imported}`)
     const loaded = run(
       process.execPath,
-      ['-e', "import('@confab/relay').then(() => console.log(Object.keys(require.cache).filter((k) => k.includes('/ioredis/')).length))"],
+      [
+        '-e',
+        "import('@confab/relay').then(() => console.log(Object.keys(require.cache).filter((k) => k.includes('/ioredis/')).length))",
+      ],
       { cwd: app },
     ).trim()
     if (loaded !== '0') throw new Error(`import('@confab/relay') loaded ${loaded} ioredis modules`)
