@@ -69,6 +69,18 @@ describe('JSX typings', () => {
   )
 })
 
+describe('examples/react', () => {
+  it('type-checks against the built widget (React 19 JSX, typed event props)', () => {
+    let output = ''
+    try {
+      execFileSync(process.execPath, [tsc, '-p', resolve(__dirname, '../../../examples/react')], { encoding: 'utf8' })
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout ?? error)
+    }
+    expect(output).toBe('')
+  }, 60_000)
+})
+
 describe('server-side rendering', () => {
   it('importing the built package in plain Node (no HTMLElement) defines nothing and throws nothing', () => {
     const script = `
