@@ -1,7 +1,7 @@
 // One config that builds every package. Libraries ship readable ESM with
 // declarations; the widget also ships one minified IIFE for a <script> tag.
 
-import { readFileSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { posix, resolve } from 'node:path'
 import nodeResolve from '@rollup/plugin-node-resolve'
@@ -109,12 +109,17 @@ function library(name, entries) {
   }
 }
 
+/** The widget's bundled locales, one module each (dist/locales/TAG.js; TAG.json is written after the build). */
+const LOCALES = readdirSync('packages/widget/src/locales')
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.slice(0, -3))
+
 // A fresh dist per build, so a module that no longer exists cannot ship in a tarball.
 for (const name of ['sdk', 'widget', 'relay']) rmSync(`packages/${name}/dist`, { recursive: true, force: true })
 
 export default [
   library('sdk', ['index', 'protocol']),
-  library('widget', ['index', 'element', 'react', 'preact']),
+  library('widget', ['index', 'element', 'react', 'preact', ...LOCALES.map((tag) => `locales/${tag}`)]),
   library('relay', ['index', 'cli']),
   {
     // <script src="/widget.js">: element, SDK and nanoevents in one file.

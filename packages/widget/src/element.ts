@@ -6,7 +6,7 @@ import { accentText } from './contrast.js'
 import { MessageLog } from './log.js'
 import { applyStrings, renderView, setUnread, type View } from './render.js'
 import { type Area, activeKey, identityArea, NAME_KEY, openKey, read, sdkStorage, write } from './storage.js'
-import { format, locales, resolveStrings, type Strings } from './strings.js'
+import { direction, format, locales, requestLocale, resolveStrings, type Strings } from './strings.js'
 import { adoptStyles, PHONE, setAccentText, setViewport } from './styles.js'
 
 /** The value of an attribute when it is absent or empty. */
@@ -444,6 +444,9 @@ export class ConfabChat extends ElementBase {
     setUnread(this.view, s, this.unread, this.opened)
     this.contrast()
     this.view.root.lang = this.lang
+    // Locales (issue 16): right-to-left layout for Arabic and Hebrew, and a bundled locale fetched on first use.
+    this.view.root.dir = direction(this.lang)
+    requestLocale(this.lang, () => this.relabel())
   }
 
   private relayUrl(): string {
