@@ -447,6 +447,8 @@ export class ConfabChat extends ElementBase {
     // Locales (issue 16): right-to-left layout for Arabic and Hebrew, and a bundled locale fetched on first use.
     this.view.root.dir = direction(this.lang)
     requestLocale(this.lang, () => this.relabel())
+    this.log.relabel()
+    this.chat?.refresh()
   }
 
   private relayUrl(): string {

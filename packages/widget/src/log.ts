@@ -56,6 +56,12 @@ export class MessageLog {
     })
   }
 
+  /** After `lang` changed: "You" on one's own messages already shown (locales, issue 16). */
+  relabel(): void {
+    const you = this.strings().you
+    for (const author of this.view.log.querySelectorAll('.msg.own .author')) author.textContent = you
+  }
+
   /** Number of messages shown, pending ones included. */
   get size(): number {
     return this.items.size
