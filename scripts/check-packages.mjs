@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path'
 const root = resolve(import.meta.dirname, '..')
 const PACKAGES = ['sdk', 'widget', 'relay']
 const REQUIRED = ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json']
+/** Entry points behind a wildcard export, which attw does not expand on its own. */
+const EXTRA_ENTRIES = { '@confab/widget': ['--include-entrypoints', './locales/ar.js', './locales/ja.js'] }
 const install = process.argv.includes('--install')
 const bin = (name) => join(root, 'node_modules/.bin', name)
 const run = (command, args, options = {}) =>
@@ -37,7 +39,7 @@ try {
     }
     for (const [tool, args] of [
       ['publint', ['run', '--strict', tarball]],
-      ['attw', [tarball, '--profile', 'esm-only', '--format', 'ascii']],
+      ['attw', [tarball, '--profile', 'esm-only', '--format', 'ascii', ...(EXTRA_ENTRIES[pack.name] ?? [])]],
     ]) {
       try {
         run(bin(tool), args, { stdio: 'inherit' })
