@@ -9,6 +9,7 @@ import { demoRoutes } from './demo'
 import { Gateway } from './gateway'
 import { API_ACCESS_TEXT, API_CLOSED, type ApiAccess, apiAccess, registerApi, registerClosedApi } from './http'
 import { type ConversationApiOptions, conversationAccess, registerConversationApi } from './http-conversations'
+import { localeRoutes } from './locales'
 import { setupLogging, watchClientErrors } from './logging'
 import { Metrics } from './metrics'
 import { Rooms } from './rooms'
@@ -104,6 +105,7 @@ export const confab: Plugin<RelayOptions> = {
         h.response(await metrics.registry.metrics()).type(metrics.registry.contentType),
     })
     await server.register({ plugin: demoRoutes, options: { page: config.demo, widget: config.widget } })
+    if (config.widget) await server.register(localeRoutes)
     // The interface the server listens on: the relay's own, or the host app's (hapi's default is every interface).
     const host = server.settings.host
     const access = apiAccess({ apiKey: config.apiKey, auth: config.auth, host })

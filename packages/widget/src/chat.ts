@@ -283,8 +283,8 @@ export class Chat {
     this.view.more.hidden = hide
   }
 
-  /** Banner, presence count, composer and typing line from the current state. */
-  private refresh(): void {
+  /** Banner, presence count, composer and typing line from the current state (also after `lang` changed). */
+  refresh(): void {
     const s = this.host.strings()
     const status = this.client.status
     const stopped = status === 'closed'

@@ -1,11 +1,12 @@
 import { connect as sdkConnect } from '@confab/sdk'
+import { ElementBase } from './base.js'
 import { Chat } from './chat.js'
 import type { ChatClient, Connect, Message, Status } from './client.js'
 import { accentText } from './contrast.js'
 import { MessageLog } from './log.js'
 import { applyStrings, renderView, setUnread, type View } from './render.js'
 import { type Area, activeKey, identityArea, NAME_KEY, openKey, read, sdkStorage, write } from './storage.js'
-import { format, locales, resolveStrings, type Strings } from './strings.js'
+import { direction, format, locales, requestLocale, resolveStrings, type Strings } from './strings.js'
 import { adoptStyles, PHONE, setAccentText, setViewport } from './styles.js'
 
 /** The value of an attribute when it is absent or empty. */
@@ -89,7 +90,7 @@ const PAGE_TRIGGER = 40
  * @fires confab-error - a send or a history page failed, or the relay refused the token, the origin or the room; `detail: { error }`
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the static block defines the accessors from ATTRIBUTES; the interface below the class types them from the same table
-export class ConfabChat extends HTMLElement {
+export class ConfabChat extends ElementBase {
   /** Opens the widget's own connection; replace it to use another transport or a test double. */
   static connect: Connect = (url, options) => sdkConnect(url, options)
 
@@ -443,6 +444,11 @@ export class ConfabChat extends HTMLElement {
     setUnread(this.view, s, this.unread, this.opened)
     this.contrast()
     this.view.root.lang = this.lang
+    // Locales (issue 16): right-to-left layout for Arabic and Hebrew, and a bundled locale fetched on first use.
+    this.view.root.dir = direction(this.lang)
+    requestLocale(this.lang, () => this.relabel())
+    this.log.relabel()
+    this.chat?.refresh()
   }
 
   private relayUrl(): string {

@@ -57,6 +57,7 @@ export function renderView(shadow: ShadowRoot): View {
     part: 'name-input',
     id: 'name',
     autocomplete: 'nickname',
+    dir: 'auto',
     maxlength: '40',
     required: true,
   })
@@ -74,6 +75,7 @@ export function renderView(shadow: ShadowRoot): View {
     part: 'input',
     id: 'input',
     rows: '1',
+    dir: 'auto',
     enterkeyhint: 'send',
     'aria-describedby': 'note',
   })
