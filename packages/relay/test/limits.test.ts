@@ -427,7 +427,7 @@ describe('idle TCP connections', () => {
       let refused = 0
       // In waves well below the listen backlog (511): 1,000 connects at once overflow the accept queue, and
       // the kernel retries the dropped handshakes seconds later, so some sockets would reach the gate late.
-      const WAVE = 200
+      const WAVE = 250
       for (let opened = 0; opened < 1000; opened += WAVE) {
         const opening: Promise<Socket>[] = []
         for (let i = 0; i < WAVE; i++) opening.push(rawSocket(relay))
