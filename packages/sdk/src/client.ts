@@ -294,13 +294,22 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     conversation(joinOptions) {
       convo ??= request({ type: 'conversation' }).then(
         (f) =>
-          new Promise<Room>((resolve) => {
-            const room = join((f as { room: string }).room, joinOptions)
-            // The first member list comes with `joined`.
-            const off = room.on('presence', () => {
+          new Promise<Room>((resolve, reject) => {
+            const name = (f as { room: string }).room
+            const room = join(name, joinOptions)
+            const settle = (error?: unknown) => {
               off()
-              resolve(room)
-            })
+              offError()
+              if (error) {
+                // Forgotten, so that the next call joins afresh.
+                room.leave()
+                convo = undefined
+                reject(error)
+              } else resolve(room)
+            }
+            // The first member list comes with `joined`; a refused join is reported right after the room took it.
+            const off = room.on('presence', () => settle())
+            const offError = events.on('error', (e) => e === rooms.get(name)?.refusal() && settle(e))
           }),
         (e) => {
           convo = undefined

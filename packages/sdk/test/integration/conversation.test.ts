@@ -78,6 +78,17 @@ it('rejects a request with the relay error, and conversation() for an operator w
   await expect(closed.request({ type: 'conversation' })).rejects.toMatchObject({ code: 'closed' })
 })
 
+it('rejects conversation() when the relay refuses the join, and asks again on the next call', async () => {
+  relay = await startRelay({ operatorKey: KEY, limits: { maxRooms: 1 } })
+  const visitor = client(relay.url)
+  const lobby = visitor.join('lobby')
+  await new Promise((resolve) => lobby.on('presence', resolve))
+  await expect(visitor.conversation()).rejects.toMatchObject({ code: 'limit_exceeded' })
+  lobby.leave()
+  const room = await visitor.conversation()
+  expect(room.name).toMatch(/^conv:/)
+})
+
 /** An SDK client signed in with the operator key, as the inbox does. */
 async function signInOperator(url: string): Promise<Client> {
   const c = client(url, { key: KEY, name: 'Ann' })
