@@ -5,7 +5,7 @@
 // every template literal marked /* css */ (rollup.config.mjs, minifyCss), so they cost no bytes.
 
 /** The light palette: each public --confab-x read into a private --_x, its default as the fallback. */
-const LIGHT = /* css */ `
+export const LIGHT = /* css */ `
   --_bg: var(--confab-bg, #fff);
   --_fg: var(--confab-fg, #1b1d22);
   --_muted: var(--confab-muted, #555c68);
@@ -20,7 +20,7 @@ const LIGHT = /* css */ `
 `
 
 /** The dark palette. */
-const DARK = /* css */ `
+export const DARK = /* css */ `
   --_bg: var(--confab-bg, #17191e);
   --_fg: var(--confab-fg, #e9ebef);
   --_muted: var(--confab-muted, #a9b0bb);
