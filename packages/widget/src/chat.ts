@@ -18,6 +18,8 @@ export interface ChatHost {
   status(status: Status): void
   /** An SDK call failed (a send, a history page); the UI already shows it where it matters. */
   error(error: unknown): void
+  /** The header's presence line, when the host words it (conversation mode); default "{n} online". */
+  presence?: (() => string) | undefined
 }
 
 interface Outgoing {
@@ -284,7 +286,7 @@ export class Chat {
   }
 
   /** Banner, presence count, composer and typing line from the current state. */
-  private refresh(): void {
+  refresh(): void {
     const s = this.host.strings()
     const status = this.client.status
     const stopped = status === 'closed'
@@ -301,7 +303,13 @@ export class Chat {
     this.view.input.disabled = this.view.sendButton.disabled = stopped || this.roomRefused
     // Who is online is known only while connected; an old count would claim people can hear you.
     this.view.presence.textContent =
-      status === 'open' && this.members.length ? format(s.online, { n: this.members.length }) : ''
+      status !== 'open'
+        ? ''
+        : this.host.presence
+          ? this.host.presence()
+          : this.members.length
+            ? format(s.online, { n: this.members.length })
+            : ''
     const me = this.client.user?.id
     this.view.typing.textContent = typingText(
       s,

@@ -56,6 +56,10 @@ export class FakeRoom extends Emitter implements ChatRoom {
   typing(): void {
     this.typed++
   }
+  reads = 0
+  markRead(): void {
+    this.reads++
+  }
   async history(options: { before?: number; limit?: number }): Promise<Message[]> {
     this.historyCalls.push(options)
     return this.historyResult
@@ -81,6 +85,19 @@ export class FakeClient extends Emitter implements ChatClient {
   }
   close(): void {
     this.closed = true
+  }
+  /** Conversation mode: `conversation()` calls, settled by the test. */
+  readonly conversations: { resolve(name: string): void; reject(e: Error): void }[] = []
+  /** Ref'd requests (the `profile` frame), answered at once. */
+  readonly requests: Record<string, unknown>[] = []
+  conversation(): Promise<FakeRoom> {
+    return new Promise((resolve, reject) =>
+      this.conversations.push({ resolve: (name) => resolve(this.join(name, { history: 50 })), reject }),
+    )
+  }
+  async request(frame: Record<string, unknown>): Promise<unknown> {
+    this.requests.push(frame)
+    return { type: 'conversation', conversation: null }
   }
   setStatus(status: Status): void {
     this.status = status
