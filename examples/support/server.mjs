@@ -26,7 +26,7 @@ export function sign(claims, secret, ttlSeconds) {
 const esc = (s) =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c])
 
-const page = (title, body) => `<!doctype html>
+const page = (title, body, bodyClass = '') => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -34,7 +34,7 @@ const page = (title, body) => `<!doctype html>
 <title>${esc(title)}</title>
 <link rel="stylesheet" href="/site.css">
 </head>
-<body>
+<body${bodyClass && ' class="' + bodyClass + '"'}>
 ${body}
 </body>
 </html>
@@ -127,14 +127,7 @@ export function start({
       const token = sign({ sub, name: name.trim(), role: 'operator' }, secret, 8 * 3600)
       const body = `<confab-inbox relay="${esc(relay)}" token="${esc(token)}"></confab-inbox>
 <script src="${esc(relay)}/inbox.js" async></script>`
-      return send(
-        200,
-        'text/html; charset=utf-8',
-        page('Acme inbox', body.replace('<confab-inbox', '<confab-inbox class="operator-inbox"')).replace(
-          '<body>',
-          '<body class="operator">',
-        ),
-      )
+      return send(200, 'text/html; charset=utf-8', page('Acme inbox', body, 'operator'))
     }
 
     send(404, 'text/plain; charset=utf-8', 'not found')
