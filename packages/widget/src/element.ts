@@ -511,6 +511,7 @@ export class ConfabChat extends HTMLElement {
       }
       v.profile.hidden = true
       v.note.textContent = email ? format(s.saved, { email }) : ''
+      v.note.classList.add('ok')
       v.input.focus()
     } catch (error) {
       v.profileError.textContent = s.refusedBad
@@ -553,6 +554,7 @@ export class ConfabChat extends HTMLElement {
       // The note takes its line from the bottom of the log: a reader at the newest message stays there.
       const follow = this.log.atBottom()
       this.view.note.textContent = note
+      this.view.note.classList.remove('ok')
       if (follow) this.log.scrollToEnd()
     }
     // aria-disabled, not disabled: the button keeps focus, and pressing it re-announces the note.

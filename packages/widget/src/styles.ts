@@ -418,6 +418,56 @@ time {
 .note:empty {
   padding: 0;
 }
+/* A confirmation ("we'll reply to ..."), not a problem. */
+.note.ok {
+  color: var(--_muted);
+}
+
+/* Conversation mode: is anyone there, and the optional name and email asked inline. */
+.presence.on::before {
+  content: "";
+  display: inline-block;
+  width: 8px;
+  height: 8px;
+  margin-right: 6px;
+  border-radius: 50%;
+  background: currentColor;
+  box-shadow: 0 0 0 2px rgb(61 220 132 / .9);
+}
+.op .author {
+  color: var(--_fg);
+  font-weight: 700;
+}
+.profile {
+  flex-direction: column;
+  align-items: stretch;
+  gap: 6px;
+  padding: 10px 12px;
+  background: var(--_bubble);
+}
+.prompt {
+  margin: 0;
+  font-size: .9em;
+}
+.profile .row {
+  display: flex;
+  gap: 8px;
+}
+.field-error {
+  color: var(--_danger);
+  font-size: .85em;
+}
+.field-error:empty {
+  display: none;
+}
+.later {
+  border: 0;
+  background: transparent;
+  color: var(--_muted);
+  text-decoration: underline;
+  cursor: pointer;
+  padding: 9px 6px;
+}
 form {
   display: flex;
   gap: 8px;
