@@ -10,7 +10,7 @@ const CSS = /* css */ `
   --_accent-fg: var(--confab-accent-fg, #fff);
   --_font: var(--confab-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
   --_radius: var(--confab-radius, 14px);
-  --_side: var(--confab-inbox-side, 340px);
+  --_side: var(--confab-inbox-side, 360px);
   --_online: var(--confab-online, #1e8e3e);
   display: block;
   height: 100%;
@@ -88,7 +88,8 @@ input {
   border: 1px solid var(--_border);
   background: transparent;
   border-radius: 999px;
-  padding: 4px 12px;
+  padding: 4px 11px;
+  font-size: 14px;
   cursor: pointer;
 }
 .filter[aria-pressed=true] {
