@@ -292,6 +292,10 @@ export class ConfabChat extends HTMLElement {
     if (old === value) return
     switch (ATTRIBUTES[name as keyof Table].on) {
       case 'connect':
+        if (name === 'conversation') {
+          this.layout()
+          this.relabel()
+        }
         if (this.chat) this.restart()
         // A name or token arriving while the name form shows (or before the first open) may now be enough.
         else if (this.connected && (this.mode === 'inline' || this.opened)) this.start()
@@ -602,7 +606,7 @@ export class ConfabChat extends HTMLElement {
     const v = this.view
     const launcher = this.mode === 'launcher'
     // `still`: a panel restored open on the next page of the site appears in place, without flying in again.
-    v.root.className = `root ${launcher ? 'launcher-mode' : 'inline'}${this.position === 'left' ? ' left' : ''}${this.opened ? ' open' : ''}${this.restoring ? ' still' : ''}`
+    v.root.className = `root ${launcher ? 'launcher-mode' : 'inline'}${this.position === 'left' ? ' left' : ''}${this.conversation ? ' conv' : ''}${this.opened ? ' open' : ''}${this.restoring ? ' still' : ''}`
     v.panel.hidden = launcher && !this.opened
     v.launcher.setAttribute('aria-expanded', String(this.opened))
     setUnread(v, this.strings, this.unread, this.opened)

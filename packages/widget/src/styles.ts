@@ -423,7 +423,16 @@ time {
   color: var(--_muted);
 }
 
-/* Conversation mode: is anyone there, and the optional name and email asked inline. */
+/* Conversation mode: the team's name, and below it whether anyone is there; the optional name and email asked inline. */
+.conv .header {
+  flex-wrap: wrap;
+  row-gap: 0;
+}
+.conv .presence {
+  order: 3;
+  flex-basis: 100%;
+  margin-top: -6px;
+}
 .presence.on::before {
   content: "";
   display: inline-block;
@@ -431,8 +440,8 @@ time {
   height: 8px;
   margin-right: 6px;
   border-radius: 50%;
-  background: currentColor;
-  box-shadow: 0 0 0 2px rgb(61 220 132 / .9);
+  background: #3ddc84;
+  box-shadow: 0 0 0 1.5px currentColor;
 }
 .op .author {
   color: var(--_fg);

@@ -200,7 +200,7 @@ export class ConfabInbox extends HTMLElement {
 
   private async load(more: boolean): Promise<void> {
     const client = this.client
-    if (!client || client.status !== 'open') return
+    if (client?.status !== 'open') return
     try {
       const page = await client.request<ConversationsFrame>({
         type: 'conversations',
