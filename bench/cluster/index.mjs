@@ -1,6 +1,6 @@
 // Cluster: Confab relays sharing one Redis (REDIS_URL, default 127.0.0.1:6379).
-// The same fan-out run three ways, alternating: one node with the memory backend,
-// one node on Redis, and two nodes on Redis with the receivers split between them
+// The same fan-out run four ways, alternating: one node with the memory backend,
+// one node on a SQLite file, one node on Redis, and two nodes on Redis with the receivers split between them
 // and the sender on node A, so node B's latency is the cross-node path.
 import { Redis } from 'ioredis'
 import { measure } from '../fanout/measure.mjs'
@@ -10,11 +10,19 @@ import { print } from '../lib/table.mjs'
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const SENDERS = 4
 
-const CONFIGS = [
+const ALL_CONFIGS = [
   { name: '1 node, memory', nodes: 1, redis: undefined },
+  { name: '1 node, SQLite', nodes: 1, redis: undefined, sqlite: true },
   { name: '1 node, Redis', nodes: 1, redis: REDIS_URL },
   { name: '2 nodes, Redis', nodes: 2, redis: REDIS_URL },
 ]
+
+// BENCH_CLUSTER_SETUPS=memory,sqlite runs only the setups whose name contains one of the words
+// (case-insensitive), e.g. to compare two backends in one short run; memory always runs, as the base.
+const only = process.env.BENCH_CLUSTER_SETUPS?.toLowerCase().split(',')
+const CONFIGS = ALL_CONFIGS.filter(
+  (c) => !only || c.name === '1 node, memory' || only.some((word) => c.name.toLowerCase().includes(word)),
+)
 
 async function redisUp() {
   const redis = new Redis(REDIS_URL, {
@@ -65,7 +73,7 @@ export async function runCluster({ full, log }) {
   try {
     for (let rep = 1; rep <= reps; rep++) {
       for (const config of CONFIGS) {
-        const room = `bench-cluster-${process.pid}-${rep}-${config.nodes}-${config.redis ? 'r' : 'm'}`
+        const room = `bench-cluster-${process.pid}-${rep}-${config.nodes}-${config.redis ? 'r' : config.sqlite ? 's' : 'm'}`
         rooms.push(room)
         try {
           const results = await measure('confab', {
@@ -76,7 +84,7 @@ export async function runCluster({ full, log }) {
             phases,
             nodes: config.nodes,
             room,
-            serverOptions: { redis: config.redis },
+            serverOptions: { redis: config.redis, sqlite: config.sqlite },
           })
           runs.push({ config: config.name, rep, results })
           log(`  cluster ${config.name} rep ${rep}: done`)
@@ -114,7 +122,7 @@ export async function runCluster({ full, log }) {
   for (const row of rows) {
     const one = rows.find((r) => r.phase === row.phase && r.config === '1 node, Redis')
     const memory = rows.find((r) => r.phase === row.phase && r.config === '1 node, memory')
-    row.p99VsOneNode = row.p99 === null || one.p99 === null ? null : row.p99 - one.p99
+    row.p99VsOneNode = row.p99 === null || !one || one.p99 === null ? null : row.p99 - one.p99
     row.p99VsMemory = row.p99 === null || memory.p99 === null ? null : row.p99 - memory.p99
     row.deliveredRatio = ratio(
       row.deliveredPerSec,
@@ -130,7 +138,7 @@ export function printCluster(result) {
     return
   }
   print(
-    `Cluster: Confab over Redis, ${result.receivers.toLocaleString('en-US')} receivers, ${SENDERS} senders on node A (median of ${result.reps})`,
+    `Cluster: Confab on memory, SQLite and Redis, ${result.receivers.toLocaleString('en-US')} receivers, ${SENDERS} senders on node A (median of ${result.reps})`,
     [
       { key: 'phase', label: 'phase' },
       { key: 'config', label: 'setup' },

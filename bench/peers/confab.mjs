@@ -1,5 +1,5 @@
 // Peer "Confab": the built relay (`@confab/relay`, packages/relay/dist) with the
-// in-memory store. All load comes from 127.0.0.x, so the per-client limits are
+// in-memory store (or Redis with `redis`, or a SQLite file with `sqlite: true`). All load comes from 127.0.0.x, so the per-client limits are
 // raised; `overload: true` keeps the default 1 MiB send-queue bound, which is what
 // the overload phase is meant to show. Clients speak protocol v1 over raw `ws`.
 import { exchange, open } from '../lib/socket.mjs'
@@ -27,11 +27,30 @@ export function relayOptions({ host, port, overload = false, redis }) {
   }
 }
 
-export async function startServer(options) {
-  const { createRelay } = await import('@confab/relay')
-  const relay = await createRelay(relayOptions(options))
+export async function startServer({ sqlite, ...options }) {
+  const { createRelay, createSqliteBackend } = await import('@confab/relay')
+  if (!sqlite) {
+    const relay = await createRelay(relayOptions(options))
+    await relay.start()
+    return { port: relay.server.info.port, close: () => relay.stop() }
+  }
+  // A fresh file per server, removed at close: the benchmark measures appends, not a grown file.
+  const { mkdtemp, rm } = await import('node:fs/promises')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = await mkdtemp(join(tmpdir(), 'confab-bench-'))
+  const backend = await createSqliteBackend(join(dir, 'confab.db'), { historyLimit: 1000, idempotencyWindow: 600_000 })
+  const { store, broker, presence, resumeSecret } = backend
+  const relay = await createRelay({ ...relayOptions(options), store, broker, presence, resumeSecret })
   await relay.start()
-  return { port: relay.server.info.port, close: () => relay.stop() }
+  return {
+    port: relay.server.info.port,
+    close: async () => {
+      await relay.stop()
+      await backend.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
 }
 
 // Every socket of one load process is the same guest (hello.resume), so joining

@@ -187,10 +187,12 @@ export async function main(
     return null
   }
   const ws = `${relay.url.replace(/^http/, 'ws')}/ws`
-  const { api } = (relay.server.plugins as { confab: ConfabApi }).confab
+  const { api, operatorKey } = (relay.server.plugins as { confab: ConfabApi }).confab
   io.out(
     `Confab relay ${VERSION} is up.\n  Demo page: ${relay.url}/\n  WebSocket: ${ws}\n  HTTP API:  ${API_ACCESS_TEXT[api]}`,
   )
+  // The key rides in the fragment: browsers never send it to a server or put it in a Referer.
+  io.out(`  inbox: ${relay.url}/inbox#key=${operatorKey}`)
 
   let stopping = false
   const stop = (signal: string) => {

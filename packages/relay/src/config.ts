@@ -7,8 +7,10 @@ import type { Store } from './store/types'
 export interface AuthUser {
   id: string
   name: string
-  /** Rooms the user may join and publish to (exact names, or a prefix ending in `*`); all when absent. */
+  /** Rooms the user may join and publish to (exact names, or a prefix ending in `*`); all when absent. Never grants `conv:` rooms. */
   rooms?: string[]
+  /** 'operator' for the site's team: may open every conversation and the index (docs/conversations.md). */
+  role?: 'operator'
 }
 
 /** How `hello` tokens are checked. Without any of these, everyone is an anonymous guest. */
@@ -125,6 +127,11 @@ export interface RelayOptions {
    * with Redis, one made by the first node and kept in Redis under the prefix; in memory, random per process).
    */
   resumeSecret?: string
+  /**
+   * Signs people in to the inbox as operators (`hello.key`, `Authorization: Bearer KEY`); at least 16
+   * characters. Default: derived from the resume secret (stable where it is), random per process in memory.
+   */
+  operatorKey?: string
   /** JSON logs through hapi-pino: false for none, or the level (default 'info') and where lines go (default stdout). */
   logger?: false | { level?: string; stream?: NodeJS.WritableStream }
   /** Serve the demo page at `/` (default true). */
@@ -161,6 +168,7 @@ export interface RelayConfig {
   trustProxy: string[]
   apiKey: string | undefined
   resumeSecret: string | undefined
+  operatorKey: string | undefined
   logger: false | { level: string; stream: NodeJS.WritableStream | undefined }
   demo: boolean
   widget: boolean
@@ -318,6 +326,12 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
   if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey.length < 16)) {
     throw new ConfigError('apiKey', 'must be at least 16 characters')
   }
+  if (
+    options.operatorKey !== undefined &&
+    (typeof options.operatorKey !== 'string' || options.operatorKey.length < 16 || /\s/.test(options.operatorKey))
+  ) {
+    throw new ConfigError('operatorKey', 'must be at least 16 characters without spaces')
+  }
   const level = options.logger === false ? false : (options.logger?.level ?? 'info')
   if (level !== false && !['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
     throw new ConfigError('logger.level', 'must be one of fatal, error, warn, info, debug, trace, silent')
@@ -344,6 +358,7 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
     trustProxy: checkProxies(options.trustProxy),
     apiKey: options.apiKey,
     resumeSecret: options.resumeSecret,
+    operatorKey: options.operatorKey,
     logger: level === false ? false : { level, stream: options.logger === false ? undefined : options.logger?.stream },
     demo: options.demo ?? true,
     widget: options.widget ?? true,

@@ -1,5 +1,5 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
-import type { ErrorCode, Member } from '@confab/sdk/protocol'
+import { CONVERSATION_PREFIX, type ErrorCode, type Member } from '@confab/sdk/protocol'
 import type { Request, ResponseObject, ResponseToolkit, Server } from '@hapi/hapi'
 import { cleanName } from './auth'
 import { checkRoom, checkText, isObject, MAX_ID } from './decoder'
@@ -39,6 +39,8 @@ export interface ApiOptions {
   origins: string[] | '*'
   /** False: POST is refused (no key, and the relay listens beyond loopback). */
   writes: boolean
+  /** The check for `conv:` rooms, which need the API key or an operator credential whatever the access (http-conversations.ts). */
+  conversationAccess?: (request: Request) => Promise<unknown>
 }
 
 /** Who may use the HTTP API: with the key; open (no key, loopback only); read-only (no key, beyond loopback); off. */
@@ -105,7 +107,7 @@ function sender(value: unknown, maxName: number): Member {
 export const API_CLOSED = 'the HTTP API is off: clients need a token but no API key is set (apiKey, CONFAB_API_KEY)'
 
 /** The JSON error answer of the API, with the status of its code. */
-function failure(h: ResponseToolkit, metrics: Metrics, refusal: ClientError, status?: number): ResponseObject {
+export function failure(h: ResponseToolkit, metrics: Metrics, refusal: ClientError, status?: number): ResponseObject {
   metrics.error(refusal.code)
   const body: Record<string, unknown> = { code: refusal.code, message: refusal.message }
   if (refusal.retryAfter !== undefined) body.retryAfter = refusal.retryAfter
@@ -152,11 +154,18 @@ export function registerApi(server: Server, options: ApiOptions): void {
     if (!timingSafeEqual(digest(given), key)) throw new ClientError('unauthorized', 'a valid API key is required')
   }
 
+  /** A conversation room is private: it needs the API key or an operator credential, even on an open API. */
+  const isPrivate = (request: Request): boolean =>
+    typeof request.params.room === 'string' && request.params.room.startsWith(CONVERSATION_PREFIX)
+
   const guarded =
     (work: (request: Request, h: ResponseToolkit) => Promise<ResponseObject | object>) =>
     async (request: Request, h: ResponseToolkit) => {
       try {
-        authorize(request)
+        if (isPrivate(request)) {
+          if (options.conversationAccess === undefined) throw new ClientError('forbidden', 'not allowed in this room')
+          await options.conversationAccess(request)
+        } else authorize(request)
         return await work(request, h)
       } catch (error) {
         return fail(h, error).takeover()
@@ -193,7 +202,7 @@ export function registerApi(server: Server, options: ApiOptions): void {
     path: '/v1/rooms/{room}/messages',
     options: { payload: { maxBytes: 65_536, parse: true, allow: 'application/json', failAction: payloadFailure } },
     handler: guarded(async (request, h) => {
-      if (!options.writes) throw new ClientError('forbidden', API_READ_ONLY)
+      if (!options.writes && !isPrivate(request)) throw new ClientError('forbidden', API_READ_ONLY)
       const room = checkRoom(request.params.room)
       const body: unknown = request.payload
       if (!isObject(body)) throw new ClientError('bad_request', 'body must be a JSON object')

@@ -19,4 +19,6 @@ export type { Presence, PresenceGoneHandler } from './presence/types'
 export { createRedisBackend, type RedisBackend, type RedisBackendOptions } from './redis/backend'
 /** Build a standalone relay. */
 export { createRelay, type Relay } from './relay'
+/** The SQLite store (one file) with in-memory fan-out and presence: a durable single node (see docs/storage.md). */
+export { createSqliteBackend, type SqliteBackend, type SqliteBackendOptions } from './sqlite'
 export { type AppendResult, type Draft, type RoomState, type Store, StoreUnavailableError } from './store/types'

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs'
 import type { Limits } from '@confab/sdk/protocol'
 import type { Plugin, ResponseToolkit } from '@hapi/hapi'
-import { createAuthenticator } from './auth'
+import { createAuthenticator, deriveOperatorKey } from './auth'
 import { openBackend } from './backend'
 import { type RelayConfig, type RelayOptions, resolveConfig } from './config'
+import { ConversationHub } from './conversations'
 import { demoRoutes } from './demo'
 import { Gateway } from './gateway'
 import { API_ACCESS_TEXT, API_CLOSED, type ApiAccess, apiAccess, registerApi, registerClosedApi } from './http'
+import { type ConversationApiOptions, conversationAccess, registerConversationApi } from './http-conversations'
 import { setupLogging, watchClientErrors } from './logging'
 import { Metrics } from './metrics'
 import { Rooms } from './rooms'
@@ -40,6 +42,8 @@ export interface ConfabApi {
   readonly metrics: Metrics
   /** Who may use the HTTP API (see docs/relay.md, "HTTP API"). */
   readonly api: ApiAccess
+  /** The key that signs people in to the inbox as operators (the CLI prints the inbox link with it). */
+  readonly operatorKey: string
 }
 
 /**
@@ -56,10 +60,12 @@ export const confab: Plugin<RelayOptions> = {
     const backend = await openBackend(config, options, logger)
     const { store, broker, presence } = backend
     const metrics = new Metrics()
+    const conversations = new ConversationHub({ store, broker, presence, logger })
     const rooms = new Rooms({
       store,
-      broker,
+      broker: conversations.wrap(broker),
       presence,
+      onConversation: (conversation) => conversations.changed(conversation),
       metrics,
       logger,
       historyLimit: config.historyLimit,
@@ -68,13 +74,14 @@ export const confab: Plugin<RelayOptions> = {
       pageBytes: Math.floor(config.limits.maxBufferedBytes / 2),
     })
     await rooms.start()
+    await conversations.start()
     const { limits } = config
     const announced = announcedLimits(config)
-    const authenticate = createAuthenticator(config.auth, {
-      maxName: limits.maxName,
-      resumeSecret: config.resumeSecret ?? backend.resumeSecret,
-    })
-    const gateway = new Gateway({ config, rooms, authenticate, metrics, logger, limits: announced })
+    const resumeSecret = config.resumeSecret ?? backend.resumeSecret
+    // Stable wherever the resume secret is (SQLite file, Redis), so the printed inbox link survives restarts.
+    const operatorKey = config.operatorKey ?? deriveOperatorKey(resumeSecret)
+    const authenticate = createAuthenticator(config.auth, { maxName: limits.maxName, resumeSecret, operatorKey })
+    const gateway = new Gateway({ config, rooms, authenticate, metrics, logger, limits: announced, conversations })
     gateway.attach(server.listener)
     watchClientErrors(server.listener, logger)
 
@@ -98,6 +105,18 @@ export const confab: Plugin<RelayOptions> = {
     // The interface the server listens on: the relay's own, or the host app's (hapi's default is every interface).
     const host = server.settings.host
     const access = apiAccess({ apiKey: config.apiKey, auth: config.auth, host })
+    const conversationApi: ConversationApiOptions = {
+      hub: conversations,
+      metrics,
+      logger,
+      origins: config.origins,
+      apiKey: config.apiKey,
+      operatorKey,
+      maxName: limits.maxName,
+      verifyToken: config.auth === undefined ? undefined : async (token) => (await authenticate({ token })).user,
+    }
+    // Always on: the conversations API needs the API key or an operator credential, never nothing.
+    registerConversationApi(server, conversationApi)
     if (access === 'off') {
       logger.warn(API_CLOSED)
       registerClosedApi(server, metrics)
@@ -113,6 +132,7 @@ export const confab: Plugin<RelayOptions> = {
         maxName: limits.maxName,
         historyLimit: config.historyLimit,
         logger,
+        conversationAccess: conversationAccess(conversationApi),
       })
     }
 
@@ -121,6 +141,7 @@ export const confab: Plugin<RelayOptions> = {
       await gateway.drain(config.shutdownTimeout)
     })
     server.ext('onPostStop', async () => {
+      conversations.stop()
       rooms.stop()
       await backend.close()
       metrics.registry.clear()
@@ -130,6 +151,7 @@ export const confab: Plugin<RelayOptions> = {
       stats: () => ({ connections: gateway.size, rooms: rooms.size, draining: gateway.draining }),
       metrics,
       api: access,
+      operatorKey,
     }
     server.expose(api)
   },

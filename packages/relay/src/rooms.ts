@@ -1,10 +1,20 @@
-import type { JoinedFrame, Member, Message, Meta, Position } from '@confab/sdk/protocol'
+import {
+  CONVERSATION_PREFIX,
+  type Conversation,
+  type JoinedFrame,
+  type Member,
+  type Message,
+  type Meta,
+  type Position,
+} from '@confab/sdk/protocol'
 import type { Broker, BrokerEvent } from './broker/types'
+import { ClientError } from './errors'
 import type { Metrics } from './metrics'
 import { newestWithin, PAGE_BYTES } from './page'
 import type { Presence } from './presence/types'
 import { Room, type RoomContext, type Subscriber } from './room'
-import type { AppendResult, Store } from './store/types'
+import { conversationRoom, isConversationRoom } from './store/conversations'
+import type { AppendResult, Draft, Store } from './store/types'
 import { Typing } from './typing'
 import { SharedFrame } from './writer'
 
@@ -45,6 +55,8 @@ export interface RoomsOptions {
   typingTimeout: number
   /** Bytes of messages (as JSON) one `joined` or `history` page may hold (default 512 KiB, half the send-queue bound). */
   pageBytes?: number
+  /** Called with a conversation's entry after each append to its room that changed it. */
+  onConversation?: (conversation: Conversation) => void
 }
 
 /**
@@ -185,9 +197,12 @@ export class Rooms {
    * retried with backoff in the background.
    */
   async publish(request: PublishRequest, acked: (result: AppendResult) => void): Promise<AppendResult> {
-    const draft = { room: request.room, id: request.id, from: request.from, text: request.text }
-    const result = await this.#o.store.append(request.meta === undefined ? draft : { ...draft, meta: request.meta })
+    const draft: Draft = { room: request.room, id: request.id, from: request.from, text: request.text }
+    if (request.meta !== undefined) draft.meta = request.meta
+    if (isConversationRoom(request.room)) draft.conversation = await this.#conversationOf(request)
+    const result = await this.#o.store.append(draft)
     acked(result)
+    if (result.conversation !== undefined) this.#o.onConversation?.(result.conversation)
     if (!result.duplicate) {
       this.#o.metrics.messagesIn.inc()
       // Members clear a typist when its message arrives: so does the relay, or the next typing frame would pass for a refresh.
@@ -195,6 +210,20 @@ export class Rooms {
     }
     await this.#fanOut(request.room, { type: 'message', message: result.message, epoch: result.epoch }, 0)
     return result
+  }
+
+  /**
+   * Which side writes to a conversation, and its visitor: the owner is the visitor; anyone else allowed
+   * in (an operator, the HTTP API) answers, which needs the entry the visitor's first message made.
+   */
+  async #conversationOf(request: PublishRequest): Promise<NonNullable<Draft['conversation']>> {
+    const { from } = request
+    if (from.role !== 'operator' && conversationRoom(from.id) === request.room) {
+      return { visitor: { id: from.id, name: from.name }, by: 'visitor' }
+    }
+    const entry = await this.#o.store.conversation(request.room.slice(CONVERSATION_PREFIX.length))
+    if (entry === null) throw new ClientError('not_found', 'no such conversation')
+    return { visitor: { id: entry.visitor.id, name: entry.visitor.name }, by: 'operator' }
   }
 
   /** Publishes a message event; on failure schedules the next attempt and resolves. */

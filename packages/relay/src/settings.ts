@@ -448,6 +448,14 @@ export const SETTINGS: readonly Setting[] = [
     help: 'time a graceful stop waits for sockets to close',
   },
   {
+    path: 'operatorKey',
+    flag: '--operator-key',
+    env: 'CONFAB_OPERATOR_KEY',
+    kind: 'string',
+    shown: 'derived from the resume secret',
+    help: 'signs people in to the inbox as operators (at least 16 characters); printed at startup as the inbox link',
+  },
+  {
     path: 'resumeSecret',
     flag: '--resume-secret',
     env: 'CONFAB_RESUME_SECRET',

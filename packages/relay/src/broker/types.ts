@@ -1,4 +1,4 @@
-import type { Member, Message } from '@confab/sdk/protocol'
+import type { Conversation, Member, Message } from '@confab/sdk/protocol'
 
 /** Something that happened in a room, fanned out to every node that has subscribers in it. */
 export type BrokerEvent =
@@ -6,6 +6,8 @@ export type BrokerEvent =
   | { type: 'message'; message: Message; epoch?: string }
   | { type: 'presence'; joins: Member[]; leaves: Member[] }
   | { type: 'typing'; user: Member; active: boolean }
+  /** Only on the relay-wide `#operators` channel (conversations.ts): an index entry was created or changed. */
+  | { type: 'conversation'; conversation: Conversation }
 
 /** Receives every event of every room this node subscribed to, from any node (this one included). */
 export type BrokerHandler = (room: string, event: BrokerEvent) => void

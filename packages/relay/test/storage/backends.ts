@@ -2,6 +2,9 @@
 // relay process would hold; Redis nodes opened by one backend share a key
 // prefix (one deployment), memory nodes share nothing (separate processes).
 import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { REDIS_URL, redisMissing } from '../../../../test/support/env'
 import { MemoryBroker } from '../../src/broker/memory'
@@ -9,6 +12,8 @@ import type { Broker } from '../../src/broker/types'
 import { MemoryPresence } from '../../src/presence/memory'
 import type { Presence } from '../../src/presence/types'
 import { createRedisBackend } from '../../src/redis/backend'
+import { createSqliteBackend } from '../../src/sqlite'
+import type { SqliteStore } from '../../src/sqlite/store'
 import { MemoryStore } from '../../src/store/memory'
 import type { Store } from '../../src/store/types'
 
@@ -75,6 +80,40 @@ export function memoryBackend(): Backend {
       return (node.store as MemoryStore).size
     },
     async cleanup() {},
+  }
+}
+
+/** SQLite nodes, each on a new temporary file: one process, one file, like memory nothing is shared. */
+export function sqliteBackend(): Backend {
+  const dirs: string[] = []
+  const nodes = new Set<StorageNode>()
+  return {
+    name: 'sqlite',
+    prefix: '',
+    missing: null,
+    shared: false,
+    async node(options = {}) {
+      const dir = await mkdtemp(join(tmpdir(), 'confab-sqlite-'))
+      dirs.push(dir)
+      const backend = await createSqliteBackend(join(dir, 'confab.db'), {
+        historyLimit: options.historyLimit ?? 1000,
+        idempotencyWindow: options.idempotencyWindow ?? 600_000,
+        now: options.now,
+      })
+      nodes.add(backend)
+      return backend
+    },
+    async expireIds(_room, advanceClock) {
+      advanceClock()
+    },
+    async storedRooms(node) {
+      return (node.store as SqliteStore).size
+    },
+    async cleanup() {
+      await Promise.all([...nodes].map((node) => node.close()))
+      nodes.clear()
+      await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })))
+    },
   }
 }
 

@@ -2,9 +2,9 @@ import { Redis } from 'ioredis'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { REDIS_URL } from '../../../../test/support/env'
 import type { Draft } from '../../src/store/types'
-import { type Backend, memoryBackend, redisBackend, TRICKY_ROOMS } from './backends'
+import { type Backend, memoryBackend, redisBackend, sqliteBackend, TRICKY_ROOMS } from './backends'
 
-const backends: Backend[] = [memoryBackend(), await redisBackend()]
+const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend()]
 const from = { id: 'u1', name: 'Ada' }
 let seq = 0
 const draft = (room: string, extra: Partial<Draft> = {}): Draft => ({
