@@ -27,7 +27,7 @@ export type ChatClient = Pick<Client, 'status' | 'user' | 'on' | 'close'> & {
   readonly limits?: Limits | undefined
   join(room: string, options?: JoinOptions): ChatRoom
   /** Conversation mode: the visitor's private conversation, named by the relay. */
-  conversation?(): Promise<ChatRoom & { readonly name: string }>
+  conversation?(options?: JoinOptions): Promise<ChatRoom & { readonly name: string }>
   /** Conversation mode: a ref'd request (the `profile` frame). */
   request?(frame: { type: string } & Record<string, unknown>): Promise<unknown>
 }

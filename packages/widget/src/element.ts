@@ -1,5 +1,5 @@
 import { connect as sdkConnect } from '@confab/sdk'
-import { Chat } from './chat.js'
+import { Chat, PAGE } from './chat.js'
 import type { ChatClient, Connect, Message, Status } from './client.js'
 import { accentText } from './contrast.js'
 import { MessageLog } from './log.js'
@@ -411,7 +411,7 @@ export class ConfabChat extends HTMLElement {
   /** Conversation mode: asks the relay for the visitor's conversation and follows operator presence. */
   private converse(client: ChatClient, join: boolean): void {
     const ask = (): void => {
-      client.conversation?.().then(
+      client.conversation?.({ history: PAGE }).then(
         (room) => {
           const area = identityArea(this.persist)
           if (area) write(area, conversationKey(this.relayUrl()), room.name)
