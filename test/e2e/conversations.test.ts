@@ -7,12 +7,7 @@ import { resolve } from 'node:path'
 import type { Relay } from '@confab/relay'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  embedPage,
-  type HostServer,
-  startHost,
-  startRelay,
-} from '../../packages/widget/test/browser/support'
+import { embedPage, type HostServer, startHost, startRelay } from '../../packages/widget/test/browser/support'
 import { ARTIFACTS, launchChromium } from '../support/browser'
 import { chromiumMissing } from '../support/env'
 
@@ -50,7 +45,13 @@ describe.skipIf(skip)('conversations: visitors, the widget and the inbox', () =>
     }
     relay = await startRelay({ operatorKey: KEY } as Parameters<typeof startRelay>[0])
     host = await startHost({
-      '/': { body: embedPage(relay.url, { conversation: '', mode: 'inline', team: 'Acme support' }) },
+      '/': {
+        body: embedPage(
+          relay.url,
+          { conversation: '', mode: 'inline', team: 'Acme support' },
+          '<style>confab-chat { display: block; height: 600px; }</style>',
+        ),
+      },
     })
     browser = await launchChromium()
   })

@@ -401,28 +401,39 @@ export class ConfabChat extends HTMLElement {
     if (!this.conversation) return this.begin(client, this.room)
     // The relay names the conversation; a return visit knows the name already and joins at once (offline too).
     const known = area && read(area, conversationKey(this.relayUrl()))
-    this.converse(client, !known)
-    if (known) return this.begin(client, known)
-    this.waiting = client
-    this.emit('confab-status', { status: client.status })
-    return undefined
+    const chat = known ? this.begin(client, known) : undefined
+    if (!chat) this.waiting = client
+    this.converse(client, !chat)
+    if (!chat) this.emit('confab-status', { status: client.status })
+    return chat
   }
 
-  /** Conversation mode: asks the relay for the visitor's conversation and follows operator presence. */
-  private converse(client: ChatClient, join: boolean): void {
-    const ask = (): void => {
-      client.conversation?.({ history: PAGE }).then(
-        (room) => {
+  /**
+   * Conversation mode: learns the conversation's room from the relay when it is not known yet (then starts the chat
+   * and sends what was written meanwhile), and subscribes to operator presence with `conversation()` once the chat
+   * has joined the room (so the SDK's join is the chat's own, with its history).
+   */
+  private converse(client: ChatClient, ask: boolean): void {
+    const subscribe = (): void => void client.conversation?.({ history: PAGE }).catch(() => undefined)
+    let asking = false
+    const name = (): void => {
+      asking = true
+      client.request?.({ type: 'conversation' }).then(
+        (answer) => {
+          asking = false
+          const room = (answer as { room?: string }).room
+          if (!room || this.waiting !== client) return
           const area = identityArea(this.persist)
-          if (area) write(area, conversationKey(this.relayUrl()), room.name)
-          if (join && this.waiting === client) {
-            this.waiting = undefined
-            const chat = this.begin(client, room.name)
-            for (const { text, done } of this.early.splice(0)) chat.send(text).then(...done)
-          }
+          if (area) write(area, conversationKey(this.relayUrl()), room)
+          this.waiting = undefined
+          const chat = this.begin(client, room)
+          for (const { text, done } of this.early.splice(0)) chat.send(text).then(...done)
+          subscribe()
         },
-        // Offline or refused: the next connection asks again.
-        () => undefined,
+        // Offline, or no answer in time: the next connection asks again.
+        () => {
+          asking = false
+        },
       )
     }
     this.unbindClient.push(
@@ -432,10 +443,11 @@ export class ConfabChat extends HTMLElement {
         this.updateProfile()
       }),
       client.on('status', (status, previous) => {
-        if (status === 'open' && previous !== 'open' && (this.waiting === client || this.operators === undefined)) ask()
+        if (status === 'open' && previous !== 'open' && this.waiting === client && !asking) name()
       }),
     )
-    ask()
+    if (ask) name()
+    else subscribe()
   }
 
   private begin(client: ChatClient, room: string): Chat {

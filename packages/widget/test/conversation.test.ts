@@ -46,10 +46,38 @@ describe('conversation mode', () => {
 
   it('remembers the room name: a return visit joins at once, before the relay answers', async () => {
     await ready()
+    expect(localStorage.getItem('confab:conversation:wss://r.example')).toBe(ROOM)
     cleanup()
     localStorage.setItem('confab:conversation:wss://r.example', ROOM)
     mount({ conversation: '', mode: 'inline', relay: 'wss://r.example' })
     expect(lastClient().room.name).toBe(ROOM)
+    expect(lastClient().conversations).toHaveLength(0)
+  })
+
+  it('subscribes to operator presence with conversation() only after its own join, with the same history page', async () => {
+    mount({ conversation: '', mode: 'inline' })
+    const client = lastClient()
+    expect(client.subscribed).toEqual([])
+    client.conversations[0]!.resolve(ROOM)
+    await new Promise((r) => setTimeout(r, 0))
+    expect(client.rooms.map((r) => r.name)).toEqual([ROOM])
+    expect(client.subscribed).toEqual([{ history: 50 }])
+  })
+
+  it('asks the relay for the room once while the first ask is on its way', () => {
+    mount({ conversation: '', mode: 'inline' })
+    const client = lastClient()
+    client.setStatus('open')
+    expect(client.conversations).toHaveLength(1)
+  })
+
+  it('asks the relay for the room again after a reconnect when the first ask failed', async () => {
+    mount({ conversation: '', mode: 'inline' })
+    const client = lastClient()
+    client.conversations[0]!.reject(new Error('timeout'))
+    await new Promise((r) => setTimeout(r, 0))
+    client.setStatus('open')
+    expect(client.conversations).toHaveLength(2)
   })
 
   it('titles the panel with the team and greets instead of "No messages yet", both attributes with defaults', async () => {

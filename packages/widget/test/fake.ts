@@ -86,18 +86,27 @@ export class FakeClient extends Emitter implements ChatClient {
   close(): void {
     this.closed = true
   }
-  /** Conversation mode: `conversation()` calls, settled by the test. */
+  /** Conversation mode: `conversation` requests (which name the room), settled by the test. */
   readonly conversations: { resolve(name: string): void; reject(e: Error): void }[] = []
-  /** Ref'd requests (the `profile` frame), answered at once. */
+  /** Other ref'd requests (the `profile` frame), answered at once. */
   readonly requests: Record<string, unknown>[] = []
-  conversation(): Promise<FakeRoom> {
-    return new Promise((resolve, reject) =>
-      this.conversations.push({ resolve: (name) => resolve(this.join(name, { history: 50 })), reject }),
-    )
+  /** `conversation()` calls (the operator-presence subscription), with their join options. */
+  readonly subscribed: unknown[] = []
+  conversation(options?: unknown): Promise<FakeRoom> {
+    this.subscribed.push(options)
+    return new Promise(() => undefined)
   }
-  async request(frame: Record<string, unknown>): Promise<unknown> {
+  request(frame: Record<string, unknown>): Promise<unknown> {
+    if (frame.type === 'conversation') {
+      return new Promise((resolve, reject) =>
+        this.conversations.push({
+          resolve: (room) => resolve({ type: 'conversation', room, conversation: null }),
+          reject,
+        }),
+      )
+    }
     this.requests.push(frame)
-    return { type: 'conversation', conversation: null }
+    return Promise.resolve({ type: 'conversation', conversation: null })
   }
   setStatus(status: Status): void {
     this.status = status
