@@ -198,6 +198,38 @@ describe('main', () => {
     await expect.poll(() => first.exits, { timeout: 5000 }).toEqual([0])
   })
 
+  it('prints the inbox sign-in link with the operator key (set, or derived and never empty)', async () => {
+    const set = capture()
+    const relay = await main(
+      ['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'],
+      { CONFAB_OPERATOR_KEY: 'op-key-0123456789abc' },
+      set.io,
+    )
+    expect(set.out.join('\n')).toContain(`inbox: ${relay?.url}/inbox#key=op-key-0123456789abc`)
+    set.signals.get('SIGTERM')?.()
+    await expect.poll(() => set.exits, { timeout: 5000 }).toEqual([0])
+
+    const derived = capture()
+    const other = await main(
+      ['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', '--resume-secret', 'resume-secret-for-the-cli'],
+      {},
+      derived.io,
+    )
+    const line = derived.out.join('\n').match(/inbox: (\S+)#key=(\S+)/)
+    expect(line?.[1]).toBe(`${other?.url}/inbox`)
+    expect(line?.[2]).toMatch(/^[A-Za-z0-9_-]{32}$/)
+    const op = new TestClient(`${other?.url.replace('http', 'ws')}/ws`)
+    expect(await op.hello({ key: line?.[2] })).toMatchObject({ type: 'welcome', user: { role: 'operator' } })
+    await op.close()
+    derived.signals.get('SIGTERM')?.()
+    await expect.poll(() => derived.exits, { timeout: 5000 }).toEqual([0])
+
+    const short = capture()
+    await main(['--operator-key', 'short'], {}, short.io)
+    expect(short.exits).toEqual([2])
+    expect(short.err).toEqual(['confab-relay: --operator-key: must be at least 16 characters without spaces'])
+  })
+
   it('prints the demo page and WebSocket URLs, and exits 0 after a graceful SIGTERM', async () => {
     const c = capture()
     const relay = await main(['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {}, c.io)

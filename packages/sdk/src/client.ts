@@ -3,7 +3,7 @@ import type { ReconnectOptions } from './backoff.js'
 import { createConnection, type SocketConstructor, type Status } from './connection.js'
 import { DEFAULTS } from './defaults.js'
 import { ConfabError } from './errors.js'
-import type { ErrorFrame, Limits, Member, RelayFrame } from './protocol.js'
+import type { ClientFrame, Conversation, ErrorFrame, Limits, Member, RelayFrame } from './protocol.js'
 import { createRoom, type JoinOptions, joinRef, type Link, type Room, type RoomControl } from './room.js'
 import { createSender } from './sender.js'
 import { load, pickStorage, type StorageLike, save } from './storage.js'
@@ -17,7 +17,14 @@ export interface ClientEvents {
   status(status: Status, previous: Status): void
   /** A failure no promise reports: a refused token, a close by the relay, an error frame that answers nothing. */
   error(error: ConfabError): void
+  /** Operators online relay-wide changed (visitors, after `conversation()`). */
+  operators(online: number): void
+  /** Operators: a conversation of the index was created or changed, on any relay node. */
+  conversation(conversation: Conversation): void
 }
+
+/** A frame that expects an answer, without its `ref` (the client adds one). */
+export type RequestFrame = ClientFrame extends infer F ? (F extends { ref: string } ? Omit<F, 'ref'> : never) : never
 
 /** Options of {@link connect}. Every one is optional. */
 export interface ConnectOptions {
@@ -61,6 +68,15 @@ export interface Client {
   join(room: string, options?: JoinOptions): Room
   /** Closes for good: status `closed`, waiting sends and history requests reject with `closed`. A persisted outbox stays stored. */
   close(): void
+  /**
+   * Sends a frame that expects an answer, once the session is open, and resolves with the answer frame;
+   * rejects with the relay's ConfabError, `closed`, or `timeout` after `sendTimeout` from the call.
+   */
+  request(frame: RequestFrame): Promise<RelayFrame>
+  /** The current user's private conversation with the site's operators, joined (the relay names its room). The same Room on every call. */
+  conversation(options?: JoinOptions): Promise<Room>
+  /** Operators online relay-wide, once `conversation()` was asked; undefined before. */
+  readonly operators: number | undefined
 }
 
 /**
@@ -81,6 +97,16 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const positions = saved.rooms
   let user: Member | undefined
   let limits: Limits | undefined
+  let operators: number | undefined
+  let convo: Promise<Room> | undefined
+  /** Requests by ref: the frame until it is on the current socket, and how to settle the call. */
+  const asks = new Map<
+    string,
+    [ClientFrame, sent: boolean, ok: (f: RelayFrame) => void, no: (e: ConfabError) => void]
+  >()
+  const flushAsks = (): void => {
+    for (const ask of asks.values()) ask[1] ||= connection.send(ask[0])
+  }
   // Persisted with the outbox: a restored message must go out as the guest that first sent it.
   let resume = saved.resume
 
@@ -129,6 +155,11 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const onError = (f: ErrorFrame): void => {
     const error = new ConfabError(f.code, f.message, f.retryAfter)
     if (sender.refused(f, error)) return
+    const ask = f.ref && asks.get(f.ref)
+    if (ask) {
+      ask[3](error)
+      return
+    }
     const joining = f.ref && [...rooms.values()].find((r) => r.ref === f.ref)
     if (joining && (f.code === 'rate_limited' || f.code === 'unavailable')) {
       joining.retry()
@@ -149,6 +180,13 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         // Persisted with the room positions at `joined`, before any message of this session can be on the wire.
         resume = f.resume
         sender.welcome(f.limits)
+        // The operator count is per connection: a new socket asks again (its answer is the `conversation` event).
+        if (convo) connection.send({ type: 'conversation', ref: sender.ref() })
+        flushAsks()
+        break
+      case 'operators':
+        operators = f.online
+        events.emit('operators', operators)
         break
       case 'ack':
         sender.ack(f)
@@ -159,9 +197,13 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       case 'error':
         onError(f)
         break
-      default:
+      default: {
+        const ask = asks.get((f as { ref: string }).ref)
+        if (ask) ask[2](f)
+        else if (f.type === 'conversation') f.conversation && events.emit('conversation', f.conversation)
         // A `pong` has no room: the connection renewing its deadline was all it had to do.
-        rooms.get((f as { room: string }).room)?.handle(f)
+        else rooms.get((f as { room: string }).room)?.handle(f)
+      }
     }
   }
 
@@ -171,9 +213,14 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       events.emit('status', next, previous)
       if (next === 'open') for (const r of rooms.values()) r.online()
       // Messages still waiting stay in storage (when persisted): the next page's client sends them.
-      if (next === 'closed') sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
+      if (next === 'closed') {
+        sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
+        for (const ask of asks.values()) ask[3](new ConfabError('closed', 'client closed'))
+      }
     },
     down() {
+      // Unanswered requests go again on the next socket (each is safe to repeat), within their deadline.
+      for (const ask of asks.values()) ask[1] = false
       sender.down()
       for (const r of rooms.values()) r.offline()
     },
@@ -202,9 +249,61 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     },
   }
 
+  const request = (frame: RequestFrame): Promise<RelayFrame> =>
+    new Promise((resolve, reject) => {
+      const ref = sender.ref()
+      const timeout = options.sendTimeout ?? DEFAULTS.sendTimeout
+      const timer = setTimeout(
+        () => settle(reject, new ConfabError('timeout', `no answer within ${timeout} ms`)),
+        timeout,
+      )
+      const settle = <T>(fn: (v: T) => void, v: T): void => {
+        clearTimeout(timer)
+        asks.delete(ref)
+        fn(v)
+      }
+      if (connection.status === 'closed') return reject(new ConfabError('closed', 'client closed'))
+      asks.set(ref, [{ ...frame, ref } as ClientFrame, false, (f) => settle(resolve, f), (e) => settle(reject, e)])
+      if (user) flushAsks()
+    })
+
+  const join = (name: string, joinOptions: JoinOptions = {}): Room => {
+    let r = rooms.get(name)
+    if (!r) {
+      r = createRoom(name, joinOptions, link, joinRef(name, sender.ref), positions[name])
+      rooms.set(name, r)
+      const invalid = r.refusal()
+      if (invalid) report(invalid)
+      else r.online() // sends nothing unless open
+    }
+    return r.room
+  }
+
   return {
     get status() {
       return connection.status
+    },
+    get operators() {
+      return operators
+    },
+    request,
+    conversation(joinOptions) {
+      convo ??= request({ type: 'conversation' }).then(
+        (f) =>
+          new Promise<Room>((resolve) => {
+            const room = join((f as { room: string }).room, joinOptions)
+            // The first member list comes with `joined`.
+            const off = room.on('presence', () => {
+              off()
+              resolve(room)
+            })
+          }),
+        (e) => {
+          convo = undefined
+          throw e
+        },
+      )
+      return convo
     },
     get user() {
       return user
@@ -213,17 +312,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       return limits
     },
     on: (event, cb) => events.on(event, cb),
-    join(name, joinOptions = {}) {
-      let r = rooms.get(name)
-      if (!r) {
-        r = createRoom(name, joinOptions, link, joinRef(name, sender.ref), positions[name])
-        rooms.set(name, r)
-        const invalid = r.refusal()
-        if (invalid) report(invalid)
-        else r.online() // sends nothing unless open
-      }
-      return r.room
-    },
+    join,
     close: connection.close,
   }
 }
