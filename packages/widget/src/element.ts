@@ -414,7 +414,13 @@ export class ConfabChat extends HTMLElement {
    * has joined the room (so the SDK's join is the chat's own, with its history).
    */
   private converse(client: ChatClient, ask: boolean): void {
-    const subscribe = (): void => void client.conversation?.({ history: PAGE }).catch(() => undefined)
+    let subscribed = false
+    const subscribe = (): void => {
+      subscribed = true
+      client.conversation?.({ history: PAGE }).catch(() => {
+        subscribed = false
+      })
+    }
     let asking = false
     const name = (): void => {
       asking = true
@@ -442,10 +448,14 @@ export class ConfabChat extends HTMLElement {
         this.chat?.refresh()
         this.updateProfile()
       }),
+      // Asked once the session is open: a request made before `welcome` would wait for its timeout.
       client.on('status', (status, previous) => {
-        if (status === 'open' && previous !== 'open' && this.waiting === client && !asking) name()
+        if (status !== 'open' || previous === 'open') return
+        if (this.waiting === client && !asking) name()
+        else if (this.chat?.client === client && !subscribed) subscribe()
       }),
     )
+    if (client.status !== 'open') return
     if (ask) name()
     else subscribe()
   }

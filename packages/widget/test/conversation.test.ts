@@ -35,6 +35,7 @@ describe('conversation mode', () => {
     const el = mount({ conversation: '', mode: 'inline' })
     const client = lastClient()
     const sent = el.send('hello?')
+    client.setStatus('open')
     expect(client.rooms).toHaveLength(0)
     client.conversations[0]!.resolve(ROOM)
     await new Promise((r) => setTimeout(r, 0))
@@ -57,6 +58,7 @@ describe('conversation mode', () => {
   it('subscribes to operator presence with conversation() only after its own join, with the same history page', async () => {
     mount({ conversation: '', mode: 'inline' })
     const client = lastClient()
+    client.setStatus('open')
     expect(client.subscribed).toEqual([])
     client.conversations[0]!.resolve(ROOM)
     await new Promise((r) => setTimeout(r, 0))
@@ -64,18 +66,33 @@ describe('conversation mode', () => {
     expect(client.subscribed).toEqual([{ history: 50 }])
   })
 
-  it('asks the relay for the room once while the first ask is on its way', () => {
+  it('asks the relay for the room once the session is open, and once while that ask is on its way', () => {
     mount({ conversation: '', mode: 'inline' })
     const client = lastClient()
+    // Before `welcome` a request could not go out.
+    expect(client.conversations).toHaveLength(0)
+    client.setStatus('open')
+    client.setStatus('reconnecting')
     client.setStatus('open')
     expect(client.conversations).toHaveLength(1)
+  })
+
+  it('on a return visit subscribes to operator presence once the session is open', () => {
+    localStorage.setItem('confab:conversation:wss://r.example', ROOM)
+    mount({ conversation: '', mode: 'inline', relay: 'wss://r.example' })
+    const client = lastClient()
+    expect(client.subscribed).toEqual([])
+    client.setStatus('open')
+    expect(client.subscribed).toEqual([{ history: 50 }])
   })
 
   it('asks the relay for the room again after a reconnect when the first ask failed', async () => {
     mount({ conversation: '', mode: 'inline' })
     const client = lastClient()
+    client.setStatus('open')
     client.conversations[0]!.reject(new Error('timeout'))
     await new Promise((r) => setTimeout(r, 0))
+    client.setStatus('reconnecting')
     client.setStatus('open')
     expect(client.conversations).toHaveLength(2)
   })
