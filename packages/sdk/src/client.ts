@@ -30,8 +30,10 @@ export type RequestFrame = ClientFrame extends infer F ? (F extends { ref: strin
 export interface ConnectOptions {
   /** JWT for a relay with auth. A function is called before every connect, so it can refresh. */
   token?: string | (() => string | Promise<string>)
-  /** Display name, used when the relay runs without auth. */
+  /** Display name, used when the relay runs without auth (and for operators signed in by `key`). */
   name?: string
+  /** The relay's operator key: signs in as an operator (the inbox uses it; never put it in a visitor page). */
+  key?: string
   /** WebSocket constructor (default `globalThis.WebSocket`; Node 20 needs `ws`). */
   WebSocket?: SocketConstructor
   /** `false` never reconnects; otherwise backoff settings (defaults 500 ms, 30,000 ms, factor 2, full jitter). */
@@ -180,9 +182,6 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         // Persisted with the room positions at `joined`, before any message of this session can be on the wire.
         resume = f.resume
         sender.welcome(f.limits)
-        // The operator count is per connection: a new socket asks again (its answer is the `conversation` event).
-        if (convo) connection.send({ type: 'conversation', ref: sender.ref() })
-        flushAsks()
         break
       case 'operators':
         operators = f.online
@@ -211,7 +210,12 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     frame: onFrame,
     status(next, previous) {
       events.emit('status', next, previous)
-      if (next === 'open') for (const r of rooms.values()) r.online()
+      if (next === 'open') {
+        for (const r of rooms.values()) r.online()
+        // The operator count is per connection: a new socket asks again (its answer is the `conversation` event).
+        if (convo && previous !== 'connecting') connection.send({ type: 'conversation', ref: sender.ref() })
+        flushAsks()
+      }
       // Messages still waiting stay in storage (when persisted): the next page's client sends them.
       if (next === 'closed') {
         sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
@@ -264,7 +268,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       }
       if (connection.status === 'closed') return reject(new ConfabError('closed', 'client closed'))
       asks.set(ref, [{ ...frame, ref } as ClientFrame, false, (f) => settle(resolve, f), (e) => settle(reject, e)])
-      if (user) flushAsks()
+      flushAsks()
     })
 
   const join = (name: string, joinOptions: JoinOptions = {}): Room => {
