@@ -260,13 +260,20 @@ export class ConfabInbox extends HTMLElement {
     const dot = h('span', { class: `dot${online ? ' on' : ''}`, 'aria-hidden': 'true' })
     const badge = h('span', { class: 'count', hidden: unread === 0, 'aria-hidden': 'true' }, String(unread))
     const name = c.visitor.name || s.visitor
+    // The accessible name is the row's own text (no aria-label, which would differ from what is on screen), with
+    // the online state and unread count written out for screen readers beside their visual dot and badge.
+    const hidden = [online ? s.visitorOnline : '', unread ? format(s.unreadN, { n: unread }) : ''].filter(Boolean)
     row.replaceChildren(
-      h('span', { class: 'line' }, dot, h('span', { class: 'name' }, name), h('span', { class: 'age' }, when)),
+      h(
+        'span',
+        { class: 'line' },
+        dot,
+        h('span', { class: 'name' }, name),
+        h('span', { class: 'vh' }, hidden.length ? `, ${hidden.join(', ')},` : ','),
+        h('span', { class: 'age' }, when),
+      ),
       h('span', { class: 'line' }, h('span', { class: 'preview' }, c.preview), badge),
     )
-    // One name for screen readers, in reading order: who, state, what they said, when.
-    const parts = [name, online ? s.visitorOnline : '', unread ? format(s.unreadN, { n: unread }) : '', c.preview, when]
-    row.setAttribute('aria-label', parts.filter(Boolean).join(', '))
   }
 
   /**
