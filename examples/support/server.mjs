@@ -26,7 +26,7 @@ export function sign(claims, secret, ttlSeconds) {
 const esc = (s) =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c])
 
-const page = (title, body, bodyClass = '') => `<!doctype html>
+const page = (title, body) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -34,7 +34,7 @@ const page = (title, body, bodyClass = '') => `<!doctype html>
 <title>${esc(title)}</title>
 <link rel="stylesheet" href="/site.css">
 </head>
-<body${bodyClass && ' class="' + bodyClass + '"'}>
+<body>
 ${body}
 </body>
 </html>
@@ -42,8 +42,6 @@ ${body}
 
 const CSS = `html, body { margin: 0; height: 100%; font: 16px/1.5 system-ui, sans-serif; }
 main { max-width: 640px; margin: 0 auto; padding: 32px 20px; }
-.operator { height: 100%; display: flex; flex-direction: column; }
-.operator confab-inbox { flex: 1; min-height: 0; }
 form { display: grid; gap: 10px; max-width: 320px; }
 input, button { font: inherit; padding: 8px 10px; }
 `
@@ -125,9 +123,9 @@ export function start({
       // `role: "operator"` is what makes this user an operator for the relay; only this backend can sign it.
       const sub = `staff_${createHmac('sha256', secret).update(name.trim()).digest('hex').slice(0, 16)}`
       const token = sign({ sub, name: name.trim(), role: 'operator' }, secret, 8 * 3600)
-      const body = `<confab-inbox relay="${esc(relay)}" token="${esc(token)}"></confab-inbox>
+      const body = `<confab-inbox fullscreen relay="${esc(relay)}" token="${esc(token)}"></confab-inbox>
 <script src="${esc(relay)}/inbox.js" async></script>`
-      return send(200, 'text/html; charset=utf-8', page('Acme inbox', body, 'operator'))
+      return send(200, 'text/html; charset=utf-8', page('Acme inbox', body))
     }
 
     send(404, 'text/plain; charset=utf-8', 'not found')

@@ -37,7 +37,7 @@ export const INBOX_PAGE = `<!doctype html>
 <script src="/inbox.js" defer></script>
 </head>
 <body>
-<confab-inbox></confab-inbox>
+<confab-inbox fullscreen></confab-inbox>
 </body>
 </html>
 `

@@ -44,7 +44,7 @@ export const en = {
   operatorOnline: 'Online now',
   operatorAway: "Away: we'll reply as soon as we can",
   replyTime: 'Usually replies in {time}',
-  profilePrompt: 'So we can get back to you (optional)',
+  profilePrompt: 'What should we call you? (optional)',
   email: 'Email',
   emailOffline: "No one is here right now. We'll reply by email:",
   emailInvalid: 'Please enter an email address like name@example.com',

@@ -373,7 +373,7 @@ export class ConfabInbox extends HTMLElement {
     const el = h(
       'div',
       { class: `msg${me ? ' own' : ''}${operator ? ' op' : ''}`, 'data-offset': String(m.offset) },
-      h('div', { class: 'from' }, me ? this.strings.you : m.from.name, h('span', { class: 'time' }, ` · ${time}`)),
+      h('div', { class: 'from' }, me ? this.strings.you : this.author(m), h('span', { class: 'time' }, ` · ${time}`)),
       bubble,
     )
     // History pages arrive in order but may interleave with live messages: keep the log in offset order.
@@ -381,6 +381,12 @@ export class ConfabInbox extends HTMLElement {
     const follow = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 48
     this.log.insertBefore(el, after ?? null)
     if (follow || me) this.log.scrollTop = this.log.scrollHeight
+  }
+
+  /** The visitor's messages carry the name given later in `profile` (the entry's), not the one they connected with. */
+  private author(m: Message): string {
+    const c = this.current()
+    return c && m.from.id === c.visitor.id ? c.visitor.name || m.from.name : m.from.name
   }
 
   /** Tells the relay the operators have read the open conversation, when the page is in front. */

@@ -16,6 +16,11 @@ const CSS = /* css */ `
   height: 100%;
   color-scheme: light;
 }
+/* The relay's /inbox page: the whole window, with no page stylesheet (its CSP allows none inline). */
+:host([fullscreen]) {
+  position: fixed;
+  inset: 0;
+}
 :host([theme=dark]) {
   ${DARK}
   --_online: var(--confab-online, #6dd58c);
