@@ -64,8 +64,8 @@ describe.skipIf(skip)('conversations: visitors, the widget and the inbox', () =>
   })
 
   /** `bypassCSP`: axe is injected as an inline script, which the inbox page's own policy refuses. */
-  async function context(bypassCSP = false): Promise<BrowserContext> {
-    const c = await browser.newContext({ viewport: { width: 1100, height: 760 }, bypassCSP })
+  async function context(bypassCSP = false, viewport = { width: 1100, height: 760 }): Promise<BrowserContext> {
+    const c = await browser.newContext({ viewport, bypassCSP })
     c.setDefaultTimeout(10_000)
     contexts.push(c)
     return c
@@ -80,8 +80,12 @@ describe.skipIf(skip)('conversations: visitors, the widget and the inbox', () =>
   }
 
   /** An operator in the relay's /inbox, signed in from the #key= link with `name`. */
-  async function operator(name: string, bypassCSP = false): Promise<Page> {
-    const page = await (await context(bypassCSP)).newPage()
+  async function operator(
+    name: string,
+    bypassCSP = false,
+    viewport?: { width: number; height: number },
+  ): Promise<Page> {
+    const page = await (await context(bypassCSP, viewport)).newPage()
     await page.goto(`${relay.url}/inbox#key=${KEY}`)
     await page.getByLabel('Your name, as visitors will see it').fill(name)
     await page.getByLabel('Your name, as visitors will see it').press('Enter')
@@ -195,6 +199,31 @@ describe.skipIf(skip)('conversations: visitors, the widget and the inbox', () =>
     await row(inbox, 'Checking accessibility').click()
     await inbox.locator('confab-inbox .bubble').first().waitFor()
     expect(await axe(inbox)).toEqual([])
+  })
+
+  it('on a 390x844 phone the inbox is two screens: the list, then the conversation with a way back', async () => {
+    const v = await visitor()
+    await say(v, 'Writing from a phone test')
+    const phone = await operator('Pat', false, { width: 390, height: 844 })
+    const list = phone.locator('confab-inbox nav')
+    const pane = phone.locator('confab-inbox .pane')
+    await row(phone, 'phone test').waitFor()
+    expect(await pane.isVisible()).toBe(false)
+    // Keyboard only: focus the row and press Enter.
+    await row(phone, 'phone test').focus()
+    await phone.keyboard.press('Enter')
+    await phone.locator('confab-inbox .bubble').filter({ hasText: 'phone test' }).waitFor()
+    expect(await list.isVisible()).toBe(false)
+    expect(await phone.locator('confab-inbox .who').evaluate((el) => el.matches(':focus'))).toBe(true)
+    // Nothing sticks out sideways.
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    await phone.keyboard.press('Escape')
+    await list.waitFor()
+    expect(await pane.isVisible()).toBe(false)
+    expect(await row(phone, 'phone test').evaluate((el) => el.matches(':focus'))).toBe(true)
+    await phone.locator('confab-inbox .row').filter({ hasText: 'phone test' }).click()
+    await phone.locator('confab-inbox button.back').click()
+    await list.waitFor()
   })
 
   it('serves /inbox with a strict CSP, and the inbox works under it', async () => {
