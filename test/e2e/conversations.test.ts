@@ -166,6 +166,11 @@ describe.skipIf(skip)('conversations: visitors, the widget and the inbox', () =>
     await inbox.locator('confab-inbox #reply').fill('Tracking: AC-55')
     await inbox.locator('confab-inbox #reply').press('Enter')
     await expect.poll(async () => (await entry('AC-55')).unread.visitor).toBe(1)
+    // Visitor A comes back (same browser): the reply is on screen and read.
+    const back = await a.context().newPage()
+    await back.goto(`${host.url}/`)
+    await back.locator('confab-chat [part=bubble]').filter({ hasText: 'AC-55' }).waitFor()
+    await expect.poll(async () => (await entry('AC-55')).unread.visitor).toBe(0)
 
     // The operator leaves: visitor B's widget says nobody is there and offers the email field.
     await inbox.context().close()

@@ -18,6 +18,8 @@ export interface ChatHost {
   status(status: Status): void
   /** An SDK call failed (a send, a history page); the UI already shows it where it matters. */
   error(error: unknown): void
+  /** The room is joined (again): its history is on screen. */
+  joined?: (() => void) | undefined
   /** The header's presence line, when the host words it (conversation mode); default "{n} online". */
   presence?: (() => string) | undefined
 }
@@ -241,6 +243,7 @@ export class Chat {
       this.log.updateEmpty()
       this.updateMore()
       if (this.resumed) this.fill()
+      this.host.joined?.()
     }
     this.refresh()
   }

@@ -473,6 +473,8 @@ export class ConfabChat extends HTMLElement {
         if (own && live) this.updateProfile()
       },
       presence: this.conversation ? () => this.teamPresence() : undefined,
+      // What arrived while the visitor was away is read once it is on screen.
+      joined: () => this.markRead(),
     })
     this.emit('confab-status', { status: client.status })
     this.markRead()

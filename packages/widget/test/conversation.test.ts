@@ -127,6 +127,34 @@ describe('conversation mode', () => {
     expect(bubbles(el)).toEqual(['We can help'])
   })
 
+  it('marks the conversation read once joined, for replies that came while the visitor was away', async () => {
+    mount({ conversation: '', mode: 'inline', relay: 'wss://r.example' })
+    const client = lastClient()
+    client.setStatus('open')
+    client.conversations[0]!.resolve(ROOM)
+    await new Promise((r) => setTimeout(r, 0))
+    const room = client.room
+    const before = room.reads
+    room.emit('message', msg('Sorry for the wait', { id: 'op_1', name: 'Ana', role: 'operator' } as never))
+    room.emit('presence', [{ id: 'u-me', name: 'Me' }])
+    expect(room.reads).toBe(before + 1)
+  })
+
+  it('does not mark read while the launcher is closed', async () => {
+    mount({ conversation: '', relay: 'wss://r.example' })
+    localStorage.setItem('confab:conversation:wss://r.example', ROOM)
+    cleanup()
+    localStorage.setItem('confab:conversation:wss://r.example', ROOM)
+    sessionStorage.setItem('confab:active:wss://r.example##conversation', '1')
+    mount({ conversation: '', relay: 'wss://r.example' })
+    const client = lastClient()
+    client.setStatus('open')
+    const room = client.room
+    room.emit('presence', [{ id: 'u-me', name: 'Me' }])
+    room.emit('message', msg('hello?', { id: 'op_1', name: 'Ana', role: 'operator' } as never))
+    expect(room.reads).toBe(0)
+  })
+
   it('marks the conversation read when a reply arrives while the chat is on screen', async () => {
     await ready()
     const room = lastClient().room
