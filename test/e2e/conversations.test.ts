@@ -231,6 +231,25 @@ describe.skipIf(skip)('conversations: visitors, the widget and the inbox', () =>
     await list.waitFor()
   })
 
+  it("several operators see each other's changes live: assigning and closing", async () => {
+    const v = await visitor()
+    await say(v, 'Two operators look at this')
+    const one = await operator('Uma')
+    const two = await operator('Vic')
+    await row(one, 'Two operators').click()
+    await one.locator('confab-inbox .act').filter({ hasText: 'Assign to me' }).click()
+    // Assigned to Uma, so no longer in Unassigned for Vic.
+    await two.locator('confab-inbox [data-filter=unassigned]').click()
+    await expect.poll(() => row(two, 'Two operators').count()).toBe(0)
+    await two.locator('confab-inbox [data-filter=open]').click()
+    await row(two, 'Two operators').click()
+    await expect.poll(() => two.locator('confab-inbox .meta').textContent()).toContain('Assigned to Uma')
+    // Live, while Vic has it open: Uma closes it, and Vic's header and open list follow without a reload.
+    await one.locator('confab-inbox .act').filter({ hasText: 'Close' }).click()
+    await expect.poll(() => two.locator('confab-inbox .meta').textContent()).toContain('Closed')
+    await expect.poll(() => row(two, 'Two operators').count()).toBe(0)
+  })
+
   it('serves /inbox with a strict CSP, and the inbox works under it', async () => {
     const res = await fetch(`${relay.url}/inbox`)
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
