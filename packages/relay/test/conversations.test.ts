@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { deriveOperatorKey } from '../src/auth'
 import type { ConfabApi } from '../src/plugin'
 import { conversationRoom } from '../src/store/conversations'
-import { connectClient, perTest, TestClient as Raw, type TestClient, wsUrl } from './helpers'
+import { perTest, TestClient as Raw, type TestClient, wsUrl } from './helpers'
 
 const t = perTest()
 const OPERATOR_KEY = 'operator-key-for-tests-0123456789'

@@ -255,4 +255,16 @@ export class TestStore implements Store {
   close() {
     return this.inner.close()
   }
+  async conversations(query: Parameters<Store['conversations']>[0]) {
+    if (this.down) throw new StoreUnavailableError('connection refused')
+    return this.inner.conversations(query)
+  }
+  async conversation(id: string) {
+    if (this.down) throw new StoreUnavailableError('connection refused')
+    return this.inner.conversation(id)
+  }
+  async updateConversation(id: string, patch: Parameters<Store['updateConversation']>[1]) {
+    if (this.down) throw new StoreUnavailableError('connection refused')
+    return this.inner.updateConversation(id, patch)
+  }
 }
