@@ -34,7 +34,7 @@ export function minifyCss() {
   return {
     name: 'confab-minify-css',
     transform(code, id) {
-      if (!id.replaceAll('\\', '/').endsWith('packages/widget/src/styles.ts')) return null
+      if (!/packages\/widget\/src\/(inbox\/)?styles\.ts$/.test(id.replaceAll('\\', '/'))) return null
       const marker = '/* css */ `'
       let out = ''
       let at = 0
@@ -143,5 +143,19 @@ export default [
       },
     ],
     output: { file: 'packages/widget/dist/widget.js', format: 'iife' },
+  },
+  {
+    // <script src="/inbox.js">: the operator console, <confab-inbox>, with the SDK; the relay serves it at /inbox.
+    input: 'packages/widget/src/inbox/auto.ts',
+    plugins: [
+      minifyCss(),
+      nodeResolve(),
+      typescript({
+        tsconfig: 'packages/widget/tsconfig.json',
+        compilerOptions: { paths: {}, declaration: false, noEmit: false, outDir: resolve('packages/widget/dist') },
+      }),
+      terser({ ecma: 2020, module: false, compress: { passes: 2 } }),
+    ],
+    output: { file: 'packages/widget/dist/inbox.js', format: 'iife' },
   },
 ]

@@ -1,4 +1,4 @@
-// The <script src=".../widget.js" data-room="..."> entry (IIFE): registers the element and
+// The <script src=".../widget.js" data-room="..."> (or data-conversation) entry (IIFE): registers the element and
 // mounts one widget configured by the script tag's own data-* attributes.
 import { ConfabChat } from './element.js'
 import { localeSource } from './strings.js'
@@ -9,7 +9,7 @@ const script = document.currentScript as HTMLScriptElement | null
 /** Creates the widget from the script tag, once per page, then announces it with `confab-ready` on document. */
 function mount(): void {
   let element = document.querySelector<ConfabChat>('confab-chat[data-confab-auto]')
-  if (!element && script?.dataset.room !== undefined) {
+  if (!element && (script?.dataset.room !== undefined || script?.dataset.conversation !== undefined)) {
     element = document.createElement('confab-chat') as ConfabChat
     element.setAttribute('data-confab-auto', '')
     element.setAttribute('mode', 'launcher')

@@ -216,7 +216,17 @@ export class MessageLog {
       time,
     )
     const bubble = h('div', { part: 'bubble', class: 'bubble', dir: 'auto' }, linkify(text))
-    const el = h('div', { part: own ? 'message message-own' : 'message', class: own ? 'msg own' : 'msg' }, meta, bubble)
+    // An operator's reply (only the relay can give that role) is marked, so the visitor knows who answered.
+    const op = !own && (from as { role?: string }).role === 'operator'
+    const el = h(
+      'div',
+      {
+        part: own ? 'message message-own' : op ? 'message message-operator' : 'message',
+        class: `msg${own ? ' own' : op ? ' op' : ''}`,
+      },
+      meta,
+      bubble,
+    )
     if (text.length > TALL_CHARS || text.split('\n', TALL_LINES + 1).length > TALL_LINES) this.collapse(el, bubble)
     el.dataset.from = from.id
     el.dataset.ts = String(ts)
