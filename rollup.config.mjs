@@ -155,6 +155,15 @@ export default [
         compilerOptions: { paths: {}, declaration: false, noEmit: false, outDir: resolve('packages/widget/dist') },
       }),
       terser({ ecma: 2020, module: false, compress: { passes: 2 } }),
+      {
+        // `import '@confab/widget/inbox.js'` in a typed app resolves to types too (attw checks every export).
+        name: 'confab-inbox-types',
+        generateBundle() {
+          const source =
+            '// The script-tag build of the operator inbox: registers <confab-inbox>; nothing to import.\nexport {};\n'
+          this.emitFile({ type: 'asset', fileName: 'inbox.d.ts', source })
+        },
+      },
     ],
     output: { file: 'packages/widget/dist/inbox.js', format: 'iife' },
   },
