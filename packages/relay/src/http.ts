@@ -1,6 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import type { ErrorCode, Member } from '@confab/sdk/protocol'
-import type { Request, ResponseObject, ResponseToolkit, Server } from '@hapi/hapi'
+import type { Request, ResponseObject, ResponseToolkit, RouteOptions, Server } from '@hapi/hapi'
 import { cleanName } from './auth'
 import { checkRoom, checkText, isObject, MAX_ID } from './decoder'
 import { asClientError, ClientError, isExpected } from './errors'
@@ -38,6 +38,21 @@ export interface ApiOptions {
   /** Allowed browser origins (`Origin` header) of API requests. */
   origins: string[] | '*'
   /** False: POST is refused (no key, and the relay listens beyond loopback). */
+  writes: boolean
+  /** More /v1 routes behind the same key and origin check (http-moderation.ts). */
+  extend?: (routes: ApiRoutes) => void
+}
+
+/** What `extend` gets to add routes with. */
+export interface ApiRoutes {
+  server: Server
+  /** Wraps a handler in the key and origin check and the JSON error answer. */
+  guarded(
+    work: (request: Request, h: ResponseToolkit) => Promise<ResponseObject | object>,
+  ): (request: Request, h: ResponseToolkit) => Promise<ResponseObject | object>
+  /** Route options of a JSON body of at most 64 KiB. */
+  json: RouteOptions
+  /** False: changes are refused (read-only API). */
   writes: boolean
 }
 
@@ -216,6 +231,9 @@ export function registerApi(server: Server, options: ApiOptions): void {
       return { members: await rooms.members(room) }
     }),
   })
+
+  const json = { payload: { maxBytes: 65_536, parse: true, allow: 'application/json', failAction: payloadFailure } }
+  options.extend?.({ server, guarded, json, writes: options.writes })
 
   server.route({
     method: '*',

@@ -7,6 +7,7 @@ import { type RelayConfig, type RelayOptions, resolveConfig } from './config'
 import { demoRoutes } from './demo'
 import { Gateway } from './gateway'
 import { API_ACCESS_TEXT, API_CLOSED, type ApiAccess, apiAccess, registerApi, registerClosedApi } from './http'
+import { setupIntegrations } from './integrations'
 import { setupLogging, watchClientErrors } from './logging'
 import { Metrics } from './metrics'
 import { Rooms } from './rooms'
@@ -56,7 +57,17 @@ export const confab: Plugin<RelayOptions> = {
     const backend = await openBackend(config, options, logger)
     const { store, broker, presence } = backend
     const metrics = new Metrics()
-    const rooms = new Rooms({
+    // Moderation, hooks, webhooks and privacy (issue 15): built in integrations.ts.
+    const integrations = setupIntegrations(options, config, {
+      store,
+      broker,
+      metrics,
+      logger,
+      kick: (...a) => rooms.kick(...a),
+    })
+    const rooms: Rooms = new Rooms({
+      guard: integrations.gate,
+      control: (event) => integrations.moderation.changed(event.ban),
       store,
       broker,
       presence,
@@ -68,6 +79,7 @@ export const confab: Plugin<RelayOptions> = {
       pageBytes: Math.floor(config.limits.maxBufferedBytes / 2),
     })
     await rooms.start()
+    await integrations.start(rooms)
     const { limits } = config
     const announced = announcedLimits(config)
     const authenticate = createAuthenticator(config.auth, {
@@ -113,6 +125,7 @@ export const confab: Plugin<RelayOptions> = {
         maxName: limits.maxName,
         historyLimit: config.historyLimit,
         logger,
+        extend: integrations.routes,
       })
     }
 
@@ -121,6 +134,7 @@ export const confab: Plugin<RelayOptions> = {
       await gateway.drain(config.shutdownTimeout)
     })
     server.ext('onPostStop', async () => {
+      await integrations.stop()
       rooms.stop()
       await backend.close()
       metrics.registry.clear()

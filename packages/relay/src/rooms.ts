@@ -25,6 +25,16 @@ export interface PublishRequest {
   from: Member
   text: string
   meta?: Meta | undefined
+  /** Who publishes, for `beforePublish` (see hooks.ts); 'user' when unset. */
+  role?: 'user' | 'guest' | 'api' | undefined
+}
+
+/** Checks joins and publishes before the registry does them (bans, mutes, hooks: see hooks.ts). */
+export interface RoomsGuard {
+  /** Throws a `ClientError` to refuse the join. */
+  join(user: Member, room: string): Promise<void>
+  /** Throws to refuse; otherwise stores (possibly changed) through `store` and returns its result. */
+  publish(request: PublishRequest, store: (request: PublishRequest) => Promise<AppendResult>): Promise<AppendResult>
 }
 
 /** Where the registry logs what it cannot hand to a client. */
@@ -45,6 +55,10 @@ export interface RoomsOptions {
   typingTimeout: number
   /** Bytes of messages (as JSON) one `joined` or `history` page may hold (default 512 KiB, half the send-queue bound). */
   pageBytes?: number
+  /** Bans, mutes and hooks (issue 15). */
+  guard?: RoomsGuard
+  /** Events of the broker's control channel (moderation.ts), which no client can join. */
+  control?: (event: Extract<BrokerEvent, { type: 'control' }>) => void
 }
 
 /**
@@ -118,7 +132,8 @@ export class Rooms {
    * Adds the subscriber to the room and sends it `joined` before any live
    * event of the room, with the requested history or the resumed messages.
    */
-  join(sub: Subscriber, name: string, request: JoinRequest): Promise<void> {
+  async join(sub: Subscriber, name: string, request: JoinRequest): Promise<void> {
+    await this.#o.guard?.join(sub.user, name)
     const room = this.#room(name)
     return room.join(() => this.#join(room, sub, request)).finally(() => this.#maybeRelease(room))
   }
@@ -185,8 +200,8 @@ export class Rooms {
    * retried with backoff in the background.
    */
   async publish(request: PublishRequest, acked: (result: AppendResult) => void): Promise<AppendResult> {
-    const draft = { room: request.room, id: request.id, from: request.from, text: request.text }
-    const result = await this.#o.store.append(request.meta === undefined ? draft : { ...draft, meta: request.meta })
+    const { guard } = this.#o
+    const result = guard ? await guard.publish(request, (r) => this.#append(r)) : await this.#append(request)
     acked(result)
     if (!result.duplicate) {
       this.#o.metrics.messagesIn.inc()
@@ -195,6 +210,23 @@ export class Rooms {
     }
     await this.#fanOut(request.room, { type: 'message', message: result.message, epoch: result.epoch }, 0)
     return result
+  }
+
+  #append(request: PublishRequest): Promise<AppendResult> {
+    const draft = { room: request.room, id: request.id, from: request.from, text: request.text }
+    return this.#o.store.append(request.meta === undefined ? draft : { ...draft, meta: request.meta })
+  }
+
+  /** Tells every member of the room, on every node, that the message at `offset` was deleted (erasure). */
+  deleted(room: string, offset: number): Promise<void> {
+    return this.#o.broker.publish(room, { type: 'deleted', offset })
+  }
+
+  /** Closes this node's connections of `user` that are in `room` (any room when undefined). */
+  kick(user: string, room: string | undefined, code: number, reason: string): void {
+    const rooms =
+      room === undefined ? [...this.#rooms.values()] : [this.#rooms.get(room)].filter((r) => r !== undefined)
+    for (const r of rooms) for (const sub of r.subscribers) if (sub.user.id === user) sub.close?.(code, reason)
   }
 
   /** Publishes a message event; on failure schedules the next attempt and resolves. */
@@ -290,6 +322,10 @@ export class Rooms {
 
   /** Every broker event for a room this node subscribed to, from any node. */
   #onEvent(name: string, event: BrokerEvent): void {
+    if (event.type === 'control') {
+      this.#o.control?.(event)
+      return
+    }
     const room = this.#rooms.get(name)
     if (!room) return
     switch (event.type) {
@@ -307,6 +343,9 @@ export class Rooms {
         room.event(frame, event.user.id)
         return
       }
+      case 'deleted':
+        room.event(SharedFrame.of(JSON.stringify({ type: 'deleted', room: name, offset: event.offset })), null)
+        return
     }
   }
 

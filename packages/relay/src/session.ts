@@ -214,7 +214,14 @@ export class Session {
     this.#refusedInARow = 0
     const from: Member = { id: this.#user.id, name: this.#user.name }
     await this.#ctx.rooms.publish(
-      { room: frame.room, id: frame.id, from, text: frame.text, meta: frame.meta },
+      {
+        room: frame.room,
+        id: frame.id,
+        from,
+        text: frame.text,
+        meta: frame.meta,
+        role: this.#ctx.config.auth === undefined ? 'guest' : 'user',
+      },
       ({ message }) => {
         const ack: AckFrame = {
           type: 'ack',

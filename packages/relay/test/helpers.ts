@@ -255,4 +255,37 @@ export class TestStore implements Store {
   close() {
     return this.inner.close()
   }
+  find(room: string, sender: string, id: string) {
+    return this.inner.find(room, sender, id)
+  }
+  addBan(ban: Ban) {
+    return this.inner.addBan(ban)
+  }
+  removeBan(id: string) {
+    return this.inner.removeBan(id)
+  }
+  bans(now: number) {
+    return this.inner.bans(now)
+  }
+  pushEvent(event: QueuedEvent) {
+    return this.inner.pushEvent(event)
+  }
+  peekEvents(limit: number) {
+    return this.inner.peekEvents(limit)
+  }
+  retryEvent(id: string, attempts: number, next: number) {
+    return this.inner.retryEvent(id, attempts, next)
+  }
+  finishEvent(id: string, reason?: string) {
+    return this.inner.finishEvent(id, reason)
+  }
+  deadEvents(limit: number) {
+    return this.inner.deadEvents(limit)
+  }
+  lease() {
+    return this.inner.lease()
+  }
+  eraseUser(user: string) {
+    return this.inner.eraseUser(user)
+  }
 }

@@ -86,3 +86,55 @@ redis.call('HSET', KEYS[4], ARGV[1], record)
 redis.call('SET', KEYS[3], record, 'PX', ARGV[4])
 return {0, head, ts, '', epoch}
 `
+
+/** KEYS events hash, order list; ARGV id, event JSON. Queues the event once. */
+export const PUSH_EVENT_LUA = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+return 1
+`
+
+/** KEYS events hash, order list, dead list; ARGV id, dead JSON or ''. Removes the event, dead-lettering it when given. */
+export const FINISH_EVENT_LUA = `
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('LREM', KEYS[2], 1, ARGV[1])
+if ARGV[2] ~= '' then
+  redis.call('LPUSH', KEYS[3], ARGV[2])
+  redis.call('LTRIM', KEYS[3], 0, 9999)
+end
+return 1
+`
+
+/** KEYS lease; ARGV owner, ttl ms. Takes the lease if free, renews it if ours. */
+export const LEASE_LUA = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`
+
+/**
+ * KEYS stream; ARGV encoded sender followed by '.', tombstone name. A stream
+ * entry cannot be edited in place, so when the room holds any of the sender's
+ * messages the stream (at most the history limit long) is rewritten with the
+ * same ids, theirs as tombstones. Returns the offsets erased.
+ */
+export const ERASE_LUA = `
+local entries = redis.call('XRANGE', KEYS[1], '-', '+')
+local erased = {}
+local prefix = ARGV[1]
+for _, entry in ipairs(entries) do
+  if string.sub(entry[2][6] or '', 1, #prefix) == prefix then
+    local draft = cjson.decode(entry[2][2])
+    entry[2][2] = cjson.encode({ id = draft.id, from = { id = draft.from.id, name = ARGV[2] }, text = '' })
+    erased[#erased + 1] = tonumber(string.match(entry[1], '^(%d+)'))
+  end
+end
+if #erased == 0 then return erased end
+redis.call('DEL', KEYS[1])
+for _, entry in ipairs(entries) do
+  redis.call('XADD', KEYS[1], entry[1], unpack(entry[2]))
+end
+return erased
+`

@@ -1,0 +1,118 @@
+import type { Broker } from './broker/types'
+import { ConfigError, type RelayConfig, type RelayOptions } from './config'
+import { type BeforePublish, type HookFailure, httpHook, PublishGate } from './hooks'
+import type { ApiRoutes } from './http'
+import { moderationRoutes } from './http-moderation'
+import type { Metrics } from './metrics'
+import { type Kick, Moderation } from './moderation'
+import { Privacy } from './privacy'
+import type { Rooms } from './rooms'
+import { defaultNumber } from './settings'
+import type { Store } from './store/types'
+import { Webhooks } from './webhooks'
+
+/** What the plugin hands in. */
+export interface IntegrationsContext {
+  store: Store
+  broker: Broker
+  metrics: Metrics
+  logger: {
+    error(object: object, message: string): void
+    warn(object: object | string, message?: string): void
+  }
+  kick: Kick
+}
+
+/** Moderation, the publish gate, webhooks and the routes, built from the options. */
+export interface Integrations {
+  moderation: Moderation
+  gate: PublishGate
+  webhooks: Webhooks | undefined
+  routes: (api: ApiRoutes) => void
+  /** After the registry started (the broker has its handler). */
+  start(rooms: Rooms): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Validates the hook and webhook options (a bad one throws `ConfigError`) and
+ * builds what the plugin wires into the registry and the HTTP API.
+ */
+export function setupIntegrations(options: RelayOptions, config: RelayConfig, ctx: IntegrationsContext): Integrations {
+  const { store, broker, metrics, logger } = ctx
+  const timeout = options.hook?.timeout ?? defaultNumber('hook.timeout')
+  const failure: HookFailure = options.hook?.failure ?? 'reject'
+  if (failure !== 'reject' && failure !== 'accept') throw new ConfigError('hook.failure', 'must be reject or accept')
+  const url = options.hook?.url
+  if (url !== undefined && !/^https?:\/\/./.test(String(url))) {
+    throw new ConfigError('hook.url', 'must be an http:// or https:// URL')
+  }
+  if (options.beforePublish !== undefined && typeof options.beforePublish !== 'function') {
+    throw new ConfigError('beforePublish', 'must be a function')
+  }
+  if (options.beforePublish !== undefined && url !== undefined) {
+    throw new ConfigError('hook.url', 'set beforePublish or hook.url, not both')
+  }
+  const hook: BeforePublish | undefined =
+    url !== undefined ? httpHook(url, timeout) : options.beforePublish && withTimeout(options.beforePublish, timeout)
+
+  const webhook = options.webhook
+  let webhooks: Webhooks | undefined
+  if (webhook?.url !== undefined || webhook?.secret !== undefined) {
+    if (webhook.url === undefined || !/^https?:\/\/./.test(webhook.url)) {
+      throw new ConfigError('webhook.url', 'must be an http:// or https:// URL when webhook.secret is set')
+    }
+    if (typeof webhook.secret !== 'string' || webhook.secret.length < 16) {
+      throw new ConfigError('webhook.secret', 'must be at least 16 characters when webhook.url is set')
+    }
+    webhooks = new Webhooks({
+      store,
+      url: webhook.url,
+      secret: webhook.secret,
+      maxAge: webhook.maxAge ?? defaultNumber('webhook.maxAge'),
+      metrics,
+      logger,
+    })
+  }
+
+  const moderation = new Moderation({ store, broker, kick: ctx.kick, logger })
+  const gate = new PublishGate({
+    store,
+    moderation,
+    beforePublish: hook,
+    hookFailure: failure,
+    maxText: config.limits.maxText,
+    stored: webhooks && ((result) => (webhooks as Webhooks).messageCreated(result.message)),
+    logger,
+  })
+  let privacy: Privacy | undefined
+  return {
+    moderation,
+    gate,
+    webhooks,
+    routes: (api) => {
+      if (privacy === undefined) throw new Error('integrations not started')
+      moderationRoutes({ moderation, privacy, store })(api)
+    },
+    async start(rooms) {
+      privacy = new Privacy({ store, rooms, moderation, webhooks, logger })
+      await moderation.start()
+      webhooks?.start()
+    },
+    async stop() {
+      await webhooks?.stop()
+    },
+  }
+}
+
+/** A plugin hook that takes longer than the timeout counts as failed. */
+function withTimeout(hook: BeforePublish, timeout: number): BeforePublish {
+  return (context) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`beforePublish took more than ${timeout} ms`)), timeout)
+      Promise.resolve()
+        .then(() => hook(context))
+        .then(resolve, reject)
+        .finally(() => clearTimeout(timer))
+    })
+}
