@@ -12,6 +12,7 @@ import type { RelayFrame } from '@confab/sdk/protocol'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import WebSocket from 'ws'
 import { MemoryStore } from '../src/store/memory'
+import type { Ban, QueuedEvent } from '../src/store/types'
 
 /** Starts a relay on 127.0.0.1, port 0, without logs. */
 export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
