@@ -58,7 +58,7 @@ describe.each(backends.filter((b) => b.missing === null))('$name store: moderati
     const { store } = await backend.node()
     expect(await store.lease('a', 10_000)).toBe(true)
     expect(await store.lease('a', 10_000)).toBe(true)
-    expect(await store.lease('b', 10_000)).toBe(!backend.shared ? true : false)
+    expect(await store.lease('b', 10_000)).toBe(!backend.shared)
   })
 
   it('finds a stored id, scoped to its sender, and nothing else', async () => {
