@@ -218,7 +218,7 @@ export function registerApi(server: Server, options: ApiOptions): void {
         throw new ClientError('bad_request', 'id must be a string of 1 to 64 characters')
       }
       const id = typeof body.id === 'string' ? body.id : randomUUID()
-      const result = await rooms.publish({ room, id, from, text }, () => {})
+      const result = await rooms.publish({ room, id, from, text, role: 'api' }, () => {})
       return h.response({ message: result.message }).code(result.duplicate ? 200 : 201)
     }),
   })
