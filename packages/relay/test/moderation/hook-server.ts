@@ -1,4 +1,5 @@
 // A hook or webhook receiver on 127.0.0.1, port 0: records each request and answers as the test says.
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -23,7 +24,8 @@ export class HookServer {
     this.#server = server
   }
 
-  static async start(): Promise<HookServer> {
+  /** Starts on `port` (0: a free one). */
+  static async start(port = 0): Promise<HookServer> {
     const server = createServer()
     const hook = new HookServer(server)
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
@@ -44,13 +46,17 @@ export class HookServer {
         response.end(answer.json === undefined ? '' : JSON.stringify(answer.json))
       })
     })
-    server.listen(0, '127.0.0.1')
+    server.listen(port, '127.0.0.1')
     await once(server, 'listening')
     return hook
   }
 
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port
+  }
+
   get url(): string {
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/`
+    return `http://127.0.0.1:${this.port}/`
   }
 
   async close(): Promise<void> {
@@ -59,4 +65,14 @@ export class HookServer {
     this.#server.close()
     await once(this.#server, 'close')
   }
+}
+
+/** What docs/webhooks.md tells receivers to do: recompute the HMAC of "t.body" and compare in constant time. */
+export function verified(received: Received, secret = 'webhook-secret-0123456789'): boolean {
+  const header = String(received.headers['confab-signature'] ?? '')
+  const t = /t=(\d+)/.exec(header)?.[1]
+  const v1 = /v1=([0-9a-f]{64})/.exec(header)?.[1]
+  if (!t || !v1) return false
+  const expected = createHmac('sha256', secret).update(`${t}.${received.body}`).digest()
+  return timingSafeEqual(expected, Buffer.from(v1, 'hex')) && Math.abs(Date.now() / 1000 - Number(t)) < 300
 }
