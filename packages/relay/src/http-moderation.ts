@@ -82,7 +82,7 @@ export function moderationRoutes(options: ModerationRoutesOptions): (api: ApiRou
         const lines = async function* () {
           for await (const message of options.privacy.export(room)) yield `${JSON.stringify(message)}\n`
         }
-        return h.response(Readable.from(lines())).type('application/x-ndjson')
+        return h.response(Readable.from(lines(), { objectMode: false })).type('application/x-ndjson')
       }),
     })
   }
