@@ -86,6 +86,7 @@ export function setupIntegrations(options: RelayOptions, config: RelayConfig, ct
     logger,
   })
   let privacy: Privacy | undefined
+  const retention = retentionSweep(store, config.retentionDays, logger)
   return {
     moderation,
     gate,
@@ -98,8 +99,10 @@ export function setupIntegrations(options: RelayOptions, config: RelayConfig, ct
       privacy = new Privacy({ store, rooms, moderation, webhooks, logger })
       await moderation.start()
       webhooks?.start()
+      retention.start()
     },
     async stop() {
+      retention.stop()
       await webhooks?.stop()
     },
   }
@@ -115,4 +118,33 @@ function withTimeout(hook: BeforePublish, timeout: number): BeforePublish {
         .then(resolve, reject)
         .finally(() => clearTimeout(timer))
     })
+}
+
+const DAY = 86_400_000 // ms
+/** How often memory and Redis drop messages past `retentionDays`. */
+const SWEEP_INTERVAL = 60_000 // 1 minute
+
+/**
+ * `retentionDays` for stores that do not sweep by themselves (memory, Redis):
+ * every minute, messages older than that are removed. Every Redis node runs
+ * it; the removal is idempotent, so they need no coordination.
+ */
+function retentionSweep(store: Store, days: number | undefined, logger: IntegrationsContext['logger']) {
+  let timer: NodeJS.Timeout | undefined
+  const sweep = () => {
+    store.expireBefore?.(Date.now() - (days as number) * DAY).catch((error: unknown) => {
+      logger.error({ err: error }, 'retention sweep failed')
+    })
+  }
+  return {
+    start() {
+      if (days === undefined || store.expireBefore === undefined) return
+      sweep()
+      timer = setInterval(sweep, SWEEP_INTERVAL)
+      timer.unref()
+    },
+    stop() {
+      clearInterval(timer)
+    },
+  }
 }

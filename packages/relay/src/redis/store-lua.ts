@@ -138,3 +138,34 @@ for _, entry in ipairs(entries) do
 end
 return erased
 `
+
+/**
+ * KEYS meta, stream, ids hash; ARGV cutoff (unix ms). Deletes the stream's
+ * oldest entries stored before the cutoff (fields d, t, i), forgets their ids
+ * in the hash (the per-id keys keep their window), and when the stream
+ * empties records `base = head`, so the room is empty rather than lost.
+ * Returns how many were deleted.
+ */
+export const EXPIRE_LUA = `
+local cutoff = tonumber(ARGV[1])
+local removed = 0
+while true do
+  local entries = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
+  if #entries == 0 then break end
+  local done = false
+  for _, entry in ipairs(entries) do
+    if tonumber(entry[2][4]) >= cutoff then
+      done = true
+      break
+    end
+    if entry[2][5] == 'i' then redis.call('HDEL', KEYS[3], entry[2][6]) end
+    redis.call('XDEL', KEYS[2], entry[1])
+    removed = removed + 1
+  end
+  if done then break end
+end
+if removed > 0 and redis.call('XLEN', KEYS[2]) == 0 then
+  redis.call('HSET', KEYS[1], 'base', redis.call('HGET', KEYS[1], 'head') or '0')
+end
+return removed
+`

@@ -14,7 +14,7 @@ import {
 import { guarded } from './guard'
 import { decode, encode, RedisKeys, scopedId } from './keys'
 import { LuaScript } from './script'
-import { APPEND_LUA, ERASE_LUA, FINISH_EVENT_LUA, LEASE_LUA, PUSH_EVENT_LUA, STATE_LUA } from './store-lua'
+import { APPEND_LUA, ERASE_LUA, EXPIRE_LUA, FINISH_EVENT_LUA, LEASE_LUA, PUSH_EVENT_LUA, STATE_LUA } from './store-lua'
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -40,6 +40,7 @@ const pushEventScript = new LuaScript(PUSH_EVENT_LUA)
 const finishEventScript = new LuaScript(FINISH_EVENT_LUA)
 const leaseScript = new LuaScript(LEASE_LUA)
 const eraseScript = new LuaScript(ERASE_LUA)
+const expireScript = new LuaScript(EXPIRE_LUA)
 
 /**
  * History, offsets and idempotency in Redis, shared by every relay node: one
@@ -215,21 +216,36 @@ export class RedisStore implements Store {
 
   async eraseUser(user: string): Promise<{ room: string; offset: number }[]> {
     const erased: { room: string; offset: number }[] = []
+    for await (const [room, stream] of this.#streams()) {
+      const offsets = (await guarded(
+        eraseScript.run(this.#redis, [stream], [`${encode(user)}.`, ERASED_NAME]),
+      )) as number[]
+      for (const offset of offsets) erased.push({ room, offset })
+    }
+    return erased
+  }
+
+  async expireBefore(before: number): Promise<number> {
+    let removed = 0
+    for await (const [room, stream] of this.#streams()) {
+      const keys = this.#keys
+      removed += (await guarded(
+        expireScript.run(this.#redis, [keys.meta(room), stream, keys.ids(room)], [Math.floor(before)]),
+      )) as number
+    }
+    return removed
+  }
+
+  /** Every room with a stream, as [room, stream key]. */
+  async *#streams(): AsyncGenerator<[string, string]> {
     const pattern = this.#keys.streams()
     const start = this.#keys.prefix.length + 'room:{'.length
     let cursor = '0'
     do {
       const [next, streams] = await guarded(this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000))
       cursor = next
-      for (const stream of streams) {
-        const offsets = (await guarded(
-          eraseScript.run(this.#redis, [stream], [`${encode(user)}.`, ERASED_NAME]),
-        )) as number[]
-        const room = decode(stream.slice(start, stream.lastIndexOf('}')))
-        for (const offset of offsets) erased.push({ room, offset })
-      }
+      for (const stream of streams) yield [decode(stream.slice(start, stream.lastIndexOf('}'))), stream]
     } while (cursor !== '0')
-    return erased
   }
 
   /** The connection belongs to the backend, which quits it; nothing is held here. */

@@ -208,8 +208,7 @@ export class MemoryStore implements Store {
     return erased
   }
 
-  /** Drops messages older than `before` (unix ms) from every room; returns how many. */
-  sweep(before: number): number {
+  async expireBefore(before: number): Promise<number> {
     let removed = 0
     for (const room of this.#rooms.values()) {
       while (room.messages.length > 0 && (room.messages[0] as Message).ts < before) {

@@ -84,6 +84,12 @@ export interface Store {
    * returns where they were, so connected members can be told.
    */
   eraseUser(user: string): Promise<{ room: string; offset: number }[]>
+  /**
+   * Removes every room's messages stored before `before` (unix ms), oldest
+   * first, keeping offsets and epochs; resolves with how many. For
+   * `retentionDays` on memory and Redis (the SQLite backend sweeps by itself).
+   */
+  expireBefore?(before: number): Promise<number>
 }
 
 /** A ban (or, with `mute`, a mute) of one user in one room or, without `room`, relay-wide. */

@@ -105,3 +105,32 @@ describe.each(backends.filter((b) => b.missing === null))('$name store: moderati
     expect((await store.append({ room: 'a', id: '4', from: bob, text: 'next' })).message.offset).toBe(3)
   })
 })
+
+describe.each(backends.filter((b) => b.missing === null && b.name !== 'sqlite'))(
+  '$name store: retention by age',
+  (backend) => {
+    afterEach(() => backend.cleanup())
+
+    it('removes the messages stored before the cutoff, keeps offsets, epoch and the ids of removed messages', async () => {
+      const { store } = await backend.node()
+      const from = { id: 'u1', name: 'Ada' }
+      const old = await store.append({ room: 'r', id: 'old', from, text: 'old' })
+      await store.append({ room: 'gone', id: 'g', from, text: 'gone' })
+      // The stores stamp with their own clock (Redis: TIME): wait until it has moved past the first two.
+      const cutoff = Math.max(old.message.ts + 2, Date.now() + 2)
+      while (Date.now() < cutoff + 2) await new Promise((resolve) => setTimeout(resolve, 2))
+      const fresh = await store.append({ room: 'r', id: 'new', from, text: 'new' })
+      expect(fresh.message.ts).toBeGreaterThanOrEqual(cutoff)
+      const epoch = (await store.state('r')).epoch
+    const goneEpoch = (await store.state('gone')).epoch
+      expect(await store.expireBefore?.(cutoff)).toBe(2)
+      expect(await store.after('r', 0, 10)).toEqual([fresh.message])
+      expect(await store.state('r')).toEqual({ epoch, head: 2, first: 2 })
+      expect(await store.state('gone')).toEqual({ epoch: (await store.state('gone')).epoch, head: 1, first: 2 })
+      expect((await store.state('gone')).epoch).toBe((await store.state('gone')).epoch)
+      // A resend of a removed message inside the idempotency window is still a duplicate.
+      expect((await store.append({ room: 'r', id: 'old', from, text: 'old' })).duplicate).toBe(true)
+      expect((await store.append({ room: 'gone', id: 'g2', from, text: 'next' })).message.offset).toBe(2)
+    })
+  },
+)
