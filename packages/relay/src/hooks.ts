@@ -81,7 +81,7 @@ export interface PublishGateOptions {
   /** Default 'reject': see docs/moderation.md, "When the hook is down". */
   hookFailure: HookFailure
   maxText: number
-  /** Called with each newly stored message before the sender's ack (webhooks queue it here). */
+  /** Called with each stored message, a duplicate too, before the sender's ack (webhooks queue it here). */
   stored: ((result: AppendResult) => Promise<void>) | undefined
   logger: { error(object: object, message: string): void }
 }
@@ -136,7 +136,7 @@ export class PublishGate implements RoomsGuard {
       final = await this.#ask(beforePublish, request)
     }
     const result = await store(final)
-    if (!result.duplicate) await this.#o.stored?.(result)
+    await this.#o.stored?.(result)
     return result
   }
 

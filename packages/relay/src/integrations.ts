@@ -82,7 +82,7 @@ export function setupIntegrations(options: RelayOptions, config: RelayConfig, ct
     beforePublish: hook,
     hookFailure: failure,
     maxText: config.limits.maxText,
-    stored: webhooks && ((result) => (webhooks as Webhooks).messageCreated(result.message)),
+    stored: webhooks && ((result) => (webhooks as Webhooks).messageCreated(result.message, result.epoch)),
     logger,
   })
   let privacy: Privacy | undefined

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto'
+import { createHash, createHmac, randomUUID } from 'node:crypto'
 import type { Message } from '@confab/sdk/protocol'
 import { Counter, Gauge } from 'prom-client'
 import type { Metrics } from './metrics'
@@ -15,6 +15,12 @@ export type WebhookType =
 /** The `Confab-Signature` header value of a body sent at `t` (unix seconds). */
 export function signature(secret: string, t: number, body: string): string {
   return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`
+}
+
+/** A UUID-shaped id that is the same for the same text. */
+function eventId(text: string): string {
+  const hex = createHash('sha256').update(text).digest('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
 }
 
 /** Options of `Webhooks`. */
@@ -59,6 +65,7 @@ export class Webhooks {
   #running: Promise<void> | null = null
   #again = false
   #stopped = false
+  readonly #abort = new AbortController()
 
   constructor(options: WebhooksOptions) {
     this.#o = options
@@ -83,13 +90,23 @@ export class Webhooks {
 
   async stop(): Promise<void> {
     this.#stopped = true
+    // An attempt in flight is cut: the event stays queued and goes out after the restart.
+    this.#abort.abort()
     if (this.#timer !== null) clearTimeout(this.#timer)
     await this.#running
   }
 
   /** Queues `message.created` for a newly stored message. */
-  messageCreated(message: Message): Promise<void> {
-    return this.emit('message.created', message.room, { room: message.room, message })
+  /**
+   * Queues `message.created`, also for a duplicate resend: its id comes from
+   * the message's place in the room, so a resend of a message whose event is
+   * still queued adds nothing, and one whose event was lost (the relay died
+   * between storing and queueing) queues it after all. A resend after delivery
+   * sends it again, with the same id.
+   */
+  messageCreated(message: Message, epoch: string): Promise<void> {
+    const id = eventId(`message.created\n${epoch}\n${message.room}\n${message.offset}`)
+    return this.emit('message.created', message.room, { room: message.room, message }, id, message.ts)
   }
 
   /** Queues `message.deleted` (erasure: the message is the tombstone). */
@@ -107,9 +124,7 @@ export class Webhooks {
   }
 
   /** Queues any event durably and wakes the deliverer. */
-  async emit(type: WebhookType, room: string, data: object): Promise<void> {
-    const id = randomUUID()
-    const createdAt = this.#now()
+  async emit(type: WebhookType, room: string, data: object, id: string = randomUUID(), createdAt = this.#now()) {
     const body = JSON.stringify({ id, type, createdAt, data })
     const event: QueuedEvent = { id, room, body, createdAt, attempts: 0, next: 0 }
     await this.#o.store.pushEvent(event)
@@ -161,11 +176,13 @@ export class Webhooks {
         const now = this.#now()
         // A retry not due yet: wait for it, but wake often enough to renew the lease.
         if (event.next > now) return Math.min(event.next - now, LEASE_TTL / 3)
-        if (await this.#post(event)) {
+        const ok = await this.#post(event)
+        if (ok) {
           this.#delivered.inc({ outcome: 'ok' })
           await store.finishEvent(event.id)
           continue
         }
+        if (this.#stopped) break
         this.#delivered.inc({ outcome: 'failed' })
         const attempts = event.attempts + 1
         const delay = Math.min(this.#o.maxDelay ?? 300_000, (this.#o.baseDelay ?? 1000) * 2 ** (attempts - 1))
@@ -191,7 +208,7 @@ export class Webhooks {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'confab-signature': signature(this.#o.secret, t, event.body) },
         body: event.body,
-        signal: AbortSignal.timeout(this.#o.timeout ?? 10_000),
+        signal: AbortSignal.any([AbortSignal.timeout(this.#o.timeout ?? 10_000), this.#abort.signal]),
       })
       await response.body?.cancel()
       return response.status >= 200 && response.status < 300

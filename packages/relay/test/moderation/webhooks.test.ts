@@ -1,5 +1,7 @@
 import type { Relay } from '@confab/relay'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { MemoryStore } from '../../src/store/memory'
+import { StoreUnavailableError } from '../../src/store/types'
 import { connectClient, startRelay, type TestClient } from '../helpers'
 import { HookServer, type Received, verified } from './hook-server'
 
@@ -56,6 +58,33 @@ describe('signed webhooks', () => {
     const metrics = await (await fetch(`${relay.url}/metrics`)).text()
     expect(metrics).toMatch(/confab_webhook_deliveries_total\{outcome="ok"\} 4/)
     expect(metrics).toMatch(/confab_webhook_deliveries_total\{outcome="failed"\} 2/)
+  })
+
+  it('queues the event of a message whose first enqueue failed when the client resends it, and only once', async () => {
+    const store = new MemoryStore()
+    const push = store.pushEvent.bind(store)
+    let failNext = true
+    // As if the relay died between storing the message and queueing its event.
+    store.pushEvent = async (event) => {
+      if (failNext) {
+        failNext = false
+        throw new StoreUnavailableError('gone')
+      }
+      return push(event)
+    }
+    receiver.answer = () => 'hang'
+    const before = receiver.requests.items.length
+    const relay = await startRelay({ store, webhook: { url: receiver.url, secret: SECRET } })
+    relays.push(relay)
+    const ada = await connectClient(relay)
+    clients.push(ada)
+    await ada.join('lobby')
+    expect(await ada.publish('lobby', 'hello', { id: 'same' })).toMatchObject({ code: 'unavailable' })
+    // The resends: the first queues the event, the second finds it queued.
+    expect(await ada.publish('lobby', 'hello', { id: 'same' })).toMatchObject({ type: 'ack', offset: 1 })
+    expect(await ada.publish('lobby', 'hello', { id: 'same' })).toMatchObject({ type: 'ack', offset: 1 })
+    expect((await store.peekEvents(10)).map((e) => JSON.parse(e.body).data.message.text)).toEqual(['hello'])
+    await receiver.requests.next(() => receiver.requests.items.length > before, 5000, 'the event')
   })
 
   it('refuses a URL without a secret and a short secret', async () => {
