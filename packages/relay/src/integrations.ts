@@ -28,6 +28,8 @@ export interface Integrations {
   moderation: Moderation
   gate: PublishGate
   webhooks: Webhooks | undefined
+  /** Erasure and export; set once started. */
+  readonly privacy: Privacy | undefined
   routes: (api: ApiRoutes) => void
   /** After the registry started (the broker has its handler). */
   start(rooms: Rooms): Promise<void>
@@ -91,6 +93,9 @@ export function setupIntegrations(options: RelayOptions, config: RelayConfig, ct
     moderation,
     gate,
     webhooks,
+    get privacy() {
+      return privacy
+    },
     routes: (api) => {
       if (privacy === undefined) throw new Error('integrations not started')
       moderationRoutes({ moderation, privacy, store })(api)

@@ -27,15 +27,24 @@ export interface Erasure {
  */
 export class Privacy {
   readonly #o: PrivacyOptions
+  readonly #erasers: ((user: string) => Promise<void>)[] = []
 
   constructor(options: PrivacyOptions) {
     this.#o = options
   }
 
   /**
+   * Adds what else an erasure must clear, run after the messages: the
+   * conversation index (name, email) and read positions register theirs here.
+   */
+  addEraser(eraser: (user: string) => Promise<void>): void {
+    this.#erasers.push(eraser)
+  }
+
+  /**
    * Tombstones every retained message of the user on the backend, lifts their
    * bans, tells each room's members (a `deleted` frame) and queues
-   * `message.deleted` webhooks. Read positions are not stored by the relay yet.
+   * `message.deleted` webhooks, then runs the erasers added with `addEraser`.
    */
   async erase(user: string): Promise<Erasure> {
     const erased = await this.#o.store.eraseUser(user)
@@ -49,6 +58,7 @@ export class Privacy {
         if (message?.offset === offset) await this.#o.webhooks.messageDeleted(message)
       }
     }
+    for (const eraser of this.#erasers) await eraser(user)
     return { messages: erased.length, bans }
   }
 
