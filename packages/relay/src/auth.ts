@@ -2,6 +2,7 @@ import { createHmac, createPublicKey, type KeyObject, randomBytes, randomUUID, t
 import { errors as joseErrors, jwtVerify } from 'jose'
 import { type AuthOptions, type AuthUser, ConfigError } from './config'
 import { ClientError } from './errors'
+import { conversationRoom, isConversationRoom } from './store/conversations'
 import { cleanName } from './text'
 
 /** Who a `hello` says it is. */
@@ -9,6 +10,8 @@ export interface HelloIdentity {
   token?: string | undefined
   name?: string | undefined
   resume?: string | undefined
+  /** The operator key: signs the connection in as an operator. */
+  key?: string | undefined
 }
 
 /** The authenticated user of a connection, and the string that lets a guest keep its id. */
@@ -39,8 +42,8 @@ class GuestIds {
     return createHmac('sha256', this.#secret).update(id).digest('base64url')
   }
 
-  create(): { id: string; resume: string } {
-    const id = `guest_${randomUUID().replaceAll('-', '').slice(0, 16)}`
+  create(prefix = 'guest_'): { id: string; resume: string } {
+    const id = `${prefix}${randomUUID().replaceAll('-', '').slice(0, 16)}`
     return { id, resume: `${id}.${this.#sign(id)}` }
   }
 
@@ -81,15 +84,59 @@ function jwtKey(auth: AuthOptions): { key: KeyObject | Uint8Array; algorithms: s
   throw new ConfigError('auth.publicKey', 'must be an RSA key (RS256) or an EC P-256 key (ES256)')
 }
 
-/** Builds the check for `hello`: anonymous guests without auth, else a JWT or the custom `verify`. */
+/** Operator ids of key sign-ins; a guest `resume` naming one is not honoured without the key. */
+const OPERATOR_PREFIX = 'op_'
+
+/**
+ * The operator key when none is configured: derived from the resume secret, so it is as stable as that
+ * (kept in the SQLite file or in Redis, equal on every node), or random when there is none (memory).
+ */
+export function deriveOperatorKey(secret: string | undefined): string {
+  if (secret === undefined) return randomBytes(24).toString('base64url')
+  return createHmac('sha256', secret).update('confab operator key').digest('base64url').slice(0, 32)
+}
+
+/** Constant-time comparison of a given key with the operator key, without revealing its length. */
+export function isOperatorKey(given: string, key: string): boolean {
+  const a = createHmac('sha256', 'confab key check').update(given).digest()
+  const b = createHmac('sha256', 'confab key check').update(key).digest()
+  return timingSafeEqual(a, b)
+}
+
+/** Throws the setup mistakes of `auth` (an unreadable key) before anything is opened with the configuration. */
+export function checkAuthKeys(auth: AuthOptions | undefined): void {
+  if (auth !== undefined && auth.verify === undefined) jwtKey(auth)
+}
+
+/**
+ * Builds the check for `hello`: an operator by key first (on any relay), then anonymous guests without auth,
+ * else a JWT or the custom `verify` (either may make an operator with `role: 'operator'`).
+ */
 export function createAuthenticator(
   auth: AuthOptions | undefined,
-  options: { maxName: number; resumeSecret: string | undefined },
+  options: { maxName: number; resumeSecret: string | undefined; operatorKey: string },
 ): Authenticate {
   const guests = new GuestIds(options.resumeSecret)
+  const byAuth = authenticator(auth, options, guests)
+  return async (hello) => {
+    if (hello.key === undefined) return byAuth(hello)
+    if (!isOperatorKey(hello.key, options.operatorKey)) throw new ClientError('unauthorized', 'invalid operator key')
+    const known = hello.resume === undefined ? null : guests.check(hello.resume)
+    const operator =
+      known?.startsWith(OPERATOR_PREFIX) === true
+        ? { id: known, resume: hello.resume as string }
+        : guests.create(OPERATOR_PREFIX)
+    const name = cleanName(hello.name, options.maxName) || 'Operator'
+    return { user: { id: operator.id, name, role: 'operator' }, resume: operator.resume }
+  }
+}
+
+function authenticator(auth: AuthOptions | undefined, options: { maxName: number }, guests: GuestIds): Authenticate {
   if (auth === undefined) {
     return async (hello) => {
-      const known = hello.resume === undefined ? null : guests.check(hello.resume)
+      const checked = hello.resume === undefined ? null : guests.check(hello.resume)
+      // An operator's resume string without the key signs in nobody: a new guest.
+      const known = checked?.startsWith(OPERATOR_PREFIX) ? null : checked
       const guest = known === null ? guests.create() : { id: known, resume: hello.resume as string }
       const name = cleanName(hello.name, options.maxName) || guestName(guest.id)
       return { user: { id: guest.id, name }, resume: guest.resume }
@@ -110,6 +157,9 @@ export function createAuthenticator(
         throw error instanceof ClientError ? error : new ClientError('unauthorized', 'token rejected')
       }
       if (typeof user?.id !== 'string' || user.id === '') throw new ClientError('unauthorized', 'token rejected')
+      // Only the exact role is kept: anything else the app returns is a visitor.
+      const { role, ...rest } = user
+      user = role === 'operator' ? { ...rest, role } : rest
     } else if (jwt !== null) {
       let payload: Record<string, unknown>
       try {
@@ -136,6 +186,7 @@ export function createAuthenticator(
         id: payload.sub,
         name: typeof payload.name === 'string' ? payload.name : payload.sub,
         ...(rooms === undefined ? {} : { rooms }),
+        ...(payload.role === 'operator' ? { role: 'operator' as const } : {}),
       }
     } else {
       throw new Error('unreachable: auth configured without a method')
@@ -145,8 +196,12 @@ export function createAuthenticator(
   }
 }
 
-/** True when the user may enter the room: no `rooms` claim, an exact name, or a `prefix*` match. */
+/**
+ * True when the user may enter the room. A conversation room: its owner and operators only, whatever
+ * the `rooms` claim says. Any other: no `rooms` claim, an exact name, or a `prefix*` match.
+ */
 export function mayEnter(user: AuthUser, room: string): boolean {
+  if (isConversationRoom(room)) return user.role === 'operator' || room === conversationRoom(user.id)
   if (user.rooms === undefined) return true
   return user.rooms.some((allowed) =>
     allowed.endsWith('*') ? room.startsWith(allowed.slice(0, -1)) : allowed === room,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { parseArgs as parseArguments } from 'node:util'
 import { ConfigError, DEFAULTS, type RelayOptions } from './config'
 import { API_ACCESS_TEXT } from './http'
@@ -124,6 +125,16 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   return { kind: 'run', options: result }
 }
 
+/** Where the command keeps its data when neither a data file nor Redis is given. */
+const DEFAULT_DATA = './confab.db'
+
+/** The banner's line on where history is kept. */
+function dataText(options: RelayOptions): string {
+  if (options.redis !== undefined) return 'Redis (shared by every node)'
+  if (options.data === undefined || options.data === ':memory:') return 'in memory (lost when the relay stops)'
+  return `${resolve(options.data)} (SQLite)`
+}
+
 /** A configuration error as the user should read it: naming the flag or variable they used for the setting. */
 function named(error: ConfigError, options: RelayOptions | undefined): string {
   const from = options === undefined ? undefined : sources.get(options)
@@ -174,8 +185,8 @@ export async function main(
     }
     options = command.options
     options.port ??= DEFAULTS.port
-    // Reserved for the SQLite backend: passed through, history stays in memory until it is wired.
-    options.data ??= './confab.db'
+    // The command keeps its data by default: one SQLite file, unless Redis holds it.
+    if (options.redis === undefined) options.data ??= DEFAULT_DATA
     timeout = options.shutdownTimeout ?? timeout
     relay = await createRelay(options)
     await relay.start()
@@ -187,10 +198,12 @@ export async function main(
     return null
   }
   const ws = `${relay.url.replace(/^http/, 'ws')}/ws`
-  const { api } = (relay.server.plugins as { confab: ConfabApi }).confab
+  const { api, operatorKey } = (relay.server.plugins as { confab: ConfabApi }).confab
   io.out(
-    `Confab relay ${VERSION} is up.\n  Demo page: ${relay.url}/\n  WebSocket: ${ws}\n  HTTP API:  ${API_ACCESS_TEXT[api]}`,
+    `Confab relay ${VERSION} is up.\n  Demo page: ${relay.url}/\n  WebSocket: ${ws}\n  HTTP API:  ${API_ACCESS_TEXT[api]}\n  Data:      ${dataText(options)}`,
   )
+  // The key rides in the fragment: browsers never send it to a server or put it in a Referer.
+  io.out(`  inbox: ${relay.url}/inbox#key=${operatorKey}`)
 
   let stopping = false
   const stop = (signal: string) => {

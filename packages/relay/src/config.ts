@@ -8,8 +8,10 @@ import type { Store } from './store/types'
 export interface AuthUser {
   id: string
   name: string
-  /** Rooms the user may join and publish to (exact names, or a prefix ending in `*`); all when absent. */
+  /** Rooms the user may join and publish to (exact names, or a prefix ending in `*`); all when absent. Never grants `conv:` rooms. */
   rooms?: string[]
+  /** 'operator' for the site's team: may open every conversation and the index (docs/conversations.md). */
+  role?: 'operator'
 }
 
 /** How `hello` tokens are checked. Without any of these, everyone is an anonymous guest. */
@@ -110,6 +112,8 @@ export interface RelayOptions {
     limit?: number
     /** How long a publish id is remembered for idempotency, in ms (default 600,000 = 10 minutes). */
     idempotencyWindow?: number
+    /** Ids of messages no longer retained that a room remembers at most, in the memory store (default 10,000). */
+    idempotencyLimit?: number
   }
   /** Per-client limits. */
   limits?: LimitOptions
@@ -126,6 +130,11 @@ export interface RelayOptions {
    * with Redis, one made by the first node and kept in Redis under the prefix; in memory, random per process).
    */
   resumeSecret?: string
+  /**
+   * Signs people in to the inbox as operators (`hello.key`, `Authorization: Bearer KEY`); at least 16
+   * characters. Default: derived from the resume secret (stable where it is), random per process in memory.
+   */
+  operatorKey?: string
   /** JSON logs through hapi-pino: false for none, or the level (default 'info') and where lines go (default stdout). */
   logger?: false | { level?: string; stream?: NodeJS.WritableStream }
   /** Serve the demo page at `/` (default true). */
@@ -134,9 +143,13 @@ export interface RelayOptions {
   widget?: boolean
   /** Time a graceful stop waits for sockets to close, in ms (default 10,000). */
   shutdownTimeout?: number
-  /** SQLite database file for history, or ':memory:' (reserved: not used yet; default in memory). */
+  /**
+   * SQLite database file for history, offsets and the guest secret, kept across restarts, or ':memory:'
+   * (default for `createRelay` and the plugin: in memory; the `confab-relay` command defaults to ./confab.db).
+   * Cannot be combined with `redis`.
+   */
   data?: string
-  /** Stored messages older than this many days are deleted (reserved for the SQLite backend; default off). */
+  /** Stored messages older than this many days are deleted, in SQLite (default off: only the history limit applies). */
   retentionDays?: number
   /** Injected history store (default: in memory, or Redis with `redis`). */
   store?: Store
@@ -162,12 +175,14 @@ export interface RelayConfig {
   redis: Required<RedisSettings> | undefined
   historyLimit: number
   idempotencyWindow: number
+  idempotencyLimit: number
   limits: Required<LimitOptions>
   heartbeat: number
   typingTimeout: number
   trustProxy: string[]
   apiKey: string | undefined
   resumeSecret: string | undefined
+  operatorKey: string | undefined
   logger: false | { level: string; stream: NodeJS.WritableStream | undefined }
   demo: boolean
   widget: boolean
@@ -186,6 +201,7 @@ export const DEFAULTS = {
   path: String(setting('path').default),
   historyLimit: defaultNumber('history.limit'),
   idempotencyWindow: defaultNumber('history.idempotencyWindow'),
+  idempotencyLimit: defaultNumber('history.idempotencyLimit'),
   heartbeat: defaultNumber('heartbeat'),
   typingTimeout: defaultNumber('typingTimeout'),
   shutdownTimeout: defaultNumber('shutdownTimeout'),
@@ -325,12 +341,21 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
   if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey.length < 16)) {
     throw new ConfigError('apiKey', 'must be at least 16 characters')
   }
+  if (
+    options.operatorKey !== undefined &&
+    (typeof options.operatorKey !== 'string' || options.operatorKey.length < 16 || /\s/.test(options.operatorKey))
+  ) {
+    throw new ConfigError('operatorKey', 'must be at least 16 characters without spaces')
+  }
   const level = options.logger === false ? false : (options.logger?.level ?? 'info')
   if (level !== false && !['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
     throw new ConfigError('logger.level', 'must be one of fatal, error, warn, info, debug, trace, silent')
   }
   if (options.data !== undefined && (typeof options.data !== 'string' || options.data === '')) {
     throw new ConfigError('data', "must be a file path or ':memory:'")
+  }
+  if (redis !== undefined && options.data !== undefined && options.data !== ':memory:') {
+    throw new ConfigError('data', 'cannot be used together with redis: choose one backend')
   }
   const values = integers(options)
   const n = (key: string): number => values.get(key) as number
@@ -345,12 +370,14 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
     redis,
     historyLimit: n('history.limit'),
     idempotencyWindow: n('history.idempotencyWindow'),
+    idempotencyLimit: n('history.idempotencyLimit'),
     limits,
     heartbeat: n('heartbeat'),
     typingTimeout: n('typingTimeout'),
     trustProxy: checkProxies(options.trustProxy),
     apiKey: options.apiKey,
     resumeSecret: options.resumeSecret,
+    operatorKey: options.operatorKey,
     logger: level === false ? false : { level, stream: options.logger === false ? undefined : options.logger?.stream },
     demo: options.demo ?? true,
     widget: options.widget ?? true,

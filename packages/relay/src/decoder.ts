@@ -156,6 +156,15 @@ function meta(value: unknown): Meta | undefined {
   return value
 }
 
+/** One `@`, something on both sides, no spaces: enough to catch typos, not a full RFC 5322 parser. */
+export const EMAIL = /^[^\s@]+@[^\s@]+$/
+
+function conversationStatus(value: unknown): 'open' | 'closed' | undefined {
+  if (value === undefined) return undefined
+  if (value !== 'open' && value !== 'closed') throw bad('status must be "open" or "closed"')
+  return value
+}
+
 /** Shapes an already parsed value into a client frame; only the fields of the protocol survive. */
 function shape(value: Record<string, unknown>, limits: DecodeLimits): ClientFrame {
   switch (value.type) {
@@ -165,6 +174,8 @@ function shape(value: Record<string, unknown>, limits: DecodeLimits): ClientFram
       const token = optionalString(value.token, 'token', 8192)
       const name = optionalString(value.name, 'name', 1000)
       const resume = optionalString(value.resume, 'resume', 512)
+      const key = optionalString(value.key, 'key', 512)
+      if (key !== undefined) frame.key = key
       if (token !== undefined) frame.token = token
       if (name !== undefined) frame.name = name
       if (resume !== undefined) frame.resume = resume
@@ -213,6 +224,50 @@ function shape(value: Record<string, unknown>, limits: DecodeLimits): ClientFram
     case 'ping': {
       const ref = optionalString(value.ref, 'ref', MAX_REF)
       return ref === undefined ? { type: 'ping' } : { type: 'ping', ref }
+    }
+    case 'conversation':
+      return { type: 'conversation', ref: requiredString(value.ref, 'ref', MAX_REF) }
+    case 'profile': {
+      const frame: ClientFrame = { type: 'profile', ref: requiredString(value.ref, 'ref', MAX_REF) }
+      const name = optionalString(value.name, 'name', 1000)
+      const email = optionalString(value.email, 'email', 254)
+      if (email !== undefined && !EMAIL.test(email)) throw bad('email must be an address like name@example.com')
+      if (name !== undefined) frame.name = name
+      if (email !== undefined) frame.email = email
+      return frame
+    }
+    case 'conversations': {
+      const frame: ClientFrame = { type: 'conversations', ref: requiredString(value.ref, 'ref', MAX_REF) }
+      const status = conversationStatus(value.status)
+      const assignee = optionalString(value.assignee, 'assignee', MAX_ID)
+      const cursor = optionalString(value.cursor, 'cursor', 256)
+      const limit = count(value.limit, 'limit')
+      if (limit !== undefined && (limit < 1 || limit > 100)) throw bad('limit must be 1 to 100')
+      if (status !== undefined) frame.status = status
+      if (assignee !== undefined) frame.assignee = assignee
+      if (cursor !== undefined) frame.cursor = cursor
+      if (limit !== undefined) frame.limit = limit
+      return frame
+    }
+    case 'update-conversation': {
+      const ref = requiredString(value.ref, 'ref', MAX_REF)
+      const id = requiredString(value.id, 'id', MAX_ID)
+      const frame: ClientFrame = { type: 'update-conversation', ref, id }
+      const status = conversationStatus(value.status)
+      if (status !== undefined) frame.status = status
+      if (value.assignee === null) frame.assignee = null
+      else {
+        const assignee = optionalString(value.assignee, 'assignee', MAX_ID)
+        if (assignee !== undefined) frame.assignee = assignee
+      }
+      return frame
+    }
+    case 'read': {
+      const ref = optionalString(value.ref, 'ref', MAX_REF)
+      const room = checkRoom(value.room)
+      const offset = count(value.offset, 'offset')
+      if (offset === undefined) throw bad('offset is required')
+      return ref === undefined ? { type: 'read', room, offset } : { type: 'read', ref, room, offset }
     }
     default:
       throw bad(typeof value.type === 'string' ? 'unknown frame type' : 'frame has no type')

@@ -22,9 +22,33 @@ export const DEMO_PAGE = `<!doctype html>
 </html>
 `
 
-/** Where the widget's IIFE bundle lives: the installed `@confab/widget` package. */
-function widgetPath(): string {
-  return createRequire(import.meta.url).resolve('@confab/widget/widget.js')
+/**
+ * The operator inbox: `<confab-inbox>` filling the window. No inline script or style (inbox.js adopts its
+ * stylesheets), so the page is served with a strict Content-Security-Policy; the operator key arrives in the
+ * `#key=` fragment, which browsers never send to a server.
+ */
+export const INBOX_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Confab inbox</title>
+<script src="/inbox.js" defer></script>
+</head>
+<body>
+<confab-inbox fullscreen></confab-inbox>
+</body>
+</html>
+`
+
+/** The inbox page's policy: its own script and socket, nothing inline, never framed (clickjacking an operator). */
+const INBOX_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+/** Where one of the widget package's IIFE bundles lives: the installed `@confab/widget` package. */
+function bundlePath(file: 'widget.js' | 'inbox.js'): string {
+  return createRequire(import.meta.url).resolve(`@confab/widget/${file}`)
 }
 
 interface Cached {
@@ -33,14 +57,16 @@ interface Cached {
   etag: string
 }
 
-/** Reads the bundle once and again only when the file changes (a rebuild). */
+/** Reads a bundle once and again only when the file changes (a rebuild). */
 class WidgetFile {
   #cached: Cached | null = null
+
+  constructor(private readonly file: 'widget.js' | 'inbox.js' = 'widget.js') {}
 
   async get(): Promise<Cached | null> {
     let path: string
     try {
-      path = widgetPath()
+      path = bundlePath(this.file)
     } catch {
       return null // @confab/widget is not installed beside the relay
     }
@@ -62,11 +88,14 @@ class WidgetFile {
 export interface DemoOptions {
   /** `/`: the demo page. */
   page: boolean
-  /** `/widget.js`: the widget bundle. */
+  /** `/widget.js`: the widget bundle; also `/inbox` and `/inbox.js`, the operator console. */
   widget: boolean
 }
 
-/** Routes `/` (the demo page) and `/widget.js` (the widget bundle, with an ETag and a short cache life). */
+/**
+ * Routes `/` (the demo page), `/widget.js` (the widget bundle, with an ETag and a short cache life), and the
+ * operator inbox: `/inbox` (its page) and `/inbox.js` (its bundle, like `/widget.js`).
+ */
 export const demoRoutes: Plugin<DemoOptions> = {
   name: 'confab-demo',
   register(server, options) {
@@ -78,25 +107,42 @@ export const demoRoutes: Plugin<DemoOptions> = {
       })
     }
     if (!options.widget) return
-    const widget = new WidgetFile()
     server.route({
       method: 'GET',
-      path: '/widget.js',
-      handler: async (_request, h: ResponseToolkit) => {
-        const file = await widget.get()
-        if (file === null) {
-          return h.response('widget.js is not built: run npm run build').code(404).type('text/plain')
-        }
-        return (
-          h
-            .response(file.body)
-            .type('application/javascript; charset=utf-8')
-            .etag(file.etag)
-            .header('Cache-Control', 'public, max-age=300')
-            // Any site may embed the widget, and the script carries no credentials: `*`, never the caller's origin.
-            .header('Access-Control-Allow-Origin', '*')
-        )
-      },
+      path: '/inbox',
+      handler: (_request, h: ResponseToolkit) =>
+        h
+          .response(INBOX_PAGE)
+          .type('text/html; charset=utf-8')
+          .header('Content-Security-Policy', INBOX_CSP)
+          .header('X-Frame-Options', 'DENY')
+          .header('Referrer-Policy', 'no-referrer')
+          .header('Cache-Control', 'no-cache'),
     })
+    for (const name of ['widget.js', 'inbox.js'] as const) bundleRoute(server, name)
   },
+}
+
+/** `GET /<name>`: one bundle of the widget package, with an ETag and a short cache life. */
+function bundleRoute(server: Parameters<Plugin<DemoOptions>['register']>[0], name: 'widget.js' | 'inbox.js'): void {
+  const bundle = new WidgetFile(name)
+  server.route({
+    method: 'GET',
+    path: `/${name}`,
+    handler: async (_request, h: ResponseToolkit) => {
+      const file = await bundle.get()
+      if (file === null) {
+        return h.response(`${name} is not built: run npm run build`).code(404).type('text/plain')
+      }
+      return (
+        h
+          .response(file.body)
+          .type('application/javascript; charset=utf-8')
+          .etag(file.etag)
+          .header('Cache-Control', 'public, max-age=300')
+          // Any site may embed the widget, and the script carries no credentials: `*`, never the caller's origin.
+          .header('Access-Control-Allow-Origin', '*')
+      )
+    },
+  })
 }

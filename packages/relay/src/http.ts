@@ -1,5 +1,5 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
-import type { ErrorCode, Member } from '@confab/sdk/protocol'
+import { CONVERSATION_PREFIX, type ErrorCode, type Member } from '@confab/sdk/protocol'
 import type { Request, ResponseObject, ResponseToolkit, RouteOptions, Server } from '@hapi/hapi'
 import { cleanName } from './auth'
 import { checkRoom, checkText, isObject, MAX_ID } from './decoder'
@@ -7,6 +7,7 @@ import { asClientError, ClientError, isExpected } from './errors'
 import type { Metrics } from './metrics'
 import { originAllowed } from './origin'
 import type { Rooms } from './rooms'
+import { userIdProblem } from './text'
 
 /** HTTP status for each error code of the HTTP API. */
 const STATUS: Record<ErrorCode, number> = {
@@ -39,6 +40,8 @@ export interface ApiOptions {
   origins: string[] | '*'
   /** False: POST is refused (no key, and the relay listens beyond loopback). */
   writes: boolean
+  /** The check for `conv:` rooms, which need the API key or an operator credential whatever the access (http-conversations.ts). */
+  conversationAccess?: (request: Request) => Promise<unknown>
   /** More /v1 routes behind the same key and origin check (http-moderation.ts). */
   extend?: (routes: ApiRoutes) => void
 }
@@ -109,9 +112,11 @@ function queryInt(value: unknown, field: string): number | undefined {
 
 function sender(value: unknown, maxName: number): Member {
   if (value === undefined) return SYSTEM
-  if (!isObject(value) || typeof value.id !== 'string' || value.id === '' || value.id.length > MAX_ID) {
-    throw new ClientError('bad_request', 'from must be { id, name } with an id of 1 to 64 characters')
-  }
+  if (!isObject(value) || typeof value.id !== 'string')
+    throw new ClientError('bad_request', 'from must be { id, name }')
+  // The same rule as a token's user id: an API sender must not look blank or carry terminal escapes either.
+  const problem = userIdProblem(value.id)
+  if (problem !== null) throw new ClientError('bad_request', `from.id ${problem}`)
   const name = cleanName(typeof value.name === 'string' ? value.name : value.id, maxName)
   return { id: value.id, name: name || value.id }
 }
@@ -120,7 +125,7 @@ function sender(value: unknown, maxName: number): Member {
 export const API_CLOSED = 'the HTTP API is off: clients need a token but no API key is set (apiKey, CONFAB_API_KEY)'
 
 /** The JSON error answer of the API, with the status of its code. */
-function failure(h: ResponseToolkit, metrics: Metrics, refusal: ClientError, status?: number): ResponseObject {
+export function failure(h: ResponseToolkit, metrics: Metrics, refusal: ClientError, status?: number): ResponseObject {
   metrics.error(refusal.code)
   const body: Record<string, unknown> = { code: refusal.code, message: refusal.message }
   if (refusal.retryAfter !== undefined) body.retryAfter = refusal.retryAfter
@@ -167,11 +172,18 @@ export function registerApi(server: Server, options: ApiOptions): void {
     if (!timingSafeEqual(digest(given), key)) throw new ClientError('unauthorized', 'a valid API key is required')
   }
 
+  /** A conversation room is private: it needs the API key or an operator credential, even on an open API. */
+  const isPrivate = (request: Request): boolean =>
+    typeof request.params.room === 'string' && request.params.room.startsWith(CONVERSATION_PREFIX)
+
   const guarded =
     (work: (request: Request, h: ResponseToolkit) => Promise<ResponseObject | object>) =>
     async (request: Request, h: ResponseToolkit) => {
       try {
-        authorize(request)
+        if (isPrivate(request)) {
+          if (options.conversationAccess === undefined) throw new ClientError('forbidden', 'not allowed in this room')
+          await options.conversationAccess(request)
+        } else authorize(request)
         return await work(request, h)
       } catch (error) {
         return fail(h, error).takeover()
@@ -208,7 +220,7 @@ export function registerApi(server: Server, options: ApiOptions): void {
     path: '/v1/rooms/{room}/messages',
     options: { payload: { maxBytes: 65_536, parse: true, allow: 'application/json', failAction: payloadFailure } },
     handler: guarded(async (request, h) => {
-      if (!options.writes) throw new ClientError('forbidden', API_READ_ONLY)
+      if (!options.writes && !isPrivate(request)) throw new ClientError('forbidden', API_READ_ONLY)
       const room = checkRoom(request.params.room)
       const body: unknown = request.payload
       if (!isObject(body)) throw new ClientError('bad_request', 'body must be a JSON object')

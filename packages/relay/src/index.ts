@@ -1,5 +1,9 @@
 // @confab/relay: the public surface, export by export.
 
+// `server.plugins.confab` typed in apps that import anything from here.
+import './augment'
+import type { RedisBackend, RedisBackendOptions } from './redis/backend'
+
 /** Storage interfaces, for custom stores, brokers and presence. */
 export type { Broker, BrokerEvent, BrokerHandler } from './broker/types'
 /** Options, their defaults, and the error a bad one raises. */
@@ -15,10 +19,20 @@ export {
 /** Mount the relay in an existing hapi app. */
 export { type ConfabApi, confab, VERSION } from './plugin'
 export type { Presence, PresenceGoneHandler } from './presence/types'
-/** The Redis store, broker and presence, for embedders who build or share them (see docs/scaling.md). */
-export { createRedisBackend, type RedisBackend, type RedisBackendOptions } from './redis/backend'
+export type { RedisBackend, RedisBackendOptions } from './redis/backend'
 /** Build a standalone relay. */
 export { createRelay, type Relay } from './relay'
 /** The SQLite store (one file) with in-memory fan-out and presence: a durable single node (see docs/storage.md). */
 export { createSqliteBackend, type SqliteBackend, type SqliteBackendOptions } from './sqlite'
 export { type AppendResult, type Draft, type RoomState, type Store, StoreUnavailableError } from './store/types'
+
+/**
+ * The Redis store, broker and presence, for embedders who build or share them (see docs/scaling.md).
+ * Connects to Redis and returns them once both connections are up; rejects with a readable error
+ * when Redis cannot be reached. ioredis is loaded on the first call, so an app that never uses
+ * Redis never loads it.
+ */
+export async function createRedisBackend(url: string, options: RedisBackendOptions = {}): Promise<RedisBackend> {
+  const redis = await import('./redis/backend')
+  return redis.createRedisBackend(url, options)
+}

@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs'
 import type { Limits } from '@confab/sdk/protocol'
 import type { Plugin, ResponseToolkit } from '@hapi/hapi'
-import { createAuthenticator } from './auth'
+import { checkAuthKeys, createAuthenticator, deriveOperatorKey } from './auth'
 import { openBackend } from './backend'
 import { type RelayConfig, type RelayOptions, resolveConfig } from './config'
+import { ConversationHub } from './conversations'
 import { demoRoutes } from './demo'
 import { Gateway } from './gateway'
 import { API_ACCESS_TEXT, API_CLOSED, type ApiAccess, apiAccess, registerApi, registerClosedApi } from './http'
+import { type ConversationApiOptions, conversationAccess, registerConversationApi } from './http-conversations'
 import { setupIntegrations } from './integrations'
+import { localeRoutes } from './locales'
 import { setupLogging, watchClientErrors } from './logging'
 import { Metrics } from './metrics'
 import { Rooms } from './rooms'
@@ -41,6 +44,8 @@ export interface ConfabApi {
   readonly metrics: Metrics
   /** Who may use the HTTP API (see docs/relay.md, "HTTP API"). */
   readonly api: ApiAccess
+  /** The key that signs people in to the inbox as operators (the CLI prints the inbox link with it). */
+  readonly operatorKey: string
 }
 
 /**
@@ -53,10 +58,13 @@ export const confab: Plugin<RelayOptions> = {
   version: VERSION,
   async register(server, options) {
     const config = resolveConfig(options)
+    // Every setup mistake is found before the data file or Redis is opened.
+    checkAuthKeys(config.auth)
     const logger = await setupLogging(server, config)
     const backend = await openBackend(config, options, logger)
     const { store, broker, presence } = backend
     const metrics = new Metrics()
+    const conversations = new ConversationHub({ store, broker, presence, logger })
     // Moderation, hooks, webhooks and privacy (issue 15): built in integrations.ts.
     const integrations = setupIntegrations(options, config, {
       store,
@@ -69,8 +77,9 @@ export const confab: Plugin<RelayOptions> = {
       guard: integrations.gate,
       control: (event) => integrations.moderation.changed(event.ban),
       store,
-      broker,
+      broker: conversations.wrap(broker),
       presence,
+      onConversation: (conversation) => conversations.changed(conversation),
       metrics,
       logger,
       historyLimit: config.historyLimit,
@@ -80,13 +89,14 @@ export const confab: Plugin<RelayOptions> = {
     })
     await rooms.start()
     await integrations.start(rooms)
+    await conversations.start()
     const { limits } = config
     const announced = announcedLimits(config)
-    const authenticate = createAuthenticator(config.auth, {
-      maxName: limits.maxName,
-      resumeSecret: config.resumeSecret ?? backend.resumeSecret,
-    })
-    const gateway = new Gateway({ config, rooms, authenticate, metrics, logger, limits: announced })
+    const resumeSecret = config.resumeSecret ?? backend.resumeSecret
+    // Stable wherever the resume secret is (SQLite file, Redis), so the printed inbox link survives restarts.
+    const operatorKey = config.operatorKey ?? deriveOperatorKey(resumeSecret)
+    const authenticate = createAuthenticator(config.auth, { maxName: limits.maxName, resumeSecret, operatorKey })
+    const gateway = new Gateway({ config, rooms, authenticate, metrics, logger, limits: announced, conversations })
     gateway.attach(server.listener)
     watchClientErrors(server.listener, logger)
 
@@ -107,9 +117,22 @@ export const confab: Plugin<RelayOptions> = {
         h.response(await metrics.registry.metrics()).type(metrics.registry.contentType),
     })
     await server.register({ plugin: demoRoutes, options: { page: config.demo, widget: config.widget } })
+    if (config.widget) await server.register(localeRoutes)
     // The interface the server listens on: the relay's own, or the host app's (hapi's default is every interface).
     const host = server.settings.host
     const access = apiAccess({ apiKey: config.apiKey, auth: config.auth, host })
+    const conversationApi: ConversationApiOptions = {
+      hub: conversations,
+      metrics,
+      logger,
+      origins: config.origins,
+      apiKey: config.apiKey,
+      operatorKey,
+      maxName: limits.maxName,
+      verifyToken: config.auth === undefined ? undefined : async (token) => (await authenticate({ token })).user,
+    }
+    // Always on: the conversations API needs the API key or an operator credential, never nothing.
+    registerConversationApi(server, conversationApi)
     if (access === 'off') {
       logger.warn(API_CLOSED)
       registerClosedApi(server, metrics)
@@ -125,6 +148,7 @@ export const confab: Plugin<RelayOptions> = {
         maxName: limits.maxName,
         historyLimit: config.historyLimit,
         logger,
+        conversationAccess: conversationAccess(conversationApi),
         extend: integrations.routes,
       })
     }
@@ -135,6 +159,7 @@ export const confab: Plugin<RelayOptions> = {
     })
     server.ext('onPostStop', async () => {
       await integrations.stop()
+      conversations.stop()
       rooms.stop()
       await backend.close()
       metrics.registry.clear()
@@ -144,6 +169,7 @@ export const confab: Plugin<RelayOptions> = {
       stats: () => ({ connections: gateway.size, rooms: rooms.size, draining: gateway.draining }),
       metrics,
       api: access,
+      operatorKey,
     }
     server.expose(api)
   },

@@ -1,10 +1,20 @@
-import type { JoinedFrame, Member, Message, Meta, Position } from '@confab/sdk/protocol'
+import {
+  CONVERSATION_PREFIX,
+  type Conversation,
+  type JoinedFrame,
+  type Member,
+  type Message,
+  type Meta,
+  type Position,
+} from '@confab/sdk/protocol'
 import type { Broker, BrokerEvent } from './broker/types'
+import { ClientError } from './errors'
 import type { Metrics } from './metrics'
 import { newestWithin, PAGE_BYTES } from './page'
 import type { Presence } from './presence/types'
 import { Room, type RoomContext, type Subscriber } from './room'
-import type { AppendResult, Store } from './store/types'
+import { conversationRoom, isConversationRoom } from './store/conversations'
+import type { AppendResult, Draft, Store } from './store/types'
 import { Typing } from './typing'
 import { SharedFrame } from './writer'
 
@@ -59,6 +69,8 @@ export interface RoomsOptions {
   guard?: RoomsGuard
   /** Events of the broker's control channel (moderation.ts), which no client can join. */
   control?: (event: Extract<BrokerEvent, { type: 'control' }>) => void
+  /** Called with a conversation's entry after each append to its room that changed it. */
+  onConversation?: (conversation: Conversation) => void
 }
 
 /**
@@ -203,6 +215,7 @@ export class Rooms {
     const { guard } = this.#o
     const result = guard ? await guard.publish(request, (r) => this.#append(r)) : await this.#append(request)
     acked(result)
+    if (result.conversation !== undefined) this.#o.onConversation?.(result.conversation)
     if (!result.duplicate) {
       this.#o.metrics.messagesIn.inc()
       // Members clear a typist when its message arrives: so does the relay, or the next typing frame would pass for a refresh.
@@ -212,9 +225,12 @@ export class Rooms {
     return result
   }
 
-  #append(request: PublishRequest): Promise<AppendResult> {
-    const draft = { room: request.room, id: request.id, from: request.from, text: request.text }
-    return this.#o.store.append(request.meta === undefined ? draft : { ...draft, meta: request.meta })
+  /** Stores the publish as it finally is (after any hook rewrote it), with the conversation's side in a `conv:` room. */
+  async #append(request: PublishRequest): Promise<AppendResult> {
+    const draft: Draft = { room: request.room, id: request.id, from: request.from, text: request.text }
+    if (request.meta !== undefined) draft.meta = request.meta
+    if (isConversationRoom(request.room)) draft.conversation = await this.#conversationOf(request)
+    return this.#o.store.append(draft)
   }
 
   /** Tells every member of the room, on every node, that the message at `offset` was deleted (erasure). */
@@ -227,6 +243,20 @@ export class Rooms {
     const rooms =
       room === undefined ? [...this.#rooms.values()] : [this.#rooms.get(room)].filter((r) => r !== undefined)
     for (const r of rooms) for (const sub of r.subscribers) if (sub.user.id === user) sub.close?.(code, reason)
+  }
+
+  /**
+   * Which side writes to a conversation, and its visitor: the owner is the visitor; anyone else allowed
+   * in (an operator, the HTTP API) answers, which needs the entry the visitor's first message made.
+   */
+  async #conversationOf(request: PublishRequest): Promise<NonNullable<Draft['conversation']>> {
+    const { from } = request
+    if (from.role !== 'operator' && conversationRoom(from.id) === request.room) {
+      return { visitor: { id: from.id, name: from.name }, by: 'visitor' }
+    }
+    const entry = await this.#o.store.conversation(request.room.slice(CONVERSATION_PREFIX.length))
+    if (entry === null) throw new ClientError('not_found', 'no such conversation')
+    return { visitor: { id: entry.visitor.id, name: entry.visitor.name }, by: 'operator' }
   }
 
   /** Publishes a message event; on failure schedules the next attempt and resolves. */

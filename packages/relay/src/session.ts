@@ -2,24 +2,37 @@ import {
   type AckFrame,
   CLOSE,
   type ClientFrame,
+  CONVERSATION_PREFIX,
+  type ConversationsFrame,
   type HelloFrame,
   type HistoryFrame,
   type JoinFrame,
   type Limits,
   type Member,
+  type ProfileFrame,
   type PublishFrame,
+  type ReadFrame,
   type RelayFrame,
+  type UpdateConversationFrame,
   type WelcomeFrame,
 } from '@confab/sdk/protocol'
 import type { Logger } from 'pino'
 import { type Authenticate, mayEnter } from './auth'
 import type { AuthUser, RelayConfig } from './config'
+import type { ConversationHub } from './conversations'
 import { ClientError, type ErrorContext, isExpected } from './errors'
 import { ABUSE, RateGate, TokenBucket } from './limits'
 import type { Metrics } from './metrics'
 import { RoomSet } from './room-set'
 import type { Rooms, Subscriber } from './rooms'
-import { userIdProblem } from './text'
+import {
+  type ConversationPatch,
+  conversationId,
+  conversationRoom,
+  decodeCursor,
+  isConversationRoom,
+} from './store/conversations'
+import { cleanName, userIdProblem } from './text'
 
 /** What every connection shares. */
 export interface ConnectionContext {
@@ -30,7 +43,22 @@ export interface ConnectionContext {
   logger: Logger
   /** Announced in `welcome`. */
   limits: Limits
+  /** Conversations: the index, live updates to operators, the operator count to visitors. */
+  conversations: ConversationHub
 }
+
+/** Frames paced by the `frameRate` gate (cheap to send, not free to serve). */
+const PACED = new Set([
+  'join',
+  'leave',
+  'typing',
+  'history',
+  'conversation',
+  'profile',
+  'conversations',
+  'update-conversation',
+  'read',
+])
 
 /** The socket side of a session: where its answers go. */
 export interface SessionSocket extends Subscriber {
@@ -94,12 +122,13 @@ export class Session {
       for (const room of this.#rooms.list()) this.#ctx.rooms.leave(this.#socket, room)
       this.#rooms = null
     }
+    this.#ctx.conversations.remove(this.#socket)
     return true
   }
 
   /** Handles one valid frame; a refusal it throws is answered by the caller. */
   async handle(frame: ClientFrame): Promise<void> {
-    if (frame.type === 'join' || frame.type === 'leave' || frame.type === 'typing' || frame.type === 'history') {
+    if (PACED.has(frame.type)) {
       const { limits } = this.#ctx.config
       this.#others ??= new RateGate(limits.frameRate, limits.frameBurst, limits.rateAbuse)
       const wait = this.#others.take()
@@ -135,7 +164,96 @@ export class Session {
       case 'ping':
         this.#socket.reply(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref })
         return
+      case 'conversation':
+        return this.#conversation(frame.ref)
+      case 'profile':
+        return this.#profile(frame)
+      case 'conversations':
+        return this.#list(frame)
+      case 'update-conversation':
+        return this.#update(frame)
+      case 'read':
+        return this.#read(frame)
     }
+  }
+
+  get #operator(): boolean {
+    return this.#user.role === 'operator'
+  }
+
+  /** A visitor's own conversation (null before it has an entry), then the operator count, which it hears from now on. */
+  async #conversation(ref: string): Promise<void> {
+    if (this.#operator) throw new ClientError('forbidden', 'operators have no conversation of their own')
+    const hub = this.#ctx.conversations
+    const conversation = await hub.own(this.#user.id)
+    const room = conversationRoom(this.#user.id)
+    // Closed while the entry was read: the hub must not keep a dead connection.
+    if (this.#state === 'closed') return
+    this.#socket.reply({ type: 'conversation', ref, room, conversation })
+    hub.addVisitor(this.#socket)
+    this.#socket.reply({ type: 'operators', online: await hub.online() })
+  }
+
+  async #profile(frame: ProfileFrame): Promise<void> {
+    if (this.#operator) throw new ClientError('forbidden', 'operators have no conversation of their own')
+    const visitor = { id: this.#user.id, name: this.#user.name }
+    const patch: ConversationPatch = { visitor }
+    if (frame.name !== undefined) {
+      const name = cleanName(frame.name, this.#ctx.config.limits.maxName)
+      if (name === '') throw new ClientError('bad_request', 'name is empty')
+      patch.visitorName = name
+    }
+    if (frame.email !== undefined) patch.email = frame.email
+    const conversation = await this.#ctx.conversations.store.updateConversation(conversationId(this.#user.id), patch)
+    this.#socket.reply({ type: 'conversation', ref: frame.ref, room: conversationRoom(this.#user.id), conversation })
+    if (conversation !== null) this.#ctx.conversations.changed(conversation)
+  }
+
+  #mustOperate(): void {
+    if (!this.#operator) throw new ClientError('forbidden', 'only operators may do this')
+  }
+
+  async #list(frame: ConversationsFrame): Promise<void> {
+    this.#mustOperate()
+    if (frame.cursor !== undefined && decodeCursor(frame.cursor) === null) {
+      throw new ClientError('bad_request', 'cursor is not one this relay gave')
+    }
+    const page = await this.#ctx.conversations.store.conversations(frame)
+    this.#socket.reply({ type: 'conversations', ref: frame.ref, ...page })
+  }
+
+  async #update(frame: UpdateConversationFrame): Promise<void> {
+    this.#mustOperate()
+    const patch: ConversationPatch = {}
+    if (frame.status !== undefined) patch.status = frame.status
+    if (frame.assignee === null) patch.assignee = null
+    else if (frame.assignee !== undefined) patch.assignee = await this.#operatorNamed(frame.assignee)
+    const conversation = await this.#ctx.conversations.store.updateConversation(frame.id, patch)
+    if (conversation === null) throw new ClientError('not_found', 'no such conversation')
+    this.#socket.reply({ type: 'conversation', ref: frame.ref, room: conversation.room, conversation })
+    this.#ctx.conversations.changed(conversation)
+  }
+
+  /** An assignee as the index shows it: this operator, or one online (by its name there), else its id. */
+  async #operatorNamed(id: string): Promise<{ id: string; name: string }> {
+    if (id === this.#user.id) return { id, name: this.#user.name }
+    const online = (await this.#ctx.conversations.operators()).find((member) => member.id === id)
+    return { id, name: online?.name ?? id }
+  }
+
+  /** In a conversation, reading up to the newest message clears the reader's side of the unread counts. */
+  async #read(frame: ReadFrame): Promise<void> {
+    if (!this.#rooms?.has(frame.room)) throw new ClientError('bad_request', 'join the room first')
+    if (!isConversationRoom(frame.room)) return
+    const store = this.#ctx.conversations.store
+    const side = this.#operator ? 'operators' : 'visitor'
+    const id = frame.room.slice(CONVERSATION_PREFIX.length)
+    const entry = await store.conversation(id)
+    if (entry === null || entry.unread[side] === 0) return
+    const { head } = await store.state(frame.room)
+    if (frame.offset < head) return
+    const conversation = await store.updateConversation(id, { read: side })
+    if (conversation !== null) this.#ctx.conversations.changed(conversation)
   }
 
   async #hello(frame: HelloFrame): Promise<void> {
@@ -167,12 +285,16 @@ export class Session {
       type: 'welcome',
       v: 1,
       session: this.#socket.session,
-      user: { id: identity.user.id, name: identity.user.name },
+      user:
+        identity.user.role === 'operator'
+          ? { id: identity.user.id, name: identity.user.name, role: 'operator' }
+          : { id: identity.user.id, name: identity.user.name },
       heartbeat: this.#ctx.config.heartbeat,
       limits: this.#ctx.limits,
     }
     if (identity.resume !== undefined) welcome.resume = identity.resume
     this.#socket.reply(welcome)
+    if (identity.user.role === 'operator') this.#ctx.conversations.addOperator(this.#socket)
     this.#ctx.logger.debug({ session: this.#socket.session, user: identity.user.id }, 'hello')
   }
 
@@ -212,7 +334,9 @@ export class Session {
       throw new ClientError('rate_limited', 'publishing too fast', wait)
     }
     this.#refusedInARow = 0
-    const from: Member = { id: this.#user.id, name: this.#user.name }
+    const from: Member = this.#operator
+      ? { id: this.#user.id, name: this.#user.name, role: 'operator' }
+      : { id: this.#user.id, name: this.#user.name }
     await this.#ctx.rooms.publish(
       {
         room: frame.room,

@@ -87,7 +87,7 @@ export const SETTINGS: readonly Setting[] = [
     env: 'CONFAB_DATA',
     kind: 'string',
     shown: 'command: ./confab.db; createRelay: in memory',
-    help: 'SQLite database file for history (reserved: the command still keeps history in memory)',
+    help: 'SQLite file for history, kept across restarts (not with REDIS_URL); :memory: keeps it in memory',
   },
   {
     path: 'data',
@@ -106,7 +106,7 @@ export const SETTINGS: readonly Setting[] = [
     max: 36_500,
     unit: 'days',
     shown: 'off',
-    help: 'delete stored messages older than this (reserved for the SQLite backend)',
+    help: 'delete stored messages older than this, in memory, SQLite and Redis (the history limit applies too)',
   },
   {
     path: 'origins',
@@ -187,6 +187,17 @@ export const SETTINGS: readonly Setting[] = [
     default: 600_000,
     unit: 'ms',
     help: 'how long a publish id is remembered (at least 10 minutes)',
+  },
+  {
+    path: 'history.idempotencyLimit',
+    flag: '--idempotency-limit',
+    env: 'CONFAB_IDEMPOTENCY_LIMIT',
+    kind: 'integer',
+    min: 0,
+    max: 10_000_000,
+    default: 10_000,
+    unit: 'ids',
+    help: 'ids of messages past the history limit a room remembers at most, in memory (the window still applies)',
   },
   {
     path: 'trustProxy',
@@ -446,6 +457,14 @@ export const SETTINGS: readonly Setting[] = [
     default: 10_000,
     unit: 'ms',
     help: 'time a graceful stop waits for sockets to close',
+  },
+  {
+    path: 'operatorKey',
+    flag: '--operator-key',
+    env: 'CONFAB_OPERATOR_KEY',
+    kind: 'string',
+    shown: 'derived from the resume secret',
+    help: 'signs people in to the inbox as operators (at least 16 characters); printed at startup as the inbox link',
   },
   {
     path: 'resumeSecret',

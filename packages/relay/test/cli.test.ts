@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { type Io, main, parseArgs, usage } from '../src/cli'
@@ -168,7 +170,7 @@ describe('main', () => {
 
   it('says in the banner that the HTTP API is read-only without a key on every interface, and needs the key with one', async () => {
     const wide = capture()
-    const relay = await main(['--port', '0', '--host', '0.0.0.0', '--log-level', 'silent'], {}, wide.io)
+    const relay = await main(['--memory', '--port', '0', '--host', '0.0.0.0', '--log-level', 'silent'], {}, wide.io)
     expect(wide.out.join('\n')).toContain(
       'HTTP API:  read-only: posting needs an API key when listening beyond loopback (apiKey, CONFAB_API_KEY)',
     )
@@ -176,7 +178,7 @@ describe('main', () => {
     await expect.poll(() => wide.exits, { timeout: 5000 }).toEqual([0])
     const keyed = capture()
     await main(
-      ['--port', '0', '--host', '0.0.0.0', '--log-level', 'silent'],
+      ['--memory', '--port', '0', '--host', '0.0.0.0', '--log-level', 'silent'],
       { CONFAB_API_KEY: 'k'.repeat(20) },
       keyed.io,
     )
@@ -188,19 +190,61 @@ describe('main', () => {
 
   it('exits with status 1 and one line when the port is taken', async () => {
     const first = capture()
-    const relay = await main(['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {}, first.io)
+    const relay = await main(['--memory', '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {}, first.io)
     const port = new URL(relay?.url ?? '').port
     const second = capture()
-    await main(['--port', port, '--host', '127.0.0.1', '--log-level', 'silent'], {}, second.io)
+    await main(['--memory', '--port', port, '--host', '127.0.0.1', '--log-level', 'silent'], {}, second.io)
     expect(second.exits).toEqual([1])
     expect(second.err[0]).toContain('EADDRINUSE')
     first.signals.get('SIGTERM')?.()
     await expect.poll(() => first.exits, { timeout: 5000 }).toEqual([0])
   })
 
+  it('prints the inbox sign-in link with the operator key (set, or derived and never empty)', async () => {
+    const set = capture()
+    const relay = await main(
+      ['--memory', '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'],
+      { CONFAB_OPERATOR_KEY: 'op-key-0123456789abc' },
+      set.io,
+    )
+    expect(set.out.join('\n')).toContain(`inbox: ${relay?.url}/inbox#key=op-key-0123456789abc`)
+    set.signals.get('SIGTERM')?.()
+    await expect.poll(() => set.exits, { timeout: 5000 }).toEqual([0])
+
+    const derived = capture()
+    const other = await main(
+      [
+        '--memory',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--log-level',
+        'silent',
+        '--resume-secret',
+        'resume-secret-for-the-cli',
+      ],
+      {},
+      derived.io,
+    )
+    const line = derived.out.join('\n').match(/inbox: (\S+)#key=(\S+)/)
+    expect(line?.[1]).toBe(`${other?.url}/inbox`)
+    expect(line?.[2]).toMatch(/^[A-Za-z0-9_-]{32}$/)
+    const op = new TestClient(`${other?.url.replace('http', 'ws')}/ws`)
+    expect(await op.hello({ key: line?.[2] })).toMatchObject({ type: 'welcome', user: { role: 'operator' } })
+    await op.close()
+    derived.signals.get('SIGTERM')?.()
+    await expect.poll(() => derived.exits, { timeout: 5000 }).toEqual([0])
+
+    const short = capture()
+    await main(['--memory', '--operator-key', 'short'], {}, short.io)
+    expect(short.exits).toEqual([2])
+    expect(short.err).toEqual(['confab-relay: --operator-key: must be at least 16 characters without spaces'])
+  })
+
   it('prints the demo page and WebSocket URLs, and exits 0 after a graceful SIGTERM', async () => {
     const c = capture()
-    const relay = await main(['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {}, c.io)
+    const relay = await main(['--memory', '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {}, c.io)
     expect(relay).not.toBeNull()
     const url = relay?.url ?? ''
     expect(c.out.join('\n')).toContain(`Demo page: ${url}/`)
@@ -226,9 +270,13 @@ describe('the confab-relay command', () => {
   })
 
   it.runIf(built)('closes sockets with 1012 and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    const child = spawn(
+      process.execPath,
+      [BIN, '--memory', '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
     try {
       const ws = await new Promise<string>((resolve) => {
         let out = ''
@@ -247,6 +295,92 @@ describe('the confab-relay command', () => {
     } finally {
       child.kill('SIGKILL')
     }
+  })
+
+  /** This process's environment without REDIS_URL (CI sets it), so the command picks its own default store. */
+  function withoutRedis(): NodeJS.ProcessEnv {
+    const { REDIS_URL: _, ...env } = process.env
+    return env
+  }
+
+  /** Starts the command in `cwd` and resolves with the child and its banner once it is up. */
+  async function startCommand(cwd: string, args: string[] = []) {
+    const child = spawn(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', ...args], {
+      cwd,
+      env: withoutRedis(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const banner = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      child.once('exit', (code) => reject(new Error(`confab-relay exited with ${code}: ${out}`)))
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        if (/Data: .*\n/.test(out)) resolve(out)
+      })
+    })
+    const url = /Demo page: (\S+)\//.exec(banner)?.[1] ?? ''
+    return { child, banner, url }
+  }
+
+  it.runIf(built)(
+    'keeps its data in ./confab.db by default, and a SIGKILL and restart keep every stored message',
+    async () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'confab-cli-'))
+      const first = await startCommand(cwd)
+      try {
+        expect(first.banner).toContain(`Data:      ${join(cwd, 'confab.db')} (SQLite)`)
+        const post = (url: string, text: string) =>
+          fetch(`${url}/v1/rooms/lobby/messages`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ text }),
+          })
+        for (const text of ['one', 'two', 'three']) expect((await post(first.url, text)).status).toBe(201)
+      } finally {
+        first.child.kill('SIGKILL')
+      }
+      await new Promise((resolve) => first.child.once('exit', resolve))
+      expect(existsSync(join(cwd, 'confab.db'))).toBe(true)
+      const second = await startCommand(cwd)
+      try {
+        const page = (await (await fetch(`${second.url}/v1/rooms/lobby/messages`)).json()) as {
+          messages: Array<{ offset: number; text: string }>
+        }
+        expect(page.messages.map((m) => [m.offset, m.text])).toEqual([
+          [1, 'one'],
+          [2, 'two'],
+          [3, 'three'],
+        ])
+      } finally {
+        second.child.kill('SIGKILL')
+        rmSync(cwd, { recursive: true, force: true })
+      }
+    },
+  )
+
+  it.runIf(built)('keeps nothing on disk with --memory', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'confab-cli-'))
+    const { child, banner } = await startCommand(cwd, ['--memory'])
+    child.kill('SIGKILL')
+    expect(banner).toContain('Data:      in memory (lost when the relay stops)')
+    expect(readdirSync(cwd)).toEqual([])
+    rmSync(cwd, { recursive: true, force: true })
+  })
+
+  it.runIf(built)('refuses a corrupt data file at startup with status 2 and one line', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'confab-cli-'))
+    const file = join(cwd, 'chat.db')
+    writeFileSync(file, 'this is not a database, it is a shopping list\n'.repeat(200))
+    const run = spawnSync(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1'], {
+      env: { ...withoutRedis(), CONFAB_DATA: file },
+      encoding: 'utf8',
+    })
+    rmSync(cwd, { recursive: true, force: true })
+    expect(run.status).toBe(2)
+    expect(run.stderr.split('\n').filter(Boolean)).toHaveLength(1)
+    expect(run.stderr).toMatch(
+      new RegExp(`^confab-relay: CONFAB_DATA: cannot use ${file.replaceAll('/', '\\/')} as the Confab data file: `),
+    )
   })
 
   it.skipIf(built)('needs a build first (npm run build) to run the command itself', () => {

@@ -289,4 +289,16 @@ export class TestStore implements Store {
   eraseUser(user: string) {
     return this.inner.eraseUser(user)
   }
+  async conversations(query: Parameters<Store['conversations']>[0]) {
+    if (this.down) throw new StoreUnavailableError('connection refused')
+    return this.inner.conversations(query)
+  }
+  async conversation(id: string) {
+    if (this.down) throw new StoreUnavailableError('connection refused')
+    return this.inner.conversation(id)
+  }
+  async updateConversation(id: string, patch: Parameters<Store['updateConversation']>[1]) {
+    if (this.down) throw new StoreUnavailableError('connection refused')
+    return this.inner.updateConversation(id, patch)
+  }
 }

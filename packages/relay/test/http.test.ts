@@ -79,6 +79,16 @@ describe('HTTP API', () => {
     const badRoom = await api('/v1/rooms/bad%20room/messages')
     expect(badRoom.status).toBe(400)
     expect(await badRoom.json()).toMatchObject({ code: 'bad_request' })
+    for (const [from, message] of [
+      [{ id: 'x'.repeat(65) }, 'from.id must be 1 to 64 characters'],
+      [{ id: 'bot\u001b[31m' }, 'from.id must not contain control characters'],
+      [{ id: '\u200b\u3164' }, 'from.id must have a visible character'],
+      ['bot', 'from must be { id, name }'],
+    ] as const) {
+      const refused = await post('lobby', { text: 'hi', from })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toEqual({ code: 'bad_request', message })
+    }
     const noText = await post('lobby', { from: { id: 'x' } })
     expect(noText.status).toBe(400)
     expect(await noText.json()).toEqual({ code: 'bad_request', message: 'text must be a string' })

@@ -3,7 +3,7 @@ import type { ReconnectOptions } from './backoff.js'
 import { createConnection, type SocketConstructor, type Status } from './connection.js'
 import { DEFAULTS } from './defaults.js'
 import { ConfabError } from './errors.js'
-import type { ErrorFrame, Limits, Member, RelayFrame } from './protocol.js'
+import type { ClientFrame, Conversation, ErrorFrame, Limits, Member, RelayFrame } from './protocol.js'
 import { createRoom, type JoinOptions, joinRef, type Link, type Room, type RoomControl } from './room.js'
 import { createSender } from './sender.js'
 import { load, pickStorage, type StorageLike, save } from './storage.js'
@@ -17,14 +17,23 @@ export interface ClientEvents {
   status(status: Status, previous: Status): void
   /** A failure no promise reports: a refused token, a close by the relay, an error frame that answers nothing. */
   error(error: ConfabError): void
+  /** Operators online relay-wide changed (visitors, after `conversation()`). */
+  operators(online: number): void
+  /** Operators: a conversation of the index was created or changed, on any relay node. */
+  conversation(conversation: Conversation): void
 }
+
+/** A frame that expects an answer, without its `ref` (the client adds one). */
+export type RequestFrame = ClientFrame extends infer F ? (F extends { ref: string } ? Omit<F, 'ref'> : never) : never
 
 /** Options of {@link connect}. Every one is optional. */
 export interface ConnectOptions {
   /** JWT for a relay with auth. A function is called before every connect, so it can refresh. */
   token?: string | (() => string | Promise<string>)
-  /** Display name, used when the relay runs without auth. */
+  /** Display name, used when the relay runs without auth (and for operators signed in by `key`). */
   name?: string
+  /** The relay's operator key: signs in as an operator (the inbox uses it; never put it in a visitor page). */
+  key?: string
   /** WebSocket constructor (default `globalThis.WebSocket`; Node 20 needs `ws`). */
   WebSocket?: SocketConstructor
   /** `false` never reconnects; otherwise backoff settings (defaults 500 ms, 30,000 ms, factor 2, full jitter). */
@@ -61,6 +70,15 @@ export interface Client {
   join(room: string, options?: JoinOptions): Room
   /** Closes for good: status `closed`, waiting sends and history requests reject with `closed`. A persisted outbox stays stored. */
   close(): void
+  /**
+   * Sends a frame that expects an answer, once the session is open, and resolves with the answer frame;
+   * rejects with the relay's ConfabError, `closed`, or `timeout` after `sendTimeout` from the call.
+   */
+  request(frame: RequestFrame): Promise<RelayFrame>
+  /** The current user's private conversation with the site's operators, joined (the relay names its room). The same Room on every call. */
+  conversation(options?: JoinOptions): Promise<Room>
+  /** Operators online relay-wide, once `conversation()` was asked; undefined before. */
+  readonly operators: number | undefined
 }
 
 /**
@@ -81,6 +99,16 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const positions = saved.rooms
   let user: Member | undefined
   let limits: Limits | undefined
+  let operators: number | undefined
+  let convo: Promise<Room> | undefined
+  /** Requests by ref: the frame until it is on the current socket, and how to settle the call. */
+  const asks = new Map<
+    string,
+    [ClientFrame, sent: boolean, ok: (f: RelayFrame) => void, no: (e: ConfabError) => void]
+  >()
+  const flushAsks = (): void => {
+    for (const ask of asks.values()) ask[1] ||= connection.send(ask[0])
+  }
   // Persisted with the outbox: a restored message must go out as the guest that first sent it.
   let resume = saved.resume
 
@@ -129,6 +157,11 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const onError = (f: ErrorFrame): void => {
     const error = new ConfabError(f.code, f.message, f.retryAfter)
     if (sender.refused(f, error)) return
+    const ask = f.ref && asks.get(f.ref)
+    if (ask) {
+      ask[3](error)
+      return
+    }
     const joining = f.ref && [...rooms.values()].find((r) => r.ref === f.ref)
     if (joining && (f.code === 'rate_limited' || f.code === 'unavailable')) {
       joining.retry()
@@ -150,6 +183,10 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         resume = f.resume
         sender.welcome(f.limits)
         break
+      case 'operators':
+        operators = f.online
+        events.emit('operators', operators)
+        break
       case 'ack':
         sender.ack(f)
         break
@@ -159,9 +196,13 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       case 'error':
         onError(f)
         break
-      default:
+      default: {
+        const ask = asks.get((f as { ref: string }).ref)
+        if (ask) ask[2](f)
+        else if (f.type === 'conversation') f.conversation && events.emit('conversation', f.conversation)
         // A `pong` has no room: the connection renewing its deadline was all it had to do.
-        rooms.get((f as { room: string }).room)?.handle(f)
+        else rooms.get((f as { room: string }).room)?.handle(f)
+      }
     }
   }
 
@@ -169,11 +210,21 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     frame: onFrame,
     status(next, previous) {
       events.emit('status', next, previous)
-      if (next === 'open') for (const r of rooms.values()) r.online()
+      if (next === 'open') {
+        for (const r of rooms.values()) r.online()
+        // The operator count is per connection: a new socket asks again (its answer is the `conversation` event).
+        if (convo && previous !== 'connecting') connection.send({ type: 'conversation', ref: sender.ref() })
+        flushAsks()
+      }
       // Messages still waiting stay in storage (when persisted): the next page's client sends them.
-      if (next === 'closed') sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
+      if (next === 'closed') {
+        sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
+        for (const ask of asks.values()) ask[3](new ConfabError('closed', 'client closed'))
+      }
     },
     down() {
+      // Unanswered requests go again on the next socket (each is safe to repeat), within their deadline.
+      for (const ask of asks.values()) ask[1] = false
       sender.down()
       for (const r of rooms.values()) r.offline()
     },
@@ -202,9 +253,70 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     },
   }
 
+  const request = (frame: RequestFrame): Promise<RelayFrame> =>
+    new Promise((resolve, reject) => {
+      const ref = sender.ref()
+      const timeout = options.sendTimeout ?? DEFAULTS.sendTimeout
+      const timer = setTimeout(
+        () => settle(reject, new ConfabError('timeout', `no answer within ${timeout} ms`)),
+        timeout,
+      )
+      const settle = <T>(fn: (v: T) => void, v: T): void => {
+        clearTimeout(timer)
+        asks.delete(ref)
+        fn(v)
+      }
+      if (connection.status === 'closed') return reject(new ConfabError('closed', 'client closed'))
+      asks.set(ref, [{ ...frame, ref } as ClientFrame, false, (f) => settle(resolve, f), (e) => settle(reject, e)])
+      flushAsks()
+    })
+
+  const join = (name: string, joinOptions: JoinOptions = {}): Room => {
+    let r = rooms.get(name)
+    if (!r) {
+      r = createRoom(name, joinOptions, link, joinRef(name, sender.ref), positions[name])
+      rooms.set(name, r)
+      const invalid = r.refusal()
+      if (invalid) report(invalid)
+      else r.online() // sends nothing unless open
+    }
+    return r.room
+  }
+
   return {
     get status() {
       return connection.status
+    },
+    get operators() {
+      return operators
+    },
+    request,
+    conversation(joinOptions) {
+      convo ??= request({ type: 'conversation' }).then(
+        (f) =>
+          new Promise<Room>((resolve, reject) => {
+            const name = (f as { room: string }).room
+            const room = join(name, joinOptions)
+            const settle = (error?: unknown) => {
+              off()
+              offError()
+              if (error) {
+                // Forgotten, so that the next call joins afresh.
+                room.leave()
+                convo = undefined
+                reject(error)
+              } else resolve(room)
+            }
+            // The first member list comes with `joined`; a refused join is reported right after the room took it.
+            const off = room.on('presence', () => settle())
+            const offError = events.on('error', (e) => e === rooms.get(name)?.refusal() && settle(e))
+          }),
+        (e) => {
+          convo = undefined
+          throw e
+        },
+      )
+      return convo
     },
     get user() {
       return user
@@ -213,17 +325,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       return limits
     },
     on: (event, cb) => events.on(event, cb),
-    join(name, joinOptions = {}) {
-      let r = rooms.get(name)
-      if (!r) {
-        r = createRoom(name, joinOptions, link, joinRef(name, sender.ref), positions[name])
-        rooms.set(name, r)
-        const invalid = r.refusal()
-        if (invalid) report(invalid)
-        else r.online() // sends nothing unless open
-      }
-      return r.room
-    },
+    join,
     close: connection.close,
   }
 }

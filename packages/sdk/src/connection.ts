@@ -26,6 +26,7 @@ export type SocketConstructor = new (url: string, protocols: string) => unknown
 export interface ConnectionOptions {
   token?: string | (() => string | Promise<string>)
   name?: string
+  key?: string
   /** Milliseconds of silence before the link counts as dead; undefined: the relay's, from `welcome`. */
   heartbeat?: number
   /** `false` never reconnects; otherwise backoff settings over {@link DEFAULTS}. */
@@ -198,6 +199,7 @@ export function createConnection(
           token: secret,
           name: o.name,
           resume: hooks.resume(),
+          key: o.key,
         } satisfies ClientFrame),
       )
     ws.onmessage = (event) => {

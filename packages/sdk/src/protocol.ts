@@ -24,6 +24,29 @@ export const MAX_REF = 64
 export interface Member {
   id: string
   name: string
+  /** Set by the relay for operators only (a guest can never get it); visitors omit it. */
+  role?: 'operator'
+}
+
+/** Prefix of conversation rooms: private to one visitor and the operators. The relay names them. */
+export const CONVERSATION_PREFIX = 'conv:'
+
+/** A visitor's private conversation as the operators' index lists it (docs/conversations.md). */
+export interface Conversation {
+  /** 22 characters: the room name without `conv:`. */
+  id: string
+  /** `conv:` + id, usable in `join()` by operators and the owner, and in the rooms HTTP API. */
+  room: string
+  visitor: { id: string; name: string; email?: string }
+  createdAt: number
+  /** Time of the newest message, in ms. */
+  lastActivityAt: number
+  /** First 140 characters of the newest message's text. */
+  preview: string
+  status: 'open' | 'closed'
+  assignee: { id: string; name: string } | null
+  /** `visitor`: operator messages the visitor has not read; `operators`: visitor messages no operator has read. */
+  unread: { visitor: number; operators: number }
 }
 
 /** Free-form, JSON-serializable data an app attaches to a message. */
@@ -88,6 +111,8 @@ export interface HelloFrame {
   name?: string
   /** The `resume` string of an earlier `welcome`: keeps the same guest identity. */
   resume?: string
+  /** The relay's operator key: signs the connection in as an operator (guest-like identity with `role: 'operator'`). */
+  key?: string
 }
 
 /** Enter a room. Answered by `joined` or `error`. */
@@ -143,8 +168,64 @@ export interface PingFrame {
   ref?: string
 }
 
+/** A visitor asks for its conversation. Answered by `conversation` (`conversation: null` before the first message), then `operators`. */
+export interface ConversationRequestFrame {
+  type: 'conversation'
+  ref: string
+}
+
+/** A visitor stores its name and/or email on its conversation. Answered by `conversation`. */
+export interface ProfileFrame {
+  type: 'profile'
+  ref: string
+  name?: string
+  email?: string
+}
+
+/** Operators list the conversation index, newest activity first. Answered by `conversations`. */
+export interface ConversationsFrame {
+  type: 'conversations'
+  ref: string
+  status?: 'open' | 'closed'
+  /** An operator id, or `'none'` for unassigned conversations. */
+  assignee?: string
+  cursor?: string
+  /** Default 50, at most 100. */
+  limit?: number
+}
+
+/** Operators change a conversation's status or assignee. Answered by `conversation`, or `not_found`. */
+export interface UpdateConversationFrame {
+  type: 'update-conversation'
+  ref: string
+  id: string
+  status?: 'open' | 'closed'
+  /** An operator id (its name is looked up as the relay knows it: the sender's own for its id), or null. */
+  assignee?: string | null
+}
+
+/** The reader has seen the room up to `offset`. Never answered (error only on bad input). */
+export interface ReadFrame {
+  type: 'read'
+  ref?: string
+  room: string
+  offset: number
+}
+
 /** Every frame a client may send. */
-export type ClientFrame = HelloFrame | JoinFrame | LeaveFrame | PublishFrame | TypingFrame | HistoryFrame | PingFrame
+export type ClientFrame =
+  | HelloFrame
+  | JoinFrame
+  | LeaveFrame
+  | PublishFrame
+  | TypingFrame
+  | HistoryFrame
+  | PingFrame
+  | ConversationRequestFrame
+  | ProfileFrame
+  | ConversationsFrame
+  | UpdateConversationFrame
+  | ReadFrame
 
 // ---------------------------------------------------------------- relay -> client
 
@@ -249,8 +330,36 @@ export interface PongFrame {
   ref?: string
 }
 
+/**
+ * With `ref`: the answer to `conversation`, `profile` or `update-conversation`. Without: a live index
+ * update sent to every signed-in operator when an entry is created or changes.
+ */
+export interface ConversationFrame {
+  type: 'conversation'
+  ref?: string
+  room?: string
+  conversation: Conversation | null
+}
+
+/** Answer to `conversations`: a page of the index and the cursor of the next (null at the end). */
+export interface ConversationsResultFrame {
+  type: 'conversations'
+  ref: string
+  items: Conversation[]
+  cursor: string | null
+}
+
+/** How many operators are online relay-wide; sent to visitors who asked for their conversation. */
+export interface OperatorsFrame {
+  type: 'operators'
+  online: number
+}
+
 /** Every frame the relay may send. */
 export type RelayFrame =
+  | ConversationFrame
+  | ConversationsResultFrame
+  | OperatorsFrame
   | WelcomeFrame
   | JoinedFrame
   | LeftFrame

@@ -95,6 +95,8 @@ export interface Room {
   history(options?: HistoryOptions): Promise<Message[]>
   /** Leaves the room; its queued messages are rejected with `closed`. */
   leave(): void
+  /** Tells the relay the user has read up to `offset` (default: the newest delivered); in a conversation it clears the user's side of the unread count. */
+  markRead(offset?: number): void
 }
 
 /** What a room needs from its client. Internal. */
@@ -218,6 +220,9 @@ export function createRoom(
       }, DEFAULTS.typingIdle)
     },
     history: (o = {}) => link.history(name, o),
+    markRead(offset = pos?.offset) {
+      if (offset !== undefined && joined) link.send({ type: 'read', room: name, offset })
+    },
     leave() {
       clearTimeout(idle)
       link.left(name, !invalid)

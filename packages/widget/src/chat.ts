@@ -18,6 +18,10 @@ export interface ChatHost {
   status(status: Status): void
   /** An SDK call failed (a send, a history page); the UI already shows it where it matters. */
   error(error: unknown): void
+  /** The room is joined (again): its history is on screen. */
+  joined?: (() => void) | undefined
+  /** The header's presence line, when the host words it (conversation mode); default "{n} online". */
+  presence?: (() => string) | undefined
 }
 
 interface Outgoing {
@@ -239,6 +243,7 @@ export class Chat {
       this.log.updateEmpty()
       this.updateMore()
       if (this.resumed) this.fill()
+      this.host.joined?.()
     }
     this.refresh()
   }
@@ -283,8 +288,8 @@ export class Chat {
     this.view.more.hidden = hide
   }
 
-  /** Banner, presence count, composer and typing line from the current state. */
-  private refresh(): void {
+  /** Banner, presence count, composer and typing line from the current state (also after `lang` changed). */
+  refresh(): void {
     const s = this.host.strings()
     const status = this.client.status
     const stopped = status === 'closed'
@@ -301,7 +306,13 @@ export class Chat {
     this.view.input.disabled = this.view.sendButton.disabled = stopped || this.roomRefused
     // Who is online is known only while connected; an old count would claim people can hear you.
     this.view.presence.textContent =
-      status === 'open' && this.members.length ? format(s.online, { n: this.members.length }) : ''
+      status !== 'open'
+        ? ''
+        : this.host.presence
+          ? this.host.presence()
+          : this.members.length
+            ? format(s.online, { n: this.members.length })
+            : ''
     const me = this.client.user?.id
     this.view.typing.textContent = typingText(
       s,

@@ -13,7 +13,11 @@ import type {
 export type { Limits, Member, Message, Status }
 
 /** The part of an `@confab/sdk` room the widget uses. */
-export type ChatRoom = Pick<Room, 'on' | 'send' | 'typing' | 'history' | 'leave' | 'position'>
+export type ChatRoom = Pick<Room, 'on' | 'send' | 'typing' | 'history' | 'leave' | 'position'> & {
+  /** Conversation mode: tells the relay the visitor has read up to the newest message. */
+  markRead?(offset?: number): void
+  readonly name?: string
+}
 
 /**
  * The part of an `@confab/sdk` client the widget uses; assign your own to `element.client`. `limits` (the last
@@ -22,6 +26,10 @@ export type ChatRoom = Pick<Room, 'on' | 'send' | 'typing' | 'history' | 'leave'
 export type ChatClient = Pick<Client, 'status' | 'user' | 'on' | 'close'> & {
   readonly limits?: Limits | undefined
   join(room: string, options?: JoinOptions): ChatRoom
+  /** Conversation mode: the visitor's private conversation, named by the relay. */
+  conversation?(options?: JoinOptions): Promise<ChatRoom & { readonly name: string }>
+  /** Conversation mode: a ref'd request (the `profile` frame). */
+  request?(frame: { type: string } & Record<string, unknown>): Promise<unknown>
 }
 
 /** Options the widget passes when it opens its own connection. */

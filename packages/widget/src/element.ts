@@ -1,11 +1,23 @@
 import { connect as sdkConnect } from '@confab/sdk'
-import { Chat } from './chat.js'
+import { ElementBase } from './base.js'
+import { Chat, PAGE } from './chat.js'
 import type { ChatClient, Connect, Message, Status } from './client.js'
 import { accentText } from './contrast.js'
 import { MessageLog } from './log.js'
 import { applyStrings, renderView, setUnread, type View } from './render.js'
-import { type Area, activeKey, identityArea, NAME_KEY, openKey, read, sdkStorage, write } from './storage.js'
-import { format, locales, resolveStrings, type Strings } from './strings.js'
+import {
+  type Area,
+  activeKey,
+  conversationKey,
+  identityArea,
+  NAME_KEY,
+  openKey,
+  profileKey,
+  read,
+  sdkStorage,
+  write,
+} from './storage.js'
+import { direction, format, locales, requestLocale, resolveStrings, type Strings } from './strings.js'
 import { adoptStyles, PHONE, setAccentText, setViewport } from './styles.js'
 
 /** The value of an attribute when it is absent or empty. */
@@ -34,6 +46,11 @@ type Reaction = 'connect' | 'layout' | 'label' | 'open'
 const ATTRIBUTES = {
   relay: { read: text(), on: 'connect' },
   room: { read: text('lobby'), on: 'connect' },
+  // Conversation mode: the visitor's private thread with the site's team instead of a shared room.
+  conversation: { on: 'connect' },
+  greeting: { read: text(), on: 'label' },
+  team: { read: text(), on: 'label' },
+  'reply-time': { on: 'label' },
   name: { read: text(), on: 'connect' },
   token: { read: text(), on: 'connect' },
   persist: { read: oneOf(['session', 'none'], 'local'), on: 'connect' },
@@ -75,6 +92,12 @@ interface Details {
 /** Events of `<confab-chat>`: each a `CustomEvent` that bubbles and is composed. */
 export type ConfabChatEventMap = HTMLElementEventMap & { [K in keyof Details]: CustomEvent<Details[K]> }
 
+/** The same check as the relay's: one `@`, no spaces, at most 254 characters. */
+const EMAIL = /^[^\s@]+@[^\s@]+$/
+
+/** What the room's place in tab storage is called in conversation mode (one conversation per relay). */
+const CONVERSATION = '#conversation'
+
 /** Within this many pixels of the top of the log, scrolling up loads the previous page. */
 const PAGE_TRIGGER = 40
 
@@ -89,7 +112,7 @@ const PAGE_TRIGGER = 40
  * @fires confab-error - a send or a history page failed, or the relay refused the token, the origin or the room; `detail: { error }`
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the static block defines the accessors from ATTRIBUTES; the interface below the class types them from the same table
-export class ConfabChat extends HTMLElement {
+export class ConfabChat extends ElementBase {
   /** Opens the widget's own connection; replace it to use another transport or a test double. */
   static connect: Connect = (url, options) => sdkConnect(url, options)
 
@@ -117,6 +140,13 @@ export class ConfabChat extends HTMLElement {
   private unread = 0
   /** The name typed into the name form, for when Web Storage is blocked and cannot remember it. */
   private chosenName = ''
+  /** Conversation mode: the client waiting for the relay to name the visitor's conversation (a first visit). */
+  private waiting: ChatClient | undefined
+  /** Messages written while {@link waiting}: sent as soon as the conversation is known. */
+  private early: { text: string; done: [(m: Message) => void, (e: unknown) => void] }[] = []
+  /** Conversation mode: operators online relay-wide (the `operators` frame); undefined until the first. */
+  private operators: number | undefined
+  private readonly unbindClient: (() => void)[] = []
   /** True while connectedCallback restores the tab's open state: a restored panel does not take focus. */
   private restoring = false
   /**
@@ -176,6 +206,22 @@ export class ConfabChat extends HTMLElement {
     this.toggleAttribute('open', value)
   }
 
+  /** Conversation mode: the `conversation` attribute (a private thread with the site's team instead of `room`). */
+  get conversation(): boolean {
+    return this.hasAttribute('conversation')
+  }
+  set conversation(value: boolean) {
+    this.toggleAttribute('conversation', value)
+  }
+
+  /** The `reply-time` attribute ("a few hours"), shown while no operator is online. */
+  get replyTime(): string {
+    return this.getAttribute('reply-time') ?? ''
+  }
+  set replyTime(value: string) {
+    this.setAttribute('reply-time', value)
+  }
+
   /** The UI strings in use; assign a partial object to replace some (property only). */
   get strings(): Strings {
     return resolveStrings(this.lang, this.overrides)
@@ -214,6 +260,7 @@ export class ConfabChat extends HTMLElement {
   /** Sends `text` as the current user; resolves with the stored message. Connects first if needed. */
   send(text: string): Promise<Message> {
     const chat = this.start()
+    if (!chat && this.waiting) return new Promise((...done) => this.early.push({ text, done }))
     if (!chat) return Promise.reject(new Error('confab-chat: no display name yet (set the name attribute)'))
     return chat.send(text)
   }
@@ -224,7 +271,7 @@ export class ConfabChat extends HTMLElement {
     for (const prop of PROPERTIES) this.upgrade(prop)
     // The open state this tab last had wins over the markup's: a visitor who closed the panel keeps it closed
     // on the next page of the site, and one who left it open finds it open.
-    const wasOpen = this.tabRead(openKey(this.relayUrl(), this.room))
+    const wasOpen = this.tabRead(openKey(this.relayUrl(), this.place()))
     this.restoring = wasOpen !== null
     if (this.mode === 'launcher' && wasOpen !== null) this.toggleAttribute('open', wasOpen === '1')
     this.relabel()
@@ -246,6 +293,10 @@ export class ConfabChat extends HTMLElement {
     if (old === value) return
     switch (ATTRIBUTES[name as keyof Table].on) {
       case 'connect':
+        if (name === 'conversation') {
+          this.layout()
+          this.relabel()
+        }
         if (this.chat) this.restart()
         // A name or token arriving while the name form shows (or before the first open) may now be enough.
         else if (this.connected && (this.mode === 'inline' || this.opened)) this.start()
@@ -314,6 +365,15 @@ export class ConfabChat extends HTMLElement {
       this.start()
       v.input.focus()
     })
+    v.profile.addEventListener('submit', (event) => {
+      event.preventDefault()
+      void this.saveProfile()
+    })
+    v.profileDismiss.addEventListener('click', () => {
+      this.tabWrite(profileKey(this.relayUrl()), 'later')
+      this.updateProfile()
+      v.input.focus()
+    })
     v.more.addEventListener('click', () => this.chat?.loadEarlier())
     v.log.addEventListener('scroll', () => {
       if (v.log.scrollTop < PAGE_TRIGGER && !v.more.hidden) this.chat?.loadEarlier()
@@ -322,9 +382,11 @@ export class ConfabChat extends HTMLElement {
 
   /** Connects (once) when a name or token is known; otherwise shows the name form. */
   private start(): Chat | undefined {
-    if (this.chat) return this.chat
+    if (this.chat || this.waiting) return this.chat
     const area = identityArea(this.persist)
-    const name = this.name || this.chosenName || (area && read(area, NAME_KEY)) || ''
+    // Conversation mode never blocks the first message on a name: "Visitor" until the visitor gives one.
+    const fallback = this.conversation ? this.strings.visitor : ''
+    const name = this.name || this.chosenName || (area && read(area, NAME_KEY)) || fallback
     const needsName = !this.ownClient && !this.token && !name
     this.view.nameForm.hidden = !needsName
     this.view.composer.hidden = needsName
@@ -336,7 +398,71 @@ export class ConfabChat extends HTMLElement {
         ...(this.token ? { token: this.token } : { name }),
         ...(persist && { persist }),
       })
-    this.chat = new Chat(client, !this.ownClient, this.room, this.view, this.log, {
+    if (this.mode === 'launcher') this.tabWrite(this.activeKey(), '1')
+    if (!this.conversation) return this.begin(client, this.room)
+    // The relay names the conversation; a return visit knows the name already and joins at once (offline too).
+    const known = area && read(area, conversationKey(this.relayUrl()))
+    const chat = known ? this.begin(client, known) : undefined
+    if (!chat) this.waiting = client
+    this.converse(client, !chat)
+    if (!chat) this.emit('confab-status', { status: client.status })
+    return chat
+  }
+
+  /**
+   * Conversation mode: learns the conversation's room from the relay when it is not known yet (then starts the chat
+   * and sends what was written meanwhile), and subscribes to operator presence with `conversation()` once the chat
+   * has joined the room (so the SDK's join is the chat's own, with its history).
+   */
+  private converse(client: ChatClient, ask: boolean): void {
+    let subscribed = false
+    const subscribe = (): void => {
+      subscribed = true
+      client.conversation?.({ history: PAGE }).catch(() => {
+        subscribed = false
+      })
+    }
+    let asking = false
+    const name = (): void => {
+      asking = true
+      client.request?.({ type: 'conversation' }).then(
+        (answer) => {
+          asking = false
+          const room = (answer as { room?: string }).room
+          if (!room || this.waiting !== client) return
+          const area = identityArea(this.persist)
+          if (area) write(area, conversationKey(this.relayUrl()), room)
+          this.waiting = undefined
+          const chat = this.begin(client, room)
+          for (const { text, done } of this.early.splice(0)) chat.send(text).then(...done)
+          subscribe()
+        },
+        // Offline, or no answer in time: the next connection asks again.
+        () => {
+          asking = false
+        },
+      )
+    }
+    this.unbindClient.push(
+      client.on('operators', (n: number) => {
+        this.operators = n
+        this.chat?.refresh()
+        this.updateProfile()
+      }),
+      // Asked once the session is open: a request made before `welcome` would wait for its timeout.
+      client.on('status', (status, previous) => {
+        if (status !== 'open' || previous === 'open') return
+        if (this.waiting === client && !asking) name()
+        else if (this.chat?.client === client && !subscribed) subscribe()
+      }),
+    )
+    if (client.status !== 'open') return
+    if (ask) name()
+    else subscribe()
+  }
+
+  private begin(client: ChatClient, room: string): Chat {
+    this.chat = new Chat(client, !this.ownClient, room, this.view, this.log, {
       strings: () => this.strings,
       status: (status) => this.emit('confab-status', { status }),
       error: (error) => this.emit('confab-error', { error }),
@@ -344,16 +470,92 @@ export class ConfabChat extends HTMLElement {
         this.emit('confab-message', { message })
         if (live && !own && this.mode === 'launcher' && !this.opened)
           setUnread(this.view, this.strings, ++this.unread, false)
+        if (live && !own) this.markRead()
+        if (own && live) this.updateProfile()
       },
+      presence: this.conversation ? () => this.teamPresence() : undefined,
+      // What arrived while the visitor was away is read once it is on screen.
+      joined: () => this.markRead(),
     })
-    if (this.mode === 'launcher') this.tabWrite(this.activeKey(), '1')
     this.emit('confab-status', { status: client.status })
+    this.markRead()
     return this.chat
   }
 
+  /** The header line of conversation mode: whether anyone from the team is online, else when they usually reply. */
+  private teamPresence(): string {
+    const s = this.strings
+    const on = !!this.operators
+    this.view.presence.classList.toggle('on', on)
+    if (on) return s.operatorOnline
+    return this.replyTime ? format(s.replyTime, { time: this.replyTime }) : s.operatorAway
+  }
+
+  /** Conversation mode: the visitor has read what is shown (the panel is open, or inline, and the tab in front). */
+  private markRead(): void {
+    const visible = (this.mode === 'inline' || this.opened) && globalThis.document?.visibilityState !== 'hidden'
+    if (this.conversation && visible) this.chat?.room.markRead?.()
+  }
+
+  /**
+   * The inline profile form of conversation mode: offered once the visitor has written, until saved or put off
+   * for this tab; the email field only while no operator is online ("We'll reply by email").
+   */
+  private updateProfile(): void {
+    const v = this.view
+    const s = this.strings
+    const wrote = this.log.size > 0 && !!v.log.querySelector('.msg.own')
+    const asked =
+      this.persist !== 'none' && read(identityArea(this.persist) ?? 'sessionStorage', profileKey(this.relayUrl()))
+    const later = this.tabRead(profileKey(this.relayUrl())) === 'later'
+    const show = this.conversation && wrote && !asked && !later && this.chat !== undefined
+    const away = this.operators === 0
+    if (v.profile.hidden === !show && v.profileEmail.hidden === !away) return
+    v.profile.hidden = !show
+    v.profileEmail.hidden = !away
+    v.profilePrompt.textContent = away ? s.emailOffline : s.profilePrompt
+  }
+
+  private async saveProfile(): Promise<void> {
+    const v = this.view
+    const s = this.strings
+    const name = v.profileName.value.trim()
+    const email = v.profileEmail.hidden ? '' : v.profileEmail.value.trim()
+    const bad = email !== '' && (email.length > 254 || !EMAIL.test(email))
+    v.profileError.textContent = bad ? s.emailInvalid : ''
+    if (bad) {
+      v.profileEmail.setAttribute('aria-invalid', 'true')
+      v.profileEmail.focus()
+      return
+    }
+    v.profileEmail.removeAttribute('aria-invalid')
+    const client = this.chat?.client
+    if (!client?.request || (!name && !email)) return
+    try {
+      await client.request({ type: 'profile', ...(name && { name }), ...(email && { email }) })
+      const area = identityArea(this.persist)
+      if (area) {
+        write(area, profileKey(this.relayUrl()), '1')
+        if (name) write(area, NAME_KEY, name)
+      }
+      v.profile.hidden = true
+      v.note.textContent = email ? format(s.saved, { email }) : ''
+      v.note.classList.add('ok')
+      v.input.focus()
+    } catch (error) {
+      v.profileError.textContent = s.refusedBad
+      this.emit('confab-error', { error })
+    }
+  }
+
   private stop(): void {
+    for (const off of this.unbindClient.splice(0)) off()
     this.chat?.stop()
     this.chat = undefined
+    if (this.waiting && !this.ownClient) this.waiting.close()
+    this.waiting = undefined
+    for (const { done } of this.early.splice(0)) done[1](new Error('confab-chat: stopped'))
+    this.operators = undefined
   }
 
   private restart(): void {
@@ -381,6 +583,7 @@ export class ConfabChat extends HTMLElement {
       // The note takes its line from the bottom of the log: a reader at the newest message stays there.
       const follow = this.log.atBottom()
       this.view.note.textContent = note
+      this.view.note.classList.remove('ok')
       if (follow) this.log.scrollToEnd()
     }
     // aria-disabled, not disabled: the button keeps focus, and pressing it re-announces the note.
@@ -405,13 +608,14 @@ export class ConfabChat extends HTMLElement {
     globalThis.visualViewport?.addEventListener('scroll', this.fit)
     this.fit()
     this.contrast()
-    if (this.mode === 'launcher') this.tabWrite(openKey(this.relayUrl(), this.room), '1')
+    if (this.mode === 'launcher') this.tabWrite(openKey(this.relayUrl(), this.place()), '1')
+    this.markRead()
     if (!this.restoring) (this.view.nameForm.hidden ? this.view.input : this.view.nameInput).focus()
   }
 
   private onClose(): void {
     this.emit('confab-close')
-    if (this.mode === 'launcher') this.tabWrite(openKey(this.relayUrl(), this.room), '0')
+    if (this.mode === 'launcher') this.tabWrite(openKey(this.relayUrl(), this.place()), '0')
     globalThis.visualViewport?.removeEventListener('resize', this.fit)
     globalThis.visualViewport?.removeEventListener('scroll', this.fit)
     setViewport(this.viewport, null)
@@ -427,7 +631,7 @@ export class ConfabChat extends HTMLElement {
     const v = this.view
     const launcher = this.mode === 'launcher'
     // `still`: a panel restored open on the next page of the site appears in place, without flying in again.
-    v.root.className = `root ${launcher ? 'launcher-mode' : 'inline'}${this.position === 'left' ? ' left' : ''}${this.opened ? ' open' : ''}${this.restoring ? ' still' : ''}`
+    v.root.className = `root ${launcher ? 'launcher-mode' : 'inline'}${this.position === 'left' ? ' left' : ''}${this.conversation ? ' conv' : ''}${this.opened ? ' open' : ''}${this.restoring ? ' still' : ''}`
     v.panel.hidden = launcher && !this.opened
     v.launcher.setAttribute('aria-expanded', String(this.opened))
     setUnread(v, this.strings, this.unread, this.opened)
@@ -439,10 +643,20 @@ export class ConfabChat extends HTMLElement {
 
   private relabel(): void {
     const s = this.strings
-    applyStrings(this.view, s, this.getAttribute('title') || s.title, this.placeholder || s.placeholder)
+    const conv = this.conversation
+    const title = this.getAttribute('title') || (conv ? this.team || s.team : s.title)
+    applyStrings(this.view, s, title, this.placeholder || s.placeholder)
+    // Conversation mode greets instead of "No messages yet".
+    if (conv) this.view.empty.textContent = this.greeting || s.greeting
+    this.chat?.refresh()
     setUnread(this.view, s, this.unread, this.opened)
     this.contrast()
     this.view.root.lang = this.lang
+    // Locales (issue 16): right-to-left layout for Arabic and Hebrew, and a bundled locale fetched on first use.
+    this.view.root.dir = direction(this.lang)
+    requestLocale(this.lang, () => this.relabel())
+    this.log.relabel()
+    this.chat?.refresh()
   }
 
   private relayUrl(): string {
@@ -466,7 +680,12 @@ export class ConfabChat extends HTMLElement {
   }
 
   private activeKey(): string {
-    return activeKey(this.relayUrl(), this.room)
+    return activeKey(this.relayUrl(), this.place())
+  }
+
+  /** The room, or the visitor's conversation, in the keys of tab storage. */
+  private place(): string {
+    return this.conversation ? CONVERSATION : this.room
   }
 
   private emit<K extends keyof Details>(type: K, detail?: Details[K]): void {

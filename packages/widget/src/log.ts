@@ -56,6 +56,12 @@ export class MessageLog {
     })
   }
 
+  /** After `lang` changed: "You" on one's own messages already shown (locales, issue 16). */
+  relabel(): void {
+    const you = this.strings().you
+    for (const author of this.view.log.querySelectorAll('.msg.own .author')) author.textContent = you
+  }
+
   /** Number of messages shown, pending ones included. */
   get size(): number {
     return this.items.size
@@ -202,11 +208,25 @@ export class MessageLog {
       'div',
       { part: 'message-meta', class: 'meta' },
       // `title`: a name too long for the panel ends in "…" on screen; the pointer shows it whole.
-      h('span', { part: 'author', class: 'author', title: own ? undefined : from.name }, own ? s.you : from.name),
+      h(
+        'span',
+        { part: 'author', class: 'author', dir: 'auto', title: own ? undefined : from.name },
+        own ? s.you : from.name,
+      ),
       time,
     )
-    const bubble = h('div', { part: 'bubble', class: 'bubble' }, linkify(text))
-    const el = h('div', { part: own ? 'message message-own' : 'message', class: own ? 'msg own' : 'msg' }, meta, bubble)
+    const bubble = h('div', { part: 'bubble', class: 'bubble', dir: 'auto' }, linkify(text))
+    // An operator's reply (only the relay can give that role) is marked, so the visitor knows who answered.
+    const op = !own && (from as { role?: string }).role === 'operator'
+    const el = h(
+      'div',
+      {
+        part: own ? 'message message-own' : op ? 'message message-operator' : 'message',
+        class: `msg${own ? ' own' : op ? ' op' : ''}`,
+      },
+      meta,
+      bubble,
+    )
     if (text.length > TALL_CHARS || text.split('\n', TALL_LINES + 1).length > TALL_LINES) this.collapse(el, bubble)
     el.dataset.from = from.id
     el.dataset.ts = String(ts)

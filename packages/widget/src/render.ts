@@ -18,6 +18,13 @@ export interface View {
   typing: HTMLDivElement
   nameForm: HTMLFormElement
   nameInput: HTMLInputElement
+  /** Conversation mode: the optional name and email, asked inline after the first message. */
+  profile: HTMLFormElement
+  profilePrompt: HTMLParagraphElement
+  profileName: HTMLInputElement
+  profileEmail: HTMLInputElement
+  profileError: HTMLDivElement
+  profileDismiss: HTMLButtonElement
   composer: HTMLFormElement
   input: HTMLTextAreaElement
   note: HTMLDivElement
@@ -57,6 +64,7 @@ export function renderView(shadow: ShadowRoot): View {
     part: 'name-input',
     id: 'name',
     autocomplete: 'nickname',
+    dir: 'auto',
     maxlength: '40',
     required: true,
   })
@@ -69,11 +77,37 @@ export function renderView(shadow: ShadowRoot): View {
     h('button', { part: 'name-button', class: 'start' }),
   )
 
+  const profilePrompt = h('p', { class: 'prompt', id: 'profile-prompt' })
+  const profileName = h('input', { part: 'profile-name', id: 'pname', autocomplete: 'name', maxlength: '40' })
+  // type=email for the phone keyboard; novalidate on the form, so the widget's own message says what is wrong.
+  const profileEmail = h('input', {
+    part: 'profile-email',
+    id: 'pemail',
+    type: 'email',
+    autocomplete: 'email',
+    maxlength: '254',
+    'aria-describedby': 'profile-error',
+  })
+  const profileError = h('div', { class: 'field-error', id: 'profile-error', 'aria-live': 'polite' })
+  const profileDismiss = h('button', { type: 'button', class: 'later' })
+  const profile = h(
+    'form',
+    { part: 'profile', class: 'profile', hidden: true, novalidate: true, 'aria-labelledby': 'profile-prompt' },
+    profilePrompt,
+    h('label', { for: 'pname', class: 'vh' }),
+    profileName,
+    h('label', { for: 'pemail', class: 'vh' }),
+    profileEmail,
+    profileError,
+    h('div', { class: 'row' }, h('button', { part: 'profile-button', class: 'start' }), profileDismiss),
+  )
+
   // No maxlength: it cuts a long paste silently; the note below says how much is too long instead.
   const input = h('textarea', {
     part: 'input',
     id: 'input',
     rows: '1',
+    dir: 'auto',
     enterkeyhint: 'send',
     'aria-describedby': 'note',
   })
@@ -97,6 +131,7 @@ export function renderView(shadow: ShadowRoot): View {
     jump,
     typing,
     nameForm,
+    profile,
     note,
     composer,
   )
@@ -118,6 +153,12 @@ export function renderView(shadow: ShadowRoot): View {
     typing,
     nameForm,
     nameInput,
+    profile,
+    profilePrompt,
+    profileName,
+    profileEmail,
+    profileError,
+    profileDismiss,
     composer,
     input,
     note,
@@ -139,6 +180,11 @@ export function applyStrings(v: View, s: Strings, title: string, placeholder: st
   v.nameForm.querySelector('button')!.textContent = s.start
   v.composer.querySelector('label')!.textContent = s.message
   v.sendButton.setAttribute('aria-label', s.send)
+  const [nameLabel, emailLabel] = v.profile.querySelectorAll('label')
+  nameLabel!.textContent = v.profileName.placeholder = `${s.name}`
+  emailLabel!.textContent = v.profileEmail.placeholder = s.email
+  v.profile.querySelector('.start')!.textContent = s.save
+  v.profileDismiss.textContent = s.dismiss
 }
 
 /** Shows the unread count on the launcher badge, and names the launcher for what it does now: open, or close. */

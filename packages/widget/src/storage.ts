@@ -87,3 +87,9 @@ export const activeKey = (relay: string, room: string): string => `confab:active
 
 /** sessionStorage key of the launcher's open (`1`) or closed (`0`) state in this tab. */
 export const openKey = (relay: string, room: string): string => `confab:open:${relay}#${room}`
+
+/** Conversation mode: the room name the relay gave the visitor's conversation, so a return visit joins at once. */
+export const conversationKey = (relay: string): string => `confab:conversation:${relay}`
+
+/** Conversation mode: `1` once the visitor gave a name or email (identity storage), `later` when put off (tab). */
+export const profileKey = (relay: string): string => `confab:profile:${relay}`

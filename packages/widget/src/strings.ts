@@ -36,16 +36,98 @@ export const en = {
   start: 'Start chatting',
   showMore: 'Show more',
   showLess: 'Show less',
+
+  // Conversation mode (the `conversation` attribute): a private thread with the site's team.
+  team: 'Support',
+  greeting: 'Hi! Ask us anything, we usually answer here.',
+  visitor: 'Visitor',
+  operatorOnline: 'Online now',
+  operatorAway: "Away: we'll reply as soon as we can",
+  replyTime: 'Usually replies in {time}',
+  profilePrompt: 'What should we call you? (optional)',
+  email: 'Email',
+  emailOffline: "No one is here right now. We'll reply by email:",
+  emailInvalid: 'Please enter an email address like name@example.com',
+  save: 'Save',
+  saved: "Thanks, we'll reply to {email}",
+  dismiss: 'Not now',
+
+  // The operator inbox (<confab-inbox>).
+  inboxTitle: 'Inbox',
+  signIn: 'Open the sign-in link the relay printed at startup (it ends in #key=…) to use the inbox.',
+  yourName: 'Your name, as visitors will see it',
+  filters: 'Show',
+  filterOpen: 'Open',
+  filterClosed: 'Closed',
+  filterMine: 'Mine',
+  filterUnassigned: 'Unassigned',
+  conversations: 'Conversations',
+  noConversations: 'No conversations here.',
+  pick: 'Pick a conversation.',
+  back: 'Back to conversations',
+  assignMe: 'Assign to me',
+  assignedTo: 'Assigned to {name}',
+  unassigned: 'Unassigned',
+  closeConversation: 'Close',
+  reopen: 'Reopen',
+  statusClosed: 'Closed',
+  unreadN: '{n} unread',
+  visitorOnline: 'online',
+  reply: 'Reply',
+  now: 'now',
 }
 
 /** The widget's strings; replace any subset through the `strings` property or a locale. */
 export type Strings = typeof en
 
 /**
- * Built-in locales by language tag, English only to keep the bundle small.
- * Add one with `ConfabChat.locales.fr = { ... }`; `lang="fr-CA"` falls back to `fr`, then English.
+ * Locales in use by language tag: English is built in; the others are loaded (see {@link requestLocale})
+ * or added with `ConfabChat.locales.fr = { ... }`; `lang="fr-CA"` falls back to `fr`, then English.
  */
 export const locales: Record<string, Partial<Strings>> = { en }
+
+/** The locales the package ships as `dist/locales/TAG.json` (and `.js`), kept out of the English bundle. */
+export const BUNDLED = ['ar', 'de', 'es', 'fr', 'he', 'it', 'ja', 'pt', 'ru', 'zh']
+
+/**
+ * Where {@link requestLocale} fetches a bundled locale from: the folder of widget.js (`…/locales/`),
+ * set by the script-tag build. Empty (an npm import): nothing is fetched; import the table instead.
+ */
+export const localeSource = { base: '' }
+
+/** Primary subtags of languages written right to left. */
+const RTL = ['ar', 'fa', 'he', 'ps', 'ur', 'yi']
+
+/** `rtl` or `ltr` for a language tag; empty without one, so the page's own direction applies. */
+export function direction(lang: string): '' | 'ltr' | 'rtl' {
+  if (!lang) return ''
+  return RTL.includes(lang.split('-')[0]!.toLowerCase()) ? 'rtl' : 'ltr'
+}
+
+const loading = new Map<string, Array<() => void>>()
+
+/**
+ * Loads the bundled locale of `lang` when it is not there yet, then calls `done` (once per load, for every
+ * caller that asked meanwhile); a failed fetch leaves English in place and calls nothing.
+ */
+export function requestLocale(lang: string, done: () => void): void {
+  const tag = lang.split('-')[0]!.toLowerCase()
+  if (!localeSource.base || !BUNDLED.includes(tag) || locales[tag]) return
+  const waiting = loading.get(tag)
+  if (waiting) {
+    waiting.push(done)
+    return
+  }
+  loading.set(tag, [done])
+  fetch(`${localeSource.base}${tag}.json`)
+    .then((response) => (response.ok ? response.json() : Promise.reject(new Error(String(response.status)))))
+    .then((table: Partial<Strings>) => {
+      locales[tag] ??= table
+      for (const callback of loading.get(tag) ?? []) callback()
+    })
+    .catch(() => {})
+    .finally(() => loading.delete(tag))
+}
 
 /**
  * The strings for `lang` (exact tag, then its primary subtag), with `overrides` on top. Tags match in any

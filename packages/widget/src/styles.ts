@@ -5,7 +5,7 @@
 // every template literal marked /* css */ (rollup.config.mjs, minifyCss), so they cost no bytes.
 
 /** The light palette: each public --confab-x read into a private --_x, its default as the fallback. */
-const LIGHT = /* css */ `
+export const LIGHT = /* css */ `
   --_bg: var(--confab-bg, #fff);
   --_fg: var(--confab-fg, #1b1d22);
   --_muted: var(--confab-muted, #555c68);
@@ -20,7 +20,7 @@ const LIGHT = /* css */ `
 `
 
 /** The dark palette. */
-const DARK = /* css */ `
+export const DARK = /* css */ `
   --_bg: var(--confab-bg, #17191e);
   --_fg: var(--confab-fg, #e9ebef);
   --_muted: var(--confab-muted, #a9b0bb);
@@ -417,6 +417,65 @@ time {
 }
 .note:empty {
   padding: 0;
+}
+/* A confirmation ("we'll reply to ..."), not a problem. */
+.note.ok {
+  color: var(--_muted);
+}
+
+/* Conversation mode: the team's name, and below it whether anyone is there; the optional name and email asked inline. */
+.conv .header {
+  flex-wrap: wrap;
+  row-gap: 0;
+}
+.conv .presence {
+  order: 3;
+  flex-basis: 100%;
+  margin-top: -6px;
+}
+.presence.on::before {
+  content: "";
+  display: inline-block;
+  width: 8px;
+  height: 8px;
+  margin-right: 6px;
+  border-radius: 50%;
+  background: #3ddc84;
+  box-shadow: 0 0 0 1.5px currentColor;
+}
+.op .author {
+  color: var(--_fg);
+  font-weight: 700;
+}
+.profile {
+  flex-direction: column;
+  align-items: stretch;
+  gap: 6px;
+  padding: 10px 12px;
+  background: var(--_bubble);
+}
+.prompt {
+  margin: 0;
+  font-size: .9em;
+}
+.profile .row {
+  display: flex;
+  gap: 8px;
+}
+.field-error {
+  color: var(--_danger);
+  font-size: .85em;
+}
+.field-error:empty {
+  display: none;
+}
+.later {
+  border: 0;
+  background: transparent;
+  color: var(--_muted);
+  text-decoration: underline;
+  cursor: pointer;
+  padding: 9px 6px;
 }
 form {
   display: flex;

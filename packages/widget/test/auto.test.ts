@@ -47,6 +47,16 @@ describe('script-tag auto-mount', () => {
     expect(ConfabChat.defaultRelay).toBe('https://chat.example.com')
   })
 
+  it('loaded from a CDN, takes its relay from data-relay, for the mounted widget and every other one', async () => {
+    await load('https://cdn.jsdelivr.net/npm/@confab/widget/dist/widget.js', {
+      room: 'support',
+      relay: 'https://chat.example.com',
+    })
+    const { ConfabChat } = await import('../src/element')
+    expect(ConfabChat.defaultRelay).toBe('https://chat.example.com')
+    expect(document.querySelector('confab-chat')?.getAttribute('relay')).toBe('https://chat.example.com')
+  })
+
   it('honours data-mode="inline"', async () => {
     await load('https://chat.example.com/widget.js', { room: 'lobby', mode: 'inline' })
     expect(document.querySelector('confab-chat')?.getAttribute('mode')).toBe('inline')

@@ -41,6 +41,10 @@ describe('attributes and properties', () => {
   it('observes exactly the attributes of its table, each one once', () => {
     expect([...ConfabChat.observedAttributes].sort()).toEqual(
       [
+        'conversation',
+        'greeting',
+        'team',
+        'reply-time',
         'lang',
         'mode',
         'name',
@@ -57,15 +61,18 @@ describe('attributes and properties', () => {
     )
   })
 
-  it.each(['relay', 'room', 'name', 'token', 'persist'])('opens a new connection when %s changes', (attr) => {
-    const el = mount({ name: 'Kira', mode: 'inline' })
-    const first = lastClient()
-    el.setAttribute(attr, attr === 'persist' ? 'none' : 'changed')
-    expect(first.closed).toBe(true)
-    expect(opened).toHaveLength(2)
-  })
+  it.each(['relay', 'room', 'name', 'token', 'persist', 'conversation'])(
+    'opens a new connection when %s changes',
+    (attr) => {
+      const el = mount({ name: 'Kira', mode: 'inline' })
+      const first = lastClient()
+      el.setAttribute(attr, attr === 'persist' ? 'none' : 'changed')
+      expect(first.closed).toBe(true)
+      expect(opened).toHaveLength(2)
+    },
+  )
 
-  it.each(['theme', 'placeholder', 'title', 'lang', 'position', 'mode'])(
+  it.each(['theme', 'placeholder', 'title', 'lang', 'position', 'mode', 'greeting', 'team', 'reply-time'])(
     'keeps the connection when %s changes',
     (attr) => {
       const el = mount({ name: 'Kira', mode: 'inline' })

@@ -56,6 +56,10 @@ export class FakeRoom extends Emitter implements ChatRoom {
   typing(): void {
     this.typed++
   }
+  reads = 0
+  markRead(): void {
+    this.reads++
+  }
   async history(options: { before?: number; limit?: number }): Promise<Message[]> {
     this.historyCalls.push(options)
     return this.historyResult
@@ -81,6 +85,28 @@ export class FakeClient extends Emitter implements ChatClient {
   }
   close(): void {
     this.closed = true
+  }
+  /** Conversation mode: `conversation` requests (which name the room), settled by the test. */
+  readonly conversations: { resolve(name: string): void; reject(e: Error): void }[] = []
+  /** Other ref'd requests (the `profile` frame), answered at once. */
+  readonly requests: Record<string, unknown>[] = []
+  /** `conversation()` calls (the operator-presence subscription), with their join options. */
+  readonly subscribed: unknown[] = []
+  conversation(options?: unknown): Promise<FakeRoom> {
+    this.subscribed.push(options)
+    return new Promise(() => undefined)
+  }
+  request(frame: Record<string, unknown>): Promise<unknown> {
+    if (frame.type === 'conversation') {
+      return new Promise((resolve, reject) =>
+        this.conversations.push({
+          resolve: (room) => resolve({ type: 'conversation', room, conversation: null }),
+          reject,
+        }),
+      )
+    }
+    this.requests.push(frame)
+    return Promise.resolve({ type: 'conversation', conversation: null })
   }
   setStatus(status: Status): void {
     this.status = status

@@ -37,3 +37,22 @@ describe('size', () => {
     expect(css).toContain('@media (prefers-color-scheme:dark){:host(:not([theme=light])){')
   })
 })
+
+const INBOX = resolve(__dirname, '../dist/inbox.js')
+
+/** The inbox's own budget (issue 13): the whole /inbox.js, SDK included, minified and gzipped. */
+const INBOX_BUDGET = 40 * 1024
+
+describe('inbox size', () => {
+  it('dist/inbox.js (SDK included) stays within 40 KB min+gzip and is one minified file', () => {
+    if (!existsSync(INBOX)) throw new Error(`${INBOX} is missing: run \`npm run build\` first`)
+    const code = readFileSync(INBOX, 'utf8')
+    const size = (gzipSize as (text: string) => number)(code)
+    console.info(`inbox.js: ${code.length} bytes minified, ${size} bytes gzip -9 (budget ${INBOX_BUDGET})`)
+    expect(size).toBeLessThanOrEqual(INBOX_BUDGET)
+    expect(code).not.toMatch(/^\s*import\s/m)
+    expect(code.split('\n').length).toBeLessThan(10)
+    // Its stylesheet is minified like the widget's.
+    expect(code).toContain('.filter[aria-pressed=true]{')
+  })
+})

@@ -13,6 +13,7 @@ const DIST = [resolve(__dirname, '../dist/index.d.ts'), resolve(__dirname, '../.
 
 describe('published types', () => {
   it.each([
+    ['node16', 'node16'],
     ['nodenext', 'nodenext'],
     ['esnext', 'bundler'],
   ])('an app compiled with module %s, resolution %s type-checks against dist', (module, resolution) => {
@@ -31,5 +32,61 @@ describe('published types', () => {
       output = String((error as { stdout?: string }).stdout ?? error)
     }
     expect(output).toBe('')
+  })
+})
+
+describe('JSX typings', () => {
+  it.each([
+    ['React 19', 'react-app.tsx', 'react'],
+    ['Preact', 'preact-app.tsx', 'preact'],
+  ])(
+    '%s: <confab-chat> takes its attributes, strings and typed confab-* handlers',
+    (_name, file, source) => {
+      const args = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--target', 'es2022', '--lib', 'es2022,dom']
+      const jsx = ['--jsx', 'react-jsx', '--jsxImportSource', source, '--types', 'node']
+      let output = ''
+      try {
+        execFileSync(
+          process.execPath,
+          [
+            tsc,
+            ...args,
+            ...jsx,
+            '--module',
+            'nodenext',
+            '--moduleResolution',
+            'nodenext',
+            resolve(__dirname, 'fixtures', file),
+          ],
+          { encoding: 'utf8' },
+        )
+      } catch (error) {
+        output = String((error as { stdout?: string }).stdout ?? error)
+      }
+      expect(output).toBe('')
+    },
+    60_000,
+  )
+})
+
+describe('examples/react', () => {
+  it('type-checks against the built widget (React 19 JSX, typed event props)', () => {
+    let output = ''
+    try {
+      execFileSync(process.execPath, [tsc, '-p', resolve(__dirname, '../../../examples/react')], { encoding: 'utf8' })
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout ?? error)
+    }
+    expect(output).toBe('')
+  }, 60_000)
+})
+
+describe('server-side rendering', () => {
+  it('importing the built package in plain Node (no HTMLElement) defines nothing and throws nothing', () => {
+    const script = `
+      const m = await import(${JSON.stringify(resolve(__dirname, '../dist/index.js'))})
+      console.log(typeof m.ConfabChat, typeof globalThis.HTMLElement, typeof globalThis.customElements)`
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(output.trim()).toBe('function undefined undefined')
   })
 })

@@ -1,4 +1,4 @@
-import type { Member, Message } from '@confab/sdk/protocol'
+import type { Conversation, Member, Message } from '@confab/sdk/protocol'
 import type { Ban } from '../store/types'
 
 /** Something that happened in a room, fanned out to every node that has subscribers in it. */
@@ -11,6 +11,8 @@ export type BrokerEvent =
   | { type: 'deleted'; offset: number }
   /** A ban or mute changed (moderation.ts); `ban` is set for a new one. Only on the control channel. */
   | { type: 'control'; ban?: Ban | undefined }
+  /** Only on the relay-wide `#operators` channel (conversations.ts): an index entry was created or changed. */
+  | { type: 'conversation'; conversation: Conversation }
 
 /** Receives every event of every room this node subscribed to, from any node (this one included). */
 export type BrokerHandler = (room: string, event: BrokerEvent) => void

@@ -98,6 +98,16 @@ export class RedisKeys {
     return `${this.prefix}room:*:log`
   }
 
+  /** Hash with field `e`: one conversation's index entry as JSON (the id is base64url already). */
+  conversation(id: string): string {
+    return `${this.prefix}conv:${encode(id)}`
+  }
+
+  /** Sorted set of conversation ids by `lastActivityAt`: the index order. */
+  conversations(): string {
+    return `${this.prefix}conversations`
+  }
+
   #room(room: string): string {
     return `${this.prefix}room:{${encode(room)}}`
   }

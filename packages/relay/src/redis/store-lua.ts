@@ -49,7 +49,7 @@ return {epoch, head, length}
 `
 
 /**
- * KEYS meta, stream, id key, ids hash, untouched-room epoch; ARGV scoped id
+ * KEYS meta, stream, id key, ids hash, untouched-room epoch[, conversation, index]; ARGV scoped id
  * (sender and client id, see `RedisKeys.scopedId`), draft JSON, history
  * limit, idempotency window in ms, candidate epoch.
  * An id is known while its message is retained (the ids hash, trimmed
@@ -57,7 +57,11 @@ return {epoch, head, length}
  * whichever is longer. A known id returns `{1, offset, ts, draft JSON or '', epoch}`
  * (the original, nothing written); otherwise the draft is appended with the
  * next offset, the stream trimmed to the limit, the id recorded both ways, and
- * `{0, offset, ts, '', epoch}` returned.
+ * `{0, offset, ts, '', epoch, entry}` returned.
+ * In a conversation room (ARGV[6] the sender's side, 'visitor' or 'operator';
+ * '' elsewhere) the index entry is updated in the same step: KEYS[6] its hash,
+ * KEYS[7] the index; ARGV[7] a new entry's JSON, ARGV[8] the preview, ARGV[9]
+ * the visitor's name. `entry` is the updated entry's JSON ('' outside conversations).
  */
 export const APPEND_LUA = `${ROOM}
 local epoch, head = room(KEYS[1], KEYS[2], KEYS[5], ARGV[5], true)
@@ -84,7 +88,53 @@ redis.call('HSET', KEYS[1], 'head', head)
 local record = head .. ':' .. ts
 redis.call('HSET', KEYS[4], ARGV[1], record)
 redis.call('SET', KEYS[3], record, 'PX', ARGV[4])
-return {0, head, ts, '', epoch}
+local entry = ''
+if ARGV[6] ~= '' then
+  local stored = redis.call('HGET', KEYS[6], 'e')
+  local e
+  if stored then e = cjson.decode(stored) else
+    e = cjson.decode(ARGV[7])
+    e.createdAt = ts
+  end
+  e.lastActivityAt = ts
+  e.preview = ARGV[8]
+  if ARGV[6] == 'visitor' then
+    e.unread.operators = e.unread.operators + 1
+    e.status = 'open'
+    e.visitor.name = ARGV[9]
+  else
+    e.unread.visitor = e.unread.visitor + 1
+  end
+  entry = cjson.encode(e)
+  redis.call('HSET', KEYS[6], 'e', entry)
+  redis.call('ZADD', KEYS[7], ts, e.id)
+end
+return {0, head, ts, '', epoch, entry}
+`
+
+/**
+ * KEYS conversation hash, index; ARGV patch JSON, new entry JSON or '' (then a
+ * missing entry stays missing), now in ms. Applies the patch to the stored entry
+ * in one step and returns its JSON, or '' when there is none.
+ */
+export const UPDATE_CONVERSATION_LUA = `
+local stored = redis.call('HGET', KEYS[1], 'e')
+local e
+if stored then e = cjson.decode(stored) elseif ARGV[2] ~= '' then
+  e = cjson.decode(ARGV[2])
+  e.createdAt = tonumber(ARGV[3])
+  e.lastActivityAt = tonumber(ARGV[3])
+else return '' end
+local patch = cjson.decode(ARGV[1])
+if patch.status then e.status = patch.status end
+if patch.assignee ~= nil then e.assignee = patch.assignee end
+if patch.visitorName then e.visitor.name = patch.visitorName end
+if patch.email then e.visitor.email = patch.email end
+if patch.read then e.unread[patch.read] = 0 end
+local entry = cjson.encode(e)
+redis.call('HSET', KEYS[1], 'e', entry)
+redis.call('ZADD', KEYS[2], e.lastActivityAt, e.id)
+return entry
 `
 
 /** KEYS events hash, order list; ARGV id, event JSON. Queues the event once. */

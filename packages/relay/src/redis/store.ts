@@ -1,6 +1,19 @@
 import { randomUUID } from 'node:crypto'
-import type { Member, Message, Meta } from '@confab/sdk/protocol'
+import type { Conversation, Member, Message, Meta } from '@confab/sdk/protocol'
 import type { Redis } from 'ioredis'
+import {
+  type ConversationPage,
+  type ConversationPatch,
+  type ConversationQuery,
+  conversationId,
+  decodeCursor,
+  isAfter,
+  matches,
+  newConversation,
+  PREVIEW_LENGTH,
+  pageSize,
+  toPage,
+} from '../store/conversations'
 import {
   type AppendResult,
   type Ban,
@@ -14,7 +27,16 @@ import {
 import { guarded } from './guard'
 import { decode, encode, RedisKeys, scopedId } from './keys'
 import { LuaScript } from './script'
-import { APPEND_LUA, ERASE_LUA, EXPIRE_LUA, FINISH_EVENT_LUA, LEASE_LUA, PUSH_EVENT_LUA, STATE_LUA } from './store-lua'
+import {
+  APPEND_LUA,
+  ERASE_LUA,
+  EXPIRE_LUA,
+  FINISH_EVENT_LUA,
+  LEASE_LUA,
+  PUSH_EVENT_LUA,
+  STATE_LUA,
+  UPDATE_CONVERSATION_LUA,
+} from './store-lua'
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -41,6 +63,10 @@ const finishEventScript = new LuaScript(FINISH_EVENT_LUA)
 const leaseScript = new LuaScript(LEASE_LUA)
 const eraseScript = new LuaScript(ERASE_LUA)
 const expireScript = new LuaScript(EXPIRE_LUA)
+const updateConversationScript = new LuaScript(UPDATE_CONVERSATION_LUA)
+
+/** Index entries read per round trip while a filtered listing fills its page. */
+const SCAN_BATCH = 200
 
 /**
  * History, offsets and idempotency in Redis, shared by every relay node: one
@@ -72,6 +98,16 @@ export class RedisStore implements Store {
     const json = JSON.stringify(stored)
     const { room } = draft
     const keys = this.#keys
+    const conv = draft.conversation
+    const convKeys = conv ? [keys.conversation(conversationId(conv.visitor.id)), keys.conversations()] : []
+    const convArgs = conv
+      ? [
+          conv.by,
+          JSON.stringify(newConversation(conv.visitor, 0)),
+          [...draft.text].slice(0, PREVIEW_LENGTH).join(''),
+          conv.visitor.name,
+        ]
+      : ['', '', '', '']
     const reply = await guarded(
       appendScript.run(
         this.#redis,
@@ -81,14 +117,17 @@ export class RedisStore implements Store {
           keys.id(room, draft.from.id, draft.id),
           keys.ids(room),
           keys.untouchedEpoch(),
+          ...convKeys,
         ],
-        [scopedId(draft.from.id, draft.id), json, this.#limit, this.#window, randomUUID()],
+        [scopedId(draft.from.id, draft.id), json, this.#limit, this.#window, randomUUID(), ...convArgs],
       ),
     )
-    const [duplicate, offset, ts, original, epoch] = reply as [number, number, number, string, string]
+    const [duplicate, offset, ts, original, epoch, entry] = reply as [number, number, number, string, string, string?]
     // A duplicate whose entry was trimmed away is answered from the resent draft: same id, same offset.
     const body = duplicate === 1 && original !== '' ? (JSON.parse(original) as StoredDraft) : stored
-    return { message: toMessage(draft.room, offset, ts, body), duplicate: duplicate === 1, epoch }
+    const result: AppendResult = { message: toMessage(draft.room, offset, ts, body), duplicate: duplicate === 1, epoch }
+    if (entry) result.conversation = fromJson(entry)
+    return result
   }
 
   async state(room: string): Promise<RoomState> {
@@ -248,8 +287,58 @@ export class RedisStore implements Store {
     } while (cursor !== '0')
   }
 
+  async conversation(id: string): Promise<Conversation | null> {
+    const entry = await guarded(this.#redis.hget(this.#keys.conversation(id), 'e'))
+    return entry === null ? null : fromJson(entry)
+  }
+
+  async updateConversation(id: string, patch: ConversationPatch): Promise<Conversation | null> {
+    const { visitor, ...changes } = patch
+    const fresh = visitor === undefined ? '' : JSON.stringify(newConversation(visitor, 0))
+    const reply = await guarded(
+      updateConversationScript.run(
+        this.#redis,
+        [this.#keys.conversation(id), this.#keys.conversations()],
+        [JSON.stringify(changes), fresh, Date.now()],
+      ),
+    )
+    return reply === '' ? null : fromJson(reply as string)
+  }
+
+  /** Walks the index newest first from the cursor, reading entries in batches until the page (and one more) is filled. */
+  async conversations(query: ConversationQuery): Promise<ConversationPage> {
+    const mark = query.cursor === undefined ? null : decodeCursor(query.cursor)
+    const limit = pageSize(query.limit)
+    const items: Conversation[] = []
+    const index = this.#keys.conversations()
+    const max = mark === null ? '+inf' : String(mark.at)
+    let skip = 0
+    while (items.length <= limit) {
+      const ids = await guarded(this.#redis.zrevrangebyscore(index, max, '-inf', 'LIMIT', skip, SCAN_BATCH))
+      if (ids.length === 0) break
+      skip += ids.length
+      const pipeline = this.#redis.pipeline()
+      for (const id of ids) pipeline.hget(this.#keys.conversation(id), 'e')
+      const replies = (await guarded(pipeline.exec())) ?? []
+      for (const [error, entry] of replies) {
+        if (error) throw error
+        if (typeof entry !== 'string') continue
+        const conversation = fromJson(entry)
+        if (isAfter(conversation, mark) && matches(conversation, query)) items.push(conversation)
+        if (items.length > limit) break
+      }
+      if (ids.length < SCAN_BATCH) break
+    }
+    return toPage(items, limit)
+  }
+
   /** The connection belongs to the backend, which quits it; nothing is held here. */
   async close(): Promise<void> {}
+}
+
+/** An entry as Lua's cjson wrote it: an empty email would never be stored, an absent one stays absent. */
+function fromJson(json: string): Conversation {
+  return JSON.parse(json) as Conversation
 }
 
 /** A COUNT Redis accepts: a non-negative integer, capped so `Infinity` means "all". */

@@ -63,6 +63,19 @@ const MIGRATIONS: readonly ((db: Database) => void)[] = [
   },
   (db) => {
     db.exec(`
+      -- The conversation index: the entry as JSON (body) and the columns the listing filters and sorts on.
+      CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        last INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        assignee TEXT,
+        body TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX conversations_by_activity ON conversations (last DESC, id DESC);
+    `)
+  },
+  (db) => {
+    db.exec(`
       -- Bans and mutes (docs/moderation.md): body is the JSON of the whole ban.
       CREATE TABLE bans (id TEXT PRIMARY KEY, until INTEGER, body TEXT NOT NULL) WITHOUT ROWID;
 

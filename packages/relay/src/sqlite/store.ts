@@ -1,5 +1,6 @@
-import type { Member, Message, Meta } from '@confab/sdk/protocol'
+import type { Conversation, Member, Message, Meta } from '@confab/sdk/protocol'
 import type { Database, Statement } from 'better-sqlite3'
+import type { ConversationPage, ConversationPatch, ConversationQuery } from '../store/conversations'
 import {
   type AppendResult,
   type Ban,
@@ -11,6 +12,7 @@ import {
   type Store,
   StoreUnavailableError,
 } from '../store/types'
+import { SqliteConversations } from './conversations'
 
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions {
@@ -83,6 +85,8 @@ export class SqliteStore implements Store {
     before: Statement<[string, number, number], MessageRow>
   }
   readonly #append: (draft: Draft, body: string, now: number) => AppendResult
+  readonly #conversations: SqliteConversations
+  readonly #update: (id: string, patch: ConversationPatch, now: number) => Conversation | null
 
   constructor(db: Database, epoch: string, onError: (error: unknown) => void, options: SqliteStoreOptions = {}) {
     this.#db = db
@@ -113,7 +117,11 @@ export class SqliteStore implements Store {
          WHERE room = (SELECT id FROM rooms WHERE name = ?) AND offset < ? ORDER BY offset DESC LIMIT ?`,
       ),
     }
-    // One transaction: the offset, the trim and the id records land together or not at all.
+    this.#conversations = new SqliteConversations(db)
+    this.#update = db.transaction((id: string, patch: ConversationPatch, now: number) =>
+      this.#conversations.update(id, patch, now),
+    )
+    // One transaction: the offset, the trim, the id records and the conversation entry land together or not at all.
     this.#append = db.transaction((draft: Draft, body: string, now: number): AppendResult => {
       const sql = this.#sql
       const room = sql.room.get(draft.room) ?? (sql.newRoom.get(draft.room) as RoomRow)
@@ -135,11 +143,11 @@ export class SqliteStore implements Store {
         sql.trim.run(room.id, first)
       }
       sql.move.run(offset, first, room.id)
-      return {
-        message: toMessage(draft.room, { offset, ts: now, id: draft.id, body }),
-        duplicate: false,
-        epoch: this.#epoch,
-      }
+      const message = toMessage(draft.room, { offset, ts: now, id: draft.id, body })
+      const conversation = this.#conversations.appended(draft, message)
+      return conversation === undefined
+        ? { message, duplicate: false, epoch: this.#epoch }
+        : { message, duplicate: false, epoch: this.#epoch, conversation }
     })
   }
 
@@ -285,6 +293,18 @@ export class SqliteStore implements Store {
         return rows
       })(),
     )
+  }
+
+  async conversations(query: ConversationQuery): Promise<ConversationPage> {
+    return this.#guard(() => this.#conversations.list(query))
+  }
+
+  async conversation(id: string): Promise<Conversation | null> {
+    return this.#guard(() => this.#conversations.get(id))
+  }
+
+  async updateConversation(id: string, patch: ConversationPatch): Promise<Conversation | null> {
+    return this.#guard(() => this.#update(id, patch, this.#now()))
   }
 
   /** Stops answering; the backend closes the file. */

@@ -1,5 +1,20 @@
 import { randomUUID } from 'node:crypto'
-import type { Message } from '@confab/sdk/protocol'
+import type { Conversation, Message } from '@confab/sdk/protocol'
+import {
+  afterMessage,
+  byActivity,
+  type ConversationPage,
+  type ConversationPatch,
+  type ConversationQuery,
+  conversationId,
+  decodeCursor,
+  isAfter,
+  matches,
+  newConversation,
+  pageSize,
+  patched,
+  toPage,
+} from './conversations'
 import {
   type AppendResult,
   type Ban,
@@ -59,6 +74,7 @@ function idKey(draft: Draft): string {
 export class MemoryStore implements Store {
   readonly ready = true
   readonly #rooms = new Map<string, Room>()
+  readonly #conversations = new Map<string, Conversation>()
   /** The epoch of every room of this store, written or not. */
   readonly #epoch = randomUUID()
   readonly #limit: number
@@ -101,7 +117,13 @@ export class MemoryStore implements Store {
     room.ids.delete(key)
     room.ids.set(key, { offset: message.offset, ts: now, expires: now + this.#window })
     this.#expireIds(room, now)
-    return { message, duplicate: false, epoch: room.state.epoch }
+    if (draft.conversation === undefined) return { message, duplicate: false, epoch: room.state.epoch }
+    const { visitor, by } = draft.conversation
+    const id = conversationId(visitor.id)
+    const entry = afterMessage(this.#conversations.get(id) ?? newConversation(visitor, now), message, by)
+    if (by === 'visitor') entry.visitor.name = visitor.name
+    this.#conversations.set(id, entry)
+    return { message, duplicate: false, epoch: room.state.epoch, conversation: entry }
   }
 
   async state(name: string): Promise<RoomState> {
@@ -125,6 +147,29 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.#rooms.clear()
+    this.#conversations.clear()
+  }
+
+  async conversations(query: ConversationQuery): Promise<ConversationPage> {
+    const mark = query.cursor === undefined ? null : decodeCursor(query.cursor)
+    const limit = pageSize(query.limit)
+    const items = [...this.#conversations.values()]
+      .filter((entry) => matches(entry, query) && isAfter(entry, mark))
+      .sort(byActivity)
+      .slice(0, limit + 1)
+    return toPage(items, limit)
+  }
+
+  async conversation(id: string): Promise<Conversation | null> {
+    return this.#conversations.get(id) ?? null
+  }
+
+  async updateConversation(id: string, patch: ConversationPatch): Promise<Conversation | null> {
+    const entry = this.#conversations.get(id) ?? (patch.visitor && newConversation(patch.visitor, this.#now()))
+    if (!entry) return null
+    const next = patched(entry, patch)
+    this.#conversations.set(id, next)
+    return next
   }
 
   async find(name: string, sender: string, id: string): Promise<Message | undefined> {

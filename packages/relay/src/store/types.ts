@@ -1,4 +1,7 @@
-import type { Member, Message, Meta } from '@confab/sdk/protocol'
+import type { Conversation, Member, Message, Meta } from '@confab/sdk/protocol'
+import type { ConversationPage, ConversationPatch, ConversationQuery } from './conversations'
+
+export type { ConversationPage, ConversationPatch, ConversationQuery } from './conversations'
 
 /** What a publish asks the store to keep; the store adds `offset` and `ts`. */
 export interface Draft {
@@ -7,6 +10,8 @@ export interface Draft {
   from: Member
   text: string
   meta?: Meta
+  /** Set by the registry for `conv:` rooms: the index entry is updated in the same step as the append. */
+  conversation?: { visitor: Member; by: 'visitor' | 'operator' }
 }
 
 /** Where a room's history stands. */
@@ -26,6 +31,8 @@ export interface AppendResult {
   duplicate: boolean
   /** The room's epoch when the message was stored or found: `message.offset` counts in it. */
   epoch: string
+  /** The conversation's entry after the append (conversation rooms only, not for a duplicate). */
+  conversation?: Conversation
 }
 
 /**
@@ -52,6 +59,12 @@ export interface Store {
   /** True while the backend is reachable (drives `/readyz`). */
   readonly ready: boolean
   close(): Promise<void>
+  /** A page of the conversation index, newest activity first (see store/conversations.ts). */
+  conversations(query: ConversationQuery): Promise<ConversationPage>
+  /** One entry by id, or null. */
+  conversation(id: string): Promise<Conversation | null>
+  /** Applies the patch atomically; null when the entry does not exist and the patch has no `visitor` to create it. */
+  updateConversation(id: string, patch: ConversationPatch): Promise<Conversation | null>
 
   // Moderation, hooks, webhooks and privacy (issue 15; docs/moderation.md, docs/webhooks.md, docs/privacy.md).
 

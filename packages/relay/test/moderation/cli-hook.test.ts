@@ -33,10 +33,13 @@ describe('the command: CONFAB_HOOK_URL and CONFAB_WEBHOOK_*', () => {
     hook.answer = () => ({ status: 200, json: { action: 'modify', text: 'rewritten' } })
     const receiver = await HookServer.start()
     receiver.answer = () => ({ status: 200 })
-    const child = spawn(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn'], {
+    // In memory and without the run's REDIS_URL: the command would otherwise write ./confab.db (or use Redis).
+    const { REDIS_URL: _redis, ...env } = process.env
+    const args = [BIN, '--memory', '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn']
+    const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: {
-        ...process.env,
+        ...env,
         CONFAB_HOOK_URL: hook.url,
         CONFAB_WEBHOOK_URL: receiver.url,
         CONFAB_WEBHOOK_SECRET: 'webhook-secret-0123456789',

@@ -22,7 +22,19 @@ const BODY = JSON.stringify({ text: TEXT })
 async function startCapped(): Promise<{ child: ChildProcess; base: string; log: () => string }> {
   const child = spawn(
     process.execPath,
-    ['--max-old-space-size=64', BIN, '--host', '127.0.0.1', '--port', '0', '--api-key', KEY, '--history-limit', '1000'],
+    [
+      '--max-old-space-size=64',
+      BIN,
+      '--memory',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--api-key',
+      KEY,
+      '--history-limit',
+      '1000',
+    ],
     { env: { ...process.env, LOG_LEVEL: 'warn', REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let log = ''

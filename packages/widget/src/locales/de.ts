@@ -1,0 +1,43 @@
+// German strings of <confab-chat>. A key missing here falls back to English.
+import type { Strings } from '../strings.js'
+
+const strings: Partial<Strings> = {
+  title: 'Chat',
+  open: 'Chat öffnen',
+  openUnread: 'Chat öffnen, {n} ungelesen',
+  close: 'Chat schließen',
+  log: 'Nachrichten',
+  message: 'Nachricht',
+  placeholder: 'Nachricht schreiben…',
+  send: 'Senden',
+  loadEarlier: 'Ältere Nachrichten laden',
+  newMessages: 'Neue Nachrichten',
+  empty: 'Noch keine Nachrichten. Sag Hallo!',
+  reconnecting: 'Verbindung wird wiederhergestellt…',
+  offline: 'Offline: Nachrichten werden gesendet, sobald du wieder online bist',
+  closed: 'Getrennt',
+  unauthorized:
+    'Deine Anmeldung wurde nicht akzeptiert, daher ist der Chat nicht verfügbar. Lade die Seite neu, um es erneut zu versuchen.',
+  siteRefused: 'Dieser Chat ist auf dieser Website nicht verfügbar.',
+  forbidden: 'Du hast keinen Zugriff auf diesen Raum.',
+  tooLong: 'Zu lang: {n} von {max} Zeichen',
+  sending: 'Wird gesendet…',
+  failed: 'Nicht gesendet',
+  refusedTooLong: 'Nicht gesendet: länger als {max} Zeichen',
+  refusedTooLongUnknown: 'Nicht gesendet: zu lang für diesen Chat',
+  refusedForbidden: 'Nicht gesendet: Du darfst in diesem Raum nicht schreiben',
+  refusedBad: 'Nicht gesendet: Der Chat-Server hat diese Nachricht abgelehnt',
+  unconfirmed: 'Noch nicht bestätigt…',
+  retry: 'Erneut versuchen',
+  you: 'Du',
+  online: '{n} online',
+  typing1: '{a} schreibt…',
+  typing2: '{a} und {b} schreiben…',
+  typingN: 'Mehrere Personen schreiben…',
+  namePrompt: 'Wie sollen wir dich nennen?',
+  name: 'Dein Name',
+  start: 'Chat starten',
+  showMore: 'Mehr anzeigen',
+  showLess: 'Weniger anzeigen',
+}
+export default strings

@@ -1,0 +1,43 @@
+// Spanish strings of <confab-chat>. A key missing here falls back to English.
+import type { Strings } from '../strings.js'
+
+const strings: Partial<Strings> = {
+  title: 'Chat',
+  open: 'Abrir el chat',
+  openUnread: 'Abrir el chat, {n} sin leer',
+  close: 'Cerrar el chat',
+  log: 'Mensajes',
+  message: 'Mensaje',
+  placeholder: 'Escribe un mensaje…',
+  send: 'Enviar',
+  loadEarlier: 'Cargar mensajes anteriores',
+  newMessages: 'Mensajes nuevos',
+  empty: 'Aún no hay mensajes. ¡Saluda!',
+  reconnecting: 'Reconectando…',
+  offline: 'Sin conexión: los mensajes se enviarán cuando vuelvas',
+  closed: 'Desconectado',
+  unauthorized:
+    'No se aceptó tu inicio de sesión, así que el chat no está disponible. Recarga la página para intentarlo de nuevo.',
+  siteRefused: 'Este chat no está disponible en este sitio.',
+  forbidden: 'No tienes acceso a esta sala.',
+  tooLong: 'Demasiado largo: {n} de {max} caracteres',
+  sending: 'Enviando…',
+  failed: 'No enviado',
+  refusedTooLong: 'No enviado: más de {max} caracteres',
+  refusedTooLongUnknown: 'No enviado: demasiado largo para este chat',
+  refusedForbidden: 'No enviado: no puedes escribir en esta sala',
+  refusedBad: 'No enviado: el servidor del chat rechazó este mensaje',
+  unconfirmed: 'Aún sin confirmar…',
+  retry: 'Reintentar',
+  you: 'Tú',
+  online: '{n} en línea',
+  typing1: '{a} está escribiendo…',
+  typing2: '{a} y {b} están escribiendo…',
+  typingN: 'Varias personas están escribiendo…',
+  namePrompt: '¿Cómo te llamamos?',
+  name: 'Tu nombre',
+  start: 'Empezar a chatear',
+  showMore: 'Mostrar más',
+  showLess: 'Mostrar menos',
+}
+export default strings

@@ -1,0 +1,43 @@
+// French strings of <confab-chat>. A key missing here falls back to English.
+import type { Strings } from '../strings.js'
+
+const strings: Partial<Strings> = {
+  title: 'Chat',
+  open: 'Ouvrir le chat',
+  openUnread: 'Ouvrir le chat, {n} non lus',
+  close: 'Fermer le chat',
+  log: 'Messages',
+  message: 'Message',
+  placeholder: 'Écrire un message…',
+  send: 'Envoyer',
+  loadEarlier: 'Charger les messages précédents',
+  newMessages: 'Nouveaux messages',
+  empty: 'Aucun message pour l’instant. Dites bonjour !',
+  reconnecting: 'Reconnexion…',
+  offline: 'Hors ligne : les messages partiront à votre retour',
+  closed: 'Déconnecté',
+  unauthorized:
+    'Votre connexion n’a pas été acceptée, le chat est donc indisponible. Rechargez la page pour réessayer.',
+  siteRefused: 'Ce chat n’est pas disponible sur ce site.',
+  forbidden: 'Vous n’avez pas accès à ce salon.',
+  tooLong: 'Trop long : {n} caractères sur {max}',
+  sending: 'Envoi…',
+  failed: 'Non envoyé',
+  refusedTooLong: 'Non envoyé : plus de {max} caractères',
+  refusedTooLongUnknown: 'Non envoyé : trop long pour ce chat',
+  refusedForbidden: 'Non envoyé : vous ne pouvez pas écrire dans ce salon',
+  refusedBad: 'Non envoyé : le serveur de chat a refusé ce message',
+  unconfirmed: 'Pas encore confirmé…',
+  retry: 'Réessayer',
+  you: 'Vous',
+  online: '{n} en ligne',
+  typing1: '{a} écrit…',
+  typing2: '{a} et {b} écrivent…',
+  typingN: 'Plusieurs personnes écrivent…',
+  namePrompt: 'Comment doit-on vous appeler ?',
+  name: 'Votre nom',
+  start: 'Commencer',
+  showMore: 'Afficher plus',
+  showLess: 'Afficher moins',
+}
+export default strings

@@ -1,0 +1,43 @@
+// Italian strings of <confab-chat>. A key missing here falls back to English.
+import type { Strings } from '../strings.js'
+
+const strings: Partial<Strings> = {
+  title: 'Chat',
+  open: 'Apri la chat',
+  openUnread: 'Apri la chat, {n} non letti',
+  close: 'Chiudi la chat',
+  log: 'Messaggi',
+  message: 'Messaggio',
+  placeholder: 'Scrivi un messaggio…',
+  send: 'Invia',
+  loadEarlier: 'Carica i messaggi precedenti',
+  newMessages: 'Nuovi messaggi',
+  empty: 'Ancora nessun messaggio. Saluta!',
+  reconnecting: 'Riconnessione…',
+  offline: 'Offline: i messaggi verranno inviati quando tornerai online',
+  closed: 'Disconnesso',
+  unauthorized:
+    'Il tuo accesso non è stato accettato, quindi la chat non è disponibile. Ricarica la pagina per riprovare.',
+  siteRefused: 'Questa chat non è disponibile su questo sito.',
+  forbidden: 'Non hai accesso a questa stanza.',
+  tooLong: 'Troppo lungo: {n} di {max} caratteri',
+  sending: 'Invio…',
+  failed: 'Non inviato',
+  refusedTooLong: 'Non inviato: più di {max} caratteri',
+  refusedTooLongUnknown: 'Non inviato: troppo lungo per questa chat',
+  refusedForbidden: 'Non inviato: non puoi scrivere in questa stanza',
+  refusedBad: 'Non inviato: il server della chat ha rifiutato questo messaggio',
+  unconfirmed: 'Non ancora confermato…',
+  retry: 'Riprova',
+  you: 'Tu',
+  online: '{n} online',
+  typing1: '{a} sta scrivendo…',
+  typing2: '{a} e {b} stanno scrivendo…',
+  typingN: 'Più persone stanno scrivendo…',
+  namePrompt: 'Come ti chiamiamo?',
+  name: 'Il tuo nome',
+  start: 'Inizia a chattare',
+  showMore: 'Mostra di più',
+  showLess: 'Mostra di meno',
+}
+export default strings

@@ -1,0 +1,43 @@
+// Japanese strings of <confab-chat>. A key missing here falls back to English.
+import type { Strings } from '../strings.js'
+
+const strings: Partial<Strings> = {
+  title: 'チャット',
+  open: 'チャットを開く',
+  openUnread: 'チャットを開く（未読 {n} 件）',
+  close: 'チャットを閉じる',
+  log: 'メッセージ一覧',
+  message: 'メッセージ',
+  placeholder: 'メッセージを入力…',
+  send: '送信',
+  loadEarlier: '以前のメッセージを読み込む',
+  newMessages: '新着メッセージ',
+  empty: 'まだメッセージはありません。あいさつしてみましょう！',
+  reconnecting: '再接続中…',
+  offline: 'オフライン：接続が戻るとメッセージを送信します',
+  closed: '切断されました',
+  unauthorized:
+    'サインインが受け付けられなかったため、チャットを利用できません。ページを再読み込みしてもう一度お試しください。',
+  siteRefused: 'このサイトではこのチャットを利用できません。',
+  forbidden: 'このルームへのアクセス権がありません。',
+  tooLong: '長すぎます：{n} / {max} 文字',
+  sending: '送信中…',
+  failed: '未送信',
+  refusedTooLong: '未送信：{max} 文字を超えています',
+  refusedTooLongUnknown: '未送信：このチャットには長すぎます',
+  refusedForbidden: '未送信：このルームには書き込めません',
+  refusedBad: '未送信：チャットサーバーがこのメッセージを拒否しました',
+  unconfirmed: '未確認…',
+  retry: '再試行',
+  you: 'あなた',
+  online: '{n} 人がオンライン',
+  typing1: '{a} さんが入力中…',
+  typing2: '{a} さんと {b} さんが入力中…',
+  typingN: '複数の人が入力中…',
+  namePrompt: 'お名前を教えてください',
+  name: 'お名前',
+  start: 'チャットを始める',
+  showMore: 'もっと見る',
+  showLess: '閉じる',
+}
+export default strings
