@@ -1,5 +1,4 @@
-// A relay process on a SQLite file with webhooks on, for the restart test:
-// what the CLI will run once the lead wires `data` to the SQLite backend.
+// A relay process on a SQLite file with webhooks on, for the restart test.
 // Prints `listening PORT` when up.
 //
 //   node relay-process.mjs FILE WEBHOOK_URL WEBHOOK_SECRET
