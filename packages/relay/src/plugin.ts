@@ -15,6 +15,8 @@ import { setupLogging, watchClientErrors } from './logging'
 import { Metrics } from './metrics'
 import { Rooms } from './rooms'
 import { getPath, SETTINGS } from './settings'
+import { conversationId } from './store/conversations'
+import { ERASED_NAME } from './store/types'
 
 /** The relay's version, from its package.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
@@ -90,6 +92,11 @@ export const confab: Plugin<RelayOptions> = {
     await rooms.start()
     await integrations.start(rooms)
     await conversations.start()
+    // Erasing a visitor also clears their conversation's entry (their messages in it are tombstoned with the rest).
+    integrations.privacy?.addEraser(async (user) => {
+      const entry = await store.updateConversation(conversationId(user), { visitorName: ERASED_NAME, erase: true })
+      if (entry !== null) conversations.changed(entry)
+    })
     const { limits } = config
     const announced = announcedLimits(config)
     const resumeSecret = config.resumeSecret ?? backend.resumeSecret

@@ -131,6 +131,10 @@ if patch.assignee ~= nil then e.assignee = patch.assignee end
 if patch.visitorName then e.visitor.name = patch.visitorName end
 if patch.email then e.visitor.email = patch.email end
 if patch.read then e.unread[patch.read] = 0 end
+if patch.erase then
+  e.visitor.email = nil
+  e.preview = ''
+end
 local entry = cjson.encode(e)
 redis.call('HSET', KEYS[1], 'e', entry)
 redis.call('ZADD', KEYS[2], e.lastActivityAt, e.id)

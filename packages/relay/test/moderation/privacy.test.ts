@@ -1,5 +1,6 @@
 import type { Relay } from '@confab/relay'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { conversationRoom } from '../../src/store/conversations'
 import { startRelay, TestClient, wsUrl } from '../helpers'
 import { HookServer } from './hook-server'
 
@@ -66,6 +67,31 @@ describe('erasure and export', () => {
     const deleted = await receiver.requests.next((r) => r.body.includes('message.deleted'), 5000, 'message.deleted')
     expect(JSON.parse(deleted.body).data.message).toMatchObject({ text: '', from: { name: 'Deleted user' } })
     await Promise.all([ada.close(), bob.close()])
+  })
+
+  it('DELETE /v1/users/{id} also clears their conversation: entry (name, email, preview) and messages', async () => {
+    const dora = await user('dora')
+    dora.send({ type: 'profile', ref: 'p1', name: 'Dora', email: 'dora@example.com' })
+    expect(await dora.next((f) => f.ref === 'p1')).toMatchObject({
+      conversation: { visitor: { email: 'dora@example.com' } },
+    })
+    const room = conversationRoom('dora')
+    await dora.join(room)
+    await dora.publish(room, 'call me on 555 0100')
+    const id = room.slice('conv:'.length)
+    expect(await (await api(`/v1/conversations/${id}`)).json()).toMatchObject({ preview: 'call me on 555 0100' })
+
+    expect(await (await api('/v1/users/dora', { method: 'DELETE' })).json()).toEqual({
+      erased: { messages: 1, bans: 0 },
+    })
+    const entry = await (await api(`/v1/conversations/${id}`)).json()
+    expect(entry).toMatchObject({ id, visitor: { id: 'dora', name: 'Deleted user' }, preview: '' })
+    const history = await (await api(`/v1/rooms/${encodeURIComponent(room)}/messages`)).json()
+    for (const text of ['Dora', 'dora@example.com', '555 0100']) {
+      expect(JSON.stringify(entry)).not.toContain(text)
+      expect(JSON.stringify(history)).not.toContain(text)
+    }
+    await dora.close()
   })
 
   it('GET /v1/rooms/{room}/export streams every retained message as NDJSON, oldest first', async () => {

@@ -1,5 +1,6 @@
 // The store methods of issue 15 (bans, the webhook queue, erasure, id lookup), one behaviour over every backend.
 import { afterEach, describe, expect, it } from 'vitest'
+import { conversationId, conversationRoom } from '../../src/store/conversations'
 import { type Ban, ERASED_NAME, type QueuedEvent } from '../../src/store/types'
 import { type Backend, memoryBackend, redisBackend, sqliteBackend } from './backends'
 
@@ -68,6 +69,28 @@ describe.each(backends.filter((b) => b.missing === null))('$name store: moderati
     expect(await store.find('r', 'u2', 'x')).toBeUndefined()
     expect(await store.find('r', 'u1', 'y')).toBeUndefined()
     expect(await store.find('other', 'u1', 'x')).toBeUndefined()
+  })
+
+  it('erases a conversation entry: the email and preview gone, the name replaced, the rest kept', async () => {
+    const { store } = await backend.node()
+    const id = conversationId('v1')
+    await store.updateConversation(id, { visitor: { id: 'v1', name: 'Vi' }, email: 'vi@example.com' })
+    const { conversation } = await store.append({
+      room: conversationRoom('v1'),
+      id: 'm1',
+      from: { id: 'v1', name: 'Vi' },
+      text: 'my address is 1 Main St',
+      conversation: { visitor: { id: 'v1', name: 'Vi' }, by: 'visitor' },
+    })
+    expect(conversation).toMatchObject({ preview: 'my address is 1 Main St', visitor: { email: 'vi@example.com' } })
+    const erased = await store.updateConversation(id, { visitorName: ERASED_NAME, erase: true })
+    expect(erased).toEqual({
+      ...conversation,
+      visitor: { id: 'v1', name: ERASED_NAME },
+      preview: '',
+    })
+    expect(await store.conversation(id)).toEqual(erased)
+    expect(await store.updateConversation(conversationId('nobody'), { erase: true })).toBeNull()
   })
 
   it('turns every message of a user into a tombstone, in every room, and leaves the others', async () => {
