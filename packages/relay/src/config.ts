@@ -1,4 +1,5 @@
 import type { Broker } from './broker/types'
+import type { BeforePublish, HookFailure } from './hooks'
 import type { Presence } from './presence/types'
 import { defaultNumber, getPath, SETTINGS, type Setting, setting } from './settings'
 import type { Store } from './store/types'
@@ -156,6 +157,12 @@ export interface RelayOptions {
   broker?: Broker
   /** Injected presence (default: in memory, or Redis with `redis`). */
   presence?: Presence
+  /** Runs before each message is stored: accept, reject or modify (docs/moderation.md). */
+  beforePublish?: BeforePublish
+  /** The hook as a URL (`CONFAB_HOOK_URL`), its timeout and what its failure means (default 2,000 ms, 'reject'). */
+  hook?: { url?: string; timeout?: number; failure?: HookFailure }
+  /** Signed webhooks (docs/webhooks.md); `maxAge` in ms (default 86,400,000 = 24 hours). */
+  webhook?: { url?: string; secret?: string; maxAge?: number }
 }
 
 /** Every option with its default filled in. */

@@ -1,6 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { CONVERSATION_PREFIX, type ErrorCode, type Member } from '@confab/sdk/protocol'
-import type { Request, ResponseObject, ResponseToolkit, Server } from '@hapi/hapi'
+import type { Request, ResponseObject, ResponseToolkit, RouteOptions, Server } from '@hapi/hapi'
 import { cleanName } from './auth'
 import { checkRoom, checkText, isObject, MAX_ID } from './decoder'
 import { asClientError, ClientError, isExpected } from './errors'
@@ -42,6 +42,21 @@ export interface ApiOptions {
   writes: boolean
   /** The check for `conv:` rooms, which need the API key or an operator credential whatever the access (http-conversations.ts). */
   conversationAccess?: (request: Request) => Promise<unknown>
+  /** More /v1 routes behind the same key and origin check (http-moderation.ts). */
+  extend?: (routes: ApiRoutes) => void
+}
+
+/** What `extend` gets to add routes with. */
+export interface ApiRoutes {
+  server: Server
+  /** Wraps a handler in the key and origin check and the JSON error answer. */
+  guarded(
+    work: (request: Request, h: ResponseToolkit) => Promise<ResponseObject | object>,
+  ): (request: Request, h: ResponseToolkit) => Promise<ResponseObject | object>
+  /** Route options of a JSON body of at most 64 KiB. */
+  json: RouteOptions
+  /** False: changes are refused (read-only API). */
+  writes: boolean
 }
 
 /** Who may use the HTTP API: with the key; open (no key, loopback only); read-only (no key, beyond loopback); off. */
@@ -215,7 +230,7 @@ export function registerApi(server: Server, options: ApiOptions): void {
         throw new ClientError('bad_request', 'id must be a string of 1 to 64 characters')
       }
       const id = typeof body.id === 'string' ? body.id : randomUUID()
-      const result = await rooms.publish({ room, id, from, text }, () => {})
+      const result = await rooms.publish({ room, id, from, text, role: 'api' }, () => {})
       return h.response({ message: result.message }).code(result.duplicate ? 200 : 201)
     }),
   })
@@ -228,6 +243,9 @@ export function registerApi(server: Server, options: ApiOptions): void {
       return { members: await rooms.members(room) }
     }),
   })
+
+  const json = { payload: { maxBytes: 65_536, parse: true, allow: 'application/json', failAction: payloadFailure } }
+  options.extend?.({ server, guarded, json, writes: options.writes })
 
   server.route({
     method: '*',

@@ -9,11 +9,14 @@ import { demoRoutes } from './demo'
 import { Gateway } from './gateway'
 import { API_ACCESS_TEXT, API_CLOSED, type ApiAccess, apiAccess, registerApi, registerClosedApi } from './http'
 import { type ConversationApiOptions, conversationAccess, registerConversationApi } from './http-conversations'
+import { setupIntegrations } from './integrations'
 import { localeRoutes } from './locales'
 import { setupLogging, watchClientErrors } from './logging'
 import { Metrics } from './metrics'
 import { Rooms } from './rooms'
 import { getPath, SETTINGS } from './settings'
+import { conversationId } from './store/conversations'
+import { ERASED_NAME } from './store/types'
 
 /** The relay's version, from its package.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
@@ -64,7 +67,17 @@ export const confab: Plugin<RelayOptions> = {
     const { store, broker, presence } = backend
     const metrics = new Metrics()
     const conversations = new ConversationHub({ store, broker, presence, logger })
-    const rooms = new Rooms({
+    // Moderation, hooks, webhooks and privacy (issue 15): built in integrations.ts.
+    const integrations = setupIntegrations(options, config, {
+      store,
+      broker,
+      metrics,
+      logger,
+      kick: (...a) => rooms.kick(...a),
+    })
+    const rooms: Rooms = new Rooms({
+      guard: integrations.gate,
+      control: (event) => integrations.moderation.changed(event.ban),
       store,
       broker: conversations.wrap(broker),
       presence,
@@ -77,7 +90,13 @@ export const confab: Plugin<RelayOptions> = {
       pageBytes: Math.floor(config.limits.maxBufferedBytes / 2),
     })
     await rooms.start()
+    await integrations.start(rooms)
     await conversations.start()
+    // Erasing a visitor also clears their conversation's entry (their messages in it are tombstoned with the rest).
+    integrations.privacy?.addEraser(async (user) => {
+      const entry = await store.updateConversation(conversationId(user), { visitorName: ERASED_NAME, erase: true })
+      if (entry !== null) conversations.changed(entry)
+    })
     const { limits } = config
     const announced = announcedLimits(config)
     const resumeSecret = config.resumeSecret ?? backend.resumeSecret
@@ -137,6 +156,7 @@ export const confab: Plugin<RelayOptions> = {
         historyLimit: config.historyLimit,
         logger,
         conversationAccess: conversationAccess(conversationApi),
+        extend: integrations.routes,
       })
     }
 
@@ -145,6 +165,7 @@ export const confab: Plugin<RelayOptions> = {
       await gateway.drain(config.shutdownTimeout)
     })
     server.ext('onPostStop', async () => {
+      await integrations.stop()
       conversations.stop()
       rooms.stop()
       await backend.close()

@@ -14,6 +14,8 @@ export interface Subscriber {
   deliver(frame: SharedFrame): void
   /** The room's history moved under the subscriber (epoch change or a lost gap): make it reconnect and resume. */
   resync(): void
+  /** Closes the connection (a ban: moderation.ts). */
+  close?(code: number, reason: string): void
 }
 
 /** What every room of a registry shares. */

@@ -35,6 +35,16 @@ export interface PublishRequest {
   from: Member
   text: string
   meta?: Meta | undefined
+  /** Who publishes, for `beforePublish` (see hooks.ts); 'user' when unset. */
+  role?: 'user' | 'guest' | 'api' | undefined
+}
+
+/** Checks joins and publishes before the registry does them (bans, mutes, hooks: see hooks.ts). */
+export interface RoomsGuard {
+  /** Throws a `ClientError` to refuse the join. */
+  join(user: Member, room: string): Promise<void>
+  /** Throws to refuse; otherwise stores (possibly changed) through `store` and returns its result. */
+  publish(request: PublishRequest, store: (request: PublishRequest) => Promise<AppendResult>): Promise<AppendResult>
 }
 
 /** Where the registry logs what it cannot hand to a client. */
@@ -55,6 +65,10 @@ export interface RoomsOptions {
   typingTimeout: number
   /** Bytes of messages (as JSON) one `joined` or `history` page may hold (default 512 KiB, half the send-queue bound). */
   pageBytes?: number
+  /** Bans, mutes and hooks (issue 15). */
+  guard?: RoomsGuard
+  /** Events of the broker's control channel (moderation.ts), which no client can join. */
+  control?: (event: Extract<BrokerEvent, { type: 'control' }>) => void
   /** Called with a conversation's entry after each append to its room that changed it. */
   onConversation?: (conversation: Conversation) => void
 }
@@ -130,7 +144,8 @@ export class Rooms {
    * Adds the subscriber to the room and sends it `joined` before any live
    * event of the room, with the requested history or the resumed messages.
    */
-  join(sub: Subscriber, name: string, request: JoinRequest): Promise<void> {
+  async join(sub: Subscriber, name: string, request: JoinRequest): Promise<void> {
+    await this.#o.guard?.join(sub.user, name)
     const room = this.#room(name)
     return room.join(() => this.#join(room, sub, request)).finally(() => this.#maybeRelease(room))
   }
@@ -197,10 +212,8 @@ export class Rooms {
    * retried with backoff in the background.
    */
   async publish(request: PublishRequest, acked: (result: AppendResult) => void): Promise<AppendResult> {
-    const draft: Draft = { room: request.room, id: request.id, from: request.from, text: request.text }
-    if (request.meta !== undefined) draft.meta = request.meta
-    if (isConversationRoom(request.room)) draft.conversation = await this.#conversationOf(request)
-    const result = await this.#o.store.append(draft)
+    const { guard } = this.#o
+    const result = guard ? await guard.publish(request, (r) => this.#append(r)) : await this.#append(request)
     acked(result)
     if (result.conversation !== undefined) this.#o.onConversation?.(result.conversation)
     if (!result.duplicate) {
@@ -210,6 +223,26 @@ export class Rooms {
     }
     await this.#fanOut(request.room, { type: 'message', message: result.message, epoch: result.epoch }, 0)
     return result
+  }
+
+  /** Stores the publish as it finally is (after any hook rewrote it), with the conversation's side in a `conv:` room. */
+  async #append(request: PublishRequest): Promise<AppendResult> {
+    const draft: Draft = { room: request.room, id: request.id, from: request.from, text: request.text }
+    if (request.meta !== undefined) draft.meta = request.meta
+    if (isConversationRoom(request.room)) draft.conversation = await this.#conversationOf(request)
+    return this.#o.store.append(draft)
+  }
+
+  /** Tells every member of the room, on every node, that the message at `offset` was deleted (erasure). */
+  deleted(room: string, offset: number): Promise<void> {
+    return this.#o.broker.publish(room, { type: 'deleted', offset })
+  }
+
+  /** Closes this node's connections of `user` that are in `room` (any room when undefined). */
+  kick(user: string, room: string | undefined, code: number, reason: string): void {
+    const rooms =
+      room === undefined ? [...this.#rooms.values()] : [this.#rooms.get(room)].filter((r) => r !== undefined)
+    for (const r of rooms) for (const sub of r.subscribers) if (sub.user.id === user) sub.close?.(code, reason)
   }
 
   /**
@@ -319,6 +352,10 @@ export class Rooms {
 
   /** Every broker event for a room this node subscribed to, from any node. */
   #onEvent(name: string, event: BrokerEvent): void {
+    if (event.type === 'control') {
+      this.#o.control?.(event)
+      return
+    }
     const room = this.#rooms.get(name)
     if (!room) return
     switch (event.type) {
@@ -336,6 +373,9 @@ export class Rooms {
         room.event(frame, event.user.id)
         return
       }
+      case 'deleted':
+        room.event(SharedFrame.of(JSON.stringify({ type: 'deleted', room: name, offset: event.offset })), null)
+        return
     }
   }
 

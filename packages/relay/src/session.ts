@@ -338,7 +338,14 @@ export class Session {
       ? { id: this.#user.id, name: this.#user.name, role: 'operator' }
       : { id: this.#user.id, name: this.#user.name }
     await this.#ctx.rooms.publish(
-      { room: frame.room, id: frame.id, from, text: frame.text, meta: frame.meta },
+      {
+        room: frame.room,
+        id: frame.id,
+        from,
+        text: frame.text,
+        meta: frame.meta,
+        role: this.#ctx.config.auth === undefined ? 'guest' : 'user',
+      },
       ({ message }) => {
         const ack: AckFrame = {
           type: 'ack',

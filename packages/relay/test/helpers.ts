@@ -12,6 +12,7 @@ import type { RelayFrame } from '@confab/sdk/protocol'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import WebSocket from 'ws'
 import { MemoryStore } from '../src/store/memory'
+import type { Ban, QueuedEvent } from '../src/store/types'
 
 /** Starts a relay on 127.0.0.1, port 0, without logs. */
 export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
@@ -254,6 +255,39 @@ export class TestStore implements Store {
   }
   close() {
     return this.inner.close()
+  }
+  find(room: string, sender: string, id: string) {
+    return this.inner.find(room, sender, id)
+  }
+  addBan(ban: Ban) {
+    return this.inner.addBan(ban)
+  }
+  removeBan(id: string) {
+    return this.inner.removeBan(id)
+  }
+  bans(now: number) {
+    return this.inner.bans(now)
+  }
+  pushEvent(event: QueuedEvent) {
+    return this.inner.pushEvent(event)
+  }
+  peekEvents(limit: number) {
+    return this.inner.peekEvents(limit)
+  }
+  retryEvent(id: string, attempts: number, next: number) {
+    return this.inner.retryEvent(id, attempts, next)
+  }
+  finishEvent(id: string, reason?: string) {
+    return this.inner.finishEvent(id, reason)
+  }
+  deadEvents(limit: number) {
+    return this.inner.deadEvents(limit)
+  }
+  lease() {
+    return this.inner.lease()
+  }
+  eraseUser(user: string) {
+    return this.inner.eraseUser(user)
   }
   async conversations(query: Parameters<Store['conversations']>[0]) {
     if (this.down) throw new StoreUnavailableError('connection refused')

@@ -1,4 +1,5 @@
 import type { Conversation, Member, Message } from '@confab/sdk/protocol'
+import type { Ban } from '../store/types'
 
 /** Something that happened in a room, fanned out to every node that has subscribers in it. */
 export type BrokerEvent =
@@ -6,6 +7,10 @@ export type BrokerEvent =
   | { type: 'message'; message: Message; epoch?: string }
   | { type: 'presence'; joins: Member[]; leaves: Member[] }
   | { type: 'typing'; user: Member; active: boolean }
+  /** The message at `offset` was erased: members get a `deleted` frame (docs/protocol.md). */
+  | { type: 'deleted'; offset: number }
+  /** A ban or mute changed (moderation.ts); `ban` is set for a new one. Only on the control channel. */
+  | { type: 'control'; ban?: Ban | undefined }
   /** Only on the relay-wide `#operators` channel (conversations.ts): an index entry was created or changed. */
   | { type: 'conversation'; conversation: Conversation }
 

@@ -69,6 +69,35 @@ export class RedisKeys {
     return `${this.prefix}nodes`
   }
 
+  /** Hash ban id -> ban JSON (docs/moderation.md). */
+  bans(): string {
+    return `${this.prefix}bans`
+  }
+
+  /** Hash event id -> queued event JSON, and list of event ids in delivery order (docs/webhooks.md). */
+  webhookEvents(): string {
+    return `${this.prefix}webhooks:events`
+  }
+
+  webhookOrder(): string {
+    return `${this.prefix}webhooks:order`
+  }
+
+  /** List of dead-lettered event JSON, newest first, capped. */
+  webhookDead(): string {
+    return `${this.prefix}webhooks:dead`
+  }
+
+  /** String with a TTL: the node delivering webhooks. */
+  webhookLease(): string {
+    return `${this.prefix}webhooks:lease`
+  }
+
+  /** The pattern of every room's stream, for erasure. */
+  streams(): string {
+    return `${this.prefix}room:*:log`
+  }
+
   /** Hash with field `e`: one conversation's index entry as JSON (the id is base64url already). */
   conversation(id: string): string {
     return `${this.prefix}conv:${encode(id)}`

@@ -131,8 +131,95 @@ if patch.assignee ~= nil then e.assignee = patch.assignee end
 if patch.visitorName then e.visitor.name = patch.visitorName end
 if patch.email then e.visitor.email = patch.email end
 if patch.read then e.unread[patch.read] = 0 end
+if patch.erase then
+  e.visitor.email = nil
+  e.preview = ''
+end
 local entry = cjson.encode(e)
 redis.call('HSET', KEYS[1], 'e', entry)
 redis.call('ZADD', KEYS[2], e.lastActivityAt, e.id)
 return entry
+`
+
+/** KEYS events hash, order list; ARGV id, event JSON. Queues the event once. */
+export const PUSH_EVENT_LUA = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+return 1
+`
+
+/** KEYS events hash, order list, dead list; ARGV id, dead JSON or ''. Removes the event, dead-lettering it when given. */
+export const FINISH_EVENT_LUA = `
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('LREM', KEYS[2], 1, ARGV[1])
+if ARGV[2] ~= '' then
+  redis.call('LPUSH', KEYS[3], ARGV[2])
+  redis.call('LTRIM', KEYS[3], 0, 9999)
+end
+return 1
+`
+
+/** KEYS lease; ARGV owner, ttl ms. Takes the lease if free, renews it if ours. */
+export const LEASE_LUA = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`
+
+/**
+ * KEYS stream; ARGV encoded sender followed by '.', tombstone name. A stream
+ * entry cannot be edited in place, so when the room holds any of the sender's
+ * messages the stream (at most the history limit long) is rewritten with the
+ * same ids, theirs as tombstones. Returns the offsets erased.
+ */
+export const ERASE_LUA = `
+local entries = redis.call('XRANGE', KEYS[1], '-', '+')
+local erased = {}
+local prefix = ARGV[1]
+for _, entry in ipairs(entries) do
+  if string.sub(entry[2][6] or '', 1, #prefix) == prefix then
+    local draft = cjson.decode(entry[2][2])
+    entry[2][2] = cjson.encode({ id = draft.id, from = { id = draft.from.id, name = ARGV[2] }, text = '' })
+    erased[#erased + 1] = tonumber(string.match(entry[1], '^(%d+)'))
+  end
+end
+if #erased == 0 then return erased end
+redis.call('DEL', KEYS[1])
+for _, entry in ipairs(entries) do
+  redis.call('XADD', KEYS[1], entry[1], unpack(entry[2]))
+end
+return erased
+`
+
+/**
+ * KEYS meta, stream, ids hash; ARGV cutoff (unix ms). Deletes the stream's
+ * oldest entries stored before the cutoff (fields d, t, i), forgets their ids
+ * in the hash (the per-id keys keep their window), and when the stream
+ * empties records `base = head`, so the room is empty rather than lost.
+ * Returns how many were deleted.
+ */
+export const EXPIRE_LUA = `
+local cutoff = tonumber(ARGV[1])
+local removed = 0
+while true do
+  local entries = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
+  if #entries == 0 then break end
+  local done = false
+  for _, entry in ipairs(entries) do
+    if tonumber(entry[2][4]) >= cutoff then
+      done = true
+      break
+    end
+    if entry[2][5] == 'i' then redis.call('HDEL', KEYS[3], entry[2][6]) end
+    redis.call('XDEL', KEYS[2], entry[1])
+    removed = removed + 1
+  end
+  if done then break end
+end
+if removed > 0 and redis.call('XLEN', KEYS[2]) == 0 then
+  redis.call('HSET', KEYS[1], 'base', redis.call('HGET', KEYS[1], 'head') or '0')
+end
+return removed
 `

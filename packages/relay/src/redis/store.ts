@@ -14,11 +14,29 @@ import {
   pageSize,
   toPage,
 } from '../store/conversations'
-import type { AppendResult, Draft, RoomState, Store } from '../store/types'
+import {
+  type AppendResult,
+  type Ban,
+  type DeadEvent,
+  type Draft,
+  ERASED_NAME,
+  type QueuedEvent,
+  type RoomState,
+  type Store,
+} from '../store/types'
 import { guarded } from './guard'
-import { RedisKeys, scopedId } from './keys'
+import { decode, encode, RedisKeys, scopedId } from './keys'
 import { LuaScript } from './script'
-import { APPEND_LUA, STATE_LUA, UPDATE_CONVERSATION_LUA } from './store-lua'
+import {
+  APPEND_LUA,
+  ERASE_LUA,
+  EXPIRE_LUA,
+  FINISH_EVENT_LUA,
+  LEASE_LUA,
+  PUSH_EVENT_LUA,
+  STATE_LUA,
+  UPDATE_CONVERSATION_LUA,
+} from './store-lua'
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -40,6 +58,11 @@ interface StoredDraft {
 
 const appendScript = new LuaScript(APPEND_LUA)
 const stateScript = new LuaScript(STATE_LUA)
+const pushEventScript = new LuaScript(PUSH_EVENT_LUA)
+const finishEventScript = new LuaScript(FINISH_EVENT_LUA)
+const leaseScript = new LuaScript(LEASE_LUA)
+const eraseScript = new LuaScript(ERASE_LUA)
+const expireScript = new LuaScript(EXPIRE_LUA)
 const updateConversationScript = new LuaScript(UPDATE_CONVERSATION_LUA)
 
 /** Index entries read per round trip while a filtered listing fills its page. */
@@ -140,6 +163,128 @@ export class RedisStore implements Store {
     const entries = await guarded(this.#redis.xrevrange(this.#keys.stream(room), '+', '-', 'COUNT', 1))
     const entry = entries[0]
     return entry && fromEntry(room, entry)
+  }
+
+  async find(room: string, sender: string, id: string): Promise<Message | undefined> {
+    const keys = this.#keys
+    const seen =
+      (await guarded(this.#redis.get(keys.id(room, sender, id)))) ??
+      (await guarded(this.#redis.hget(keys.ids(room), scopedId(sender, id))))
+    const match = seen === null ? null : /^(\d+):(\d+)$/.exec(seen)
+    if (!match) return undefined
+    const offset = Number(match[1])
+    const entries = await guarded(this.#redis.xrange(keys.stream(room), `${offset}-0`, `${offset}-0`))
+    const entry = entries[0]
+    return entry
+      ? fromEntry(room, entry)
+      : toMessage(room, offset, Number(match[2]), { id, from: { id: sender, name: '' }, text: '' })
+  }
+
+  async addBan(ban: Ban): Promise<void> {
+    await guarded(this.#redis.hset(this.#keys.bans(), ban.id, JSON.stringify(ban)))
+  }
+
+  async removeBan(id: string): Promise<Ban | undefined> {
+    const key = this.#keys.bans()
+    const [[, json], [, removed]] = (await guarded(this.#redis.multi().hget(key, id).hdel(key, id).exec())) as [
+      [unknown, string | null],
+      [unknown, number],
+    ]
+    return removed === 1 && json !== null ? (JSON.parse(json) as Ban) : undefined
+  }
+
+  async bans(now: number): Promise<Ban[]> {
+    const all = await guarded(this.#redis.hgetall(this.#keys.bans()))
+    const bans: Ban[] = []
+    const expired: string[] = []
+    for (const [id, json] of Object.entries(all)) {
+      const ban = JSON.parse(json) as Ban
+      if (ban.until !== undefined && ban.until <= now) expired.push(id)
+      else bans.push(ban)
+    }
+    if (expired.length > 0) await guarded(this.#redis.hdel(this.#keys.bans(), ...expired))
+    return bans.sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  async pushEvent(event: QueuedEvent): Promise<void> {
+    const keys = this.#keys
+    await guarded(
+      pushEventScript.run(this.#redis, [keys.webhookEvents(), keys.webhookOrder()], [event.id, JSON.stringify(event)]),
+    )
+  }
+
+  async peekEvents(limit: number): Promise<QueuedEvent[]> {
+    const count = clampCount(limit)
+    if (count === 0) return []
+    const ids = await guarded(this.#redis.lrange(this.#keys.webhookOrder(), 0, count - 1))
+    if (ids.length === 0) return []
+    const events = await guarded(this.#redis.hmget(this.#keys.webhookEvents(), ...ids))
+    return events.flatMap((json) => (json === null ? [] : [JSON.parse(json) as QueuedEvent]))
+  }
+
+  async retryEvent(id: string, attempts: number, next: number): Promise<void> {
+    const key = this.#keys.webhookEvents()
+    const json = await guarded(this.#redis.hget(key, id))
+    if (json === null) return
+    await guarded(this.#redis.hset(key, id, JSON.stringify({ ...(JSON.parse(json) as QueuedEvent), attempts, next })))
+  }
+
+  async finishEvent(id: string, reason?: string): Promise<void> {
+    const keys = this.#keys
+    let dead = ''
+    if (reason !== undefined) {
+      const json = await guarded(this.#redis.hget(keys.webhookEvents(), id))
+      if (json !== null) dead = JSON.stringify({ ...(JSON.parse(json) as QueuedEvent), reason, diedAt: Date.now() })
+    }
+    await guarded(
+      finishEventScript.run(this.#redis, [keys.webhookEvents(), keys.webhookOrder(), keys.webhookDead()], [id, dead]),
+    )
+  }
+
+  async deadEvents(limit: number): Promise<DeadEvent[]> {
+    const count = clampCount(limit)
+    if (count === 0) return []
+    const list = await guarded(this.#redis.lrange(this.#keys.webhookDead(), 0, count - 1))
+    return list.map((json) => JSON.parse(json) as DeadEvent)
+  }
+
+  async lease(owner: string, ttl: number): Promise<boolean> {
+    const reply = await guarded(leaseScript.run(this.#redis, [this.#keys.webhookLease()], [owner, ttl]))
+    return reply === 1
+  }
+
+  async eraseUser(user: string): Promise<{ room: string; offset: number }[]> {
+    const erased: { room: string; offset: number }[] = []
+    for await (const [room, stream] of this.#streams()) {
+      const offsets = (await guarded(
+        eraseScript.run(this.#redis, [stream], [`${encode(user)}.`, ERASED_NAME]),
+      )) as number[]
+      for (const offset of offsets) erased.push({ room, offset })
+    }
+    return erased
+  }
+
+  async expireBefore(before: number): Promise<number> {
+    let removed = 0
+    for await (const [room, stream] of this.#streams()) {
+      const keys = this.#keys
+      removed += (await guarded(
+        expireScript.run(this.#redis, [keys.meta(room), stream, keys.ids(room)], [Math.floor(before)]),
+      )) as number
+    }
+    return removed
+  }
+
+  /** Every room with a stream, as [room, stream key]. */
+  async *#streams(): AsyncGenerator<[string, string]> {
+    const pattern = this.#keys.streams()
+    const start = this.#keys.prefix.length + 'room:{'.length
+    let cursor = '0'
+    do {
+      const [next, streams] = await guarded(this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000))
+      cursor = next
+      for (const stream of streams) yield [decode(stream.slice(start, stream.lastIndexOf('}'))), stream]
+    } while (cursor !== '0')
   }
 
   async conversation(id: string): Promise<Conversation | null> {

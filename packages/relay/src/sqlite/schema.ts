@@ -74,6 +74,35 @@ const MIGRATIONS: readonly ((db: Database) => void)[] = [
       CREATE INDEX conversations_by_activity ON conversations (last DESC, id DESC);
     `)
   },
+  (db) => {
+    db.exec(`
+      -- Bans and mutes (docs/moderation.md): body is the JSON of the whole ban.
+      CREATE TABLE bans (id TEXT PRIMARY KEY, until INTEGER, body TEXT NOT NULL) WITHOUT ROWID;
+
+      -- The durable webhook queue (docs/webhooks.md), delivered in seq order.
+      CREATE TABLE webhook_queue (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        room TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        next INTEGER NOT NULL
+      );
+      CREATE TABLE webhook_dead (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL,
+        room TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        died INTEGER NOT NULL
+      );
+      -- Erasure finds a user's messages without reading every room.
+      CREATE INDEX messages_by_sender ON messages (sender);
+    `)
+  },
 ]
 
 /** The schema version this code writes. */

@@ -1,7 +1,17 @@
 import type { Conversation, Member, Message, Meta } from '@confab/sdk/protocol'
 import type { Database, Statement } from 'better-sqlite3'
 import type { ConversationPage, ConversationPatch, ConversationQuery } from '../store/conversations'
-import { type AppendResult, type Draft, type RoomState, type Store, StoreUnavailableError } from '../store/types'
+import {
+  type AppendResult,
+  type Ban,
+  type DeadEvent,
+  type Draft,
+  ERASED_NAME,
+  type QueuedEvent,
+  type RoomState,
+  type Store,
+  StoreUnavailableError,
+} from '../store/types'
 import { SqliteConversations } from './conversations'
 
 /** Options of the SQLite store. */
@@ -176,6 +186,115 @@ export class SqliteStore implements Store {
     return rows.reverse().map((row) => toMessage(room, row))
   }
 
+  async find(room: string, sender: string, id: string): Promise<Message | undefined> {
+    return this.#guard(() => {
+      const row = this.#sql.room.get(room)
+      if (!row) return undefined
+      const kept = this.#sql.retained.get(row.id, sender, id)
+      if (kept) return toMessage(room, kept)
+      const seen = this.#sql.windowed.get(row.id, sender, id, this.#now())
+      if (!seen) return undefined
+      const body: Body = { from: { id: sender, name: '' }, text: '' }
+      return toMessage(room, { ...seen, id, body: JSON.stringify(body) })
+    })
+  }
+
+  async addBan(ban: Ban): Promise<void> {
+    this.#guard(() =>
+      this.#db
+        .prepare('INSERT INTO bans (id, until, body) VALUES (?, ?, ?)')
+        .run(ban.id, ban.until ?? null, JSON.stringify(ban)),
+    )
+  }
+
+  async removeBan(id: string): Promise<Ban | undefined> {
+    const row = this.#guard(() => this.#db.prepare('DELETE FROM bans WHERE id = ? RETURNING body').get(id)) as
+      | { body: string }
+      | undefined
+    return row && (JSON.parse(row.body) as Ban)
+  }
+
+  async bans(now: number): Promise<Ban[]> {
+    const rows = this.#guard(() => {
+      this.#db.prepare('DELETE FROM bans WHERE until IS NOT NULL AND until <= ?').run(now)
+      return this.#db.prepare('SELECT body FROM bans').all() as { body: string }[]
+    })
+    return rows.map((row) => JSON.parse(row.body) as Ban).sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  async pushEvent(event: QueuedEvent): Promise<void> {
+    this.#guard(() =>
+      this.#db
+        .prepare(
+          'INSERT OR IGNORE INTO webhook_queue (id, room, body, created, attempts, next) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(event.id, event.room, event.body, event.createdAt, event.attempts, event.next),
+    )
+  }
+
+  async peekEvents(limit: number): Promise<QueuedEvent[]> {
+    const rows = this.#guard(
+      () =>
+        this.#db
+          .prepare('SELECT id, room, body, created, attempts, next FROM webhook_queue ORDER BY seq LIMIT ?')
+          .all(clampCount(limit)) as QueuedRow[],
+    )
+    return rows.map(fromQueued)
+  }
+
+  async retryEvent(id: string, attempts: number, next: number): Promise<void> {
+    this.#guard(() =>
+      this.#db.prepare('UPDATE webhook_queue SET attempts = ?, next = ? WHERE id = ?').run(attempts, next, id),
+    )
+  }
+
+  async finishEvent(id: string, reason?: string): Promise<void> {
+    const now = this.#now()
+    this.#guard(() =>
+      this.#db.transaction(() => {
+        if (reason !== undefined) {
+          this.#db
+            .prepare(
+              `INSERT INTO webhook_dead (id, room, body, created, attempts, reason, died)
+               SELECT id, room, body, created, attempts, ?, ? FROM webhook_queue WHERE id = ?`,
+            )
+            .run(reason, now, id)
+        }
+        this.#db.prepare('DELETE FROM webhook_queue WHERE id = ?').run(id)
+      })(),
+    )
+  }
+
+  async deadEvents(limit: number): Promise<DeadEvent[]> {
+    const rows = this.#guard(
+      () =>
+        this.#db
+          .prepare('SELECT id, room, body, created, attempts, reason, died FROM webhook_dead ORDER BY seq DESC LIMIT ?')
+          .all(clampCount(limit)) as (QueuedRow & { reason: string; died: number })[],
+    )
+    return rows.map((row) => ({ ...fromQueued({ ...row, next: 0 }), reason: row.reason, diedAt: row.died }))
+  }
+
+  /** The file is held by one process: it always holds its own lease. */
+  async lease(): Promise<boolean> {
+    return true
+  }
+
+  async eraseUser(user: string): Promise<{ room: string; offset: number }[]> {
+    const body = JSON.stringify({ from: { id: user, name: ERASED_NAME }, text: '' } satisfies Body)
+    return this.#guard(() =>
+      this.#db.transaction(() => {
+        const rows = this.#db
+          .prepare(
+            'SELECT r.name AS room, m.offset AS offset FROM messages m JOIN rooms r ON r.id = m.room WHERE m.sender = ?',
+          )
+          .all(user) as { room: string; offset: number }[]
+        this.#db.prepare('UPDATE messages SET body = ? WHERE sender = ?').run(body, user)
+        return rows
+      })(),
+    )
+  }
+
   async conversations(query: ConversationQuery): Promise<ConversationPage> {
     return this.#guard(() => this.#conversations.list(query))
   }
@@ -218,6 +337,19 @@ const FILE_ERRORS = /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|NOTADB|CANTOPEN|BUSY|L
 export function isFileError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' && FILE_ERRORS.test(code)
+}
+
+interface QueuedRow {
+  id: string
+  room: string
+  body: string
+  created: number
+  attempts: number
+  next: number
+}
+
+function fromQueued(row: QueuedRow): QueuedEvent {
+  return { id: row.id, room: row.room, body: row.body, createdAt: row.created, attempts: row.attempts, next: row.next }
 }
 
 function toMessage(room: string, row: MessageRow): Message {

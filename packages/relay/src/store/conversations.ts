@@ -37,6 +37,8 @@ export interface ConversationPatch {
   email?: string
   read?: 'visitor' | 'operators'
   visitor?: Member
+  /** Forgets what the visitor gave or wrote: the email and the preview (erasure, docs/privacy.md). */
+  erase?: true
 }
 
 /** The id of the visitor's conversation: derived from the visitor id, so nobody can pick another's. */
@@ -97,6 +99,10 @@ export function patched(entry: Conversation, patch: ConversationPatch): Conversa
   if (patch.visitorName !== undefined) next.visitor.name = patch.visitorName
   if (patch.email !== undefined) next.visitor.email = patch.email
   if (patch.read !== undefined) next.unread[patch.read] = 0
+  if (patch.erase) {
+    delete next.visitor.email
+    next.preview = ''
+  }
   return next
 }
 

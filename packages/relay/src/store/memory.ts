@@ -15,7 +15,16 @@ import {
   patched,
   toPage,
 } from './conversations'
-import type { AppendResult, Draft, RoomState, Store } from './types'
+import {
+  type AppendResult,
+  type Ban,
+  type DeadEvent,
+  type Draft,
+  ERASED_NAME,
+  type QueuedEvent,
+  type RoomState,
+  type Store,
+} from './types'
 
 /** Options of the in-memory store. */
 export interface MemoryStoreOptions {
@@ -163,6 +172,99 @@ export class MemoryStore implements Store {
     return next
   }
 
+  async find(name: string, sender: string, id: string): Promise<Message | undefined> {
+    const room = this.#rooms.get(name)
+    const seen = room?.ids.get(idKey({ from: { id: sender }, id } as Draft))
+    if (!room || !seen) return undefined
+    if (!(seen.expires > this.#now() || seen.offset >= room.state.first)) return undefined
+    return (
+      room.messages[seen.offset - room.state.first] ?? {
+        room: name,
+        offset: seen.offset,
+        id,
+        from: { id: sender, name: '' },
+        text: '',
+        ts: seen.ts,
+      }
+    )
+  }
+
+  readonly #bans = new Map<string, Ban>()
+  readonly #queue = new Map<string, QueuedEvent>()
+  readonly #dead: DeadEvent[] = []
+
+  async addBan(ban: Ban): Promise<void> {
+    this.#bans.set(ban.id, { ...ban })
+  }
+
+  async removeBan(id: string): Promise<Ban | undefined> {
+    const ban = this.#bans.get(id)
+    this.#bans.delete(id)
+    return ban
+  }
+
+  async bans(now: number): Promise<Ban[]> {
+    for (const [id, ban] of this.#bans) if (ban.until !== undefined && ban.until <= now) this.#bans.delete(id)
+    return [...this.#bans.values()].map((ban) => ({ ...ban }))
+  }
+
+  async pushEvent(event: QueuedEvent): Promise<void> {
+    if (!this.#queue.has(event.id)) this.#queue.set(event.id, { ...event })
+  }
+
+  async peekEvents(limit: number): Promise<QueuedEvent[]> {
+    return [...this.#queue.values()].slice(0, Math.max(0, limit)).map((event) => ({ ...event }))
+  }
+
+  async retryEvent(id: string, attempts: number, next: number): Promise<void> {
+    const event = this.#queue.get(id)
+    if (event) Object.assign(event, { attempts, next })
+  }
+
+  async finishEvent(id: string, reason?: string): Promise<void> {
+    const event = this.#queue.get(id)
+    if (!event) return
+    this.#queue.delete(id)
+    if (reason !== undefined) {
+      this.#dead.push({ ...event, reason, diedAt: this.#now() })
+      // Bounded like everything else kept in memory.
+      if (this.#dead.length > 1000) this.#dead.shift()
+    }
+  }
+
+  async deadEvents(limit: number): Promise<DeadEvent[]> {
+    return limit > 0 ? this.#dead.slice(-limit).reverse() : []
+  }
+
+  /** One process: it always holds its own lease. */
+  async lease(): Promise<boolean> {
+    return true
+  }
+
+  async eraseUser(user: string): Promise<{ room: string; offset: number }[]> {
+    const erased: { room: string; offset: number }[] = []
+    for (const room of this.#rooms.values()) {
+      room.messages.forEach((message, i) => {
+        if (message.from.id !== user) return
+        room.messages[i] = tombstone(message)
+        erased.push({ room: message.room, offset: message.offset })
+      })
+    }
+    return erased
+  }
+
+  async expireBefore(before: number): Promise<number> {
+    let removed = 0
+    for (const room of this.#rooms.values()) {
+      while (room.messages.length > 0 && (room.messages[0] as Message).ts < before) {
+        room.messages.shift()
+        room.state.first++
+        removed++
+      }
+    }
+    return removed
+  }
+
   /** The room, created on its first append only. */
   #room(name: string): Room {
     let room = this.#rooms.get(name)
@@ -185,6 +287,18 @@ export class MemoryStore implements Store {
       if (entry.expires > now && room.ids.size <= keep) break
       room.ids.delete(id)
     }
+  }
+}
+
+/** A message with its content and its sender's name removed: room, offset, id, ts and sender id stay. */
+export function tombstone(message: Message): Message {
+  return {
+    room: message.room,
+    offset: message.offset,
+    id: message.id,
+    from: { id: message.from.id, name: ERASED_NAME },
+    text: '',
+    ts: message.ts,
   }
 }
 

@@ -6,6 +6,7 @@ import Sqlite from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createSqliteBackend, type SqliteBackend } from '../../src/sqlite'
 import { SCHEMA_VERSION } from '../../src/sqlite/schema'
+import { conversationId } from '../../src/store/conversations'
 import type { Draft } from '../../src/store/types'
 
 const options = { historyLimit: 1000, idempotencyWindow: 600_000 }
@@ -192,6 +193,33 @@ describe('a file that cannot be used', () => {
     expect(await rejection(backend())).toBe(
       `cannot use ${file} as the Confab data file: it was written by a newer Confab (schema ${SCHEMA_VERSION + 1}; this relay knows up to ${SCHEMA_VERSION})`,
     )
+  })
+
+  it('upgrades a file at schema 2 (the conversation index) to the moderation tables of schema 3, keeping its data', async () => {
+    expect(SCHEMA_VERSION).toBe(3)
+    const first = await backend()
+    await first.store.append(draft('lobby'))
+    const entry = await first.store.updateConversation(conversationId('v1'), { visitor: { id: 'v1', name: 'Vi' } })
+    expect(entry).not.toBeNull()
+    await first.close()
+    // What a relay of schema 2 left: no moderation tables yet.
+    const db = new Sqlite(file)
+    db.exec('DROP TABLE bans; DROP TABLE webhook_queue; DROP TABLE webhook_dead; DROP INDEX messages_by_sender')
+    db.pragma('user_version = 2')
+    db.close()
+    const upgraded = await backend()
+    const { store } = upgraded
+    expect((await store.after('lobby', 0, 10)).map((m) => m.text)).toEqual([`hello ${seq}`])
+    expect(await store.conversation(conversationId('v1'))).toEqual(entry)
+    await store.addBan({ id: 'b1', user: 'u1', mute: false, createdAt: 1 })
+    expect((await store.bans(2)).map((b) => b.id)).toEqual(['b1'])
+    await upgraded.close()
+    const reopened = new Sqlite(file, { readonly: true, fileMustExist: true })
+    try {
+      expect(reopened.pragma('user_version', { simple: true })).toBe(3)
+    } finally {
+      reopened.close()
+    }
   })
 
   it('rejects a second relay on the same file', async () => {
