@@ -1,19 +1,6 @@
-// What the inbox needs from the SDK: the conversations contract (CONVERSATIONS-CONTRACT.md), typed here so the
-// inbox reads the same shapes whatever SDK build it is bundled with.
-import type { Client, ConnectOptions, Member, Room } from '@confab/sdk'
-
-/** One entry of the relay's conversation index. */
-export interface Conversation {
-  id: string
-  room: string
-  visitor: { id: string; name: string; email?: string }
-  createdAt: number
-  lastActivityAt: number
-  preview: string
-  status: 'open' | 'closed'
-  assignee: { id: string; name: string } | null
-  unread: { visitor: number; operators: number }
-}
+// What the inbox needs from the SDK: the conversation frames of docs/protocol.md, with the index entry's type
+// taken from the SDK's protocol so the two cannot drift.
+import type { Client, ConnectOptions, Conversation, Member, Room } from '@confab/sdk'
 
 /** A `conversation` answer or live update. */
 export interface ConversationFrame {
@@ -41,4 +28,4 @@ export type InboxRoom = Room & { markRead?(offset?: number): void }
 /** Options of the inbox's own connection: the operator key travels in `hello`. */
 export type InboxConnectOptions = Pick<ConnectOptions, 'name' | 'token' | 'persist'> & { key?: string }
 
-export type { Member }
+export type { Conversation, Member }
