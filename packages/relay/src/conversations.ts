@@ -7,6 +7,7 @@ import type { Presence } from './presence/types'
 import type { Subscriber } from './room'
 import { conversationId } from './store/conversations'
 import type { Store } from './store/types'
+import type { ConversationEvent } from './webhooks'
 
 /**
  * The broker channel and presence key of everything relay-wide about conversations. Not a valid room
@@ -25,6 +26,8 @@ export interface HubOptions {
   broker: Broker
   presence: Presence
   logger: HubLogger
+  /** Queues a webhook event (set when webhooks are on); a rejection is logged. */
+  webhook?: ((type: ConversationEvent, conversation: Conversation) => Promise<void>) | undefined
 }
 
 /**
@@ -131,9 +134,18 @@ export class ConversationHub {
     return this.#o.presence.list(OPERATORS)
   }
 
-  /** An entry was created or changed: every operator connection on every node hears it. */
-  changed(conversation: Conversation): void {
+  /**
+   * An entry was created or changed: every operator connection on every node hears it. `event` is the
+   * webhook it is worth, if any: creation, or a change of status, assignee, name or email (not the
+   * activity, preview and unread counts a message or a read moves: `message.created` tells those). A
+   * conversation created by its first message is queued with that message, in integrations.ts.
+   */
+  changed(conversation: Conversation, event?: ConversationEvent): void {
     this.#publish({ type: 'conversation', conversation })
+    if (event === undefined || this.#o.webhook === undefined) return
+    this.#o.webhook(event, conversation).catch((error: unknown) => {
+      this.#o.logger.error({ err: error, room: conversation.room }, 'webhook queueing failed')
+    })
   }
 
   /** The entry of a visitor's own conversation, or null before its first message or profile. */

@@ -159,7 +159,7 @@ export function registerConversationApi(server: Server, options: ConversationApi
       }
       const updated = await hub.store.updateConversation(id, patch)
       if (updated === null) throw new ClientError('not_found', 'no such conversation')
-      hub.changed(updated)
+      hub.changed(updated, 'conversation.updated')
       return updated
     }),
   })

@@ -8,7 +8,7 @@ import { type Kick, Moderation } from './moderation'
 import { Privacy } from './privacy'
 import type { Rooms } from './rooms'
 import { defaultNumber } from './settings'
-import type { Store } from './store/types'
+import type { AppendResult, Store } from './store/types'
 import { Webhooks } from './webhooks'
 
 /** What the plugin hands in. */
@@ -84,7 +84,7 @@ export function setupIntegrations(options: RelayOptions, config: RelayConfig, ct
     beforePublish: hook,
     hookFailure: failure,
     maxText: config.limits.maxText,
-    stored: webhooks && ((result) => (webhooks as Webhooks).messageCreated(result.message, result.epoch)),
+    stored: webhooks && ((result) => queueStored(webhooks as Webhooks, result)),
     logger,
   })
   let privacy: Privacy | undefined
@@ -111,6 +111,18 @@ export function setupIntegrations(options: RelayOptions, config: RelayConfig, ct
       await webhooks?.stop()
     },
   }
+}
+
+/**
+ * Queues the webhooks of a stored message before its sender's ack: `conversation.created` first when the
+ * message created its conversation (the entry's creation time is the message's), then `message.created`.
+ */
+async function queueStored(webhooks: Webhooks, result: AppendResult): Promise<void> {
+  const { conversation, message } = result
+  if (conversation !== undefined && conversation.createdAt === message.ts) {
+    await webhooks.conversationEvent('conversation.created', conversation)
+  }
+  await webhooks.messageCreated(message, result.epoch)
 }
 
 /** A plugin hook that takes longer than the timeout counts as failed. */

@@ -66,7 +66,6 @@ export const confab: Plugin<RelayOptions> = {
     const backend = await openBackend(config, options, logger)
     const { store, broker, presence } = backend
     const metrics = new Metrics()
-    const conversations = new ConversationHub({ store, broker, presence, logger })
     // Moderation, hooks, webhooks and privacy (issue 15): built in integrations.ts.
     const integrations = setupIntegrations(options, config, {
       store,
@@ -74,6 +73,14 @@ export const confab: Plugin<RelayOptions> = {
       metrics,
       logger,
       kick: (...a) => rooms.kick(...a),
+    })
+    const { webhooks } = integrations
+    const conversations = new ConversationHub({
+      store,
+      broker,
+      presence,
+      logger,
+      webhook: webhooks && ((type, conversation) => webhooks.conversationEvent(type, conversation)),
     })
     const rooms: Rooms = new Rooms({
       guard: integrations.gate,
@@ -95,7 +102,7 @@ export const confab: Plugin<RelayOptions> = {
     // Erasing a visitor also clears their conversation's entry (their messages in it are tombstoned with the rest).
     integrations.privacy?.addEraser(async (user) => {
       const entry = await store.updateConversation(conversationId(user), { visitorName: ERASED_NAME, erase: true })
-      if (entry !== null) conversations.changed(entry)
+      if (entry !== null) conversations.changed(entry, 'conversation.updated')
     })
     const { limits } = config
     const announced = announcedLimits(config)

@@ -204,9 +204,12 @@ export class Session {
       patch.visitorName = name
     }
     if (frame.email !== undefined) patch.email = frame.email
-    const conversation = await this.#ctx.conversations.store.updateConversation(conversationId(this.#user.id), patch)
+    const hub = this.#ctx.conversations
+    // Read first only to tell the webhook a creation from a change: a profile is rare.
+    const existed = (await hub.own(this.#user.id)) !== null
+    const conversation = await hub.store.updateConversation(conversationId(this.#user.id), patch)
     this.#socket.reply({ type: 'conversation', ref: frame.ref, room: conversationRoom(this.#user.id), conversation })
-    if (conversation !== null) this.#ctx.conversations.changed(conversation)
+    if (conversation !== null) hub.changed(conversation, existed ? 'conversation.updated' : 'conversation.created')
   }
 
   #mustOperate(): void {
@@ -231,7 +234,7 @@ export class Session {
     const conversation = await this.#ctx.conversations.store.updateConversation(frame.id, patch)
     if (conversation === null) throw new ClientError('not_found', 'no such conversation')
     this.#socket.reply({ type: 'conversation', ref: frame.ref, room: conversation.room, conversation })
-    this.#ctx.conversations.changed(conversation)
+    this.#ctx.conversations.changed(conversation, 'conversation.updated')
   }
 
   /** An assignee as the index shows it: this operator, or one online (by its name there), else its id. */

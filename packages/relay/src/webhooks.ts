@@ -1,8 +1,11 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto'
-import type { Message } from '@confab/sdk/protocol'
+import type { Conversation, Message } from '@confab/sdk/protocol'
 import { Counter, Gauge } from 'prom-client'
 import type { Metrics } from './metrics'
 import type { QueuedEvent, Store } from './store/types'
+
+/** The conversation events (docs/webhooks.md says which changes send `conversation.updated`). */
+export type ConversationEvent = 'conversation.created' | 'conversation.updated'
 
 /** The event types a receiver may get (docs/webhooks.md). */
 export type WebhookType =
@@ -116,11 +119,16 @@ export class Webhooks {
 
   /**
    * Queues `conversation.created` or `conversation.updated` with data
-   * `{ conversation }`; the conversations code calls it. Ordered with the
-   * conversation room's messages when `room` is its room.
+   * `{ conversation }`, ordered with the conversation room's messages. A
+   * conversation is created once, so its `created` event has an id made from
+   * the entry: a second report of the same creation is the same event.
    */
-  conversationEvent(type: 'conversation.created' | 'conversation.updated', room: string, conversation: object) {
-    return this.emit(type, room, { conversation })
+  conversationEvent(type: ConversationEvent, conversation: Conversation): Promise<void> {
+    const id =
+      type === 'conversation.created'
+        ? eventId(`conversation.created\n${conversation.id}\n${conversation.createdAt}`)
+        : randomUUID()
+    return this.emit(type, conversation.room, { conversation }, id)
   }
 
   /** Queues any event durably and wakes the deliverer. */

@@ -6,6 +6,7 @@ import { connectClient, startRelay, type TestClient } from '../helpers'
 import { HookServer, type Received, verified } from './hook-server'
 
 const SECRET = 'webhook-secret-0123456789'
+const OPERATOR_KEY = 'operator-key-for-tests-0123456789'
 let receiver: HookServer
 const relays: Relay[] = []
 const clients: TestClient[] = []
@@ -85,6 +86,73 @@ describe('signed webhooks', () => {
     expect(await ada.publish('lobby', 'hello', { id: 'same' })).toMatchObject({ type: 'ack', offset: 1 })
     expect((await store.peekEvents(10)).map((e) => JSON.parse(e.body).data.message.text)).toEqual(['hello'])
     await receiver.requests.next(() => receiver.requests.items.length > before, 5000, 'the event')
+  })
+
+  it('sends conversation.created before the first message.created, and conversation.updated for status, assignee and profile changes only', async () => {
+    receiver.answer = () => ({ status: 204 })
+    const before = receiver.requests.items.length
+    const apiKey = 'api-key-for-webhook-tests-0123'
+    const relay = await startRelay({ apiKey, operatorKey: OPERATOR_KEY, webhook: { url: receiver.url, secret: SECRET } })
+    relays.push(relay)
+    const visitor = await connectClient(relay, { name: 'Vera' })
+    const operator = await connectClient(relay, { key: OPERATOR_KEY, name: 'Olga' })
+    clients.push(visitor, operator)
+    const ask = async (client: TestClient, frame: Record<string, unknown>) => {
+      const ref = `r${Math.random()}`
+      client.send({ ...frame, ref })
+      return client.next((f) => f.ref === ref)
+    }
+    const room = (await ask(visitor, { type: 'conversation' })).room as string
+    await visitor.join(room)
+    await operator.join(room)
+    expect(await visitor.publish(room, 'first')).toMatchObject({ type: 'ack' })
+    expect(await visitor.publish(room, 'second')).toMatchObject({ type: 'ack' })
+    expect(await operator.publish(room, 'reply')).toMatchObject({ type: 'ack' })
+    // A read moves only unread counts: no webhook.
+    operator.send({ type: 'read', room, offset: 3 })
+    expect(await ask(visitor, { type: 'profile', email: 'vera@example.com' })).toMatchObject({ type: 'conversation' })
+    const id = room.slice('conv:'.length)
+    expect(await ask(operator, { type: 'update-conversation', id, status: 'closed' })).toMatchObject({
+      conversation: { status: 'closed' },
+    })
+    const patched = await fetch(`${relay.url}/v1/conversations/${id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ assignee: { id: 'op_1', name: 'Olga' } }),
+    })
+    expect(patched.status).toBe(200)
+
+    await receiver.requests.next(() => receiver.requests.items.length >= before + 7, 10_000, 'seven events')
+    const events = receiver.requests.items.slice(before).map((r) => JSON.parse(r.body))
+    expect(receiver.requests.items.slice(before).every((r) => verified(r))).toBe(true)
+    expect(
+      events.map((e) => [e.type, e.data.message?.text ?? e.data.conversation.status, e.data.conversation?.room]),
+    ).toEqual([
+      ['conversation.created', 'open', room],
+      ['message.created', 'first', undefined],
+      ['message.created', 'second', undefined],
+      ['message.created', 'reply', undefined],
+      ['conversation.updated', 'open', room],
+      ['conversation.updated', 'closed', room],
+      ['conversation.updated', 'closed', room],
+    ])
+    expect(events[0].data.conversation).toMatchObject({ id, visitor: { name: 'Vera' }, preview: 'first' })
+    expect(events[4].data.conversation.visitor.email).toBe('vera@example.com')
+    expect(events[6].data.conversation.assignee).toEqual({ id: 'op_1', name: 'Olga' })
+
+    // A visitor who gives an email before writing creates the conversation then; the first message adds no second creation.
+    const early = await connectClient(relay, { name: 'Eve' })
+    clients.push(early)
+    const earlyRoom = (await ask(early, { type: 'conversation' })).room as string
+    await ask(early, { type: 'profile', email: 'eve@example.com' })
+    await early.join(earlyRoom)
+    expect(await early.publish(earlyRoom, 'hi')).toMatchObject({ type: 'ack' })
+    await receiver.requests.next(() => receiver.requests.items.length >= before + 9, 10_000, 'two more events')
+    const more = receiver.requests.items.slice(before + 7).map((r) => JSON.parse(r.body))
+    expect(more.map((e) => [e.type, e.data.conversation?.room ?? e.data.room])).toEqual([
+      ['conversation.created', earlyRoom],
+      ['message.created', earlyRoom],
+    ])
   })
 
   it('refuses a URL without a secret and a short secret', async () => {
