@@ -113,6 +113,11 @@ export class Gateway {
     return this.#connections.size
   }
 
+  /** Closes every connection of `user` on this node, in rooms or not (a relay-wide ban). */
+  kick(user: string, code: number, reason: string): void {
+    for (const connection of this.#connections) if (connection.user.id === user) connection.close(code, reason)
+  }
+
   /** Open TCP connections admitted, HTTP and WebSocket. */
   get sockets(): number {
     return this.#sockets.open

@@ -66,13 +66,17 @@ export const confab: Plugin<RelayOptions> = {
     const backend = await openBackend(config, options, logger)
     const { store, broker, presence } = backend
     const metrics = new Metrics()
+    // Set once the rooms exist: a ban read at startup has no connection to close.
+    let gateway: Gateway | undefined
     // Moderation, hooks, webhooks and privacy (issue 15): built in integrations.ts.
     const integrations = setupIntegrations(options, config, {
       store,
       broker,
       metrics,
       logger,
-      kick: (...a) => rooms.kick(...a),
+      // A room ban closes the user's connections in that room; a relay-wide one every connection of theirs.
+      kick: (user, room, code, reason) =>
+        room === undefined ? gateway?.kick(user, code, reason) : rooms.kick(user, room, code, reason),
     })
     const { webhooks } = integrations
     const conversations = new ConversationHub({
@@ -110,7 +114,7 @@ export const confab: Plugin<RelayOptions> = {
     // Stable wherever the resume secret is (SQLite file, Redis), so the printed inbox link survives restarts.
     const operatorKey = config.operatorKey ?? deriveOperatorKey(resumeSecret)
     const authenticate = createAuthenticator(config.auth, { maxName: limits.maxName, resumeSecret, operatorKey })
-    const gateway = new Gateway({ config, rooms, authenticate, metrics, logger, limits: announced, conversations })
+    gateway = new Gateway({ config, rooms, authenticate, metrics, logger, limits: announced, conversations })
     gateway.attach(server.listener)
     watchClientErrors(server.listener, logger)
 

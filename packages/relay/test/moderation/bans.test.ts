@@ -82,6 +82,23 @@ describe('bans and mutes', () => {
     expect(await eve.closedWith()).toEqual({ code: 4003, reason: 'banned from lobby' })
   })
 
+  it('closes every connection of a user banned relay-wide, also one in no room; a room ban leaves that one open', async () => {
+    const idle = await user('eve')
+    const inRoom = await user('eve')
+    expect(await inRoom.join('lobby')).toMatchObject({ type: 'joined' })
+    await ban({ user: 'eve', room: 'lobby' })
+    expect(await inRoom.closedWith()).toEqual({ code: 4003, reason: 'banned from lobby' })
+    // The connection in no room is untouched by the room ban: it still answers.
+    idle.send({ type: 'ping', ref: 'p1' })
+    expect(await idle.next((f) => f.type === 'pong')).toEqual({ type: 'pong', ref: 'p1' })
+
+    const other = await user('eve')
+    expect(await other.join('other')).toMatchObject({ type: 'joined' })
+    await ban({ user: 'eve' })
+    expect(await idle.closedWith()).toEqual({ code: 4003, reason: 'banned' })
+    expect(await other.closedWith()).toEqual({ code: 4003, reason: 'banned' })
+  })
+
   it('lets a muted user read but not publish', async () => {
     const mute = await user('mutey')
     const bob = await user('bob')
