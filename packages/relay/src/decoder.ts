@@ -147,7 +147,8 @@ export function checkText(value: unknown, maxText: number): string {
   return text
 }
 
-function meta(value: unknown): Meta | undefined {
+/** A publish's or edit's `meta`: absent, or an object of at most `MAX_META` bytes as JSON. */
+export function checkMeta(value: unknown): Meta | undefined {
   if (value === undefined) return undefined
   if (!isObject(value)) throw bad('meta must be an object')
   if (Buffer.byteLength(JSON.stringify(value)) > MAX_META) {
@@ -217,7 +218,7 @@ function shape(value: Record<string, unknown>, limits: DecodeLimits): ClientFram
       const room = checkRoom(value.room)
       const id = requiredString(value.id, 'id', MAX_ID)
       const text = checkText(value.text, limits.maxText)
-      const extra = meta(value.meta)
+      const extra = checkMeta(value.meta)
       return extra === undefined
         ? { type: 'publish', ref, room, id, text }
         : { type: 'publish', ref, room, id, text, meta: extra }
@@ -228,7 +229,7 @@ function shape(value: Record<string, unknown>, limits: DecodeLimits): ClientFram
       const id = requiredString(value.id, 'id', MAX_ID)
       const offset = target(value.offset)
       const text = checkText(value.text, limits.maxText)
-      const extra = meta(value.meta)
+      const extra = checkMeta(value.meta)
       return extra === undefined
         ? { type: 'edit', ref, room, id, offset, text }
         : { type: 'edit', ref, room, id, offset, text, meta: extra }
