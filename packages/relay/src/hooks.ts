@@ -1,7 +1,7 @@
 import type { ErrorCode, Member, Meta } from '@confab/sdk/protocol'
+import type { ChangeRequest } from './changes'
 import { checkText, isObject, MAX_META } from './decoder'
 import { ClientError } from './errors'
-import type { ChangeRequest } from './changes'
 import type { Moderation } from './moderation'
 import type { PublishRequest, RoomsGuard } from './rooms'
 import type { AppendResult, ChangeResult, Store } from './store/types'
@@ -157,7 +157,14 @@ export class PublishGate implements RoomsGuard {
     ) {
       const asked = await this.#ask(
         beforePublish,
-        { room: request.room, id: request.id, from: request.from, text: request.text, meta: request.meta, role: request.role },
+        {
+          room: request.room,
+          id: request.id,
+          from: request.from,
+          text: request.text,
+          meta: request.meta,
+          role: request.role,
+        },
         request.target,
       )
       final = { ...request, text: asked.text, meta: asked.meta }

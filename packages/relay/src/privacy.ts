@@ -55,7 +55,8 @@ export class Privacy {
       })
       if (this.#o.webhooks !== undefined) {
         const [message] = await this.#o.store.after(room, offset - 1, 1)
-        if (message !== undefined && !isUpdate(message) && message.offset === offset) await this.#o.webhooks.messageDeleted(message)
+        if (message !== undefined && !isUpdate(message) && message.offset === offset)
+          await this.#o.webhooks.messageDeleted(message)
       }
     }
     for (const eraser of this.#erasers) await eraser(user)

@@ -374,12 +374,7 @@ export class Rooms {
   ): Promise<{ messages: Message[]; more: boolean }> {
     const { store } = this.#o
     const state = await store.state(name)
-    const fetched = await store.before(
-      name,
-      before ?? state.head + 1,
-      Math.min(limit, this.#o.historyLimit),
-      viewer,
-    )
+    const fetched = await store.before(name, before ?? state.head + 1, Math.min(limit, this.#o.historyLimit), viewer)
     const messages = newestWithin(fetched, this.#o.pageBytes ?? PAGE_BYTES)
     const oldest = messages[0]?.offset
     return { messages, more: oldest !== undefined && oldest > state.first }

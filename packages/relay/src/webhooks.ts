@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto'
 import type { Message, Update } from '@confab/sdk/protocol'
-import { withoutMine } from './changes'
 import { Counter, Gauge } from 'prom-client'
+import { withoutMine } from './changes'
 import type { Metrics } from './metrics'
 import type { QueuedEvent, Store } from './store/types'
 

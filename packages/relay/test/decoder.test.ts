@@ -208,7 +208,19 @@ describe('decodeFrame', () => {
       fc.jsonValue().map((v) => JSON.stringify(v)),
       fc
         .record({
-          type: fc.constantFrom('hello', 'join', 'leave', 'publish', 'typing', 'history', 'ping', 'edit', 'delete', 'react', 'nope'),
+          type: fc.constantFrom(
+            'hello',
+            'join',
+            'leave',
+            'publish',
+            'typing',
+            'history',
+            'ping',
+            'edit',
+            'delete',
+            'react',
+            'nope',
+          ),
           ref: fc.oneof(fc.string(), fc.integer(), fc.constant(undefined)),
           room: fc.oneof(fc.string(), fc.stringMatching(/^[a-z]{1,8}$/), fc.constant(undefined)),
           id: fc.oneof(fc.string(), fc.double()),
@@ -238,7 +250,9 @@ describe('decodeFrame', () => {
 
   it('decodes edit, delete and react with only their protocol fields', () => {
     const decode = (frame: object) => decodeFrame(JSON.stringify(frame), limits)
-    expect(decode({ type: 'edit', ref: 'r', room: 'a', id: 'e', offset: 3, text: 'x\r\ny', meta: { k: 1 }, from: 'z' })).toEqual({
+    expect(
+      decode({ type: 'edit', ref: 'r', room: 'a', id: 'e', offset: 3, text: 'x\r\ny', meta: { k: 1 }, from: 'z' }),
+    ).toEqual({
       ok: true,
       frame: { type: 'edit', ref: 'r', room: 'a', id: 'e', offset: 3, text: 'x\ny', meta: { k: 1 } },
     })
@@ -256,7 +270,9 @@ describe('decodeFrame', () => {
       ref: 'r',
       room: 'a',
     })
-    expect(refused(JSON.stringify({ type: 'edit', ref: 'r', room: 'a', id: 'x', offset: 2, text: 'x'.repeat(4001) }))).toMatchObject({
+    expect(
+      refused(JSON.stringify({ type: 'edit', ref: 'r', room: 'a', id: 'x', offset: 2, text: 'x'.repeat(4001) })),
+    ).toMatchObject({
       code: 'too_large',
     })
   })

@@ -78,7 +78,10 @@ describe('HTTP API: edit and delete by offset', () => {
       expect(res.status).toBe(400)
       expect(await res.json()).toEqual({ code: 'bad_request', message: 'offset must be a positive integer' })
     }
-    expect(await (await patch('h-bad', 1, { text: '' })).json()).toEqual({ code: 'bad_request', message: 'text is empty' })
+    expect(await (await patch('h-bad', 1, { text: '' })).json()).toEqual({
+      code: 'bad_request',
+      message: 'text is empty',
+    })
     expect((await patch('h-bad', 1, { text: 'x'.repeat(4001) })).status).toBe(413)
     expect((await patch('h-bad', 1, { text: 'x', id: '' })).status).toBe(400)
     expect((await patch('h-bad', 1, { text: 'x', meta: 'no' })).status).toBe(400)
@@ -122,8 +125,7 @@ describe('HTTP API: reactions and read positions', () => {
     ])
     const reads = await api('/v1/rooms/h-read/reads')
     expect(reads.status).toBe(200)
-    const annId = (ann.frames[0]?.user as { id: string }).id
-    const benId = (ben.frames[0]?.user as { id: string }).id
+    const [annId, benId] = [ann, ben].map((c) => (c.frames[0]?.user as { id: string } | undefined)?.id)
     expect(await reads.json()).toEqual({
       items: [
         { user: annId, offset: 2 },

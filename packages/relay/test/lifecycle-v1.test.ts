@@ -65,7 +65,8 @@ class OldClient {
   async until(done: () => boolean, timeout = 5000): Promise<void> {
     const deadline = Date.now() + timeout
     while (!done()) {
-      if (Date.now() > deadline) throw new Error(`old client still waiting; delivered ${JSON.stringify(this.delivered)}`)
+      if (Date.now() > deadline)
+        throw new Error(`old client still waiting; delivered ${JSON.stringify(this.delivered)}`)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, deadline - Date.now())
         this.#waiters.push(() => {

@@ -27,7 +27,7 @@ const react = (c: TestClient, room: string, offset: number, emoji: string, extra
   ask(c, { type: 'react', room, id: `x${++serial}`, offset, emoji, ...extra })
 
 /** The user id a client was welcomed with. */
-const idOf = (c: TestClient): string => (c.frames[0]?.user as { id: string }).id
+const idOf = (c: TestClient): string => (c.frames[0]?.user as { id: string } | undefined)?.id ?? ''
 
 /** Waits until every frame the relay sent before now has reached `c` (a ping's pong comes after them). */
 async function settle(c: TestClient): Promise<void> {
@@ -38,7 +38,10 @@ async function settle(c: TestClient): Promise<void> {
 
 const updatesOf = (c: TestClient) => c.frames.filter((f) => f.type === 'update')
 
-async function pair(r: Relay = relay(), room = roomName()): Promise<{ ann: TestClient; ben: TestClient; room: string }> {
+async function pair(
+  r: Relay = relay(),
+  room = roomName(),
+): Promise<{ ann: TestClient; ben: TestClient; room: string }> {
   const ann = await t.client(r, { name: 'Ann' })
   const ben = await t.client(r, { name: 'Ben' })
   await ann.join(room)
@@ -89,7 +92,10 @@ describe('edit, delete and react', () => {
   it('replaces meta when an edit gives one, cleans the text like a publish, and keeps meta otherwise', async () => {
     const { ann, room } = await pair()
     await ann.publish(room, 'one', { meta: { a: 1 } })
-    expect((await edit(ann, room, 1, 'two\r\nlines\u202e')).message).toMatchObject({ text: 'two\nlines', meta: { a: 1 } })
+    expect((await edit(ann, room, 1, 'two\r\nlines\u202e')).message).toMatchObject({
+      text: 'two\nlines',
+      meta: { a: 1 },
+    })
     expect((await edit(ann, room, 1, 'three', { meta: { b: 2 } })).message).toMatchObject({
       text: 'three',
       meta: { b: 2 },
@@ -126,7 +132,11 @@ describe('edit, delete and react', () => {
     const { ann, ben, room } = await pair()
     await ann.publish(room, 'react to me')
     const first = await react(ann, room, 1, '👍🏽')
-    expect(first).toMatchObject({ type: 'ack', offset: 2, message: { reactions: { '👍🏽': { count: 1, mine: true } } } })
+    expect(first).toMatchObject({
+      type: 'ack',
+      offset: 2,
+      message: { reactions: { '👍🏽': { count: 1, mine: true } } },
+    })
     expect(await ben.nextOf('update')).toMatchObject({
       action: 'react',
       target: 1,
@@ -140,7 +150,9 @@ describe('edit, delete and react', () => {
     const second = await react(ben, room, 1, '👍🏽')
     expect(second.message).toMatchObject({ reactions: { '👍🏽': { count: 2, mine: true } } })
     const flag = await react(ben, room, 1, '🇫🇷')
-    expect(flag.message).toMatchObject({ reactions: { '👍🏽': { count: 2, mine: true }, '🇫🇷': { count: 1, mine: true } } })
+    expect(flag.message).toMatchObject({
+      reactions: { '👍🏽': { count: 2, mine: true }, '🇫🇷': { count: 1, mine: true } },
+    })
 
     // Toggle off, then `on` says what to do whatever the state.
     const off = await react(ann, room, 1, '👍🏽')
@@ -183,22 +195,52 @@ describe('refusals', () => {
     ['a fractional offset', { type: 'delete', offset: 1.5 }, 'offset must be a positive integer'],
     ['an offset as a string', { type: 'react', offset: '1', emoji: '👍' }, 'offset must be a positive integer'],
     ['no id', { type: 'delete', id: undefined, offset: 1 }, 'id is required'],
-    ['an id over 64 characters', { type: 'delete', id: 'i'.repeat(65), offset: 1 }, 'id must be a string of at most 64 characters'],
+    [
+      'an id over 64 characters',
+      { type: 'delete', id: 'i'.repeat(65), offset: 1 },
+      'id must be a string of at most 64 characters',
+    ],
     ['empty edit text', { type: 'edit', offset: 1, text: '' }, 'text is empty'],
     ['blank edit text', { type: 'edit', offset: 1, text: ' \n\u200b' }, 'text is empty'],
     ['edit text that is not a string', { type: 'edit', offset: 1, text: 5 }, 'text must be a string'],
     ['meta that is not an object', { type: 'edit', offset: 1, text: 'x', meta: [1] }, 'meta must be an object'],
-    ['a letter as emoji', { type: 'react', offset: 1, emoji: 'a' }, 'emoji must be one emoji (a single grapheme of at most 32 UTF-16 code units)'],
-    ['two letters', { type: 'react', offset: 1, emoji: 'ab' }, 'emoji must be one emoji (a single grapheme of at most 32 UTF-16 code units)'],
-    ['a text smiley', { type: 'react', offset: 1, emoji: ':)' }, 'emoji must be one emoji (a single grapheme of at most 32 UTF-16 code units)'],
-    ['two emoji', { type: 'react', offset: 1, emoji: '😀😀' }, 'emoji must be one emoji (a single grapheme of at most 32 UTF-16 code units)'],
-    ['no emoji', { type: 'react', offset: 1 }, 'emoji must be one emoji (a single grapheme of at most 32 UTF-16 code units)'],
+    [
+      'a letter as emoji',
+      { type: 'react', offset: 1, emoji: 'a' },
+      'emoji must be one emoji (a single grapheme of at most 32 UTF-16 code units)',
+    ],
+    [
+      'two letters',
+      { type: 'react', offset: 1, emoji: 'ab' },
+      'emoji must be one emoji (a single grapheme of at most 32 UTF-16 code units)',
+    ],
+    [
+      'a text smiley',
+      { type: 'react', offset: 1, emoji: ':)' },
+      'emoji must be one emoji (a single grapheme of at most 32 UTF-16 code units)',
+    ],
+    [
+      'two emoji',
+      { type: 'react', offset: 1, emoji: '😀😀' },
+      'emoji must be one emoji (a single grapheme of at most 32 UTF-16 code units)',
+    ],
+    [
+      'no emoji',
+      { type: 'react', offset: 1 },
+      'emoji must be one emoji (a single grapheme of at most 32 UTF-16 code units)',
+    ],
     ['`on` that is not a boolean', { type: 'react', offset: 1, emoji: '👍', on: 'yes' }, 'on must be a boolean'],
   ])('answers %s with bad_request', async (_what, fields, message) => {
     const { ann, room } = await pair()
     await ann.publish(room, 'target')
     const frame: Record<string, unknown> = { id: `b${++serial}`, room, ...fields }
-    expect(await ask(ann, frame)).toEqual({ type: 'error', ref: expect.any(String), room, code: 'bad_request', message })
+    expect(await ask(ann, frame)).toEqual({
+      type: 'error',
+      ref: expect.any(String),
+      room,
+      code: 'bad_request',
+      message,
+    })
   })
 
   it('answers an edit over maxText with too_large', async () => {
@@ -359,8 +401,15 @@ describe('resume', () => {
     const resumed = await back.join(room, { since, history: 10 })
     expect(resumed).toMatchObject({ recovered: true, head: 6 })
     // Messages after `since`, in current state; changes after it with their targets' current state (older than since).
-    expect((resumed.messages as { offset: number; text: string }[]).map((m) => [m.offset, m.text])).toEqual([[5, 'three']])
-    const updates = resumed.updates as { offset: number; action: string; target: number; message: Record<string, unknown> }[]
+    expect((resumed.messages as { offset: number; text: string }[]).map((m) => [m.offset, m.text])).toEqual([
+      [5, 'three'],
+    ])
+    const updates = resumed.updates as {
+      offset: number
+      action: string
+      target: number
+      message: Record<string, unknown>
+    }[]
     expect(updates.map((u) => [u.offset, u.action, u.target])).toEqual([
       [3, 'edit', 1],
       [4, 'react', 2],

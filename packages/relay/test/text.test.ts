@@ -7,7 +7,8 @@ const { relayWith, client, track } = perTest()
 
 describe('isEmoji (a reaction)', () => {
   it('accepts one emoji grapheme: plain, with a skin tone or variation selector, a flag, a ZWJ sequence', () => {
-    for (const emoji of ['👍', '👍🏽', '❤️', '❤', '🇫🇷', '👩‍👩‍👧‍👦', '🏳️‍🌈', '🧑🏿‍🚀', '🫠']) expect(isEmoji(emoji), emoji).toBe(true)
+    for (const emoji of ['👍', '👍🏽', '❤️', '❤', '🇫🇷', '👩‍👩‍👧‍👦', '🏳️‍🌈', '🧑🏿‍🚀', '🫠'])
+      expect(isEmoji(emoji), emoji).toBe(true)
   })
 
   it('refuses letters, digits, text smileys, several graphemes, blanks and anything over 32 code units', () => {

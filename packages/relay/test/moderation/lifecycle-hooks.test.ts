@@ -120,6 +120,10 @@ describe('webhooks for edits and deletes', () => {
       createdAt: edited.ts,
       data: { room: 'lobby', message: { ...(edited.message as object), reactions: { '👍': { count: 1 } } } },
     })
-    expect(events[2]).toMatchObject({ type: 'message.deleted', createdAt: deleted.ts, data: { message: deleted.message } })
+    expect(events[2]).toMatchObject({
+      type: 'message.deleted',
+      createdAt: deleted.ts,
+      data: { message: deleted.message },
+    })
   })
 })
