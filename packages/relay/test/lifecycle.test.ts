@@ -1,7 +1,8 @@
 // The message lifecycle over the wire (issue 14; docs/protocol.md "Message lifecycle"): edit, delete and react
 // frames, their acks and `update` broadcasts, every refusal, idempotent resends, resume, and read positions.
-import type { ConfabApi, Relay } from '@confab/relay'
+import type { Broker, BrokerEvent, BrokerHandler, ConfabApi, Relay } from '@confab/relay'
 import { describe, expect, it } from 'vitest'
+import { MemoryBroker } from '../src/broker/memory'
 import { MemoryStore } from '../src/store/memory'
 import { perTest, relayPerFile, type TestClient } from './helpers'
 
@@ -510,5 +511,68 @@ describe('read positions', () => {
     await settle(ann)
     await settle(ben)
     expect([...ann.frames, ...ben.frames].filter((f) => f.type === 'read')).toEqual([])
+  })
+})
+
+/** A broker that loses every third log entry (message or change) and swaps every fifth with the next, as Redis pub/sub may. */
+class LossyBroker implements Broker {
+  readonly inner = new MemoryBroker()
+  #held: [string, BrokerEvent] | null = null
+  get ready() {
+    return true
+  }
+  start(handler: BrokerHandler) {
+    return this.inner.start(handler)
+  }
+  subscribe(room: string) {
+    return this.inner.subscribe(room)
+  }
+  unsubscribe(room: string) {
+    return this.inner.unsubscribe(room)
+  }
+  async publish(room: string, event: BrokerEvent) {
+    const offset = event.type === 'message' ? event.message.offset : event.type === 'update' ? event.update.offset : 0
+    if (offset === 0) return this.inner.publish(room, event)
+    if (offset % 3 === 0) return
+    if (offset % 5 === 0) {
+      this.#held = [room, event]
+      return
+    }
+    await this.inner.publish(room, event)
+    const held = this.#held
+    this.#held = null
+    if (held) await this.inner.publish(...held)
+  }
+  close() {
+    return this.inner.close()
+  }
+}
+
+describe('delivery order', () => {
+  it('delivers messages and changes once each, in log order, when the broker loses and reorders events', async () => {
+    const r = await t.relayWith({ broker: new LossyBroker(), store: new MemoryStore(), limits: { publishBurst: 100 } })
+    const { ann, ben, room } = await pair(r)
+    // Each message is followed by a reaction to it and an edit of it: offsets 1..24 alternate kinds.
+    for (let i = 0; i < 8; i++) {
+      const { offset } = await ann.publish(room, `m${i}`)
+      await react(ann, room, offset as number, '👍')
+      await edit(ann, room, offset as number, `m${i}, edited`)
+    }
+    // A loss is noticed at the room's next entry (as for messages alone): two more messages, at 25 (held back) and 26.
+    await ann.publish(room, 'last')
+    await ann.publish(room, 'last')
+    await ben.next((f) => f.offset === 26)
+    const entries = ben.frames.filter((f) => f.type === 'message' || f.type === 'update')
+    expect(entries.map((f) => f.offset)).toEqual(Array.from({ length: 26 }, (_, i) => i + 1))
+    expect(entries.map((f) => (f.type === 'message' ? 'message' : f.action))).toEqual([
+      ...Array(8).fill(['message', 'react', 'edit']).flat(),
+      'message',
+      'message',
+    ])
+    // Refilled or not, an update carries its target's state (refills read it later: the current one).
+    expect(entries.at(-3)).toMatchObject({
+      target: 22,
+      message: { text: 'm7, edited', reactions: { '👍': { count: 1 } } },
+    })
   })
 })
