@@ -286,7 +286,7 @@ describe.skipIf(backends[1]?.missing !== null)('redis store internals', () => {
     const ours = await redis.keys(`${backend.prefix}room:*`)
     for (const k of ours)
       expect(k.slice(backend.prefix.length)).toMatch(
-        /^room:\{[A-Za-z0-9_-]*\}:(meta|log|ids|id:[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/,
+        /^room:\{[A-Za-z0-9_-]*\}:(meta|log|ids|state|reads|read-moves|id:[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/,
       )
     expect(new Set(ours.map((k) => k.match(/\{(.*)\}/)?.[1])).size).toBe(TRICKY_ROOMS.length)
   })
