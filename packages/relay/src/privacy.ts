@@ -55,21 +55,21 @@ export class Privacy {
       })
       if (this.#o.webhooks !== undefined) {
         const [message] = await this.#o.store.after(room, offset - 1, 1)
-        if (message !== undefined && !isUpdate(message) && message.offset === offset)
-          await this.#o.webhooks.messageDeleted(message)
+        if (message?.offset === offset && !isUpdate(message)) await this.#o.webhooks.messageDeleted(message)
       }
     }
     for (const eraser of this.#erasers) await eraser(user)
     return { messages: erased.length, bans }
   }
 
-  /** Every retained message of the room in its current state, oldest first, a page at a time (change events skipped). */
+  /** Every retained message of the room, oldest first, a page at a time. */
   async *export(room: string): AsyncGenerator<Message> {
     const { store } = this.#o
     const state = await store.state(room)
     let after = state.first - 1
     for (;;) {
       const page = await store.after(room, after, 500)
+      // Messages in their current state; the change events between them are not messages.
       for (const entry of page) if (!isUpdate(entry)) yield entry
       const last = page.at(-1)
       if (last === undefined || last.offset >= state.head) return

@@ -36,9 +36,19 @@ export function view(message: Message, reactors: Reactors | undefined, viewer?: 
 export function check(draft: ChangeDraft, target: Message | undefined, now: number): asserts target is Message {
   if (target === undefined || target.deleted) throw new ChangeRefusedError('not_found', notFound(draft.target))
   if (draft.ownOnly && target.from.id !== draft.from.id)
-    throw new ChangeRefusedError('forbidden', `Message ${draft.target} was sent by someone else.`)
+    throw new ChangeRefusedError('forbidden', notYours(draft.target))
   if (draft.action === 'edit' && draft.editWindow > 0 && now > target.ts + draft.editWindow)
-    throw new ChangeRefusedError('forbidden', `Message ${draft.target} can no longer be edited.`)
+    throw new ChangeRefusedError('forbidden', tooLate(draft.target))
+}
+
+/** The `forbidden` message of an ownOnly change to another's message. */
+export function notYours(target: number): string {
+  return `Message ${target} was sent by someone else.`
+}
+
+/** The `forbidden` message of an edit after the window. */
+export function tooLate(target: number): string {
+  return `Message ${target} can no longer be edited.`
 }
 
 /** The `not_found` message for a target offset. */

@@ -92,8 +92,19 @@ describe.each(backends.filter((b) => b.missing === null))('$name store: message 
       })
       expect(update.ts).toBeGreaterThanOrEqual(sent.message.ts)
       expect(await store.state('r')).toMatchObject({ head: 2, first: 1 })
-      const again = await store.change(edit('r', 1, 'hello!', { meta: { k: 2 } }))
-      expect(again.update.message).toMatchObject({ text: 'hello!', meta: { k: 2 }, editedAt: again.update.ts })
+      const again = await store.change(edit('r', 1, 'hello!', { meta: { k: 2, tags: [], nested: { a: [] } } }))
+      expect(again.update.message).toMatchObject({ text: 'hello!', editedAt: again.update.ts })
+      // Meta comes back exactly as given (empty arrays stay arrays), also through later changes without meta.
+      await store.change(react('r', 1, '👍'))
+      await store.change(edit('r', 1, 'hello!!'))
+      const [current] = await store.before('r', 2, 1)
+      expect(current).toEqual({
+        ...sent.message,
+        text: 'hello!!',
+        meta: { k: 2, tags: [], nested: { a: [] } },
+        editedAt: expect.any(Number),
+        reactions: { '👍': { count: 1 } },
+      })
     })
 
     it('refuses a change to a message that is not there: never stored, a change, deleted, or trimmed', async () => {

@@ -280,13 +280,41 @@ describe.skipIf(backends[1]?.missing !== null)('redis store internals', () => {
     expect(ttl).toBeLessThanOrEqual(90_000)
   })
 
+  it("keeps changed messages' states in the room's state hash, trimmed with the stream and expired with it", async () => {
+    const { store } = await backend.node({ historyLimit: 5 })
+    const change = { ownOnly: false, editWindow: 0, maxReactions: 20, from, action: 'react' as const, emoji: '👍' }
+    await store.append(draft('trim'))
+    await store.append(draft('trim'))
+    await store.change({ ...change, room: 'trim', id: 'x1', target: 1 })
+    await store.change({ ...change, room: 'trim', id: 'x2', target: 2 })
+    const state = await key('room:{*}:state')
+    expect((await redis.hkeys(state)).sort()).toEqual(['1', '2'])
+    // Un-reacting leaves no state behind.
+    await store.change({ ...change, room: 'trim', id: 'x3', target: 2 })
+    expect(await redis.hkeys(state)).toEqual(['1'])
+    await store.append(draft('trim')) // trims offset 1
+    expect(await redis.exists(state)).toBe(0)
+    await store.change({ ...change, room: 'trim', id: 'x4', target: 6 })
+    expect(await redis.hkeys(state)).toEqual(['6'])
+    expect(await store.expireBefore?.(Date.now() + 60_000)).toBe(5)
+    expect(await redis.exists(state)).toBe(0)
+  })
+
+  it('keeps read positions in two sorted sets per room, by offset and by move', async () => {
+    const { store } = await backend.node()
+    await store.append(draft('pos'))
+    await store.markRead('pos', 'u2', 1)
+    expect(await redis.zrange(await key('room:{*}:reads'), 0, -1, 'WITHSCORES')).toEqual(['u1', '1', 'u2', '1'])
+    expect(await redis.zrange(await key('room:{*}:read-moves'), 0, -1)).toEqual(['u1', 'u2'])
+  })
+
   it('encodes room names so every key stays under the prefix, one room per hash tag', async () => {
     const { store } = await backend.node()
     for (const room of TRICKY_ROOMS) await store.append(draft(room))
     const ours = await redis.keys(`${backend.prefix}room:*`)
     for (const k of ours)
       expect(k.slice(backend.prefix.length)).toMatch(
-        /^room:\{[A-Za-z0-9_-]*\}:(meta|log|ids|id:[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/,
+        /^room:\{[A-Za-z0-9_-]*\}:(meta|log|ids|state|reads|read-moves|id:[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/,
       )
     expect(new Set(ours.map((k) => k.match(/\{(.*)\}/)?.[1])).size).toBe(TRICKY_ROOMS.length)
   })
