@@ -285,7 +285,7 @@ export class Rooms {
    */
   async read(user: string, name: string, offset: number): Promise<number> {
     const position = await this.#o.store.markRead(name, user, offset)
-    if (this.#reads.learn(name, user, position)) this.#reads.announce(name, user, position)
+    if (this.#reads.learn(name, user, position) && position > 0) this.#reads.announce(name, user, position)
     return position
   }
 
