@@ -307,7 +307,7 @@ export class SqliteStore implements Store {
       if (!room) return []
       const rows = this.#sql.after.all(room.id, Math.max(0, Math.floor(after)), count)
       // Targets on the page are taken from it; older ones are read one by one.
-      const page = new Map(rows.map((row) => [row.offset, row]))
+      const page = rows.some((row) => row.target !== null) ? new Map(rows.map((row) => [row.offset, row])) : undefined
       return rows.map((row) =>
         row.target === null
           ? view(toMessage(name, row), reactors(row), viewer)
