@@ -300,6 +300,26 @@ describe.skipIf(backends[1]?.missing !== null)('redis store internals', () => {
     expect(await redis.exists(state)).toBe(0)
   })
 
+  it("rewrites a deleted message's stream entry without its text and meta, keeping every entry's id", async () => {
+    const { store } = await backend.node()
+    await store.append(draft('scrub', { text: 'take this back', meta: { secret: 1 } }))
+    await store.append(draft('scrub', { text: 'after' }))
+    const change = { ownOnly: true, editWindow: 0, maxReactions: 20, from }
+    await store.change({ ...change, room: 'scrub', id: 'x1', action: 'react', target: 2, emoji: '👍' })
+    const before = await store.after('scrub', 0, 10)
+    await store.change({ ...change, room: 'scrub', id: 'x2', action: 'delete', target: 1 })
+    const stream = await key('room:{*}:log')
+    const raw = JSON.stringify(await redis.xrange(stream, '-', '+'))
+    expect(raw).not.toContain('take this back')
+    expect(raw).not.toContain('secret')
+    expect((await redis.xrange(stream, '-', '+')).map(([id]) => id)).toEqual(['1-0', '2-0', '3-0', '4-0'])
+    const after = await store.after('scrub', 0, 10)
+    expect(after.slice(1, 3)).toEqual(before.slice(1, 3))
+    expect(after[0]).toMatchObject({ offset: 1, text: '', deleted: true })
+    expect(after[0]).not.toHaveProperty('meta')
+    expect((await store.append(draft('scrub'))).message.offset).toBe(5)
+  })
+
   it('keeps read positions in two sorted sets per room, by offset and by move', async () => {
     const { store } = await backend.node()
     await store.append(draft('pos'))
