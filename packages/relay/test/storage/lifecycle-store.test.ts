@@ -325,6 +325,10 @@ describe.each(backends.filter((b) => b.missing === null))('$name store: message 
       expect(await store.markRead('empty', 'ada', 3)).toBe(0)
       expect(await store.readState('empty', 'ada')).toEqual({ read: 0, unread: 0, reads: [] })
       expect(await backend.storedRooms(node)).toBe(1)
+      // Not a position: nothing moves.
+      expect(await store.markRead('r', 'cy', Number.NaN)).toBe(0)
+      expect(await store.markRead('r', 'cy', -1)).toBe(0)
+      expect(await store.markRead('r', 'cy', 2.5)).toBe(2)
     })
 
     it("moves the sender's position with each append, so own messages are never unread", async () => {
