@@ -238,7 +238,7 @@ export class SqliteStore implements Store {
         user,
       )
       db.prepare(
-        "UPDATE messages SET body = json_set(body, '$.from.name', ?) WHERE sender = ? AND target IS NOT NULL",
+        "UPDATE messages SET body = json_set(body, '$.from', json_object('id', sender, 'name', ?)) WHERE sender = ? AND target IS NOT NULL",
       ).run(ERASED_NAME, user)
       // Candidates by text search, then exactly: erasure is rare, a reactions index would cost every reaction.
       const quoted = JSON.stringify(user)
