@@ -102,6 +102,22 @@ end
 `
 
 /**
+ * Replaces the draft (field d) of the entry at `offset` with `body`. A stream entry cannot be edited in
+ * place and XADD only appends, so the entries from `offset` on are deleted, the stream's last id set back
+ * before them (XSETID) and they are added again with the same ids: the cost is the number of entries
+ * after it, small for the recent messages people take back.
+ */
+const REWRITE = `
+local function rewrite(stream, offset, body)
+  local tail = redis.call('XRANGE', stream, offset .. '-0', '+')
+  for _, entry in ipairs(tail) do redis.call('XDEL', stream, entry[1]) end
+  redis.call('XSETID', stream, (tonumber(offset) - 1) .. '-0')
+  tail[1][2][2] = body
+  for _, entry in ipairs(tail) do redis.call('XADD', stream, entry[1], unpack(entry[2])) end
+end
+`
+
+/**
  * The `n` furthest positions as [user, offset, ...]: those past the n-th one's offset, then the users at
  * that offset in user order (a sorted set lists equal scores backwards when reversed).
  */
@@ -190,11 +206,12 @@ return {0, head, ts, '', epoch, entry}
  * offset, action, the sender's encoded id followed by '.', ownOnly ('1'/'0'), edit window in ms, most
  * reactions, emoji, on ('1', '0', '' to toggle), text JSON, meta JSON or '', sender id.
  * Checks the rules against the target as stored (store/lifecycle.ts has them for the other stores),
- * writes its new state and appends the change. Returns `{-1, code, reason}` when refused,
+ * writes its new state (a delete also rewrites the target's entry without its text and meta) and appends
+ * the change. Returns `{-1, code, reason}` when refused,
  * `{duplicate, offset, ts, epoch, change fields or false, target offset, target fields or false,
  * target state or false}` otherwise (a duplicate's change fields are false when its entry was trimmed).
  */
-export const CHANGE_LUA = `${ROOM}${PUSH}${MESSAGE_AT}
+export const CHANGE_LUA = `${ROOM}${PUSH}${MESSAGE_AT}${REWRITE}
 local epoch, head = room(KEYS[1], KEYS[2], KEYS[5], ARGV[5], false)
 local seen = redis.call('GET', KEYS[3]) or redis.call('HGET', KEYS[4], ARGV[1])
 if seen then
@@ -250,6 +267,10 @@ if action == 'react' then
   if #r == 0 then o.r = nil else o.r = r end
 elseif action == 'delete' then
   o = {d = 1}
+  -- The text and meta leave Redis now, not when the entry is trimmed.
+  local draft = cjson.decode(tf[2])
+  tf[2] = cjson.encode({id = draft.id, from = draft.from, text = ''})
+  rewrite(KEYS[2], target, tf[2])
 else
   o.t = ARGV[14]
   if ARGV[15] ~= '' then o.m = ARGV[15] end

@@ -238,7 +238,7 @@ export class SqliteStore implements Store {
         user,
       )
       db.prepare(
-        "UPDATE messages SET body = json_set(body, '$.from.name', ?) WHERE sender = ? AND target IS NOT NULL",
+        "UPDATE messages SET body = json_set(body, '$.from', json_object('id', sender, 'name', ?)) WHERE sender = ? AND target IS NOT NULL",
       ).run(ERASED_NAME, user)
       // Candidates by text search, then exactly: erasure is rare, a reactions index would cost every reaction.
       const quoted = JSON.stringify(user)
@@ -307,7 +307,7 @@ export class SqliteStore implements Store {
       if (!room) return []
       const rows = this.#sql.after.all(room.id, Math.max(0, Math.floor(after)), count)
       // Targets on the page are taken from it; older ones are read one by one.
-      const page = new Map(rows.map((row) => [row.offset, row]))
+      const page = rows.some((row) => row.target !== null) ? new Map(rows.map((row) => [row.offset, row])) : undefined
       return rows.map((row) =>
         row.target === null
           ? view(toMessage(name, row), reactors(row), viewer)

@@ -197,7 +197,7 @@ export class MemoryStore implements Store {
   async markRead(name: string, user: string, offset: number): Promise<number> {
     const room = this.#rooms.get(name)
     if (!room) return 0
-    return this.#moveRead(room, user, Math.min(offset, room.state.head))
+    return this.#moveRead(room, user, Math.min(Math.floor(offset), room.state.head))
   }
 
   async readState(name: string, user: string): Promise<ReadState> {
@@ -387,7 +387,7 @@ export class MemoryStore implements Store {
   /** Moves the user's position forward to `offset`; the position after. */
   #moveRead(room: Room, user: string, offset: number): number {
     const read = room.reads.get(user) ?? 0
-    if (offset <= read) return read
+    if (!(offset > read)) return read
     // Re-inserted so the map stays in order of the latest move.
     room.reads.delete(user)
     room.reads.set(user, offset)

@@ -272,7 +272,7 @@ describe('a file that cannot be used', () => {
     db.close()
     const upgraded = await backend()
     const { store } = upgraded
-    expect((await store.after('lobby', 0, 10)).map((m) => m.text)).toEqual([`hello ${seq}`])
+    expect((await store.before('lobby', 10, 10)).map((m) => m.text)).toEqual([`hello ${seq}`])
     expect(await store.conversation(conversationId('v1'))).toEqual(entry)
     await store.addBan({ id: 'b1', user: 'u1', mute: false, createdAt: 1 })
     expect((await store.bans(2)).map((b) => b.id)).toEqual(['b1'])
