@@ -173,9 +173,9 @@ export const SETTINGS: readonly Setting[] = [
     min: 1,
     max: 1_000_000,
     default: 1000,
-    unit: 'messages',
+    unit: 'entries',
     announce: 'historyLimit',
-    help: 'messages retained per room',
+    help: 'log entries retained per room: messages, and edits, deletes and reactions (each counts as one)',
   },
   {
     path: 'history.idempotencyWindow',
