@@ -72,6 +72,54 @@ export interface Message {
   meta?: Meta
   /** Time the relay stored it, in milliseconds since the Unix epoch. */
   ts: number
+  /** Time of the latest edit, in ms; absent when never edited. */
+  editedAt?: number
+  /** A tombstone: the message was deleted. Its `text` is `''` and it has no `meta`; `offset`, `id`, `from` and `ts` stay. */
+  deleted?: true
+  /**
+   * Reactions by emoji, absent when there are none. `mine` (the reader reacted with it) is set only where the relay
+   * answers one user (`joined`, `history`, `ack`); an `update` frame, shared by every member, leaves it out.
+   */
+  reactions?: Record<string, Reaction>
+}
+
+/** One emoji's reactions on a message. */
+export interface Reaction {
+  count: number
+  mine?: boolean
+}
+
+/** What a change event does to its target message. */
+export type Action = 'edit' | 'delete' | 'react'
+
+/**
+ * A change to a message (edit, delete, reaction), appended to the room's log with its own offset, so that
+ * resume, idempotency and "each offset once, in order" cover it as they cover messages.
+ */
+export interface Update {
+  room: string
+  /** This change's own offset in the room's log (not the target's). */
+  offset: number
+  /** The change's client-made id (idempotency key, scoped to its sender like a message's). */
+  id: string
+  /** Time the relay stored the change, in ms. */
+  ts: number
+  /** Who made the change (an operator, or `api` for the HTTP API, may delete another's message). */
+  from: Member
+  action: Action
+  /** Offset of the message changed. */
+  target: number
+  /** `react` only: the emoji, and whether `from` has it on after this change. */
+  emoji?: string
+  on?: boolean
+  /** The target's state now (without `mine`); null when it is no longer retained. */
+  message: Message | null
+}
+
+/** One member's read position in a room: everything up to and including `offset` was read. */
+export interface ReadPosition {
+  user: string
+  offset: number
 }
 
 /** Limits the relay enforces, announced in `welcome`. */
@@ -142,6 +190,43 @@ export interface PublishFrame {
   id: string
   text: string
   meta?: Meta
+}
+
+/** Edit one of your messages. Answered by `ack` (the change's offset, the new state in `message`) or `error`. */
+export interface EditFrame {
+  type: 'edit'
+  ref: string
+  room: string
+  /** Idempotency key of the change, reused verbatim when resending. */
+  id: string
+  /** The message to edit. */
+  offset: number
+  /** The new text, under the rules of a new message's. */
+  text: string
+  /** Replaces the message's meta when given. */
+  meta?: Meta
+}
+
+/** Delete a message (your own; operators any). Answered by `ack` or `error`. */
+export interface DeleteFrame {
+  type: 'delete'
+  ref: string
+  room: string
+  id: string
+  offset: number
+}
+
+/** Toggle a reaction (or set it with `on`). Answered by `ack` or `error`. */
+export interface ReactFrame {
+  type: 'react'
+  ref: string
+  room: string
+  id: string
+  offset: number
+  /** One emoji (a single grapheme); docs/protocol.md "Reactions" has the rule. */
+  emoji: string
+  /** true adds, false removes; absent toggles. */
+  on?: boolean
 }
 
 /** The user is typing (`active` true, the default) or stopped. Never answered. */
@@ -226,6 +311,9 @@ export type ClientFrame =
   | ConversationsFrame
   | UpdateConversationFrame
   | ReadFrame
+  | EditFrame
+  | DeleteFrame
+  | ReactFrame
 
 // ---------------------------------------------------------------- relay -> client
 
@@ -260,6 +348,17 @@ export interface JoinedFrame {
   messages: Message[]
   /** Everyone in the room now, including the joining user, once per user. */
   members: Member[]
+  /**
+   * With `since` and `recovered`: the changes after `since`, oldest first; absent when none. Together with
+   * `messages` they are the log after `since`, in offset order.
+   */
+  updates?: Update[]
+  /** The user's read position in the room (0: nothing read yet). */
+  read?: number
+  /** Messages from others after `read`, deleted ones excluded, within retained history. */
+  unread?: number
+  /** Other users' read positions (the 50 furthest at most), for "Seen". */
+  reads?: ReadPosition[]
 }
 
 /** Answer to `leave`, or sent unasked when the relay removes the connection from a room. */
@@ -277,6 +376,19 @@ export interface AckFrame {
   id: string
   offset: number
   ts: number
+  /** After `edit`, `delete` or `react`: the target message's state now, with `mine`. */
+  message?: Message
+}
+
+/** A change to a message (edit, delete, reaction) in a room the connection has joined, in log order with messages. */
+export interface UpdateFrame extends Update {
+  type: 'update'
+}
+
+/** A member's read position advanced (throttled: at most one per user per room per second, the latest wins). */
+export interface ReadEventFrame extends ReadPosition {
+  type: 'read'
+  room: string
 }
 
 /** A new message in a room the connection has joined. */
@@ -370,6 +482,8 @@ export type RelayFrame =
   | HistoryResultFrame
   | ErrorFrame
   | PongFrame
+  | UpdateFrame
+  | ReadEventFrame
 
 // ---------------------------------------------------------------- codes
 
