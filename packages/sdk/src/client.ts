@@ -89,7 +89,7 @@ export interface Client {
 export function connect(url: string, options: ConnectOptions = {}): Client {
   const WS = options.WebSocket ?? (globalThis as { WebSocket?: SocketConstructor }).WebSocket
   if (!WS)
-    throw new TypeError("confab: no global WebSocket; pass one: connect(url, { WebSocket }) with WebSocket from 'ws'")
+    throw new TypeError("confab: no global WebSocket; pass one (in Node, from 'ws')")
   const target = socketUrl(url)
   const storage = pickStorage(options.persist)
   const key = `confab:${target}`
@@ -111,7 +111,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       save(storage, key, { outbox: sender.drafts(), rooms: positions, resume })
     } catch (e) {
       // Quota or privacy mode: the client still works, only a reload would lose the queue.
-      report(new ConfabError('internal', `could not persist the outbox: ${e}`))
+      report(new ConfabError('internal', `could not persist: ${e}`))
     }
   }
 
@@ -175,21 +175,16 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         operators = f.online
         events.emit('operators', operators)
         break
-      case 'ack':
-      case 'history':
-        // The room learns its user's reactions from the states these carry, before the caller sees them.
-        rooms.get(f.room)?.handle(f)
-        f.type === 'ack' ? sender.ack(f) : sender.answer(f)
-        break
       case 'error':
         onError(f)
         break
-      default: {
-        if (sender.answer(f)) break
-        if (f.type === 'conversation') f.conversation && events.emit('conversation', f.conversation)
-        // A `pong` has no room: the connection renewing its deadline was all it had to do.
-        else rooms.get((f as { room: string }).room)?.handle(f)
-      }
+      default:
+        if (f.type === 'ack') sender.ack(f)
+        else if (!sender.answer(f) && f.type === 'conversation' && f.conversation)
+          events.emit('conversation', f.conversation)
+        // Every frame that names a room goes to it, an ack or a history page too: the room learns its user's
+        // reactions from the states they carry. (A `pong` has no room: renewing the connection's deadline was all.)
+        rooms.get((f as { room: string }).room)?.handle(f)
     }
   }
 

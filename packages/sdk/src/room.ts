@@ -214,41 +214,46 @@ export function createRoom(
   let typingOn = false
   let idle: ReturnType<typeof setTimeout> | undefined
 
-  const learn = (m: Message | null): void => {
+  const me = (): string | undefined => link.user()?.id
+  /** The relay's own state of a message for this user: its `mine` flags are the truth. */
+  const learn = (m: Message | null | undefined): void => {
     for (const e in m?.reactions) mine[m.reactions[e]?.mine ? 'add' : 'delete'](`${m.offset} ${e}`)
   }
   /** `user` has read up to `offset` (positions only move forward). */
   const seen = (user: string, offset: number): void => {
-    if (user === link.user()?.id) {
-      if (offset > read) read = offset
-      unread = unread.filter((o) => o > read)
-    } else {
-      const was = reads.find((r) => r.user === user)?.offset ?? 0
-      reads = [{ user, offset: Math.max(was, offset) }, ...reads.filter((r) => r.user !== user)]
+    if (user === me()) unread = unread.filter((o) => o > (read = Math.max(read, offset)))
+    else {
+      const r = reads.find((r) => r.user === user)
+      reads = [{ user, offset: Math.max(offset, r?.offset ?? 0) }, ...reads.filter((x) => x !== r)]
       reads.sort((a, b) => b.offset - a.offset)
     }
     events.emit('read', reads)
   }
-  /** Delivers a message or change once, in offset order; one past `base` moves read state too. */
+  /**
+   * Delivers a message or change once, in offset order. One up to `base` is from `joined`, in its current state for
+   * this user; a later one is live: it moves the read state, and `mine` is filled in.
+   */
   const deliver = (x: Message | Update): void => {
     if (!pos || x.offset <= pos.offset) return
     pos = { epoch: pos.epoch, offset: x.offset }
     link.save(name, pos)
+    const live = x.offset > base
     if ('action' in x) {
-      const { target, message: m } = x
+      const { target, message: m, emoji } = x
       if (x.action === 'delete') unread = unread.filter((o) => o !== target)
-      if (x.emoji && x.from.id === link.user()?.id) mine[x.on ? 'add' : 'delete'](`${target} ${x.emoji}`)
+      if (emoji && x.from.id === me()) mine[x.on ? 'add' : 'delete'](`${target} ${emoji}`)
+      if (!live) learn(m)
       // A change to a message no longer retained has nothing to show.
       if (m) {
-        for (const e in m.reactions) if (mine.has(`${target} ${e}`)) (m.reactions[e] as Reaction).mine = true
+        for (const e in m.reactions) (m.reactions[e] as Reaction).mine = mine.has(`${target} ${e}`)
         events.emit('update', m, x)
       }
     } else {
       // A sender has read up to their message (the relay moved their position: no `read` frame follows).
-      if (x.offset > base) {
-        if (x.from.id !== link.user()?.id) unread.push(x.offset)
+      if (live) {
+        if (x.from.id !== me()) unread.push(x.offset)
         seen(x.from.id, x.offset)
-      }
+      } else learn(x)
       events.emit('message', x)
     }
   }
@@ -309,7 +314,7 @@ export function createRoom(
       if (offset <= read) return
       // Offline, the relay learns it at the next join.
       if (joined) link.send({ type: 'read', room: name, offset })
-      seen(link.user()?.id as string, offset)
+      seen(me() as string, offset)
     },
     leave() {
       clearTimeout(idle)
@@ -356,12 +361,11 @@ export function createRoom(
             read = 0
           }
           pos ??= { epoch: f.epoch, offset: 0 }
-          const me = link.user()?.id
           const at = f.read ?? 0
           // Read offline (or the frame was lost): the relay learns it now.
           if (read > at) link.send({ type: 'read', room: name, offset: read })
           const log = [...f.messages, ...(f.updates ?? [])]
-          const others = f.messages.filter((m) => m.from.id !== me && m.offset > at && !m.deleted).map((m) => m.offset)
+          const others = f.messages.filter((m) => m.from.id !== me() && m.offset > at && !m.deleted).map((m) => m.offset)
           unread = Array(Math.max(0, (f.unread ?? 0) - others.length))
             .fill((f.messages[0]?.offset ?? f.head + 1) - 1)
             .concat(others)
@@ -369,7 +373,6 @@ export function createRoom(
           if (at > read) read = at
           reads = f.reads ?? []
           base = f.head
-          for (const x of log) learn('action' in x ? x.message : x)
           for (const x of log.concat(early ?? []).sort((a, b) => a.offset - b.offset)) deliver(x)
           early = undefined
           // A first join without history starts at the head: a re-join must not replay older messages.
@@ -395,10 +398,8 @@ export function createRoom(
           seen(f.user, f.offset)
           break
         case 'ack':
-          learn(f.message ?? null)
-          break
         case 'history':
-          for (const m of f.messages) learn(m)
+          for (const m of 'messages' in f ? f.messages : [f.message]) learn(m)
           break
         case 'presence': {
           const gone = new Set([...f.leaves, ...f.joins].map((m) => m.id))

@@ -63,7 +63,7 @@ describe('connecting', () => {
     vi.stubGlobal('WebSocket', undefined)
     try {
       expect(() => connect('http://relay.test')).toThrow(
-        "confab: no global WebSocket; pass one: connect(url, { WebSocket }) with WebSocket from 'ws'",
+        "confab: no global WebSocket; pass one (in Node, from 'ws')",
       )
     } finally {
       vi.unstubAllGlobals()

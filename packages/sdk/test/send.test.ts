@@ -150,7 +150,7 @@ describe('send', () => {
     void room.send('2')
     await expect(room.send('3')).rejects.toMatchObject({
       code: 'limit_exceeded',
-      message: 'outbox full: 2 messages already wait for the relay',
+      message: 'outbox full: 2 waiting',
     })
   })
 
