@@ -203,8 +203,6 @@ export function createRoom(
   let read = 0
   let unread: number[] = []
   let reads: ReadPosition[] = []
-  // The head at the last `joined`: its `unread` and `reads` counted everything up to it.
-  let base = 0
   // Reactions of the local user, as `offset emoji`: learnt from the states the relay gives this user (joined,
   // history, ack) and the user's own reactions, since an `update` frame (one for every member) says nothing of `mine`.
   const mine = new Set<string>()
@@ -215,45 +213,45 @@ export function createRoom(
   let idle: ReturnType<typeof setTimeout> | undefined
 
   const me = (): string | undefined => link.user()?.id
-  /** The relay's own state of a message for this user: its `mine` flags are the truth. */
-  const learn = (m: Message | null | undefined): void => {
-    for (const e in m?.reactions) mine[m.reactions[e]?.mine ? 'add' : 'delete'](`${m.offset} ${e}`)
+  /**
+   * Completes a message state with what this client knows of its user's reactions, and learns from it: a state the
+   * relay made for this user (`joined`, `history`, `ack`) has `mine` on every reaction, an `update` frame on none.
+   */
+  const know = (m: Message | null | undefined): void => {
+    for (const e in m?.reactions) {
+      const k = `${m.offset} ${e}`
+      mine[((m.reactions[e] as Reaction).mine ??= mine.has(k)) ? 'add' : 'delete'](k)
+    }
   }
   /** `user` has read up to `offset` (positions only move forward). */
   const seen = (user: string, offset: number): void => {
     if (user === me()) unread = unread.filter((o) => o > (read = Math.max(read, offset)))
-    else {
-      const r = reads.find((r) => r.user === user)
-      reads = [{ user, offset: Math.max(offset, r?.offset ?? 0) }, ...reads.filter((x) => x !== r)]
-      reads.sort((a, b) => b.offset - a.offset)
-    }
+    // Furthest first, then each user's furthest kept.
+    else
+      reads = [{ user, offset }, ...reads]
+        .sort((a, b) => b.offset - a.offset)
+        .filter((r, i, all) => all.findIndex((x) => x.user === r.user) === i)
     events.emit('read', reads)
   }
-  /**
-   * Delivers a message or change once, in offset order. One up to `base` is from `joined`, in its current state for
-   * this user; a later one is live: it moves the read state, and `mine` is filled in.
-   */
+  /** Delivers a message or change once, in offset order, and keeps the read state. */
   const deliver = (x: Message | Update): void => {
     if (!pos || x.offset <= pos.offset) return
     pos = { epoch: pos.epoch, offset: x.offset }
     link.save(name, pos)
-    const live = x.offset > base
     if ('action' in x) {
       const { target, message: m, emoji } = x
       if (x.action === 'delete') unread = unread.filter((o) => o !== target)
       if (emoji && x.from.id === me()) mine[x.on ? 'add' : 'delete'](`${target} ${emoji}`)
-      if (!live) learn(m)
+      know(m)
       // A change to a message no longer retained has nothing to show.
-      if (m) {
-        for (const e in m.reactions) (m.reactions[e] as Reaction).mine = mine.has(`${target} ${e}`)
-        events.emit('update', m, x)
-      }
+      if (m) events.emit('update', m, x)
     } else {
       // A sender has read up to their message (the relay moved their position: no `read` frame follows).
-      if (live) {
+      if (x.offset > read && !x.deleted) {
         if (x.from.id !== me()) unread.push(x.offset)
         seen(x.from.id, x.offset)
-      } else learn(x)
+      }
+      know(x)
       events.emit('message', x)
     }
   }
@@ -361,19 +359,20 @@ export function createRoom(
             read = 0
           }
           pos ??= { epoch: f.epoch, offset: 0 }
-          const at = f.read ?? 0
           // Read offline (or the frame was lost): the relay learns it now.
-          if (read > at) link.send({ type: 'read', room: name, offset: read })
-          const log = [...f.messages, ...(f.updates ?? [])]
-          const others = f.messages.filter((m) => m.from.id !== me() && m.offset > at && !m.deleted).map((m) => m.offset)
-          unread = Array(Math.max(0, (f.unread ?? 0) - others.length))
-            .fill((f.messages[0]?.offset ?? f.head + 1) - 1)
-            .concat(others)
-            .filter((o) => o > read)
-          if (at > read) read = at
+          const local = read
+          if (local > (f.read ?? 0)) link.send({ type: 'read', room: name, offset: local })
+          // The relay's count, from its position: the replay's unread messages counted one by one, the others
+          // (before the replay) as read with the offset before it.
+          read = f.read ?? 0
+          unread = []
           reads = f.reads ?? []
-          base = f.head
-          for (const x of log.concat(early ?? []).sort((a, b) => a.offset - b.offset)) deliver(x)
+          for (const x of [...f.messages, ...(f.updates ?? [])].sort((a, b) => a.offset - b.offset)) deliver(x)
+          unread = Array(Math.max(0, (f.unread ?? 0) - unread.length))
+            .fill((f.messages[0]?.offset ?? f.head + 1) - 1)
+            .concat(unread)
+          for (const x of early ?? []) deliver(x)
+          seen(me() as string, local)
           early = undefined
           // A first join without history starts at the head: a re-join must not replay older messages.
           if (pos.offset < f.head) pos = { epoch: f.epoch, offset: f.head }
@@ -399,7 +398,7 @@ export function createRoom(
           break
         case 'ack':
         case 'history':
-          for (const m of 'messages' in f ? f.messages : [f.message]) learn(m)
+          for (const m of 'messages' in f ? f.messages : [f.message]) know(m)
           break
         case 'presence': {
           const gone = new Set([...f.leaves, ...f.joins].map((m) => m.id))
