@@ -306,8 +306,7 @@ export function createRoom(
         typingOn = false
       }, DEFAULTS.typingIdle)
     },
-    history: ({ before, limit } = {}) =>
-      link.request({ type: 'history', room: name, before, limit }).then((f) => (f as HistoryResultFrame).messages),
+    history: (o) => link.request({ ...o, type: 'history', room: name }).then((f) => (f as HistoryResultFrame).messages),
     markRead(offset = pos?.offset ?? 0) {
       if (offset <= read) return
       // Offline, the relay learns it at the next join.
@@ -363,13 +362,13 @@ export function createRoom(
           const local = read
           if (local > (f.read ?? 0)) link.send({ type: 'read', room: name, offset: local })
           // The relay's count, from its position: the replay's unread messages counted one by one, the others
-          // (before the replay) as read with the offset before it.
+          // (older) as if just after the position, so that marking any later offset reads them.
           read = f.read ?? 0
           unread = []
           reads = f.reads ?? []
           for (const x of [...f.messages, ...(f.updates ?? [])].sort((a, b) => a.offset - b.offset)) deliver(x)
           unread = Array(Math.max(0, (f.unread ?? 0) - unread.length))
-            .fill((f.messages[0]?.offset ?? f.head + 1) - 1)
+            .fill(read + 1)
             .concat(unread)
           for (const x of early ?? []) deliver(x)
           seen(me() as string, local)
