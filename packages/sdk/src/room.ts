@@ -15,6 +15,7 @@ import {
   ROOM_PATTERN,
   type Update,
 } from './protocol.js'
+import type { Draft } from './outbox.js'
 import type { Sender } from './sender.js'
 
 /** Why a room's history could not be resumed. */
@@ -255,6 +256,8 @@ export function createRoom(
       events.emit('message', x)
     }
   }
+  const change = (draft: Omit<Draft, 'room' | 'id'>, id?: string): Promise<Message> =>
+    link.publish({ ...draft, room: name }, id)
   const typingNow = (): Member[] => [...typists.values()].map((t) => t.member)
   const emitTyping = (): void => events.emit('typing', typingNow())
   const unType = (id: string): boolean => {
@@ -284,11 +287,11 @@ export function createRoom(
       return reads
     },
     on: (event, cb) => events.on(event, cb),
-    edit: (offset, text, o = {}) => link.publish({ type: 'edit', room: name, offset, text, meta: o.meta }, o.id),
-    delete: (offset) => link.publish({ type: 'delete', room: name, offset }),
-    react: (offset, emoji) => link.publish({ type: 'react', room: name, offset, emoji }),
+    edit: (offset, text, o = {}) => change({ type: 'edit', offset, text, meta: o.meta }, o.id),
+    delete: (offset) => change({ type: 'delete', offset }),
+    react: (offset, emoji) => change({ type: 'react', offset, emoji }),
     send: (text, o = {}) =>
-      link.publish({ room: name, text, meta: o.meta }, o.id).then((m) => {
+      change({ text, meta: o.meta }, o.id).then((m) => {
         // Our message ended our typing for everyone else: the next keystroke says we type again, unthrottled.
         typedAt = 0
         return m
@@ -395,9 +398,9 @@ export function createRoom(
         case 'read':
           seen(f.user, f.offset)
           break
-        case 'ack':
         case 'history':
-          for (const m of 'messages' in f ? f.messages : [f.message]) know(m)
+          // This user's reactions on older messages (an ack's state says nothing an own `update` does not).
+          f.messages.map(know)
           break
         case 'presence': {
           const gone = new Set([...f.leaves, ...f.joins].map((m) => m.id))
