@@ -4,7 +4,7 @@ import { createConnection, type SocketConstructor, type Status } from './connect
 import { DEFAULTS } from './defaults.js'
 import { ConfabError } from './errors.js'
 import type { ClientFrame, Conversation, ErrorFrame, Limits, Member, RelayFrame } from './protocol.js'
-import { createRoom, type JoinOptions, joinRef, type Link, type Room, type RoomControl } from './room.js'
+import { createRoom, type JoinOptions, type Link, type Room, type RoomControl } from './room.js'
 import { createSender } from './sender.js'
 import { load, pickStorage, type StorageLike, save } from './storage.js'
 import { socketUrl } from './url.js'
@@ -150,7 +150,8 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const onError = (f: ErrorFrame): void => {
     const error = new ConfabError(f.code, f.message, f.retryAfter)
     if (sender.refused(f, error)) return
-    const joining = f.ref && [...rooms.values()].find((r) => r.ref === f.ref)
+    // A join's ref is its room's name.
+    const joining = rooms.get(f.ref as string)
     if (joining && (f.code === 'rate_limited' || f.code === 'unavailable')) {
       joining.retry()
       sender.later(f.retryAfter)
@@ -211,10 +212,8 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   })
 
   const link: Link = {
+    ...sender,
     send: sender.paced,
-    flush: sender.flush,
-    publish: sender.publish,
-    request: sender.request,
     user: () => user,
     save(room, position) {
       positions[room] = position
@@ -236,7 +235,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const join = (name: string, joinOptions: JoinOptions = {}): Room => {
     let r = rooms.get(name)
     if (!r) {
-      r = createRoom(name, joinOptions, link, joinRef(name, sender.ref), positions[name])
+      r = createRoom(name, joinOptions, link, positions[name])
       rooms.set(name, r)
       const invalid = r.refusal()
       if (invalid) report(invalid)

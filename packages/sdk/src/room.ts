@@ -130,14 +130,10 @@ export interface Room {
   markRead(offset?: number): void
 }
 
-/** What a room needs from its client. Internal. */
-export interface Link {
+/** What a room needs from its client (the sender's `publish`, `request` and `flush` among it). Internal. */
+export interface Link extends Pick<Sender, 'publish' | 'request' | 'flush'> {
   /** Sends a frame on the open socket, within the relay's frame rate; false when there is no socket or no token. */
   send(frame: ClientFrame): boolean
-  publish: Sender['publish']
-  request: Sender['request']
-  /** Sends the room's queued messages and requests (the room just got `joined`). */
-  flush(room: string): void
   /** The local user, once welcomed. */
   user(): Member | undefined
   /** Records the room's last position. */
@@ -149,8 +145,6 @@ export interface Link {
 /** The client's handle on a room. Internal. */
 export interface RoomControl {
   room: Room
-  /** The `ref` of this room's `join` frames: the relay's answers and refusals carry it. */
-  readonly ref: string
   /** True while joined on the current socket. */
   ready(): boolean
   /** A frame for this room arrived. */
@@ -167,27 +161,18 @@ export interface RoomControl {
   refusal(): ConfabError | undefined
 }
 
-/**
- * The one place a join's `ref` is made: `join:` and the room's name (readable in logs), or, where that would
- * pass the relay's {@link MAX_REF}, a fresh client ref. The client matches answers by this ref alone.
- */
-export const joinRef = (name: string, fresh: () => string): string =>
-  name.length + 5 > MAX_REF ? fresh() : `join:${name}`
-
 /** Why `name` is not a room name the relay accepts (the relay's own words), or undefined when it is one. */
 export const checkRoom = (name: string): ConfabError | undefined =>
   ROOM_PATTERN.test(name)
     ? undefined
     : new ConfabError('bad_request', 'room must be 1 to 64 characters: letters, digits, and _ - . : @')
 
-/** Creates a room that starts from `position` (a persisted one) or from nothing; `ref` names its joins. */
-export function createRoom(
-  name: string,
-  options: JoinOptions,
-  link: Link,
-  ref: string,
-  position?: Position,
-): RoomControl {
+/**
+ * Creates a room that starts from `position` (a persisted one) or from nothing. Its joins' `ref` is its name: at
+ * most {@link MAX_REF} characters and never one of the SDK's other refs (`#` and a number), so the relay's answers
+ * and refusals find the room by it.
+ */
+export function createRoom(name: string, options: JoinOptions, link: Link, position?: Position): RoomControl {
   const events = createNanoEvents<RoomEvents>()
   // A name the relay would refuse never goes out: the room is refused for good, without a round trip.
   const invalid = checkRoom(name)
@@ -324,12 +309,11 @@ export function createRoom(
 
   return {
     room,
-    ref,
     ready: () => joined,
     online() {
       if (joining || invalid) return
       early = []
-      joining = link.send({ type: 'join', ref, room: name, since: pos, history: options.history })
+      joining = link.send({ type: 'join', ref: name, room: name, since: pos, history: options.history })
     },
     offline() {
       refused = undefined
