@@ -354,9 +354,8 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
           unread = []
           reads = f.reads ?? []
           for (const x of [...f.messages, ...(f.updates ?? [])].sort((a, b) => a.offset - b.offset)) deliver(x)
-          unread = Array(Math.max(0, (f.unread ?? 0) - unread.length))
-            .fill(read + 1)
-            .concat(unread)
+          // (A relay without read positions sends no count: `length` NaN is 0, as a negative one would be.)
+          unread = [...Array.from({ length: (f.unread as number) - unread.length }, () => read + 1), ...unread]
           for (const x of early ?? []) deliver(x)
           seen(me() as string, local)
           early = undefined
@@ -393,13 +392,12 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
           break
         }
         case 'typing': {
-          if (f.user.id === link.user()?.id) break
+          const { id } = f.user
+          if (id === me()) break
           // A refresh re-arms the expiry: a typist the relay keeps announcing never drops out.
-          unType(f.user.id)
-          if (f.active) {
-            const timer = setTimeout(() => unType(f.user.id) && emitTyping(), DEFAULTS.typingExpire)
-            typists.set(f.user.id, { member: f.user, timer })
-          }
+          unType(id)
+          if (f.active)
+            typists.set(id, { member: f.user, timer: setTimeout(() => unType(id) && emitTyping(), DEFAULTS.typingExpire) })
           emitTyping()
           break
         }
