@@ -189,7 +189,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
   let read = 0
   let unread: number[] = []
   let reads: ReadPosition[] = []
-  // Reactions of the local user, as `offset emoji`: learnt from the states the relay gives this user (joined,
+  // Reactions of the local user, as offset and emoji (`5👍`: an emoji never starts with a digit): learnt from the states the relay gives this user (joined,
   // history, ack) and the user's own reactions, since an `update` frame (one for every member) says nothing of `mine`.
   const mine = new Set<string>()
   const typists = new Map<string, { member: Member; timer: ReturnType<typeof setTimeout> }>()
@@ -205,7 +205,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
    */
   const know = (m: Message | null | undefined): void => {
     for (const e in m?.reactions) {
-      const k = `${m.offset} ${e}`
+      const k = m.offset + e
       mine[((m.reactions[e] as Reaction).mine ??= mine.has(k)) ? 'add' : 'delete'](k)
     }
   }
@@ -227,7 +227,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
     if ('action' in x) {
       const { target, message: m, emoji } = x
       if (x.action === 'delete') unread = unread.filter((o) => o !== target)
-      if (emoji && x.from.id === me()) mine[x.on ? 'add' : 'delete'](`${target} ${emoji}`)
+      if (emoji && x.from.id === me()) mine[x.on ? 'add' : 'delete'](target + emoji)
       know(m)
       // A change to a message no longer retained has nothing to show.
       if (m) events.emit('update', m, x)
@@ -345,9 +345,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
             read = 0
           }
           pos ??= { epoch: f.epoch, offset: 0 }
-          // Read offline (or the frame was lost): the relay learns it now.
           const local = read
-          if (local > (f.read ?? 0)) link.send({ type: 'read', room: name, offset: local })
           // The relay's count, from its position: the replay's unread messages counted one by one, the others
           // (older) as if just after the position, so that marking any later offset reads them.
           read = f.read ?? 0
@@ -357,12 +355,13 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
           // (A relay without read positions sends no count: `length` NaN is 0, as a negative one would be.)
           unread = [...Array.from({ length: (f.unread as number) - unread.length }, () => read + 1), ...unread]
           for (const x of early ?? []) deliver(x)
-          seen(me() as string, local)
           early = undefined
           // A first join without history starts at the head: a re-join must not replay older messages.
           if (pos.offset < f.head) pos = { epoch: f.epoch, offset: f.head }
           link.save(name, pos)
           joined = true
+          // Read offline (or the frame was lost): the relay learns it now.
+          room.markRead(local)
           refused = undefined
           members = f.members
           events.emit('presence', members)
