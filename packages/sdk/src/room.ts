@@ -165,7 +165,7 @@ export interface RoomControl {
 export const checkRoom = (name: string): ConfabError | undefined =>
   ROOM_PATTERN.test(name)
     ? undefined
-    : new ConfabError('bad_request', 'room must be 1 to 64 characters: letters, digits, and _ - . : @')
+    : new ConfabError('bad_request', 'invalid room name')
 
 /**
  * Creates a room that starts from `position` (a persisted one) or from nothing. Its joins' `ref` is its name: at
@@ -212,11 +212,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
   /** `user` has read up to `offset` (positions only move forward). */
   const seen = (user: string, offset: number): void => {
     if (user === me()) unread = unread.filter((o) => o > (read = Math.max(read, offset)))
-    // Furthest first, then each user's furthest kept.
-    else
-      reads = [{ user, offset }, ...reads]
-        .sort((a, b) => b.offset - a.offset)
-        .filter((r, i, all) => all.findIndex((x) => x.user === r.user) === i)
+    else reads = [{ user, offset }, ...reads.filter((r) => r.user !== user)]
     events.emit('read', reads)
   }
   /** Delivers a message or change once, in offset order, and keeps the read state. */
@@ -226,7 +222,6 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
     link.save(name, pos)
     if ('action' in x) {
       const { target, message: m, emoji } = x
-      if (x.action === 'delete') unread = unread.filter((o) => o !== target)
       if (emoji && x.from.id === me()) mine[x.on ? 'add' : 'delete'](target + emoji)
       know(m)
       // A change to a message no longer retained has nothing to show.
