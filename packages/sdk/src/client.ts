@@ -88,8 +88,7 @@ export interface Client {
  */
 export function connect(url: string, options: ConnectOptions = {}): Client {
   const WS = options.WebSocket ?? (globalThis as { WebSocket?: SocketConstructor }).WebSocket
-  if (!WS)
-    throw new TypeError("confab: no global WebSocket; pass one (in Node, from 'ws')")
+  if (!WS) throw new TypeError("confab: no global WebSocket; pass one (in Node, from 'ws')")
   const target = socketUrl(url)
   const storage = pickStorage(options.persist)
   const key = `confab:${target}`
@@ -230,8 +229,6 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     },
   }
 
-  const request = sender.request
-
   const join = (name: string, joinOptions: JoinOptions = {}): Room => {
     let r = rooms.get(name)
     if (!r) {
@@ -251,9 +248,9 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     get operators() {
       return operators
     },
-    request,
+    request: sender.request,
     conversation(joinOptions) {
-      convo ??= request({ type: 'conversation' }).then(
+      convo ??= sender.request({ type: 'conversation' }).then(
         (f) =>
           new Promise<Room>((resolve, reject) => {
             const name = (f as { room: string }).room

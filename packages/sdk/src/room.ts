@@ -1,10 +1,11 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents'
 import { DEFAULTS } from './defaults.js'
 import { ConfabError } from './errors.js'
+import type { Draft } from './outbox.js'
 import {
   type ClientFrame,
-  MAX_REF,
   type HistoryResultFrame,
+  MAX_REF,
   type Member,
   type Message,
   type Meta,
@@ -15,7 +16,6 @@ import {
   ROOM_PATTERN,
   type Update,
 } from './protocol.js'
-import type { Draft } from './outbox.js'
 import type { Sender } from './sender.js'
 
 /** Why a room's history could not be resumed. */
@@ -163,9 +163,7 @@ export interface RoomControl {
 
 /** Why `name` is not a room name the relay accepts (the relay's own words), or undefined when it is one. */
 export const checkRoom = (name: string): ConfabError | undefined =>
-  ROOM_PATTERN.test(name)
-    ? undefined
-    : new ConfabError('bad_request', 'invalid room name')
+  ROOM_PATTERN.test(name) ? undefined : new ConfabError('bad_request', 'invalid room name')
 
 /**
  * Creates a room that starts from `position` (a persisted one) or from nothing. Its joins' `ref` is its name: at
@@ -206,13 +204,17 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
   const know = (m: Message | null | undefined): void => {
     for (const e in m?.reactions) {
       const k = m.offset + e
-      mine[((m.reactions[e] as Reaction).mine ??= mine.has(k)) ? 'add' : 'delete'](k)
+      const r = m.reactions[e] as Reaction
+      r.mine ??= mine.has(k)
+      mine[r.mine ? 'add' : 'delete'](k)
     }
   }
-  /** `user` has read up to `offset` (positions only move forward). */
+  /** `user` has read up to `offset` (the local user's position only moves forward; another's is the latest word). */
   const seen = (user: string, offset: number): void => {
-    if (user === me()) unread = unread.filter((o) => o > (read = Math.max(read, offset)))
-    else reads = [{ user, offset }, ...reads.filter((r) => r.user !== user)]
+    if (user === me()) {
+      if (offset > read) read = offset
+      unread = unread.filter((o) => o > read)
+    } else reads = [{ user, offset }, ...reads.filter((r) => r.user !== user)]
     events.emit('read', reads)
   }
   /** Delivers a message or change once, in offset order, and keeps the read state. */
@@ -241,8 +243,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
   const typingNow = (): Member[] => [...typists.values()].map((t) => t.member)
   const emitTyping = (): void => events.emit('typing', typingNow())
   const unType = (id: string): boolean => {
-    const t = typists.get(id)
-    if (t) clearTimeout(t.timer)
+    clearTimeout(typists.get(id)?.timer)
     return typists.delete(id)
   }
 
@@ -317,8 +318,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
       typedAt = 0
       clearTimeout(idle)
       if (typists.size) {
-        for (const t of typists.values()) clearTimeout(t.timer)
-        typists.clear()
+        for (const id of typists.keys()) unType(id)
         emitTyping()
       }
     },
@@ -391,7 +391,10 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
           // A refresh re-arms the expiry: a typist the relay keeps announcing never drops out.
           unType(id)
           if (f.active)
-            typists.set(id, { member: f.user, timer: setTimeout(() => unType(id) && emitTyping(), DEFAULTS.typingExpire) })
+            typists.set(id, {
+              member: f.user,
+              timer: setTimeout(() => unType(id) && emitTyping(), DEFAULTS.typingExpire),
+            })
           emitTyping()
           break
         }

@@ -1,9 +1,9 @@
 import { type Bucket, createBucket } from './bucket.js'
+import type { RequestFrame } from './client.js'
 import { DEFAULTS } from './defaults.js'
 import { ConfabError } from './errors.js'
 import { newId } from './id.js'
 import { createOutbox, type Draft, type Entry } from './outbox.js'
-import type { RequestFrame } from './client.js'
 import type { AckFrame, ClientFrame, ErrorFrame, Limits, Member, Message, RelayFrame } from './protocol.js'
 import { type Ask, type AskFrame, createAsk } from './request.js'
 

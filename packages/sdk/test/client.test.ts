@@ -62,9 +62,7 @@ describe('connecting', () => {
   it('throws a TypeError that says what to pass when there is no WebSocket', () => {
     vi.stubGlobal('WebSocket', undefined)
     try {
-      expect(() => connect('http://relay.test')).toThrow(
-        "confab: no global WebSocket; pass one (in Node, from 'ws')",
-      )
+      expect(() => connect('http://relay.test')).toThrow("confab: no global WebSocket; pass one (in Node, from 'ws')")
     } finally {
       vi.unstubAllGlobals()
     }

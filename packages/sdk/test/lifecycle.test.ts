@@ -115,7 +115,13 @@ describe('edit, delete and react', () => {
     const editing = room.edit(3, 'not mine')
     const e = last('edit')
     const next = room.react(3, '🎉')
-    FakeSocket.last.receive({ type: 'error', ref: e?.ref, room: 'lobby', code: 'forbidden', message: 'not your message' })
+    FakeSocket.last.receive({
+      type: 'error',
+      ref: e?.ref,
+      room: 'lobby',
+      code: 'forbidden',
+      message: 'not your message',
+    })
     await expect(editing).rejects.toMatchObject({ code: 'forbidden', message: 'not your message', id: e?.id })
     ack(last('react'), 4, msg(3))
     await expect(next).resolves.toMatchObject({ offset: 3 })
@@ -236,7 +242,14 @@ describe('mine', () => {
     const bobs = (target: number, reactions: Message['reactions'], offset: number) =>
       FakeSocket.last.receive({
         type: 'update',
-        ...change(offset, { action: 'react', target, from: BOB, emoji: '😀', on: true, message: { ...msg(target), reactions } }),
+        ...change(offset, {
+          action: 'react',
+          target,
+          from: BOB,
+          emoji: '😀',
+          on: true,
+          message: { ...msg(target), reactions },
+        }),
       })
     bobs(2, { '👍': { count: 2 }, '😀': { count: 1 } }, 3)
     bobs(1, { '🎉': { count: 1 }, '😀': { count: 1 } }, 4)
