@@ -16,15 +16,29 @@ export {
   type RedisSettings,
   type RelayOptions,
 } from './config'
+/** A refusal the relay answers a client (or an embedder's `edit`/`delete`) with: a stable `code` and a message. */
+export { ClientError } from './errors'
 /** Mount the relay in an existing hapi app. */
-export { type ConfabApi, confab, VERSION } from './plugin'
+export { type ChangeOptions, type ConfabApi, confab, VERSION } from './plugin'
 export type { Presence, PresenceGoneHandler } from './presence/types'
 export type { RedisBackend, RedisBackendOptions } from './redis/backend'
 /** Build a standalone relay. */
 export { createRelay, type Relay } from './relay'
 /** The SQLite store (one file) with in-memory fan-out and presence: a durable single node (see docs/storage.md). */
 export { createSqliteBackend, type SqliteBackend, type SqliteBackendOptions } from './sqlite'
-export { type AppendResult, type Draft, type RoomState, type Store, StoreUnavailableError } from './store/types'
+export {
+  type AppendResult,
+  type ChangeDraft,
+  ChangeRefusedError,
+  type ChangeResult,
+  type Draft,
+  type Entry,
+  isUpdate,
+  type ReadState,
+  type RoomState,
+  type Store,
+  StoreUnavailableError,
+} from './store/types'
 
 /**
  * The Redis store, broker and presence, for embedders who build or share them (see docs/scaling.md).

@@ -1,11 +1,15 @@
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { Limits } from '@confab/sdk/protocol'
+import type { Limits, Member, Meta, Update } from '@confab/sdk/protocol'
 import type { Plugin, ResponseToolkit } from '@hapi/hapi'
 import { checkAuthKeys, createAuthenticator, deriveOperatorKey } from './auth'
 import { openBackend } from './backend'
+import { sharedUpdate } from './changes'
 import { type RelayConfig, type RelayOptions, resolveConfig } from './config'
 import { ConversationHub } from './conversations'
+import { checkMeta, checkRoom, checkText, MAX_ID } from './decoder'
 import { demoRoutes } from './demo'
+import { ClientError } from './errors'
 import { Gateway } from './gateway'
 import { API_ACCESS_TEXT, API_CLOSED, type ApiAccess, apiAccess, registerApi, registerClosedApi } from './http'
 import { type ConversationApiOptions, conversationAccess, registerConversationApi } from './http-conversations'
@@ -48,6 +52,33 @@ export interface ConfabApi {
   readonly api: ApiAccess
   /** The key that signs people in to the inbox as operators (the CLI prints the inbox link with it). */
   readonly operatorKey: string
+  /**
+   * Edits any message, as `PATCH /v1/rooms/{room}/messages/{offset}` does (no edit window; `beforePublish`
+   * runs; members get an `update`). Resolves with the change; rejects with a `ClientError` (`not_found`,
+   * `bad_request`, `too_large`, `unavailable`…). `from` defaults to `{ id: 'system', name: 'System' }`.
+   */
+  edit(room: string, offset: number, text: string, options?: ChangeOptions & { meta?: Meta }): Promise<Update>
+  /** Deletes any message, as `DELETE /v1/rooms/{room}/messages/{offset}` does; resolves with the change. */
+  delete(room: string, offset: number, options?: ChangeOptions): Promise<Update>
+}
+
+/** Who makes a change through the plugin's `edit` and `delete`, and its idempotency key (default a random UUID). */
+export interface ChangeOptions {
+  from?: Member
+  id?: string
+}
+
+/** Who the server's own changes are from when it names nobody (as in the HTTP API). */
+const SYSTEM: Member = { id: 'system', name: 'System' }
+
+function changeTarget(room: string, offset: number, options: ChangeOptions) {
+  const id = options.id ?? randomUUID()
+  if (typeof id !== 'string' || id === '' || id.length > MAX_ID) {
+    throw new ClientError('bad_request', 'id must be a string of 1 to 64 characters')
+  }
+  if (!Number.isSafeInteger(offset) || offset < 1)
+    throw new ClientError('bad_request', 'offset must be a positive integer')
+  return { room: checkRoom(room), target: offset, id, from: options.from ?? SYSTEM, role: 'api' as const }
 }
 
 /**
@@ -86,6 +117,8 @@ export const confab: Plugin<RelayOptions> = {
       logger,
       historyLimit: config.historyLimit,
       typingTimeout: config.typingTimeout,
+      editWindow: config.editWindow * 1000,
+      maxReactions: config.maxReactions,
       // Half the send-queue bound: a page can never alone get its reader cut as slow.
       pageBytes: Math.floor(config.limits.maxBufferedBytes / 2),
     })
@@ -177,6 +210,19 @@ export const confab: Plugin<RelayOptions> = {
       metrics,
       api: access,
       operatorKey,
+      async edit(room, offset, text, options = {}) {
+        const change = changeTarget(room, offset, options)
+        const meta = checkMeta(options.meta)
+        const { update } = await rooms.change(
+          { ...change, action: 'edit', text: checkText(text, limits.maxText), meta },
+          () => {},
+        )
+        return sharedUpdate(update)
+      },
+      async delete(room, offset, options = {}) {
+        const { update } = await rooms.change({ ...changeTarget(room, offset, options), action: 'delete' }, () => {})
+        return sharedUpdate(update)
+      },
     }
     server.expose(api)
   },

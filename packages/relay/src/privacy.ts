@@ -1,7 +1,7 @@
 import type { Message } from '@confab/sdk/protocol'
 import type { Moderation } from './moderation'
 import type { Rooms } from './rooms'
-import type { Store } from './store/types'
+import { isUpdate, type Store } from './store/types'
 import type { Webhooks } from './webhooks'
 
 /** Options of `Privacy`. */
@@ -55,7 +55,7 @@ export class Privacy {
       })
       if (this.#o.webhooks !== undefined) {
         const [message] = await this.#o.store.after(room, offset - 1, 1)
-        if (message?.offset === offset) await this.#o.webhooks.messageDeleted(message)
+        if (message?.offset === offset && !isUpdate(message)) await this.#o.webhooks.messageDeleted(message)
       }
     }
     for (const eraser of this.#erasers) await eraser(user)
@@ -69,7 +69,8 @@ export class Privacy {
     let after = state.first - 1
     for (;;) {
       const page = await store.after(room, after, 500)
-      for (const message of page) yield message
+      // Messages in their current state; the change events between them are not messages.
+      for (const entry of page) if (!isUpdate(entry)) yield entry
       const last = page.at(-1)
       if (last === undefined || last.offset >= state.head) return
       after = last.offset

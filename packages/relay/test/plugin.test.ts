@@ -38,6 +38,35 @@ describe('the confab hapi plugin', () => {
     expect(server.plugins.confab.stats()).toEqual({ connections: 1, rooms: 1, draining: false })
   })
 
+  it("edits and deletes any message from the app's own code, like the HTTP API", async () => {
+    server = new Server({ port: 0, host: '127.0.0.1' })
+    await server.register({ plugin: confab, options: { logger: false, demo: false } })
+    await server.start()
+    const c = new TestClient(`ws://127.0.0.1:${server.info.port}/ws`)
+    clients.push(c)
+    await c.hello({ name: 'Ann' })
+    await c.join('app-room')
+    await c.publish('app-room', 'first draft', { id: 'm1' })
+    const api = server.plugins.confab
+    const edited = await api.edit('app-room', 1, 'final', { meta: { by: 'moderator' }, id: 'fix-1' })
+    expect(edited).toMatchObject({
+      offset: 2,
+      id: 'fix-1',
+      action: 'edit',
+      from: { id: 'system', name: 'System' },
+      message: { offset: 1, text: 'final', meta: { by: 'moderator' } },
+    })
+    expect(await c.nextOf('update')).toEqual({ type: 'update', ...edited })
+    const deleted = await api.delete('app-room', 1, { from: { id: 'mod-1', name: 'Mod' } })
+    expect(deleted).toMatchObject({ offset: 3, action: 'delete', from: { id: 'mod-1' }, message: { deleted: true } })
+    await expect(api.delete('app-room', 1)).rejects.toMatchObject({ code: 'not_found' })
+    await expect(api.edit('app-room', 0, 'x')).rejects.toMatchObject({
+      code: 'bad_request',
+      message: 'offset must be a positive integer',
+    })
+    await expect(api.edit('app-room', 1, '')).rejects.toMatchObject({ code: 'bad_request', message: 'text is empty' })
+  })
+
   it('serves the WebSocket on a custom path', async () => {
     server = new Server({ port: 0, host: '127.0.0.1' })
     await server.register({ plugin: confab, options: { logger: false, path: '/chat/ws' } })

@@ -9,7 +9,7 @@ export class RedisKeys {
   /** @param prefix Namespace of every key and channel (default 'confab:'). */
   constructor(readonly prefix = 'confab:') {}
 
-  /** Hash `epoch`, `head`: the room's identity and newest offset. */
+  /** Hash `epoch`, `head`, `base`, `moves`: the room's identity, newest offset and read-move counter. */
   meta(room: string): string {
     return `${this.#room(room)}:meta`
   }
@@ -27,6 +27,21 @@ export class RedisKeys {
   /** Hash scoped id -> `offset:ts` of every retained message, trimmed with the stream. */
   ids(room: string): string {
     return `${this.#room(room)}:ids`
+  }
+
+  /** Hash offset -> current state JSON of each changed retained message (see store-lua.ts), trimmed with the stream. */
+  state(room: string): string {
+    return `${this.#room(room)}:state`
+  }
+
+  /** Sorted set user -> read position (score: the offset). */
+  reads(room: string): string {
+    return `${this.#room(room)}:reads`
+  }
+
+  /** Sorted set user -> order of the latest move of their position, for dropping the least recent. */
+  readMoves(room: string): string {
+    return `${this.#room(room)}:read-moves`
   }
 
   /** String: the epoch of every room never written to, made once per deployment. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Conversation, Member, Message, Meta } from '@confab/sdk/protocol'
+import type { Action, Conversation, Member, Message, Meta, ReadPosition } from '@confab/sdk/protocol'
 import type { Redis } from 'ioredis'
 import {
   type ConversationPage,
@@ -15,12 +15,29 @@ import {
   toPage,
 } from '../store/conversations'
 import {
+  type Change,
+  deleted,
+  furthestFirst,
+  notFound,
+  notYours,
+  READS_SHOWN,
+  toChange,
+  tooLate,
+  tooManyReactions,
+  view,
+} from '../store/lifecycle'
+import {
   type AppendResult,
   type Ban,
+  type ChangeDraft,
+  ChangeRefusedError,
+  type ChangeResult,
   type DeadEvent,
   type Draft,
+  type Entry,
   ERASED_NAME,
   type QueuedEvent,
+  type ReadState,
   type RoomState,
   type Store,
 } from '../store/types'
@@ -28,19 +45,25 @@ import { guarded } from './guard'
 import { decode, encode, RedisKeys, scopedId } from './keys'
 import { LuaScript } from './script'
 import {
+  AFTER_LUA,
   APPEND_LUA,
+  BEFORE_LUA,
+  CHANGE_LUA,
   ERASE_LUA,
   EXPIRE_LUA,
   FINISH_EVENT_LUA,
   LEASE_LUA,
+  MARK_READ_LUA,
   PUSH_EVENT_LUA,
+  READ_STATE_LUA,
+  READS_LUA,
   STATE_LUA,
   UPDATE_CONVERSATION_LUA,
 } from './store-lua'
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
-  /** Messages retained per room: the stream is trimmed to exactly this many (default 1,000). */
+  /** Log entries (messages and changes) retained per room: the stream is trimmed to exactly this many (default 1,000). */
   historyLimit?: number
   /** How long a client id is remembered after its message was stored, in ms (default 600,000 = 10 minutes); ids of retained messages are remembered regardless. */
   idempotencyWindow?: number
@@ -56,7 +79,31 @@ interface StoredDraft {
   meta?: Meta
 }
 
+/** What a change entry's `d` field holds. */
+interface StoredChange {
+  id: string
+  from: Member
+  action: Action
+  target: number
+  emoji?: string
+}
+
+/** A changed message's state (see store-lua.ts): text and meta as JSON, reactions as [emoji, user ids] pairs. */
+interface StoredState {
+  t?: string
+  m?: string
+  e?: number
+  d?: 1
+  r?: [string, string[]][]
+}
+
 const appendScript = new LuaScript(APPEND_LUA)
+const changeScript = new LuaScript(CHANGE_LUA)
+const afterScript = new LuaScript(AFTER_LUA)
+const beforeScript = new LuaScript(BEFORE_LUA)
+const markReadScript = new LuaScript(MARK_READ_LUA)
+const readStateScript = new LuaScript(READ_STATE_LUA)
+const readsScript = new LuaScript(READS_LUA)
 const stateScript = new LuaScript(STATE_LUA)
 const pushEventScript = new LuaScript(PUSH_EVENT_LUA)
 const finishEventScript = new LuaScript(FINISH_EVENT_LUA)
@@ -117,15 +164,27 @@ export class RedisStore implements Store {
           keys.id(room, draft.from.id, draft.id),
           keys.ids(room),
           keys.untouchedEpoch(),
+          keys.state(room),
+          keys.reads(room),
+          keys.readMoves(room),
           ...convKeys,
         ],
-        [scopedId(draft.from.id, draft.id), json, this.#limit, this.#window, randomUUID(), ...convArgs],
+        [scopedId(draft.from.id, draft.id), json, this.#limit, this.#window, randomUUID(), ...convArgs, draft.from.id],
       ),
     )
-    const [duplicate, offset, ts, original, epoch, entry] = reply as [number, number, number, string, string, string?]
+    const [duplicate, offset, ts, original, epoch, entry, state] = reply as [
+      number,
+      number,
+      number,
+      string,
+      string,
+      string?,
+      (string | null)?,
+    ]
     // A duplicate whose entry was trimmed away is answered from the resent draft: same id, same offset.
     const body = duplicate === 1 && original !== '' ? (JSON.parse(original) as StoredDraft) : stored
-    const result: AppendResult = { message: toMessage(draft.room, offset, ts, body), duplicate: duplicate === 1, epoch }
+    const message = withState(toMessage(draft.room, offset, ts, body), state ?? null)
+    const result: AppendResult = { message, duplicate: duplicate === 1, epoch }
     if (entry) result.conversation = fromJson(entry)
     return result
   }
@@ -142,30 +201,145 @@ export class RedisStore implements Store {
     return { epoch, head, first: head - length + 1 }
   }
 
-  async after(room: string, after: number, limit: number): Promise<Message[]> {
+  async change(draft: ChangeDraft): Promise<ChangeResult> {
+    const { room } = draft
+    const keys = this.#keys
+    const stored: StoredChange = {
+      id: draft.id,
+      from: draft.from,
+      action: draft.action,
+      target: draft.target,
+      ...(draft.action === 'react' ? { emoji: draft.emoji ?? '' } : {}),
+    }
+    const reply = (await guarded(
+      changeScript.run(
+        this.#redis,
+        [
+          keys.meta(room),
+          keys.stream(room),
+          keys.id(room, draft.from.id, draft.id),
+          keys.ids(room),
+          keys.untouchedEpoch(),
+          keys.state(room),
+        ],
+        [
+          scopedId(draft.from.id, draft.id),
+          JSON.stringify(stored),
+          this.#limit,
+          this.#window,
+          randomUUID(),
+          Math.floor(draft.target),
+          draft.action,
+          `${encode(draft.from.id)}.`,
+          draft.ownOnly ? '1' : '0',
+          draft.editWindow,
+          draft.maxReactions,
+          draft.emoji ?? '',
+          draft.on === undefined ? '' : draft.on ? '1' : '0',
+          JSON.stringify(draft.text ?? ''),
+          draft.meta === undefined ? '' : JSON.stringify(draft.meta),
+          draft.from.id,
+        ],
+      ),
+    )) as unknown[]
+    if (reply[0] === -1) {
+      const reason = reply[2] as string
+      if (reason === 'owner') throw new ChangeRefusedError('forbidden', notYours(draft.target))
+      if (reason === 'window') throw new ChangeRefusedError('forbidden', tooLate(draft.target))
+      if (reason === 'reactions') throw new ChangeRefusedError('limit_exceeded', tooManyReactions(draft.maxReactions))
+      throw new ChangeRefusedError('not_found', notFound(draft.target))
+    }
+    const [duplicate, offset, ts, epoch, fields, target, targetFields, targetState] = reply as [
+      number,
+      number,
+      number,
+      string,
+      string[] | null,
+      number,
+      string[] | null,
+      string | null,
+    ]
+    // A duplicate whose entry was trimmed away is answered from the resent draft: same id, same offset.
+    const change = fields ? toChangeOf(room, offset, fields) : toChange(draft, offset, ts, draft.on)
+    const message = targetFields && toMessageOf(room, target, targetFields, targetState, draft.from.id)
+    return { update: { ...change, message }, duplicate: duplicate === 1, epoch }
+  }
+
+  async after(room: string, after: number, limit: number, viewer?: string): Promise<Entry[]> {
     const count = clampCount(limit)
     if (count === 0) return []
-    const start = `${Math.max(0, Math.floor(after)) + 1}-0`
-    const entries = await guarded(this.#redis.xrange(this.#keys.stream(room), start, '+', 'COUNT', count))
-    return entries.map((entry) => fromEntry(room, entry))
+    const keys = this.#keys
+    const reply = (await guarded(
+      afterScript.run(this.#redis, [keys.stream(room), keys.state(room)], [Math.max(0, Math.floor(after)) + 1, count]),
+    )) as [string, string[], string | null, string[] | null, string | null][]
+    return reply.map(([id, fields, state, targetFields, targetState]) => {
+      const offset = Number.parseInt(id, 10)
+      if (!isChangeEntry(fields)) return toMessageOf(room, offset, fields, state, viewer)
+      const change = toChangeOf(room, offset, fields)
+      const message = targetFields && toMessageOf(room, change.target, targetFields, targetState, viewer)
+      return { ...change, message }
+    })
   }
 
-  async before(room: string, before: number, limit: number): Promise<Message[]> {
+  async before(room: string, before: number, limit: number, viewer?: string): Promise<Message[]> {
     const count = clampCount(limit)
     if (count === 0 || before <= 1) return []
-    const end = Number.isSafeInteger(before) ? `(${before}-0` : '+'
-    const entries = await guarded(this.#redis.xrevrange(this.#keys.stream(room), end, '-', 'COUNT', count))
-    return entries.reverse().map((entry) => fromEntry(room, entry))
+    return this.#before(room, Number.isSafeInteger(before) ? `(${before}-0` : '+', count, viewer)
   }
 
-  /** The room's newest retained message, if any (the broker re-delivers it after a resubscribe). */
+  async #before(room: string, end: string, count: number, viewer?: string): Promise<Message[]> {
+    const keys = this.#keys
+    const reply = (await guarded(
+      beforeScript.run(this.#redis, [keys.stream(room), keys.state(room)], [end, count]),
+    )) as [string, string[], string | null][]
+    return reply
+      .reverse()
+      .map(([id, fields, state]) => toMessageOf(room, Number.parseInt(id, 10), fields, state, viewer))
+  }
+
+  /**
+   * The room's newest retained message, if any (the broker re-delivers it after a resubscribe). Changes
+   * after it are skipped: the broker's catch-up event is a message.
+   */
   async latest(room: string): Promise<Message | undefined> {
-    const entries = await guarded(this.#redis.xrevrange(this.#keys.stream(room), '+', '-', 'COUNT', 1))
-    const entry = entries[0]
-    return entry && fromEntry(room, entry)
+    return (await this.#before(room, '+', 1))[0]
   }
 
-  async find(room: string, sender: string, id: string): Promise<Message | undefined> {
+  async markRead(room: string, user: string, offset: number): Promise<number> {
+    const keys = this.#keys
+    const reply = await guarded(
+      markReadScript.run(
+        this.#redis,
+        [keys.meta(room), keys.reads(room), keys.readMoves(room)],
+        [user, Number.isFinite(offset) ? Math.floor(offset) : 0],
+      ),
+    )
+    return Number(reply)
+  }
+
+  async readState(room: string, user: string): Promise<ReadState> {
+    const keys = this.#keys
+    const [read, unread, flat] = (await guarded(
+      readStateScript.run(
+        this.#redis,
+        [keys.stream(room), keys.state(room), keys.reads(room)],
+        [user, `${encode(user)}.`, READS_SHOWN + 1],
+      ),
+    )) as [number, number, string[]]
+    const reads = positions(flat)
+      .filter((position) => position.user !== user)
+      .slice(0, READS_SHOWN)
+    return { read: Number(read), unread: Number(unread), reads }
+  }
+
+  async reads(room: string, limit: number): Promise<ReadPosition[]> {
+    const count = clampCount(limit)
+    if (count === 0) return []
+    const flat = (await guarded(readsScript.run(this.#redis, [this.#keys.reads(room)], [count]))) as string[]
+    return positions(flat)
+  }
+
+  async find(room: string, sender: string, id: string): Promise<Entry | undefined> {
     const keys = this.#keys
     const seen =
       (await guarded(this.#redis.get(keys.id(room, sender, id)))) ??
@@ -173,10 +347,9 @@ export class RedisStore implements Store {
     const match = seen === null ? null : /^(\d+):(\d+)$/.exec(seen)
     if (!match) return undefined
     const offset = Number(match[1])
-    const entries = await guarded(this.#redis.xrange(keys.stream(room), `${offset}-0`, `${offset}-0`))
-    const entry = entries[0]
-    return entry
-      ? fromEntry(room, entry)
+    const [entry] = await this.after(room, offset - 1, 1)
+    return entry?.offset === offset
+      ? entry
       : toMessage(room, offset, Number(match[2]), { id, from: { id: sender, name: '' }, text: '' })
   }
 
@@ -256,8 +429,13 @@ export class RedisStore implements Store {
   async eraseUser(user: string): Promise<{ room: string; offset: number }[]> {
     const erased: { room: string; offset: number }[] = []
     for await (const [room, stream] of this.#streams()) {
+      const keys = this.#keys
       const offsets = (await guarded(
-        eraseScript.run(this.#redis, [stream], [`${encode(user)}.`, ERASED_NAME]),
+        eraseScript.run(
+          this.#redis,
+          [stream, keys.state(room), keys.reads(room), keys.readMoves(room)],
+          [`${encode(user)}.`, ERASED_NAME, user],
+        ),
       )) as number[]
       for (const offset of offsets) erased.push({ room, offset })
     }
@@ -269,7 +447,11 @@ export class RedisStore implements Store {
     for await (const [room, stream] of this.#streams()) {
       const keys = this.#keys
       removed += (await guarded(
-        expireScript.run(this.#redis, [keys.meta(room), stream, keys.ids(room)], [Math.floor(before)]),
+        expireScript.run(
+          this.#redis,
+          [keys.meta(room), stream, keys.ids(room), keys.state(room)],
+          [Math.floor(before)],
+        ),
       )) as number
     }
     return removed
@@ -359,14 +541,53 @@ function toMessage(room: string, offset: number, ts: number, body: StoredDraft):
   }
 }
 
-/** A stream entry `[offset-0, ['d', draft JSON, 't', ts, 'i', scoped id]]` as a Message. */
-function fromEntry(room: string, [id, fields]: [string, string[]]): Message {
-  let body: StoredDraft | undefined
-  let ts = 0
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === 'd') body = JSON.parse(fields[i + 1] as string) as StoredDraft
-    else if (fields[i] === 't') ts = Number(fields[i + 1])
+/** True for the fields of a change entry (`c` after `d`, `t`, `i`). */
+function isChangeEntry(fields: string[]): boolean {
+  return fields[6] === 'c'
+}
+
+/** A message entry's fields and state as the Message `viewer` reads. */
+function toMessageOf(room: string, offset: number, fields: string[], state: string | null, viewer?: string): Message {
+  const [d, body, t, ts] = fields
+  if (d !== 'd' || t !== 't' || body === undefined)
+    throw new Error(`stream entry ${offset} of room ${JSON.stringify(room)} has no draft`)
+  return withState(toMessage(room, offset, Number(ts), JSON.parse(body) as StoredDraft), state, viewer)
+}
+
+/** The message as stored in the stream, brought to its current state. */
+function withState(message: Message, state: string | null, viewer?: string): Message {
+  if (state === null) return message
+  const current = JSON.parse(state) as StoredState
+  if (current.d) return deleted(message)
+  const { meta: original, ...rest } = message
+  const meta = current.m === undefined ? original : (JSON.parse(current.m) as Meta)
+  const changed: Message = {
+    ...rest,
+    text: current.t === undefined ? message.text : (JSON.parse(current.t) as string),
+    ...(meta === undefined ? {} : { meta }),
+    ...(current.e === undefined ? {} : { editedAt: current.e }),
   }
-  if (!body) throw new Error(`stream entry ${id} of room ${JSON.stringify(room)} has no draft`)
-  return toMessage(room, Number.parseInt(id, 10), ts, body)
+  return view(changed, current.r && Object.fromEntries(current.r), viewer)
+}
+
+/** A change entry's fields as the change (its target's state is added by the caller). */
+function toChangeOf(room: string, offset: number, fields: string[]): Change {
+  const body = JSON.parse(fields[1] as string) as StoredChange
+  return {
+    room,
+    offset,
+    id: body.id,
+    ts: Number(fields[3]),
+    from: body.from,
+    action: body.action,
+    target: Number(fields[7]),
+    ...(body.action === 'react' ? { emoji: body.emoji ?? '', on: fields[9] === '1' } : {}),
+  }
+}
+
+/** `[user, offset, ...]` as positions, furthest first. */
+function positions(flat: string[]): ReadPosition[] {
+  const out: ReadPosition[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push({ user: flat[i] as string, offset: Number(flat[i + 1]) })
+  return out.sort(furthestFirst)
 }

@@ -103,6 +103,29 @@ const MIGRATIONS: readonly ((db: Database) => void)[] = [
       CREATE INDEX messages_by_sender ON messages (sender);
     `)
   },
+  (db) => {
+    db.exec(`
+      -- The message lifecycle (docs/protocol.md "Message lifecycle"). The log also holds changes (edit, delete,
+      -- react): target is the offset of the message changed (NULL on a message), and a change's body is the JSON
+      -- of { from, action, emoji?, on? }. A message's row holds its current state: body gets editedAt and the new
+      -- text, or deleted (then deleted = 1, for the unread count); reactions is the JSON of emoji -> user ids.
+      ALTER TABLE messages ADD COLUMN target INTEGER;
+      ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE messages ADD COLUMN reactions TEXT;
+
+      -- Read positions, one per user per room; moved orders them by their latest move (the least recent go
+      -- first past 10,000 per room). No index on offset or moved: every append moves its sender's position,
+      -- and sorting one room's rows when a member joins costs less than keeping two more indexes per append.
+      CREATE TABLE reads (
+        room INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        offset INTEGER NOT NULL,
+        moved INTEGER NOT NULL,
+        PRIMARY KEY (room, user)
+      ) WITHOUT ROWID;
+      CREATE INDEX reads_by_user ON reads (user);
+    `)
+  },
 ]
 
 /** The schema version this code writes. */

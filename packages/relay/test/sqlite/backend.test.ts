@@ -20,6 +20,14 @@ const draft = (room: string, extra: Partial<Draft> = {}): Draft => ({
   ...extra,
 })
 
+/** Takes a file of schema 4 back to what schema 3 wrote. */
+const UNDO_4 = `
+  DROP TABLE reads;
+  ALTER TABLE messages DROP COLUMN target;
+  ALTER TABLE messages DROP COLUMN deleted;
+  ALTER TABLE messages DROP COLUMN reactions;
+`
+
 let dir: string
 let file: string
 const open: SqliteBackend[] = []
@@ -79,6 +87,60 @@ describe('a restart on the same file', () => {
     expect(await second.store.append(draft('r', { id: 'resend', text: 'once' }))).toEqual({ ...sent, duplicate: true })
     expect(await second.store.append(draft('r', { id: 'kept', text: 'kept' }))).toEqual({ ...kept, duplicate: true })
     expect((await second.store.state('r')).head).toBe(2)
+  })
+
+  it('keeps edits, deletes, reactions, the log of changes and read positions', async () => {
+    const bob = { id: 'u2', name: 'Bob' }
+    const change = { ownOnly: false, editWindow: 0, maxReactions: 20 }
+    const first = await backend()
+    const { store } = first
+    await store.append(draft('r', { text: 'one' }))
+    await store.append(draft('r', { text: 'two', from: bob }))
+    await store.append(draft('r', { text: 'three', from: bob }))
+    await store.change({ ...change, room: 'r', id: 'e', from, action: 'edit', target: 1, text: 'one!' })
+    await store.change({ ...change, room: 'r', id: 'd', from: bob, action: 'delete', target: 3 })
+    await store.change({ ...change, room: 'r', id: 'x', from: bob, action: 'react', target: 1, emoji: '👍' })
+    await store.markRead('r', 'u3', 2)
+    const log = await store.after('r', 0, 10, 'u2')
+    const reads = await store.reads('r', 10)
+    const state = await store.readState('r', 'u1')
+    await first.close()
+
+    const second = await backend()
+    expect(await second.store.after('r', 0, 10, 'u2')).toEqual(log)
+    expect(log.map((e) => e.offset)).toEqual([1, 2, 3, 4, 5, 6])
+    expect(log[0]).toMatchObject({ text: 'one!', reactions: { '👍': { count: 1, mine: true } } })
+    expect(log[2]).toMatchObject({ deleted: true, text: '' })
+    expect(await second.store.reads('r', 10)).toEqual(reads)
+    expect(reads).toEqual(
+      [
+        { user: 'u2', offset: 3 },
+        { user: 'u1', offset: 1 },
+        { user: 'u3', offset: 2 },
+      ].sort((a, b) => b.offset - a.offset),
+    )
+    expect(await second.store.readState('r', 'u1')).toEqual(state)
+    expect(state).toEqual({
+      read: 1,
+      unread: 1,
+      reads: [
+        { user: 'u2', offset: 3 },
+        { user: 'u3', offset: 2 },
+      ],
+    })
+    // Resent changes are still known, and positions keep moving in order.
+    const resent = await second.store.change({
+      ...change,
+      room: 'r',
+      id: 'x',
+      from: bob,
+      action: 'react',
+      target: 1,
+      emoji: '👍',
+    })
+    expect(resent).toMatchObject({ duplicate: true, update: { offset: 6, on: true } })
+    expect(await second.store.markRead('r', 'u3', 1)).toBe(2)
+    expect(await second.store.markRead('r', 'u3', 5)).toBe(5)
   })
 
   it('keeps what was committed when the process dies without closing (the WAL is replayed)', async () => {
@@ -196,7 +258,7 @@ describe('a file that cannot be used', () => {
   })
 
   it('upgrades a file at schema 2 (the conversation index) to the moderation tables of schema 3, keeping its data', async () => {
-    expect(SCHEMA_VERSION).toBe(3)
+    expect(SCHEMA_VERSION).toBe(4)
     const first = await backend()
     await first.store.append(draft('lobby'))
     const entry = await first.store.updateConversation(conversationId('v1'), { visitor: { id: 'v1', name: 'Vi' } })
@@ -204,22 +266,54 @@ describe('a file that cannot be used', () => {
     await first.close()
     // What a relay of schema 2 left: no moderation tables yet.
     const db = new Sqlite(file)
+    db.exec(UNDO_4)
     db.exec('DROP TABLE bans; DROP TABLE webhook_queue; DROP TABLE webhook_dead; DROP INDEX messages_by_sender')
     db.pragma('user_version = 2')
     db.close()
     const upgraded = await backend()
     const { store } = upgraded
-    expect((await store.after('lobby', 0, 10)).map((m) => m.text)).toEqual([`hello ${seq}`])
+    expect((await store.before('lobby', 10, 10)).map((m) => m.text)).toEqual([`hello ${seq}`])
     expect(await store.conversation(conversationId('v1'))).toEqual(entry)
     await store.addBan({ id: 'b1', user: 'u1', mute: false, createdAt: 1 })
     expect((await store.bans(2)).map((b) => b.id)).toEqual(['b1'])
     await upgraded.close()
     const reopened = new Sqlite(file, { readonly: true, fileMustExist: true })
     try {
-      expect(reopened.pragma('user_version', { simple: true })).toBe(3)
+      expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
     } finally {
       reopened.close()
     }
+  })
+
+  it('upgrades a file at schema 3 to the message lifecycle of schema 4, keeping its messages and ids', async () => {
+    const first = await backend()
+    const sent = await first.store.append(draft('lobby', { id: 'kept', meta: { k: 1 } }))
+    await first.close()
+    // What a relay of schema 3 left: no change columns, no read positions.
+    const db = new Sqlite(file)
+    db.exec(UNDO_4)
+    db.pragma('user_version = 3')
+    db.close()
+    const upgraded = await backend()
+    const { store } = upgraded
+    expect(await store.after('lobby', 0, 10)).toEqual([sent.message])
+    expect((await store.append(draft('lobby', { id: 'kept', meta: { k: 1 } }))).duplicate).toBe(true)
+    const changed = await store.change({
+      room: 'lobby',
+      id: 'e1',
+      from,
+      action: 'edit',
+      target: 1,
+      text: 'edited',
+      ownOnly: true,
+      editWindow: 0,
+      maxReactions: 20,
+    })
+    expect(changed.update).toMatchObject({ offset: 2, message: { text: 'edited', meta: { k: 1 } } })
+    expect(await store.readState('lobby', 'u2')).toEqual({ read: 0, unread: 1, reads: [] })
+    expect(await store.markRead('lobby', 'u2', 2)).toBe(2)
+    expect(await store.readState('lobby', 'u2')).toEqual({ read: 2, unread: 0, reads: [] })
+    await upgraded.close()
   })
 
   it('rejects a second relay on the same file', async () => {

@@ -115,6 +115,26 @@ describe('retention by age', () => {
     expect((await rows()).messages).toBe(2)
   })
 
+  it('removes changes older than retentionDays like messages, and the state of a removed message with it', async () => {
+    const { store, sweep } = await open({ retentionDays: 1 })
+    const change = { ownOnly: false, editWindow: 0, maxReactions: 20, from }
+    await store.append(draft('r', 'old'))
+    await store.change({ ...change, room: 'r', id: 'x1', action: 'react', target: 1, emoji: '👍' })
+    now += DAY / 2
+    await store.append(draft('r', 'young'))
+    await store.change({ ...change, room: 'r', id: 'x2', action: 'react', target: 3, emoji: '👍' })
+    await store.change({ ...change, room: 'r', id: 'x3', action: 'react', target: 1, emoji: '🎉' })
+    now += DAY / 2 + 1
+    expect(await sweep()).toBe(2)
+    expect(await store.state('r')).toMatchObject({ head: 5, first: 3 })
+    const log = await store.after('r', 0, 10)
+    expect(log.map((e) => e.offset)).toEqual([3, 4, 5])
+    // The change to the removed message stays in the log, its target gone.
+    expect(log[2]).toMatchObject({ action: 'react', target: 1, message: null })
+    expect(log[1]).toMatchObject({ target: 3, message: { text: 'young', reactions: { '👍': { count: 1 } } } })
+    expect((await rows()).messages).toBe(3)
+  })
+
   it('lets the event loop run between batches', async () => {
     const { store, sweep } = await open({ retentionDays: 1 })
     for (let i = 0; i < 3000; i++) await store.append(draft(`room-${i % 10}`))

@@ -1,8 +1,11 @@
 import { Redis } from 'ioredis'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { REDIS_URL } from '../../../../test/support/env'
-import type { Draft } from '../../src/store/types'
+import { type Draft, type Entry, isUpdate } from '../../src/store/types'
 import { type Backend, memoryBackend, redisBackend, sqliteBackend, TRICKY_ROOMS } from './backends'
+
+/** An entry's text; the logs here hold messages only, so a change shows up as a mismatch. */
+const text = (entry: Entry): string => (isUpdate(entry) ? `change@${entry.offset}` : entry.text)
 
 const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend()]
 const from = { id: 'u1', name: 'Ada' }
@@ -73,7 +76,7 @@ describe.each(backends.filter((b) => b.missing === null))('$name store', (backen
     expect(real).toMatchObject({ duplicate: false, message: { offset: 2, from: bot, text: 'deploy done' } })
     const resent = await store.append(draft('r', { id: 'predictable', from: bot, text: 'deploy done' }))
     expect(resent).toEqual({ message: real.message, duplicate: true, epoch: real.epoch })
-    expect((await store.after('r', 0, 10)).map((m) => [m.from.id, m.text])).toEqual([
+    expect((await store.after('r', 0, 10)).map((m) => [m.from.id, text(m)])).toEqual([
       ['mallory', 'first!'],
       ['bot', 'deploy done'],
     ])
@@ -190,7 +193,7 @@ describe.each(backends.filter((b) => b.missing === null))('$name store', (backen
     for (const room of TRICKY_ROOMS) await store.append(draft(room, { id: 'same-id', text: room }))
     for (const room of TRICKY_ROOMS) {
       expect(await store.state(room)).toMatchObject({ head: 1, first: 1 })
-      expect((await store.after(room, 0, 10)).map((m) => [m.room, m.text])).toEqual([[room, room]])
+      expect((await store.after(room, 0, 10)).map((m) => [m.room, text(m)])).toEqual([[room, room]])
     }
   })
 
@@ -217,7 +220,7 @@ describe.each(backends.filter((b) => b.missing === null))('$name store', (backen
     await a.store.append(draft('r', { text: 'from a' }))
     const b = await backend.node()
     expect(await b.store.state('r')).toEqual(await a.store.state('r'))
-    expect((await b.store.after('r', 0, 10)).map((m) => m.text)).toEqual(['from a'])
+    expect((await b.store.after('r', 0, 10)).map(text)).toEqual(['from a'])
   })
 
   it.runIf(!backend.shared)('gives every process its own history under a new epoch', async () => {
@@ -280,13 +283,61 @@ describe.skipIf(backends[1]?.missing !== null)('redis store internals', () => {
     expect(ttl).toBeLessThanOrEqual(90_000)
   })
 
+  it("keeps changed messages' states in the room's state hash, trimmed with the stream and expired with it", async () => {
+    const { store } = await backend.node({ historyLimit: 5 })
+    const change = { ownOnly: false, editWindow: 0, maxReactions: 20, from, action: 'react' as const, emoji: '👍' }
+    await store.append(draft('trim'))
+    await store.append(draft('trim'))
+    await store.change({ ...change, room: 'trim', id: 'x1', target: 1 })
+    await store.change({ ...change, room: 'trim', id: 'x2', target: 2 })
+    const state = await key('room:{*}:state')
+    expect((await redis.hkeys(state)).sort()).toEqual(['1', '2'])
+    // Un-reacting leaves no state behind.
+    await store.change({ ...change, room: 'trim', id: 'x3', target: 2 })
+    expect(await redis.hkeys(state)).toEqual(['1'])
+    await store.append(draft('trim')) // trims offset 1
+    expect(await redis.exists(state)).toBe(0)
+    await store.change({ ...change, room: 'trim', id: 'x4', target: 6 })
+    expect(await redis.hkeys(state)).toEqual(['6'])
+    expect(await store.expireBefore?.(Date.now() + 60_000)).toBe(5)
+    expect(await redis.exists(state)).toBe(0)
+  })
+
+  it("rewrites a deleted message's stream entry without its text and meta, keeping every entry's id", async () => {
+    const { store } = await backend.node()
+    await store.append(draft('scrub', { text: 'take this back', meta: { secret: 1 } }))
+    await store.append(draft('scrub', { text: 'after' }))
+    const change = { ownOnly: true, editWindow: 0, maxReactions: 20, from }
+    await store.change({ ...change, room: 'scrub', id: 'x1', action: 'react', target: 2, emoji: '👍' })
+    const before = await store.after('scrub', 0, 10)
+    await store.change({ ...change, room: 'scrub', id: 'x2', action: 'delete', target: 1 })
+    const stream = await key('room:{*}:log')
+    const raw = JSON.stringify(await redis.xrange(stream, '-', '+'))
+    expect(raw).not.toContain('take this back')
+    expect(raw).not.toContain('secret')
+    expect((await redis.xrange(stream, '-', '+')).map(([id]) => id)).toEqual(['1-0', '2-0', '3-0', '4-0'])
+    const after = await store.after('scrub', 0, 10)
+    expect(after.slice(1, 3)).toEqual(before.slice(1, 3))
+    expect(after[0]).toMatchObject({ offset: 1, text: '', deleted: true })
+    expect(after[0]).not.toHaveProperty('meta')
+    expect((await store.append(draft('scrub'))).message.offset).toBe(5)
+  })
+
+  it('keeps read positions in two sorted sets per room, by offset and by move', async () => {
+    const { store } = await backend.node()
+    await store.append(draft('pos'))
+    await store.markRead('pos', 'u2', 1)
+    expect(await redis.zrange(await key('room:{*}:reads'), '0', '-1', 'WITHSCORES')).toEqual(['u1', '1', 'u2', '1'])
+    expect(await redis.zrange(await key('room:{*}:read-moves'), '0', '-1')).toEqual(['u1', 'u2'])
+  })
+
   it('encodes room names so every key stays under the prefix, one room per hash tag', async () => {
     const { store } = await backend.node()
     for (const room of TRICKY_ROOMS) await store.append(draft(room))
     const ours = await redis.keys(`${backend.prefix}room:*`)
     for (const k of ours)
       expect(k.slice(backend.prefix.length)).toMatch(
-        /^room:\{[A-Za-z0-9_-]*\}:(meta|log|ids|id:[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/,
+        /^room:\{[A-Za-z0-9_-]*\}:(meta|log|ids|state|reads|read-moves|id:[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/,
       )
     expect(new Set(ours.map((k) => k.match(/\{(.*)\}/)?.[1])).size).toBe(TRICKY_ROOMS.length)
   })
