@@ -1,15 +1,18 @@
 // Property: whatever sequence of sends, edits, deletes, reactions, dropped links and relay restarts happens, every
 // SDK client's view (built only from its `message`, `update` and `reset` events) ends equal to the room's history
 // as the relay serves it to that client (current state, `mine` included). Real relay on a SQLite file (a restart
-// keeps the log), each client behind its own fault proxy so one link can drop while the others stay.
+// keeps the log), each client behind its own fault proxy so one link can drop while the others stay; and on two
+// relay processes over Redis, where a "restart" SIGKILLs one node mid-sequence and its clients move to the other.
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Relay } from '@confab/relay'
 import fc from 'fast-check'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REDIS_URL, redisMissing } from '../../../../test/support/env'
 import { type FaultProxy, startFaultProxy } from '../../../../test/support/fault-proxy'
+import { RelayNode } from '../../../relay/test/scale/relay-node'
 import type { Client } from '../../src/client'
 import type { Message } from '../../src/protocol'
 import type { Room } from '../../src/room'
@@ -44,6 +47,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
 )
 
+/** Up to `max` ops with one restart (or node kill) among them, so that every run has one. */
+const sequence = (max: number): fc.Arbitrary<Op[]> =>
+  fc
+    .tuple(fc.array(op, { minLength: 2, maxLength: max / 2 }), fc.array(op, { minLength: 1, maxLength: max / 2 }))
+    .map(([before, after]) => [...before, { kind: 'restart' as const }, ...after])
+
 /** A client's view: the messages by offset, from its events alone. */
 function view(room: Room) {
   const byOffset = new Map<number, Message>()
@@ -75,13 +84,63 @@ function view(room: Room) {
   }
 }
 
-/** One run: a fresh relay and room, three clients, the ops in order (each awaited: queued ones wait out a drop). */
-async function run(ops: Op[]): Promise<void> {
+/** Where the relays run: the ports of the three clients' first targets, a restart, and the end. */
+interface Relays {
+  ports(): number[]
+  /** Takes a relay down and up again, moving the proxies as needed. */
+  restart(proxies: FaultProxy[]): Promise<void>
+  stop(): Promise<void>
+}
+
+/** One relay on a SQLite file, restarted in process (on a new port: the proxies follow). */
+async function sqliteRelay(): Promise<Relays> {
   const data = join(dir, `${randomUUID()}.db`)
   let relay: Relay = await startRelay({ data })
+  return {
+    ports: () => [0, 1, 2].map(() => portOf(relay)),
+    async restart(proxies) {
+      for (const p of proxies) {
+        p.refuse(true)
+        p.cut()
+      }
+      await relay.stop()
+      relay = await startRelay({ data })
+      for (const p of proxies) {
+        p.retarget({ port: portOf(relay) })
+        p.refuse(false)
+      }
+    },
+    stop: () => relay.stop(),
+  }
+}
+
+/** Two relay processes over Redis: client 0 on the first, 1 and 2 on the second; a restart SIGKILLs one node. */
+async function redisCluster(): Promise<Relays> {
+  const nodes = [await RelayNode.start('a', REDIS_URL), await RelayNode.start('b', REDIS_URL)]
+  let victim = 1
+  return {
+    ports: () => [nodes[0]?.port ?? 0, nodes[1]?.port ?? 0, nodes[1]?.port ?? 0],
+    async restart(proxies) {
+      const dead = nodes[victim] as RelayNode
+      const alive = nodes[1 - victim] as RelayNode
+      for (const p of proxies) p.retarget({ port: alive.port })
+      await dead.kill()
+      // Those on the dead node lost their link with it; the others are moved too, so that all end on one node.
+      for (const p of proxies) p.cut()
+      await dead.restart()
+      victim = 1 - victim
+    },
+    async stop() {
+      for (const n of nodes) await n.kill()
+    },
+  }
+}
+
+/** One run: fresh relays and room, three clients, the ops in order (each awaited: queued ones wait out a drop). */
+async function run(relays: Relays, ops: Op[]): Promise<void> {
   const proxies: FaultProxy[] = []
   try {
-    for (let i = 0; i < 3; i++) proxies.push(await startFaultProxy({ port: portOf(relay) }))
+    for (const port of relays.ports()) proxies.push(await startFaultProxy({ port }))
     const clients: Client[] = proxies.map((p, i) => client(p.url, { name: `user${i}`, reconnect }))
     const name = `prop-${randomUUID().slice(0, 8)}`
     const rooms = clients.map((c) => c.join(name))
@@ -117,19 +176,9 @@ async function run(ops: Op[]): Promise<void> {
         case 'drop':
           ;(proxies[o.who] as FaultProxy).cut()
           break
-        case 'restart': {
-          for (const p of proxies) {
-            p.refuse(true)
-            p.cut()
-          }
-          await relay.stop()
-          relay = await startRelay({ data })
-          for (const p of proxies) {
-            p.retarget({ port: portOf(relay) })
-            p.refuse(false)
-          }
+        case 'restart':
+          await relays.restart(proxies)
           break
-        }
       }
     }
     // A last message: once every client delivered it, each has seen the whole log.
@@ -142,13 +191,20 @@ async function run(ops: Op[]): Promise<void> {
   } finally {
     closeClients()
     for (const p of proxies) await p.close()
-    await relay.stop()
+    await relays.stop()
   }
 }
 
-it('every client ends with the history, through drops and relay restarts', async () => {
-  await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 4, maxLength: 24 }), run), {
-    numRuns: 8,
-    endOnFailure: true,
-  })
+it('every client ends with the history, through drops and relay restarts (SQLite)', async () => {
+  const property = fc.asyncProperty(sequence(24), async (ops) => run(await sqliteRelay(), ops))
+  await fc.assert(property, { numRuns: 8, endOnFailure: true })
 }, 60_000)
+
+const redisAbsent = await redisMissing(REDIS_URL)
+
+describe.skipIf(redisAbsent !== null)('on two nodes over Redis', () => {
+  it('every client ends with the history, through drops and a node killed mid-sequence', async () => {
+    const property = fc.asyncProperty(sequence(16), async (ops) => run(await redisCluster(), ops))
+    await fc.assert(property, { numRuns: 2, endOnFailure: true })
+  }, 60_000)
+})
