@@ -164,11 +164,11 @@ async function run(relays: Relays, ops: Op[]): Promise<void> {
           const room = rooms[o.who] as Room
           const offset = target(o.pick)
           const done =
-            o.kind === 'edit'
-              ? room.edit(offset, `e${++serial}`)
-              : o.kind === 'delete'
-                ? room.delete(offset)
-                : room.react(offset, EMOJI[o.emoji] as string)
+            o.kind === 'react'
+              ? room.react(offset, EMOJI[o.emoji] as string)
+              : o.kind === 'edit'
+                ? room.edit(offset, `e${++serial}`)
+                : room.delete(offset)
           // Another's message (forbidden) or a deleted one (not_found) is refused: the views must still agree.
           await done.catch((e: { code: string }) => expect(['forbidden', 'not_found']).toContain(e.code))
           break
