@@ -4,7 +4,7 @@ import { createConnection, type SocketConstructor, type Status } from './connect
 import { DEFAULTS } from './defaults.js'
 import { ConfabError } from './errors.js'
 import type { ClientFrame, Conversation, ErrorFrame, Limits, Member, RelayFrame } from './protocol.js'
-import { createRoom, type JoinOptions, joinRef, type Link, type Room, type RoomControl } from './room.js'
+import { createRoom, type JoinOptions, type Link, type Room, type RoomControl } from './room.js'
 import { createSender } from './sender.js'
 import { load, pickStorage, type StorageLike, save } from './storage.js'
 import { socketUrl } from './url.js'
@@ -88,8 +88,7 @@ export interface Client {
  */
 export function connect(url: string, options: ConnectOptions = {}): Client {
   const WS = options.WebSocket ?? (globalThis as { WebSocket?: SocketConstructor }).WebSocket
-  if (!WS)
-    throw new TypeError("confab: no global WebSocket; pass one: connect(url, { WebSocket }) with WebSocket from 'ws'")
+  if (!WS) throw new TypeError("confab: no global WebSocket; pass one (in Node, from 'ws')")
   const target = socketUrl(url)
   const storage = pickStorage(options.persist)
   const key = `confab:${target}`
@@ -101,14 +100,6 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   let limits: Limits | undefined
   let operators: number | undefined
   let convo: Promise<Room> | undefined
-  /** Requests by ref: the frame until it is on the current socket, and how to settle the call. */
-  const asks = new Map<
-    string,
-    [ClientFrame, sent: boolean, ok: (f: RelayFrame) => void, no: (e: ConfabError) => void]
-  >()
-  const flushAsks = (): void => {
-    for (const ask of asks.values()) ask[1] ||= connection.send(ask[0])
-  }
   // Persisted with the outbox: a restored message must go out as the guest that first sent it.
   let resume = saved.resume
 
@@ -119,7 +110,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       save(storage, key, { outbox: sender.drafts(), rooms: positions, resume })
     } catch (e) {
       // Quota or privacy mode: the client still works, only a reload would lose the queue.
-      report(new ConfabError('internal', `could not persist the outbox: ${e}`))
+      report(new ConfabError('internal', `could not persist: ${e}`))
     }
   }
 
@@ -140,11 +131,12 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       },
       rooms: () => rooms.keys(),
       check(room) {
-        const r = rooms.get(room)
+        const r = rooms.get(room as string)
         const closed = connection.status === 'closed'
         // Nothing would ever answer: throw `closed` on a closed client or a left room, or the room's refusal.
-        if (closed || !r) throw new ConfabError('closed', closed ? 'client closed' : `left room ${room}`)
-        const refusal = r.refusal()
+        if (closed || (room !== undefined && !r))
+          throw new ConfabError('closed', closed ? 'client closed' : `left room ${room}`)
+        const refusal = r?.refusal()
         if (refusal) throw refusal
       },
       user: () => user,
@@ -157,12 +149,8 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const onError = (f: ErrorFrame): void => {
     const error = new ConfabError(f.code, f.message, f.retryAfter)
     if (sender.refused(f, error)) return
-    const ask = f.ref && asks.get(f.ref)
-    if (ask) {
-      ask[3](error)
-      return
-    }
-    const joining = f.ref && [...rooms.values()].find((r) => r.ref === f.ref)
+    // A join's ref is its room's name.
+    const joining = rooms.get(f.ref as string)
     if (joining && (f.code === 'rate_limited' || f.code === 'unavailable')) {
       joining.retry()
       sender.later(f.retryAfter)
@@ -187,22 +175,16 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         operators = f.online
         events.emit('operators', operators)
         break
-      case 'ack':
-        sender.ack(f)
-        break
-      case 'history':
-        sender.answer(f)
-        break
       case 'error':
         onError(f)
         break
-      default: {
-        const ask = asks.get((f as { ref: string }).ref)
-        if (ask) ask[2](f)
-        else if (f.type === 'conversation') f.conversation && events.emit('conversation', f.conversation)
-        // A `pong` has no room: the connection renewing its deadline was all it had to do.
-        else rooms.get((f as { room: string }).room)?.handle(f)
-      }
+      default:
+        if (f.type === 'ack') sender.ack(f)
+        else if (!sender.answer(f) && f.type === 'conversation' && f.conversation)
+          events.emit('conversation', f.conversation)
+        // Every frame that names a room goes to it, an ack or a history page too: the room learns its user's
+        // reactions from the states they carry. (A `pong` has no room: renewing the connection's deadline was all.)
+        rooms.get((f as { room: string }).room)?.handle(f)
     }
   }
 
@@ -214,17 +196,13 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         for (const r of rooms.values()) r.online()
         // The operator count is per connection: a new socket asks again (its answer is the `conversation` event).
         if (convo && previous !== 'connecting') connection.send({ type: 'conversation', ref: sender.ref() })
-        flushAsks()
+        sender.flush()
       }
       // Messages still waiting stay in storage (when persisted): the next page's client sends them.
-      if (next === 'closed') {
-        sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
-        for (const ask of asks.values()) ask[3](new ConfabError('closed', 'client closed'))
-      }
+      if (next === 'closed') sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
     },
     down() {
       // Unanswered requests go again on the next socket (each is safe to repeat), within their deadline.
-      for (const ask of asks.values()) ask[1] = false
       sender.down()
       for (const r of rooms.values()) r.offline()
     },
@@ -233,10 +211,8 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   })
 
   const link: Link = {
+    ...sender,
     send: sender.paced,
-    flush: sender.flush,
-    publish: sender.publish,
-    history: sender.history,
     user: () => user,
     save(room, position) {
       positions[room] = position
@@ -253,28 +229,10 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     },
   }
 
-  const request = (frame: RequestFrame): Promise<RelayFrame> =>
-    new Promise((resolve, reject) => {
-      const ref = sender.ref()
-      const timeout = options.sendTimeout ?? DEFAULTS.sendTimeout
-      const timer = setTimeout(
-        () => settle(reject, new ConfabError('timeout', `no answer within ${timeout} ms`)),
-        timeout,
-      )
-      const settle = <T>(fn: (v: T) => void, v: T): void => {
-        clearTimeout(timer)
-        asks.delete(ref)
-        fn(v)
-      }
-      if (connection.status === 'closed') return reject(new ConfabError('closed', 'client closed'))
-      asks.set(ref, [{ ...frame, ref } as ClientFrame, false, (f) => settle(resolve, f), (e) => settle(reject, e)])
-      flushAsks()
-    })
-
   const join = (name: string, joinOptions: JoinOptions = {}): Room => {
     let r = rooms.get(name)
     if (!r) {
-      r = createRoom(name, joinOptions, link, joinRef(name, sender.ref), positions[name])
+      r = createRoom(name, joinOptions, link, positions[name])
       rooms.set(name, r)
       const invalid = r.refusal()
       if (invalid) report(invalid)
@@ -290,9 +248,9 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     get operators() {
       return operators
     },
-    request,
+    request: sender.request,
     conversation(joinOptions) {
-      convo ??= request({ type: 'conversation' }).then(
+      convo ??= sender.request({ type: 'conversation' }).then(
         (f) =>
           new Promise<Room>((resolve, reject) => {
             const name = (f as { room: string }).room

@@ -8,6 +8,18 @@ export type { ConfabErrorCode } from './errors.js'
 /** The error every SDK promise rejects with and the `error` event carries. */
 export { ConfabError } from './errors.js'
 export { newId } from './id.js'
-export type { Conversation, ErrorCode, Limits, Member, Message, Meta, Position } from './protocol.js'
+export type {
+  Action,
+  Conversation,
+  ErrorCode,
+  Limits,
+  Member,
+  Message,
+  Meta,
+  Position,
+  Reaction,
+  ReadPosition,
+  Update,
+} from './protocol.js'
 export type { HistoryOptions, JoinOptions, ResetInfo, Room, RoomEvents, SendOptions } from './room.js'
 export type { StorageLike } from './storage.js'

@@ -1,16 +1,22 @@
 import { createNanoEvents, type Unsubscribe } from 'nanoevents'
 import { DEFAULTS } from './defaults.js'
 import { ConfabError } from './errors.js'
+import type { Draft } from './outbox.js'
 import {
   type ClientFrame,
+  type HistoryResultFrame,
   MAX_REF,
   type Member,
   type Message,
   type Meta,
   type Position,
+  type Reaction,
+  type ReadPosition,
   type RelayFrame,
   ROOM_PATTERN,
+  type Update,
 } from './protocol.js'
+import type { Sender } from './sender.js'
 
 /** Why a room's history could not be resumed. */
 export interface ResetInfo {
@@ -35,6 +41,13 @@ export interface RoomEvents {
   typing(members: Member[]): void
   /** History could not be resumed; messages that follow start a fresh view. */
   reset(info: ResetInfo): void
+  /**
+   * A message was edited, deleted or reacted to: its state after the change (`reactions[emoji].mine` filled in from
+   * what this client knows), and the change. In log order with `message`, once per change.
+   */
+  update(message: Message, update: Update): void
+  /** A read position moved (another member's, or yours: then `read` and `unread` changed); the others' positions now. */
+  read(positions: ReadPosition[]): void
 }
 
 /** Options of `client.join`. */
@@ -51,7 +64,7 @@ export interface HistoryOptions {
   limit?: number
 }
 
-/** Options of `room.send`. */
+/** Options of `room.send` and `room.edit`. */
 export interface SendOptions {
   /** Any JSON object, delivered with the message. */
   meta?: Meta
@@ -74,6 +87,12 @@ export interface Room {
   readonly typingMembers: Member[]
   /** Last position delivered, if any. */
   readonly position: Position | undefined
+  /** Messages from others after your read position (from the relay at each join, then kept up to date here). */
+  readonly unread: number
+  /** Your read position: everything up to this offset is read (0: nothing). */
+  readonly read: number
+  /** Other members' read positions, furthest first. */
+  readonly reads: ReadPosition[]
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends keyof RoomEvents>(event: E, cb: RoomEvents[E]): Unsubscribe
   /**
@@ -83,6 +102,15 @@ export interface Room {
    * the error's `id` retries the same message (see {@link SendOptions.id}).
    */
   send(text: string, options?: SendOptions): Promise<Message>
+  /**
+   * Edits one of your messages (new `text`, and `meta` when given). Resolves with the message's new state once the
+   * relay stored the change; queued, resent and rejected like `send` (the relay may refuse it: `forbidden`, `not_found`).
+   */
+  edit(offset: number, text: string, options?: SendOptions): Promise<Message>
+  /** Deletes a message (your own; operators any): resolves with its tombstone. Queued like `send`. */
+  delete(offset: number): Promise<Message>
+  /** Adds your `emoji` reaction to a message, or removes it if you had it: resolves with the message's new state. Queued like `send`. */
+  react(offset: number, emoji: string): Promise<Message>
   /**
    * Call on every keystroke: the SDK sends at most one frame per 2 s and says "stopped" after 3 s idle.
    * Right after one of your messages is stored the next keystroke sends at once: the message ended your typing for the others.
@@ -95,18 +123,17 @@ export interface Room {
   history(options?: HistoryOptions): Promise<Message[]>
   /** Leaves the room; its queued messages are rejected with `closed`. */
   leave(): void
-  /** Tells the relay the user has read up to `offset` (default: the newest delivered); in a conversation it clears the user's side of the unread count. */
+  /**
+   * Marks everything up to `offset` (default: the newest delivered) as read: `unread` drops now, the relay is told
+   * (at the next join when offline), and so are your other tabs and the other members.
+   */
   markRead(offset?: number): void
 }
 
-/** What a room needs from its client. Internal. */
-export interface Link {
+/** What a room needs from its client (the sender's `publish`, `request` and `flush` among it). Internal. */
+export interface Link extends Pick<Sender, 'publish' | 'request' | 'flush'> {
   /** Sends a frame on the open socket, within the relay's frame rate; false when there is no socket or no token. */
   send(frame: ClientFrame): boolean
-  publish(room: string, text: string, options?: SendOptions): Promise<Message>
-  history(room: string, options: HistoryOptions): Promise<Message[]>
-  /** Sends the room's queued messages and history requests (the room just got `joined`). */
-  flush(room: string): void
   /** The local user, once welcomed. */
   user(): Member | undefined
   /** Records the room's last position. */
@@ -118,8 +145,6 @@ export interface Link {
 /** The client's handle on a room. Internal. */
 export interface RoomControl {
   room: Room
-  /** The `ref` of this room's `join` frames: the relay's answers and refusals carry it. */
-  readonly ref: string
   /** True while joined on the current socket. */
   ready(): boolean
   /** A frame for this room arrived. */
@@ -136,27 +161,16 @@ export interface RoomControl {
   refusal(): ConfabError | undefined
 }
 
-/**
- * The one place a join's `ref` is made: `join:` and the room's name (readable in logs), or, where that would
- * pass the relay's {@link MAX_REF}, a fresh client ref. The client matches answers by this ref alone.
- */
-export const joinRef = (name: string, fresh: () => string): string =>
-  name.length + 5 > MAX_REF ? fresh() : `join:${name}`
-
 /** Why `name` is not a room name the relay accepts (the relay's own words), or undefined when it is one. */
 export const checkRoom = (name: string): ConfabError | undefined =>
-  ROOM_PATTERN.test(name)
-    ? undefined
-    : new ConfabError('bad_request', 'room must be 1 to 64 characters: letters, digits, and _ - . : @')
+  ROOM_PATTERN.test(name) ? undefined : new ConfabError('bad_request', 'invalid room name')
 
-/** Creates a room that starts from `position` (a persisted one) or from nothing; `ref` names its joins. */
-export function createRoom(
-  name: string,
-  options: JoinOptions,
-  link: Link,
-  ref: string,
-  position?: Position,
-): RoomControl {
+/**
+ * Creates a room that starts from `position` (a persisted one) or from nothing. Its joins' `ref` is its name: at
+ * most {@link MAX_REF} characters and never one of the SDK's other refs (`#` and a number), so the relay's answers
+ * and refusals find the room by it.
+ */
+export function createRoom(name: string, options: JoinOptions, link: Link, position?: Position): RoomControl {
   const events = createNanoEvents<RoomEvents>()
   // A name the relay would refuse never goes out: the room is refused for good, without a round trip.
   const invalid = checkRoom(name)
@@ -165,26 +179,71 @@ export function createRoom(
   // True while the join is on the current socket (it may wait for a token of the relay's frame rate).
   let joining = false
   let refused: ConfabError | undefined
-  // Live messages that beat `joined` on a fresh socket wait here, so the replay comes first.
-  let early: Message[] | undefined
+  // Live messages and changes that beat `joined` on a fresh socket wait here, so the replay comes first.
+  let early: (Message | Update)[] | undefined
   let members: Member[] = []
+  // Read state: own position; offsets of the unread messages from others (the ones `joined` counted but did not
+  // deliver stand at the offset before its first message, so marking a delivered one reads them); others' positions.
+  let read = 0
+  let unread: number[] = []
+  let reads: ReadPosition[] = []
+  // Reactions of the local user, as offset and emoji (`5👍`: an emoji never starts with a digit): learnt from the states the relay gives this user (joined,
+  // history, ack) and the user's own reactions, since an `update` frame (one for every member) says nothing of `mine`.
+  const mine = new Set<string>()
   const typists = new Map<string, { member: Member; timer: ReturnType<typeof setTimeout> }>()
   // When our last `typing` frame went (0: none since we stopped); `typingOn`: a "stopped" is owed.
   let typedAt = 0
   let typingOn = false
   let idle: ReturnType<typeof setTimeout> | undefined
 
-  const deliver = (m: Message): void => {
-    if (!pos || m.offset <= pos.offset) return
-    pos = { epoch: pos.epoch, offset: m.offset }
-    link.save(name, pos)
-    events.emit('message', m)
+  const me = (): string | undefined => link.user()?.id
+  /**
+   * Completes a message state with what this client knows of its user's reactions, and learns from it: a state the
+   * relay made for this user (`joined`, `history`, `ack`) has `mine` on every reaction, an `update` frame on none.
+   */
+  const know = (m: Message | null | undefined): void => {
+    for (const e in m?.reactions) {
+      const k = m.offset + e
+      const r = m.reactions[e] as Reaction
+      r.mine ??= mine.has(k)
+      mine[r.mine ? 'add' : 'delete'](k)
+    }
   }
+  /** `user` has read up to `offset` (the local user's position only moves forward; another's is the latest word). */
+  const seen = (user: string, offset: number): void => {
+    if (user === me()) {
+      if (offset > read) read = offset
+      unread = unread.filter((o) => o > read)
+    } else reads = [{ user, offset }, ...reads.filter((r) => r.user !== user)]
+    events.emit('read', reads)
+  }
+  /** Delivers a message or change once, in offset order, and keeps the read state. */
+  const deliver = (x: Message | Update): void => {
+    if (!pos || x.offset <= pos.offset) return
+    pos = { epoch: pos.epoch, offset: x.offset }
+    link.save(name, pos)
+    if ('action' in x) {
+      const { target, message: m, emoji } = x
+      if (emoji && x.from.id === me()) mine[x.on ? 'add' : 'delete'](target + emoji)
+      know(m)
+      // A change to a message no longer retained has nothing to show.
+      if (m) events.emit('update', m, x)
+    } else {
+      // A sender has read up to their message (the relay moved their position: no `read` frame follows).
+      if (x.offset > read && !x.deleted) {
+        if (x.from.id !== me()) unread.push(x.offset)
+        seen(x.from.id, x.offset)
+      }
+      know(x)
+      events.emit('message', x)
+    }
+  }
+  const change = (draft: Omit<Draft, 'room' | 'id'>, id?: string): Promise<Message> =>
+    link.publish({ ...draft, room: name }, id)
   const typingNow = (): Member[] => [...typists.values()].map((t) => t.member)
   const emitTyping = (): void => events.emit('typing', typingNow())
   const unType = (id: string): boolean => {
-    const t = typists.get(id)
-    if (t) clearTimeout(t.timer)
+    clearTimeout(typists.get(id)?.timer)
     return typists.delete(id)
   }
 
@@ -199,9 +258,21 @@ export function createRoom(
     get position() {
       return pos
     },
+    get unread() {
+      return unread.length
+    },
+    get read() {
+      return read
+    },
+    get reads() {
+      return reads
+    },
     on: (event, cb) => events.on(event, cb),
-    send: (text, o) =>
-      link.publish(name, text, o).then((m) => {
+    edit: (offset, text, o = {}) => change({ type: 'edit', offset, text, meta: o.meta }, o.id),
+    delete: (offset) => change({ type: 'delete', offset }),
+    react: (offset, emoji) => change({ type: 'react', offset, emoji }),
+    send: (text, o = {}) =>
+      change({ text, meta: o.meta }, o.id).then((m) => {
         // Our message ended our typing for everyone else: the next keystroke says we type again, unthrottled.
         typedAt = 0
         return m
@@ -219,9 +290,12 @@ export function createRoom(
         typingOn = false
       }, DEFAULTS.typingIdle)
     },
-    history: (o = {}) => link.history(name, o),
-    markRead(offset = pos?.offset) {
-      if (offset !== undefined && joined) link.send({ type: 'read', room: name, offset })
+    history: (o) => link.request({ ...o, type: 'history', room: name }).then((f) => (f as HistoryResultFrame).messages),
+    markRead(offset = pos?.offset ?? 0) {
+      if (offset <= read) return
+      // Offline, the relay learns it at the next join.
+      if (joined) link.send({ type: 'read', room: name, offset })
+      seen(me() as string, offset)
     },
     leave() {
       clearTimeout(idle)
@@ -231,12 +305,11 @@ export function createRoom(
 
   return {
     room,
-    ref,
     ready: () => joined,
     online() {
       if (joining || invalid) return
       early = []
-      joining = link.send({ type: 'join', ref, room: name, since: pos, history: options.history })
+      joining = link.send({ type: 'join', ref: name, room: name, since: pos, history: options.history })
     },
     offline() {
       refused = undefined
@@ -245,8 +318,7 @@ export function createRoom(
       typedAt = 0
       clearTimeout(idle)
       if (typists.size) {
-        for (const t of typists.values()) clearTimeout(t.timer)
-        typists.clear()
+        for (const id of typists.keys()) unType(id)
         emitTyping()
       }
     },
@@ -263,28 +335,50 @@ export function createRoom(
           if (pos && (pos.epoch !== f.epoch || !f.recovered)) {
             events.emit('reset', { reason: pos.epoch === f.epoch ? 'gap' : 'epoch', epoch: f.epoch, head: f.head })
             pos = undefined
+            // Offsets of another epoch, or changes never to be replayed: what this client knew no longer holds.
+            mine.clear()
+            read = 0
           }
           pos ??= { epoch: f.epoch, offset: 0 }
-          for (const m of [...f.messages, ...(early ?? [])]) deliver(m)
+          const local = read
+          // The relay's count, from its position: the replay's unread messages counted one by one, the others
+          // (older) as if just after the position, so that marking any later offset reads them.
+          read = f.read ?? 0
+          unread = []
+          reads = f.reads ?? []
+          for (const x of [...f.messages, ...(f.updates ?? [])].sort((a, b) => a.offset - b.offset)) deliver(x)
+          // (A relay without read positions sends no count: `length` NaN is 0, as a negative one would be.)
+          unread = [...Array.from({ length: (f.unread as number) - unread.length }, () => read + 1), ...unread]
+          for (const x of early ?? []) deliver(x)
           early = undefined
           // A first join without history starts at the head: a re-join must not replay older messages.
           if (pos.offset < f.head) pos = { epoch: f.epoch, offset: f.head }
           link.save(name, pos)
           joined = true
+          // Read offline (or the frame was lost): the relay learns it now.
+          room.markRead(local)
           refused = undefined
           members = f.members
           events.emit('presence', members)
           link.flush(name)
           break
         }
-        case 'message': {
-          const { type: _, ...m } = f
-          if (early) early.push(m)
-          else deliver(m)
+        case 'message':
+        case 'update': {
+          const { type: _, ...x } = f
+          if (early) early.push(x)
+          else deliver(x)
           // Whoever sent a message has stopped typing it; a new `typing` from them shows them again.
-          if (unType(m.from.id)) emitTyping()
+          if (f.type === 'message' && unType(f.from.id)) emitTyping()
           break
         }
+        case 'read':
+          seen(f.user, f.offset)
+          break
+        case 'history':
+          // This user's reactions on older messages (an ack's state says nothing an own `update` does not).
+          f.messages.map(know)
+          break
         case 'presence': {
           const gone = new Set([...f.leaves, ...f.joins].map((m) => m.id))
           members = [...members.filter((m) => !gone.has(m.id)), ...f.joins]
@@ -292,13 +386,15 @@ export function createRoom(
           break
         }
         case 'typing': {
-          if (f.user.id === link.user()?.id) break
+          const { id } = f.user
+          if (id === me()) break
           // A refresh re-arms the expiry: a typist the relay keeps announcing never drops out.
-          unType(f.user.id)
-          if (f.active) {
-            const timer = setTimeout(() => unType(f.user.id) && emitTyping(), DEFAULTS.typingExpire)
-            typists.set(f.user.id, { member: f.user, timer })
-          }
+          unType(id)
+          if (f.active)
+            typists.set(id, {
+              member: f.user,
+              timer: setTimeout(() => unType(id) && emitTyping(), DEFAULTS.typingExpire),
+            })
           emitTyping()
           break
         }
