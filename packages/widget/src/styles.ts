@@ -385,6 +385,134 @@ time {
   padding: 0 0 0 6px;
   font-weight: 600;
 }
+/* A day separator: the date, centred between two rules. */
+.day {
+  display: flex;
+  align-items: center;
+  gap: 10px;
+  margin: 14px 0 4px;
+  font-size: .8em;
+  font-weight: 600;
+  color: var(--_muted);
+}
+.day::before,
+.day::after {
+  content: "";
+  flex: 1;
+  border-top: 1px solid var(--_border);
+}
+.msg {
+  position: relative;
+}
+.bubble.deleted {
+  background: none;
+  box-shadow: inset 0 0 0 1px var(--_border);
+  color: var(--_muted);
+  font-style: italic;
+}
+.edited,
+.seen {
+  font-size: .75em;
+  color: var(--_muted);
+  margin: 1px 6px 0;
+}
+/* The actions float over the message's outer top corner, shown on hover, on a tap, and while one has focus. */
+.tools {
+  position: absolute;
+  top: -14px;
+  inset-inline-start: 4px;
+  display: flex;
+  border: 1px solid var(--_border);
+  border-radius: 8px;
+  background: var(--_bg);
+  box-shadow: 0 1px 4px rgb(0 0 0 / .15);
+  opacity: 0;
+  pointer-events: none;
+}
+.own .tools {
+  inset-inline: auto 4px;
+}
+.msg:hover .tools,
+.msg.active .tools,
+.tools:focus-within {
+  opacity: 1;
+  pointer-events: auto;
+}
+.tool {
+  border: 0;
+  background: none;
+  color: var(--_muted);
+  width: 30px;
+  height: 28px;
+  padding: 0;
+  display: grid;
+  place-items: center;
+  border-radius: 7px;
+  cursor: pointer;
+}
+.tool:hover {
+  color: var(--_fg);
+  background: var(--_bubble);
+}
+.tool svg {
+  width: 17px;
+  height: 17px;
+}
+.reacts,
+.picker {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 4px;
+  margin-top: 3px;
+}
+.chip,
+.picker button {
+  border: 1px solid var(--_border);
+  border-radius: 12px;
+  background: var(--_bg);
+  padding: 1px 8px;
+  font-size: .85em;
+  cursor: pointer;
+}
+.chip[aria-pressed=true] {
+  border-color: var(--_focus);
+  background: var(--_bubble);
+  font-weight: 600;
+}
+.picker button {
+  font-size: 1.15em;
+}
+.editor,
+.confirm {
+  flex-direction: column;
+  align-items: stretch;
+  gap: 6px;
+  border: 0;
+  padding: 4px 0;
+  width: 100%;
+  min-width: 240px;
+}
+.editor .row {
+  display: flex;
+  gap: 8px;
+}
+.confirm {
+  display: flex;
+  flex-flow: row wrap;
+  align-items: center;
+  min-width: 0;
+  font-size: .9em;
+}
+.danger {
+  border: 0;
+  border-radius: 8px;
+  background: var(--_danger);
+  color: var(--_bg);
+  padding: 6px 12px;
+  font-weight: 600;
+  cursor: pointer;
+}
+
 /*
  * The "new messages" marker has a net height of 0 (-40 + 32 + 8 px), so showing or hiding it
  * never changes the log's size or scroll range.
