@@ -324,9 +324,11 @@ export class MessageLog {
       bubble.setAttribute('part', 'bubble')
     }
     if (old && old.text !== m.text) bubble.replaceChildren(linkify(m.text))
-    if (m.editedAt && !el.querySelector('.edited')) {
-      const when = new Date(m.editedAt)
-      bubble.after(h('span', { part: 'edited', class: 'edited', title: when.toLocaleString(locale(this.host.lang())) }, s.edited))
+    const mark = el.querySelector('.edited')
+    if (!m.editedAt) mark?.remove()
+    else if (!mark) {
+      const title = new Date(m.editedAt).toLocaleString(locale(this.host.lang()))
+      bubble.after(h('span', { part: 'edited', class: 'edited', title }, s.edited))
     }
     this.reactions(el, m)
     if (!el.querySelector('.tools') && this.host.changes()) el.append(this.tools(el))

@@ -170,7 +170,7 @@ describe('<confab-inbox>', () => {
     expect($('.who').textContent).toBe('Kim')
     expect($('.meta').textContent).toContain('kim@example.com')
     expect([...el.shadowRoot!.querySelectorAll('.bubble')].map((b) => b.textContent)).toEqual(['first'])
-    expect(room.reads).toBe(1)
+    expect(room.markReads).toBe(1)
     expect($('.row').hasAttribute('aria-current')).toBe(true)
 
     room.emit('typing', [{ id: 'v-a', name: 'Kim' }])
