@@ -277,13 +277,8 @@ export class Chat {
 
   /** "Seen" under the user's last message when the furthest read position of the others has reached it. */
   private seen(): void {
-    if (!this.host.receipts) return
-    const reads = this.room.reads
-    let upTo = 0
-    for (const r of reads instanceof Map ? reads.values() : (reads ?? [])) {
-      upTo = Math.max(upTo, typeof r === 'number' ? r : (r as { offset: number }).offset)
-    }
-    this.log.seen(upTo)
+    // The SDK keeps the positions furthest first.
+    if (this.host.receipts) this.log.seen(this.room.reads?.[0]?.offset ?? 0)
   }
 
   private presence(members: Member[]): void {

@@ -85,7 +85,6 @@ export class MessageLog {
     set('.seen', s.seen)
     for (const b of log.querySelectorAll<HTMLElement>('.tool')) b.setAttribute('aria-label', s[b.dataset.a as 'edit'])
     for (const d of log.querySelectorAll<HTMLElement>('.day')) d.textContent = this.day(Number(d.dataset.ts))
-    for (const t of log.querySelectorAll<HTMLTimeElement>('time')) t.textContent = this.time(new Date(t.dateTime))
   }
 
   /** The state shown for the message at `offset`, if it is on screen. */
@@ -326,10 +325,7 @@ export class MessageLog {
     if (old && old.text !== m.text) bubble.replaceChildren(linkify(m.text))
     const mark = el.querySelector('.edited')
     if (!m.editedAt) mark?.remove()
-    else if (!mark) {
-      const title = new Date(m.editedAt).toLocaleString(locale(this.host.lang()))
-      bubble.after(h('span', { part: 'edited', class: 'edited', title }, s.edited))
-    }
+    else if (!mark) bubble.after(h('span', { part: 'edited', class: 'edited' }, s.edited))
     this.reactions(el, m)
     if (!el.querySelector('.tools') && this.host.changes()) el.append(this.tools(el))
   }
@@ -356,7 +352,8 @@ export class MessageLog {
       chip.setAttribute('aria-pressed', String(!!r.mine))
     }
     for (const chip of old.values()) {
-      if ((el.getRootNode() as ShadowRoot).activeElement === chip) el.querySelector<HTMLElement>('[data-a=react]')?.focus()
+      if ((el.getRootNode() as ShadowRoot).activeElement === chip)
+        el.querySelector<HTMLElement>('[data-a=react]')?.focus()
       chip.remove()
     }
     if (!box.firstChild) box.remove()
@@ -366,7 +363,12 @@ export class MessageLog {
   private tools(el: HTMLElement): HTMLElement {
     const s = this.strings()
     const bar = h('div', { part: 'message-actions', class: 'tools' })
-    const tool = (a: 'react' | 'edit' | 'delete', d: string, run: () => void, more: Record<string, string> = {}): void => {
+    const tool = (
+      a: 'react' | 'edit' | 'delete',
+      d: string,
+      run: () => void,
+      more: Record<string, string> = {},
+    ): void => {
       const b = h('button', { type: 'button', class: 'tool', 'data-a': a, 'aria-label': s[a], ...more }, icon(d))
       b.addEventListener('click', run)
       bar.append(b)
@@ -391,7 +393,12 @@ export class MessageLog {
       button.setAttribute('aria-expanded', 'false')
       button.focus()
     }
-    const pick = h('div', { role: 'group', 'aria-label': this.strings().react, part: 'reaction-picker', class: 'picker' })
+    const pick = h('div', {
+      role: 'group',
+      'aria-label': this.strings().react,
+      part: 'reaction-picker',
+      class: 'picker',
+    })
     for (const emoji of EMOJI) {
       const b = h('button', { type: 'button' }, emoji)
       b.addEventListener('click', () => {
@@ -415,7 +422,12 @@ export class MessageLog {
     const input = h('textarea', { 'aria-label': s.editLabel, dir: 'auto', rows: '2' })
     input.value = m.text
     const cancel = h('button', { type: 'button', class: 'later' }, s.cancel)
-    const form = h('form', { part: 'editor', class: 'editor' }, input, h('div', { class: 'row' }, h('button', { class: 'start' }, s.save), cancel))
+    const form = h(
+      'form',
+      { part: 'editor', class: 'editor' },
+      input,
+      h('div', { class: 'row' }, h('button', { class: 'start' }, s.save), cancel),
+    )
     const done = (text?: string): void => {
       form.remove()
       bubble.hidden = false
@@ -446,7 +458,13 @@ export class MessageLog {
     const s = this.strings()
     const yes = h('button', { type: 'button', class: 'danger' }, s.delete)
     const no = h('button', { type: 'button', class: 'later' }, s.cancel)
-    const box = h('div', { role: 'group', 'aria-label': s.confirmDelete, part: 'confirm-delete', class: 'confirm' }, h('span', {}, s.confirmDelete), yes, no)
+    const box = h(
+      'div',
+      { role: 'group', 'aria-label': s.confirmDelete, part: 'confirm-delete', class: 'confirm' },
+      s.confirmDelete,
+      yes,
+      no,
+    )
     const close = (): void => {
       box.remove()
       el.querySelector<HTMLElement>('[data-a=delete]')?.focus()

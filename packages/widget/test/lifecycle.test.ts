@@ -74,7 +74,7 @@ describe('the state of a message', () => {
     expect(part(el, '[part~=bubble]').textContent).toBe('Message deleted')
   })
 
-  it('shows reaction counts as toggle buttons, pressed for the user\'s own, and updates them in place', () => {
+  it("shows reaction counts as toggle buttons, pressed for the user's own, and updates them in place", () => {
     const el = inline()
     const room = lastClient().room
     const m = msg('nice', undefined, { reactions: { '👍': { count: 2, mine: true }, '🎉': { count: 1 } } })
@@ -98,7 +98,7 @@ describe('the state of a message', () => {
 })
 
 describe('edit, delete and react', () => {
-  it('offers Edit and Delete on the user\'s own stored messages only, and a reaction button on every message', () => {
+  it("offers Edit and Delete on the user's own stored messages only, and a reaction button on every message", () => {
     const el = inline()
     const room = lastClient().room
     room.emit('message', msg('theirs'))
@@ -219,7 +219,7 @@ describe('edit, delete and react', () => {
     expect(part(el, '[part~=bubble]').textContent).toBe('Message deleted')
   })
 
-  it('reacts from the picker: the count shows at once, pressed, and the relay\'s answer settles it', async () => {
+  it("reacts from the picker: the count shows at once, pressed, and the relay's answer settles it", async () => {
     const el = inline()
     const room = lastClient().room
     const m = msg('party', undefined, { reactions: { '🎉': { count: 1 } } })
@@ -245,7 +245,7 @@ describe('edit, delete and react', () => {
     expect(part(el, '[part=reaction]').textContent).toBe('🎉 2')
   })
 
-  it('toggles off the user\'s own reaction from its count button; a count that reaches 0 disappears', () => {
+  it("toggles off the user's own reaction from its count button; a count that reaches 0 disappears", () => {
     const el = inline()
     const room = lastClient().room
     room.emit('message', msg('ok', undefined, { reactions: { '👍': { count: 1, mine: true } } }))
@@ -305,7 +305,7 @@ describe('days and dates', () => {
     expect(shadow(el).querySelector('[part=day]')?.nextElementSibling?.textContent).toContain('a')
   })
 
-  it('writes separators in the widget\'s language', () => {
+  it("writes separators in the widget's language", () => {
     vi.useFakeTimers({ now: new Date(2026, 5, 10, 15, 0), toFake: ['Date'] })
     const el = inline({ lang: 'de' })
     lastClient().room.emit('message', msg('heute', undefined, { ts: new Date(2026, 5, 10, 9, 0).getTime() }))
@@ -360,7 +360,7 @@ describe('Seen (conversation mode)', () => {
 })
 
 describe('the unread badge', () => {
-  it('shows the relay\'s unread count (room.unread), so it survives a reload', () => {
+  it("shows the relay's unread count (room.unread), so it survives a reload", () => {
     sessionStorage.setItem('confab:active:wss://r.example#lobby', '1')
     const el = mount({ name: 'Me', relay: 'wss://r.example' })
     const client = lastClient()

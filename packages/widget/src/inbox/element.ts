@@ -411,7 +411,13 @@ export class ConfabInbox extends ElementBase {
       del.addEventListener('click', () => {
         const yes = h('button', { type: 'button', class: 'danger' }, s.delete)
         const no = h('button', { type: 'button', class: 'link' }, s.cancel)
-        const ask = h('span', { role: 'group', 'aria-label': s.confirmDelete, class: 'confirm' }, s.confirmDelete, yes, no)
+        const ask = h(
+          'span',
+          { role: 'group', 'aria-label': s.confirmDelete, class: 'confirm' },
+          s.confirmDelete,
+          yes,
+          no,
+        )
         no.addEventListener('click', () => {
           ask.replaceWith(del)
           del.focus()
