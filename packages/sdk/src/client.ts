@@ -101,14 +101,6 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   let limits: Limits | undefined
   let operators: number | undefined
   let convo: Promise<Room> | undefined
-  /** Requests by ref: the frame until it is on the current socket, and how to settle the call. */
-  const asks = new Map<
-    string,
-    [ClientFrame, sent: boolean, ok: (f: RelayFrame) => void, no: (e: ConfabError) => void]
-  >()
-  const flushAsks = (): void => {
-    for (const ask of asks.values()) ask[1] ||= connection.send(ask[0])
-  }
   // Persisted with the outbox: a restored message must go out as the guest that first sent it.
   let resume = saved.resume
 
@@ -140,11 +132,12 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       },
       rooms: () => rooms.keys(),
       check(room) {
-        const r = rooms.get(room)
+        const r = rooms.get(room as string)
         const closed = connection.status === 'closed'
         // Nothing would ever answer: throw `closed` on a closed client or a left room, or the room's refusal.
-        if (closed || !r) throw new ConfabError('closed', closed ? 'client closed' : `left room ${room}`)
-        const refusal = r.refusal()
+        if (closed || (room !== undefined && !r))
+          throw new ConfabError('closed', closed ? 'client closed' : `left room ${room}`)
+        const refusal = r?.refusal()
         if (refusal) throw refusal
       },
       user: () => user,
@@ -157,11 +150,6 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const onError = (f: ErrorFrame): void => {
     const error = new ConfabError(f.code, f.message, f.retryAfter)
     if (sender.refused(f, error)) return
-    const ask = f.ref && asks.get(f.ref)
-    if (ask) {
-      ask[3](error)
-      return
-    }
     const joining = f.ref && [...rooms.values()].find((r) => r.ref === f.ref)
     if (joining && (f.code === 'rate_limited' || f.code === 'unavailable')) {
       joining.retry()
@@ -188,18 +176,17 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         events.emit('operators', operators)
         break
       case 'ack':
-        sender.ack(f)
-        break
       case 'history':
-        sender.answer(f)
+        // The room learns its user's reactions from the states these carry, before the caller sees them.
+        rooms.get(f.room)?.handle(f)
+        f.type === 'ack' ? sender.ack(f) : sender.answer(f)
         break
       case 'error':
         onError(f)
         break
       default: {
-        const ask = asks.get((f as { ref: string }).ref)
-        if (ask) ask[2](f)
-        else if (f.type === 'conversation') f.conversation && events.emit('conversation', f.conversation)
+        if (sender.answer(f)) break
+        if (f.type === 'conversation') f.conversation && events.emit('conversation', f.conversation)
         // A `pong` has no room: the connection renewing its deadline was all it had to do.
         else rooms.get((f as { room: string }).room)?.handle(f)
       }
@@ -214,17 +201,13 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         for (const r of rooms.values()) r.online()
         // The operator count is per connection: a new socket asks again (its answer is the `conversation` event).
         if (convo && previous !== 'connecting') connection.send({ type: 'conversation', ref: sender.ref() })
-        flushAsks()
+        sender.flush()
       }
       // Messages still waiting stay in storage (when persisted): the next page's client sends them.
-      if (next === 'closed') {
-        sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
-        for (const ask of asks.values()) ask[3](new ConfabError('closed', 'client closed'))
-      }
+      if (next === 'closed') sender.rejectAll(undefined, new ConfabError('closed', 'client closed'))
     },
     down() {
       // Unanswered requests go again on the next socket (each is safe to repeat), within their deadline.
-      for (const ask of asks.values()) ask[1] = false
       sender.down()
       for (const r of rooms.values()) r.offline()
     },
@@ -236,7 +219,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     send: sender.paced,
     flush: sender.flush,
     publish: sender.publish,
-    history: sender.history,
+    request: sender.request,
     user: () => user,
     save(room, position) {
       positions[room] = position
@@ -253,23 +236,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     },
   }
 
-  const request = (frame: RequestFrame): Promise<RelayFrame> =>
-    new Promise((resolve, reject) => {
-      const ref = sender.ref()
-      const timeout = options.sendTimeout ?? DEFAULTS.sendTimeout
-      const timer = setTimeout(
-        () => settle(reject, new ConfabError('timeout', `no answer within ${timeout} ms`)),
-        timeout,
-      )
-      const settle = <T>(fn: (v: T) => void, v: T): void => {
-        clearTimeout(timer)
-        asks.delete(ref)
-        fn(v)
-      }
-      if (connection.status === 'closed') return reject(new ConfabError('closed', 'client closed'))
-      asks.set(ref, [{ ...frame, ref } as ClientFrame, false, (f) => settle(resolve, f), (e) => settle(reject, e)])
-      flushAsks()
-    })
+  const request = sender.request
 
   const join = (name: string, joinOptions: JoinOptions = {}): Room => {
     let r = rooms.get(name)

@@ -1,19 +1,27 @@
 import { ConfabError } from './errors.js'
 import type { Message, Meta } from './protocol.js'
 
-/** A message as the app wrote it, with the id it keeps for every resend. This part persists. */
+/**
+ * A message or a change to one (edit, delete, reaction) as the app asked for it, with the id it keeps for every
+ * resend: its frame without `ref`. This part persists. No `type` means `publish` (and is how drafts stored by
+ * earlier versions read).
+ */
 export interface Draft {
+  type?: 'edit' | 'delete' | 'react'
   room: string
   /** Made once when the app calls `send` (or given by it); every resend reuses it, so the relay stores it once. */
   id: string
-  text: string
+  text?: string
   meta?: Meta
+  /** The changed message (edit, delete, react). */
+  offset?: number
+  emoji?: string
 }
 
-/** One `room.send` call waiting for its message: resolve and reject of its promise. */
+/** One call (`send`, `edit`, `delete`, `react`) waiting for its draft: resolve and reject of its promise. */
 export type Wait = [ok: (message: Message) => void, fail: (error: ConfabError) => void]
 
-/** One message on its way: queued while offline, or on the wire waiting for its ack. */
+/** One message or change on its way: queued while offline, or on the wire waiting for its ack. */
 export interface Entry {
   draft: Draft
   /**

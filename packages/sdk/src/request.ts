@@ -1,23 +1,27 @@
 import { ConfabError } from './errors.js'
-import type { HistoryFrame, HistoryResultFrame, Message } from './protocol.js'
+import type { ClientFrame, RelayFrame } from './protocol.js'
+
+/** A frame that expects an answer, with its ref, and the room it waits for when it names one. */
+export type AskFrame = ClientFrame & { ref: string; room?: string }
 
 /**
- * One history request, like a phoenix `Push`: it owns its ref (in its frame), its deadline from the call,
- * and its answer. Sent once the room is joined, again after a reconnect, until answered or timed out.
+ * One request (a history page, a conversation, a profile...), like a phoenix `Push`: it owns its ref (in its frame),
+ * its deadline from the call, and its answer. Sent once its room is joined (or, without a room, once the session is
+ * open), again after a reconnect, until answered or timed out.
  */
 export interface Ask {
-  frame: HistoryFrame
+  frame: AskFrame
   /** True while on the current socket. */
   sent?: boolean | undefined
-  /** Settles the call once: with the relay's page or an error. Clears the deadline and leaves `pending`. */
-  answer(a: HistoryResultFrame | ConfabError): void
+  /** Settles the call once: with the relay's answer or an error. Clears the deadline and leaves `pending`. */
+  answer(a: RelayFrame | ConfabError): void
 }
 
 /** Creates a request for `frame`, registered in `pending` until answered or `timeout` ms pass. */
 export function createAsk(
-  frame: HistoryFrame,
+  frame: AskFrame,
   timeout: number,
-  ok: (messages: Message[]) => void,
+  ok: (answer: RelayFrame) => void,
   reject: (error: ConfabError) => void,
   pending: Map<string, Ask>,
 ): Ask {
@@ -28,8 +32,7 @@ export function createAsk(
     answer(a) {
       clearTimeout(timer)
       pending.delete(frame.ref)
-      if (a instanceof ConfabError) reject(a)
-      else ok(a.messages)
+      a instanceof ConfabError ? reject(a) : ok(a)
     },
   }
   pending.set(frame.ref, ask)

@@ -4,13 +4,18 @@ import { ConfabError } from './errors.js'
 import {
   type ClientFrame,
   MAX_REF,
+  type HistoryResultFrame,
   type Member,
   type Message,
   type Meta,
   type Position,
+  type Reaction,
+  type ReadPosition,
   type RelayFrame,
   ROOM_PATTERN,
+  type Update,
 } from './protocol.js'
+import type { Sender } from './sender.js'
 
 /** Why a room's history could not be resumed. */
 export interface ResetInfo {
@@ -35,6 +40,13 @@ export interface RoomEvents {
   typing(members: Member[]): void
   /** History could not be resumed; messages that follow start a fresh view. */
   reset(info: ResetInfo): void
+  /**
+   * A message was edited, deleted or reacted to: its state after the change (`reactions[emoji].mine` filled in from
+   * what this client knows), and the change. In log order with `message`, once per change.
+   */
+  update(message: Message, update: Update): void
+  /** A read position moved (another member's, or yours: then `read` and `unread` changed); the others' positions now. */
+  read(positions: ReadPosition[]): void
 }
 
 /** Options of `client.join`. */
@@ -51,7 +63,7 @@ export interface HistoryOptions {
   limit?: number
 }
 
-/** Options of `room.send`. */
+/** Options of `room.send` and `room.edit`. */
 export interface SendOptions {
   /** Any JSON object, delivered with the message. */
   meta?: Meta
@@ -74,6 +86,12 @@ export interface Room {
   readonly typingMembers: Member[]
   /** Last position delivered, if any. */
   readonly position: Position | undefined
+  /** Messages from others after your read position (from the relay at each join, then kept up to date here). */
+  readonly unread: number
+  /** Your read position: everything up to this offset is read (0: nothing). */
+  readonly read: number
+  /** Other members' read positions, furthest first. */
+  readonly reads: ReadPosition[]
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends keyof RoomEvents>(event: E, cb: RoomEvents[E]): Unsubscribe
   /**
@@ -83,6 +101,15 @@ export interface Room {
    * the error's `id` retries the same message (see {@link SendOptions.id}).
    */
   send(text: string, options?: SendOptions): Promise<Message>
+  /**
+   * Edits one of your messages (new `text`, and `meta` when given). Resolves with the message's new state once the
+   * relay stored the change; queued, resent and rejected like `send` (the relay may refuse it: `forbidden`, `not_found`).
+   */
+  edit(offset: number, text: string, options?: SendOptions): Promise<Message>
+  /** Deletes a message (your own; operators any): resolves with its tombstone. Queued like `send`. */
+  delete(offset: number): Promise<Message>
+  /** Adds your `emoji` reaction to a message, or removes it if you had it: resolves with the message's new state. Queued like `send`. */
+  react(offset: number, emoji: string): Promise<Message>
   /**
    * Call on every keystroke: the SDK sends at most one frame per 2 s and says "stopped" after 3 s idle.
    * Right after one of your messages is stored the next keystroke sends at once: the message ended your typing for the others.
@@ -95,7 +122,10 @@ export interface Room {
   history(options?: HistoryOptions): Promise<Message[]>
   /** Leaves the room; its queued messages are rejected with `closed`. */
   leave(): void
-  /** Tells the relay the user has read up to `offset` (default: the newest delivered); in a conversation it clears the user's side of the unread count. */
+  /**
+   * Marks everything up to `offset` (default: the newest delivered) as read: `unread` drops now, the relay is told
+   * (at the next join when offline), and so are your other tabs and the other members.
+   */
   markRead(offset?: number): void
 }
 
@@ -103,9 +133,9 @@ export interface Room {
 export interface Link {
   /** Sends a frame on the open socket, within the relay's frame rate; false when there is no socket or no token. */
   send(frame: ClientFrame): boolean
-  publish(room: string, text: string, options?: SendOptions): Promise<Message>
-  history(room: string, options: HistoryOptions): Promise<Message[]>
-  /** Sends the room's queued messages and history requests (the room just got `joined`). */
+  publish: Sender['publish']
+  request: Sender['request']
+  /** Sends the room's queued messages and requests (the room just got `joined`). */
   flush(room: string): void
   /** The local user, once welcomed. */
   user(): Member | undefined
@@ -165,20 +195,62 @@ export function createRoom(
   // True while the join is on the current socket (it may wait for a token of the relay's frame rate).
   let joining = false
   let refused: ConfabError | undefined
-  // Live messages that beat `joined` on a fresh socket wait here, so the replay comes first.
-  let early: Message[] | undefined
+  // Live messages and changes that beat `joined` on a fresh socket wait here, so the replay comes first.
+  let early: (Message | Update)[] | undefined
   let members: Member[] = []
+  // Read state: own position; offsets of the unread messages from others (the ones `joined` counted but did not
+  // deliver stand at the offset before its first message, so marking a delivered one reads them); others' positions.
+  let read = 0
+  let unread: number[] = []
+  let reads: ReadPosition[] = []
+  // The head at the last `joined`: its `unread` and `reads` counted everything up to it.
+  let base = 0
+  // Reactions of the local user, as `offset emoji`: learnt from the states the relay gives this user (joined,
+  // history, ack) and the user's own reactions, since an `update` frame (one for every member) says nothing of `mine`.
+  const mine = new Set<string>()
   const typists = new Map<string, { member: Member; timer: ReturnType<typeof setTimeout> }>()
   // When our last `typing` frame went (0: none since we stopped); `typingOn`: a "stopped" is owed.
   let typedAt = 0
   let typingOn = false
   let idle: ReturnType<typeof setTimeout> | undefined
 
-  const deliver = (m: Message): void => {
-    if (!pos || m.offset <= pos.offset) return
-    pos = { epoch: pos.epoch, offset: m.offset }
+  const learn = (m: Message | null): void => {
+    for (const e in m?.reactions) mine[m.reactions[e]?.mine ? 'add' : 'delete'](`${m.offset} ${e}`)
+  }
+  /** `user` has read up to `offset` (positions only move forward). */
+  const seen = (user: string, offset: number): void => {
+    if (user === link.user()?.id) {
+      if (offset > read) read = offset
+      unread = unread.filter((o) => o > read)
+    } else {
+      const was = reads.find((r) => r.user === user)?.offset ?? 0
+      reads = [{ user, offset: Math.max(was, offset) }, ...reads.filter((r) => r.user !== user)]
+      reads.sort((a, b) => b.offset - a.offset)
+    }
+    events.emit('read', reads)
+  }
+  /** Delivers a message or change once, in offset order; one past `base` moves read state too. */
+  const deliver = (x: Message | Update): void => {
+    if (!pos || x.offset <= pos.offset) return
+    pos = { epoch: pos.epoch, offset: x.offset }
     link.save(name, pos)
-    events.emit('message', m)
+    if ('action' in x) {
+      const { target, message: m } = x
+      if (x.action === 'delete') unread = unread.filter((o) => o !== target)
+      if (x.emoji && x.from.id === link.user()?.id) mine[x.on ? 'add' : 'delete'](`${target} ${x.emoji}`)
+      // A change to a message no longer retained has nothing to show.
+      if (m) {
+        for (const e in m.reactions) if (mine.has(`${target} ${e}`)) (m.reactions[e] as Reaction).mine = true
+        events.emit('update', m, x)
+      }
+    } else {
+      // A sender has read up to their message (the relay moved their position: no `read` frame follows).
+      if (x.offset > base) {
+        if (x.from.id !== link.user()?.id) unread.push(x.offset)
+        seen(x.from.id, x.offset)
+      }
+      events.emit('message', x)
+    }
   }
   const typingNow = (): Member[] => [...typists.values()].map((t) => t.member)
   const emitTyping = (): void => events.emit('typing', typingNow())
@@ -199,9 +271,21 @@ export function createRoom(
     get position() {
       return pos
     },
+    get unread() {
+      return unread.length
+    },
+    get read() {
+      return read
+    },
+    get reads() {
+      return reads
+    },
     on: (event, cb) => events.on(event, cb),
-    send: (text, o) =>
-      link.publish(name, text, o).then((m) => {
+    edit: (offset, text, o = {}) => link.publish({ type: 'edit', room: name, offset, text, meta: o.meta }, o.id),
+    delete: (offset) => link.publish({ type: 'delete', room: name, offset }),
+    react: (offset, emoji) => link.publish({ type: 'react', room: name, offset, emoji }),
+    send: (text, o = {}) =>
+      link.publish({ room: name, text, meta: o.meta }, o.id).then((m) => {
         // Our message ended our typing for everyone else: the next keystroke says we type again, unthrottled.
         typedAt = 0
         return m
@@ -219,9 +303,13 @@ export function createRoom(
         typingOn = false
       }, DEFAULTS.typingIdle)
     },
-    history: (o = {}) => link.history(name, o),
-    markRead(offset = pos?.offset) {
-      if (offset !== undefined && joined) link.send({ type: 'read', room: name, offset })
+    history: ({ before, limit } = {}) =>
+      link.request({ type: 'history', room: name, before, limit }).then((f) => (f as HistoryResultFrame).messages),
+    markRead(offset = pos?.offset ?? 0) {
+      if (offset <= read) return
+      // Offline, the relay learns it at the next join.
+      if (joined) link.send({ type: 'read', room: name, offset })
+      seen(link.user()?.id as string, offset)
     },
     leave() {
       clearTimeout(idle)
@@ -263,9 +351,26 @@ export function createRoom(
           if (pos && (pos.epoch !== f.epoch || !f.recovered)) {
             events.emit('reset', { reason: pos.epoch === f.epoch ? 'gap' : 'epoch', epoch: f.epoch, head: f.head })
             pos = undefined
+            // Offsets of another epoch, or changes never to be replayed: what this client knew no longer holds.
+            mine.clear()
+            read = 0
           }
           pos ??= { epoch: f.epoch, offset: 0 }
-          for (const m of [...f.messages, ...(early ?? [])]) deliver(m)
+          const me = link.user()?.id
+          const at = f.read ?? 0
+          // Read offline (or the frame was lost): the relay learns it now.
+          if (read > at) link.send({ type: 'read', room: name, offset: read })
+          const log = [...f.messages, ...(f.updates ?? [])]
+          const others = f.messages.filter((m) => m.from.id !== me && m.offset > at && !m.deleted).map((m) => m.offset)
+          unread = Array(Math.max(0, (f.unread ?? 0) - others.length))
+            .fill((f.messages[0]?.offset ?? f.head + 1) - 1)
+            .concat(others)
+            .filter((o) => o > read)
+          if (at > read) read = at
+          reads = f.reads ?? []
+          base = f.head
+          for (const x of log) learn('action' in x ? x.message : x)
+          for (const x of log.concat(early ?? []).sort((a, b) => a.offset - b.offset)) deliver(x)
           early = undefined
           // A first join without history starts at the head: a re-join must not replay older messages.
           if (pos.offset < f.head) pos = { epoch: f.epoch, offset: f.head }
@@ -277,14 +382,24 @@ export function createRoom(
           link.flush(name)
           break
         }
-        case 'message': {
-          const { type: _, ...m } = f
-          if (early) early.push(m)
-          else deliver(m)
+        case 'message':
+        case 'update': {
+          const { type: _, ...x } = f
+          if (early) early.push(x)
+          else deliver(x)
           // Whoever sent a message has stopped typing it; a new `typing` from them shows them again.
-          if (unType(m.from.id)) emitTyping()
+          if (f.type === 'message' && unType(f.from.id)) emitTyping()
           break
         }
+        case 'read':
+          seen(f.user, f.offset)
+          break
+        case 'ack':
+          learn(f.message ?? null)
+          break
+        case 'history':
+          for (const m of f.messages) learn(m)
+          break
         case 'presence': {
           const gone = new Set([...f.leaves, ...f.joins].map((m) => m.id))
           members = [...members.filter((m) => !gone.has(m.id)), ...f.joins]

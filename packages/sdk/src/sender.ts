@@ -3,9 +3,9 @@ import { DEFAULTS } from './defaults.js'
 import { ConfabError } from './errors.js'
 import { newId } from './id.js'
 import { createOutbox, type Draft, type Entry } from './outbox.js'
-import type { AckFrame, ClientFrame, ErrorFrame, HistoryResultFrame, Limits, Member, Message } from './protocol.js'
-import { type Ask, createAsk } from './request.js'
-import type { HistoryOptions, SendOptions } from './room.js'
+import type { RequestFrame } from './client.js'
+import type { AckFrame, ClientFrame, ErrorFrame, Limits, Member, Message, RelayFrame } from './protocol.js'
+import { type Ask, type AskFrame, createAsk } from './request.js'
 
 /** What the sender needs from the client. Internal. */
 export interface SenderHooks {
@@ -17,8 +17,8 @@ export interface SenderHooks {
   joined(room: string): boolean
   /** Every room name, for a paced flush. */
   rooms(): Iterable<string>
-  /** Throws when nothing could ever answer a request in this room: `closed`, or the room's refusal. */
-  check(room: string): void
+  /** Throws when nothing could ever answer a request in this room (any, without one): `closed`, or the room's refusal. */
+  check(room?: string): void
   /** The local user, once welcomed. */
   user(): Member | undefined
   /** The outbox changed: persist it. */
@@ -29,25 +29,36 @@ export interface SenderHooks {
 
 /** The send pipeline: the outbox, pacing to the relay's rates, deadlines, retry-later, history requests. Internal. */
 export interface Sender {
-  /** Queues a message and sends it when its room is joined and its turn comes. */
-  publish(room: string, text: string, options?: SendOptions): Promise<Message>
-  /** Asks for a page of history, from when the room is joined, within `sendTimeout` of the call. */
-  history(room: string, options: HistoryOptions): Promise<Message[]>
-  /** Sends a join, typing or history frame within the relay's frame rate; false when it cannot now. */
+  /**
+   * Queues a message or change with `id` (default: a fresh one) and sends it when its room is joined and its
+   * turn comes; resolves with the stored message (for a change, the message's state after it).
+   */
+  publish(draft: Omit<Draft, 'id'>, id?: string): Promise<Message>
+  /**
+   * Sends a frame that expects an answer once its room is joined (without a room: once the session is open), again
+   * after a reconnect, and resolves with the answer; rejects with the relay's error, `closed`, or `timeout` after
+   * `sendTimeout` from the call.
+   */
+  request(frame: RequestFrame): Promise<RelayFrame>
+  /** Sends a join, typing or request frame within the relay's frame rate; false when it cannot now. */
   paced(frame: ClientFrame): boolean
-  /** Sends the room's history requests and its next message (the room was just joined, or a turn came). */
-  flush(room: string): void
+  /**
+   * Sends the room's requests and its next message (the room was just joined, or a turn came); without a room, the
+   * requests that name none (the session just opened).
+   */
+  flush(room?: string): void
   /** A `welcome`: the relay's rates start new buckets. */
   welcome(limits: Limits): void
   ack(frame: AckFrame): void
-  answer(frame: HistoryResultFrame): void
-  /** An `error` frame: true when it answered a message or history request (then it is handled). */
+  /** A frame with a `ref`: true when it answered a request. */
+  answer(frame: RelayFrame): boolean
+  /** An `error` frame: true when it answered a message or a request (then it is handled). */
   refused(frame: ErrorFrame, error: ConfabError): boolean
   /** Sends everything again in `ms` (the relay said "not now"). */
   later(ms?: number): void
   /** The socket is gone: everything waits for the next one. */
   down(): void
-  /** Rejects the waiting messages and history requests of one room, or of all (`undefined`). */
+  /** Rejects the waiting messages and requests of one room, or of all (`undefined`). */
   rejectAll(room: string | undefined, error: ConfabError): void
   /** A fresh ref for a frame of this client (`#` and a number: never a room name or an app's id). */
   ref(): string
@@ -106,14 +117,14 @@ export function createSender(limit: number, timeout: number, restored: Draft[], 
    * One publish per room is on the wire at a time: one the relay answers "not now" (`unavailable`,
    * `rate_limited`) goes again before those behind it, so the room stores them in the app's order.
    */
-  const flush = (room: string): void => {
-    if (!hooks.joined(room)) return
+  const flush = (room?: string): void => {
+    if (room !== undefined && !hooks.joined(room)) return
     for (const ask of asks.values()) if (ask.frame.room === room) ask.sent ||= paced(ask.frame)
-    const entry = outbox.list().find((e) => e.draft.room === room)
+    const entry = room !== undefined && outbox.list().find((e) => e.draft.room === room)
     if (!entry || entry.sent) return
     const wait = bucket.take()
     if (wait) later(wait)
-    else if (hooks.send({ type: 'publish', ref: entry.ref, ...entry.draft })) {
+    else if (hooks.send({ type: 'publish', ref: entry.ref, ...entry.draft } as ClientFrame)) {
       entry.sent = true
       arm(entry)
     }
@@ -122,6 +133,7 @@ export function createSender(limit: number, timeout: number, restored: Draft[], 
   const later = (ms = DEFAULTS.retryLater): void => {
     paceTimer ??= setTimeout(() => {
       paceTimer = undefined
+      flush()
       for (const name of hooks.rooms()) flush(name)
     }, ms)
   }
@@ -139,23 +151,25 @@ export function createSender(limit: number, timeout: number, restored: Draft[], 
   }
 
   return {
-    publish(room, text, { meta, id = newId() } = {}) {
+    publish(draft, id = newId()) {
+      const { room } = draft
       return new Promise<Message>((ok, reject) => {
         hooks.check(room)
         const queued = outbox.list().find((e) => e.draft.id === id && e.draft.room === room)
         // A retry with the id of a message still queued (say after a `timeout`) waits for that message.
         if (queued) queued.waits.push([ok, reject])
         else {
-          outbox.add({ ref: ref(), draft: { room, id, text, meta }, waits: [[ok, reject]] })
+          outbox.add({ ref: ref(), draft: { ...draft, id }, waits: [[ok, reject]] })
           hooks.changed()
         }
         flush(room)
       })
     },
-    history(room, { before, limit }) {
-      return new Promise<Message[]>((ok, reject) => {
+    request(frame) {
+      return new Promise<RelayFrame>((ok, reject) => {
+        const { room } = frame as { room?: string }
         hooks.check(room)
-        createAsk({ type: 'history', ref: ref(), room, before, limit }, timeout, ok, reject, asks)
+        createAsk({ ...frame, ref: ref() } as AskFrame, timeout, ok, reject, asks)
         flush(room)
       })
     },
@@ -171,10 +185,14 @@ export function createSender(limit: number, timeout: number, restored: Draft[], 
       // Only the SDK's own refs match: never confused with an app's id.
       const entry = outbox.list().find((e) => e.ref === f.ref)
       // An ack follows `welcome`, so the user is known.
-      if (entry) done(entry, { ...entry.draft, offset: f.offset, from: hooks.user() as Member, ts: f.ts })
+      // A change's ack carries the message's state after it; a publish's is the draft, stored.
+      if (entry)
+        done(entry, f.message ?? ({ ...entry.draft, offset: f.offset, from: hooks.user(), ts: f.ts } as Message))
     },
     answer(f) {
-      asks.get(f.ref)?.answer(f)
+      const ask = asks.get((f as { ref: string }).ref)
+      ask?.answer(f)
+      return !!ask
     },
     refused(f, error) {
       const { ref, room, code } = f

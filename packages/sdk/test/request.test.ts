@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ConfabError } from '../src/errors'
-import type { Message } from '../src/protocol'
+import type { RelayFrame } from '../src/protocol'
 import { type Ask, createAsk } from '../src/request'
 
 beforeEach(() => {
@@ -12,23 +12,24 @@ afterEach(() => {
 
 function ask(timeout = 1_000) {
   const pending = new Map<string, Ask>()
-  const settled: (Message[] | ConfabError)[] = []
+  const settled: (RelayFrame | ConfabError)[] = []
   const a = createAsk(
     { type: 'history', ref: '#1', room: 'lobby' },
     timeout,
-    (messages) => settled.push(messages),
+    (answer) => settled.push(answer),
     (error) => settled.push(error),
     pending,
   )
   return { a, pending, settled }
 }
 
-describe('a history request', () => {
-  it('is pending under its ref until answered, then resolves with the page and leaves', () => {
+describe('a request', () => {
+  it('is pending under its ref until answered, then resolves with the answer frame and leaves', () => {
     const { a, pending, settled } = ask()
     expect(pending.get('#1')).toBe(a)
-    a.answer({ type: 'history', ref: '#1', room: 'lobby', messages: [], more: false })
-    expect(settled).toEqual([[]])
+    const page: RelayFrame = { type: 'history', ref: '#1', room: 'lobby', messages: [], more: false }
+    a.answer(page)
+    expect(settled).toEqual([page])
     expect(pending.size).toBe(0)
     vi.advanceTimersByTime(5_000) // its deadline was cleared
     expect(settled).toHaveLength(1)
