@@ -115,6 +115,16 @@ export interface RelayOptions {
     /** Ids of messages no longer retained that a room remembers at most, in the memory store (default 10,000). */
     idempotencyLimit?: number
   }
+  /** Editing messages (docs/protocol.md, "Message lifecycle"). */
+  messages?: {
+    /** Seconds after sending during which the author may edit a message (default 0: unlimited). */
+    editWindow?: number
+  }
+  /** Reactions on messages. */
+  reactions?: {
+    /** Different emoji one message may carry, 1 to 100 (default 20). */
+    maxPerMessage?: number
+  }
   /** Per-client limits. */
   limits?: LimitOptions
   /** ws-level ping interval, in ms (default 25,000); a peer silent for two intervals is dropped. */
@@ -176,6 +186,9 @@ export interface RelayConfig {
   historyLimit: number
   idempotencyWindow: number
   idempotencyLimit: number
+  /** Seconds; 0 is unlimited. */
+  editWindow: number
+  maxReactions: number
   limits: Required<LimitOptions>
   heartbeat: number
   typingTimeout: number
@@ -371,6 +384,8 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
     historyLimit: n('history.limit'),
     idempotencyWindow: n('history.idempotencyWindow'),
     idempotencyLimit: n('history.idempotencyLimit'),
+    editWindow: n('messages.editWindow'),
+    maxReactions: n('reactions.maxPerMessage'),
     limits,
     heartbeat: n('heartbeat'),
     typingTimeout: n('typingTimeout'),

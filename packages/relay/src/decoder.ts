@@ -1,7 +1,7 @@
 import type { ClientFrame, Meta, Position } from '@confab/sdk/protocol'
 import { MAX_REF, ROOM_PATTERN } from '@confab/sdk/protocol'
 import { ClientError } from './errors'
-import { cleanText, isVisible } from './text'
+import { cleanText, isEmoji, isVisible, MAX_EMOJI } from './text'
 
 /** What the decoder needs to know about the relay's limits. */
 export interface DecodeLimits {
@@ -147,11 +147,28 @@ export function checkText(value: unknown, maxText: number): string {
   return text
 }
 
-function meta(value: unknown): Meta | undefined {
+/** A publish's or edit's `meta`: absent, or an object of at most `MAX_META` bytes as JSON. */
+export function checkMeta(value: unknown): Meta | undefined {
   if (value === undefined) return undefined
   if (!isObject(value)) throw bad('meta must be an object')
   if (Buffer.byteLength(JSON.stringify(value)) > MAX_META) {
     throw new ClientError('too_large', `meta is larger than ${MAX_META} bytes`)
+  }
+  return value
+}
+
+/** The offset of the message a change targets: 1 or more. */
+function target(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw bad('offset must be a positive integer')
+  }
+  return value
+}
+
+/** A reaction: one emoji, see `isEmoji`. */
+function emoji(value: unknown): string {
+  if (typeof value !== 'string' || !isEmoji(value)) {
+    throw bad(`emoji must be one emoji (a single grapheme of at most ${MAX_EMOJI} UTF-16 code units)`)
   }
   return value
 }
@@ -201,10 +218,39 @@ function shape(value: Record<string, unknown>, limits: DecodeLimits): ClientFram
       const room = checkRoom(value.room)
       const id = requiredString(value.id, 'id', MAX_ID)
       const text = checkText(value.text, limits.maxText)
-      const extra = meta(value.meta)
+      const extra = checkMeta(value.meta)
       return extra === undefined
         ? { type: 'publish', ref, room, id, text }
         : { type: 'publish', ref, room, id, text, meta: extra }
+    }
+    case 'edit': {
+      const ref = requiredString(value.ref, 'ref', MAX_REF)
+      const room = checkRoom(value.room)
+      const id = requiredString(value.id, 'id', MAX_ID)
+      const offset = target(value.offset)
+      const text = checkText(value.text, limits.maxText)
+      const extra = checkMeta(value.meta)
+      return extra === undefined
+        ? { type: 'edit', ref, room, id, offset, text }
+        : { type: 'edit', ref, room, id, offset, text, meta: extra }
+    }
+    case 'delete': {
+      const ref = requiredString(value.ref, 'ref', MAX_REF)
+      const room = checkRoom(value.room)
+      const id = requiredString(value.id, 'id', MAX_ID)
+      return { type: 'delete', ref, room, id, offset: target(value.offset) }
+    }
+    case 'react': {
+      const ref = requiredString(value.ref, 'ref', MAX_REF)
+      const room = checkRoom(value.room)
+      const id = requiredString(value.id, 'id', MAX_ID)
+      const offset = target(value.offset)
+      const frame: ClientFrame = { type: 'react', ref, room, id, offset, emoji: emoji(value.emoji) }
+      if (value.on !== undefined) {
+        if (typeof value.on !== 'boolean') throw bad('on must be a boolean')
+        frame.on = value.on
+      }
+      return frame
     }
     case 'typing': {
       const room = checkRoom(value.room)

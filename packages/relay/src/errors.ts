@@ -1,5 +1,5 @@
 import type { ErrorCode, ErrorFrame } from '@confab/sdk/protocol'
-import { StoreUnavailableError } from './store/types'
+import { ChangeRefusedError, StoreUnavailableError } from './store/types'
 
 /**
  * Something a client did that the relay refuses, with the stable code the
@@ -48,6 +48,8 @@ const UNAVAILABLE_RETRY = 2000
  */
 export function asClientError(error: unknown): ClientError {
   if (error instanceof ClientError) return error
+  // The store checked a change against its target (not_found, forbidden, limit_exceeded).
+  if (error instanceof ChangeRefusedError) return new ClientError(error.code, error.message)
   if (error instanceof StoreUnavailableError) {
     return new ClientError('unavailable', 'storage is unavailable, try again', UNAVAILABLE_RETRY)
   }
@@ -56,5 +58,5 @@ export function asClientError(error: unknown): ClientError {
 
 /** True when the error is the client's doing or an outage, not a bug worth an error log. */
 export function isExpected(error: unknown): boolean {
-  return error instanceof ClientError || error instanceof StoreUnavailableError
+  return error instanceof ClientError || error instanceof StoreUnavailableError || error instanceof ChangeRefusedError
 }

@@ -1,9 +1,10 @@
 import type { ErrorCode, Member, Meta } from '@confab/sdk/protocol'
+import type { ChangeRequest } from './changes'
 import { checkText, isObject, MAX_META } from './decoder'
 import { ClientError } from './errors'
 import type { Moderation } from './moderation'
 import type { PublishRequest, RoomsGuard } from './rooms'
-import type { AppendResult, Store } from './store/types'
+import type { AppendResult, ChangeResult, Store } from './store/types'
 
 /** Who is publishing, as a hook sees it: 'user' (token), 'guest' (no auth) or 'api' (the HTTP API). */
 export type PublisherRole = 'user' | 'guest' | 'api'
@@ -12,7 +13,8 @@ export type PublisherRole = 'user' | 'guest' | 'api'
 export interface PublishContext {
   room: string
   user: { id: string; name: string; role: PublisherRole }
-  message: { id: string; text: string; meta?: Meta }
+  /** For an edit, `edit` is the offset of the message being edited, `id` the edit's own id. */
+  message: { id: string; text: string; meta?: Meta; edit?: number }
 }
 
 /** A hook's answer: store as is, refuse (the sender gets `code` and `message`), or store with new text or meta. */
@@ -83,6 +85,8 @@ export interface PublishGateOptions {
   maxText: number
   /** Called with each stored message, a duplicate too, before the sender's ack (webhooks queue it here). */
   stored: ((result: AppendResult) => Promise<void>) | undefined
+  /** The same for each stored edit, delete or reaction. */
+  changed?: ((result: ChangeResult) => Promise<void>) | undefined
   logger: { error(object: object, message: string): void }
 }
 
@@ -109,18 +113,65 @@ export class PublishGate implements RoomsGuard {
 
   async publish(request: PublishRequest, store: (request: PublishRequest) => Promise<AppendResult>) {
     await this.#o.moderation?.checkPublish(request.from.id, request.room)
+    return this.#once(request, () => this.#publish(request, store))
+  }
+
+  /**
+   * Edits and reactions are refused to banned and muted users; a muted user may still delete their own
+   * messages. An edit passes the hook like a publish (its context's `message.edit` is the target offset).
+   */
+  async change(request: ChangeRequest, store: (request: ChangeRequest) => Promise<ChangeResult>) {
+    const moderation = this.#o.moderation
+    if (request.action === 'delete') await moderation?.checkJoin(request.from.id, request.room)
+    else await moderation?.checkPublish(request.from.id, request.room)
+    return this.#once(request, () => this.#change(request, store))
+  }
+
+  /** Runs `work` for the room, sender and id, after any run of the same still under way on this node. */
+  async #once<T>(request: { room: string; from: Member; id: string }, work: () => Promise<T>): Promise<T> {
     // Length-prefixed so no two triples spell one key (and no JSON on the hot path).
     const key = `${request.room.length}:${request.room}${request.from.id.length}:${request.from.id}${request.id}`
     for (let earlier = this.#pending.get(key); earlier !== undefined; earlier = this.#pending.get(key)) {
       await earlier.catch(() => {})
     }
-    const run = this.#publish(request, store)
+    const run = work()
     this.#pending.set(key, run)
     try {
       return await run
     } finally {
       if (this.#pending.get(key) === run) this.#pending.delete(key)
     }
+  }
+
+  async #change(
+    request: ChangeRequest,
+    store: (request: ChangeRequest) => Promise<ChangeResult>,
+  ): Promise<ChangeResult> {
+    let final = request
+    const { beforePublish } = this.#o
+    if (
+      request.action === 'edit' &&
+      request.text !== undefined &&
+      beforePublish !== undefined &&
+      (await this.#o.store.find(request.room, request.from.id, request.id)) === undefined
+    ) {
+      const asked = await this.#ask(
+        beforePublish,
+        {
+          room: request.room,
+          id: request.id,
+          from: request.from,
+          text: request.text,
+          meta: request.meta,
+          role: request.role,
+        },
+        request.target,
+      )
+      final = { ...request, text: asked.text, meta: asked.meta }
+    }
+    const result = await store(final)
+    await this.#o.changed?.(result)
+    return result
   }
 
   async #publish(
@@ -140,9 +191,10 @@ export class PublishGate implements RoomsGuard {
     return result
   }
 
-  async #ask(hook: BeforePublish, request: PublishRequest): Promise<PublishRequest> {
+  async #ask(hook: BeforePublish, request: PublishRequest, edit?: number): Promise<PublishRequest> {
     const message: PublishContext['message'] = { id: request.id, text: request.text }
     if (request.meta !== undefined) message.meta = request.meta
+    if (edit !== undefined) message.edit = edit
     const context: PublishContext = {
       room: request.room,
       user: { id: request.from.id, name: request.from.name, role: request.role ?? 'user' },

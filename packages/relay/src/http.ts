@@ -2,11 +2,12 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { CONVERSATION_PREFIX, type ErrorCode, type Member } from '@confab/sdk/protocol'
 import type { Request, ResponseObject, ResponseToolkit, RouteOptions, Server } from '@hapi/hapi'
 import { cleanName } from './auth'
-import { checkRoom, checkText, isObject, MAX_ID } from './decoder'
+import { sharedUpdate } from './changes'
+import { checkMeta, checkRoom, checkText, isObject, MAX_ID } from './decoder'
 import { asClientError, ClientError, isExpected } from './errors'
 import type { Metrics } from './metrics'
 import { originAllowed } from './origin'
-import type { Rooms } from './rooms'
+import type { ChangeRequest, Rooms } from './rooms'
 import { userIdProblem } from './text'
 
 /** HTTP status for each error code of the HTTP API. */
@@ -109,6 +110,17 @@ function queryInt(value: unknown, field: string): number | undefined {
   }
   return Number(value)
 }
+
+/** A message's offset in a path: a positive integer. */
+function pathOffset(value: unknown): number {
+  if (typeof value !== 'string' || !/^[1-9]\d{0,14}$/.test(value)) {
+    throw new ClientError('bad_request', 'offset must be a positive integer')
+  }
+  return Number(value)
+}
+
+/** Most read positions `GET /v1/rooms/{room}/reads` returns (a store keeps at most 10,000 per room). */
+const MAX_READS = 10_000
 
 function sender(value: unknown, maxName: number): Member {
   if (value === undefined) return SYSTEM
@@ -226,12 +238,61 @@ export function registerApi(server: Server, options: ApiOptions): void {
       if (!isObject(body)) throw new ClientError('bad_request', 'body must be a JSON object')
       const text = checkText(body.text, options.maxText)
       const from = sender(body.from, options.maxName)
-      if (body.id !== undefined && (typeof body.id !== 'string' || body.id === '' || body.id.length > MAX_ID)) {
-        throw new ClientError('bad_request', 'id must be a string of 1 to 64 characters')
-      }
-      const id = typeof body.id === 'string' ? body.id : randomUUID()
+      const id = bodyId(body)
       const result = await rooms.publish({ room, id, from, text, role: 'api' }, () => {})
       return h.response({ message: result.message }).code(result.duplicate ? 200 : 201)
+    }),
+  })
+
+  /** An optional idempotency key of a body. */
+  const bodyId = (body: Record<string, unknown>): string => {
+    if (body.id !== undefined && (typeof body.id !== 'string' || body.id === '' || body.id.length > MAX_ID)) {
+      throw new ClientError('bad_request', 'id must be a string of 1 to 64 characters')
+    }
+    return typeof body.id === 'string' ? body.id : randomUUID()
+  }
+
+  /** The API is the site's trusted server: it edits and deletes any message, without an edit window. */
+  const change = async (request: ChangeRequest, h: ResponseToolkit) => {
+    const result = await rooms.change(request, () => {})
+    return h.response({ update: sharedUpdate(result.update) }).code(200)
+  }
+
+  server.route({
+    method: 'PATCH',
+    path: '/v1/rooms/{room}/messages/{offset}',
+    options: { payload: { maxBytes: 65_536, parse: true, allow: 'application/json', failAction: payloadFailure } },
+    handler: guarded(async (request, h) => {
+      if (!options.writes && !isPrivate(request)) throw new ClientError('forbidden', API_READ_ONLY)
+      const room = checkRoom(request.params.room)
+      const target = pathOffset(request.params.offset)
+      const body: unknown = request.payload
+      if (!isObject(body)) throw new ClientError('bad_request', 'body must be a JSON object')
+      const text = checkText(body.text, options.maxText)
+      const meta = checkMeta(body.meta)
+      const id = bodyId(body)
+      return change({ room, id, from: SYSTEM, action: 'edit', target, text, meta, role: 'api' }, h)
+    }),
+  })
+
+  server.route({
+    method: 'DELETE',
+    path: '/v1/rooms/{room}/messages/{offset}',
+    handler: guarded(async (request, h) => {
+      if (!options.writes && !isPrivate(request)) throw new ClientError('forbidden', API_READ_ONLY)
+      const room = checkRoom(request.params.room)
+      const target = pathOffset(request.params.offset)
+      return change({ room, id: randomUUID(), from: SYSTEM, action: 'delete', target, role: 'api' }, h)
+    }),
+  })
+
+  server.route({
+    method: 'GET',
+    path: '/v1/rooms/{room}/reads',
+    handler: guarded(async (request) => {
+      const room = checkRoom(request.params.room)
+      const limit = Math.min(queryInt(request.query.limit, 'limit') ?? 100, MAX_READS)
+      return { items: await rooms.reads(room, limit) }
     }),
   })
 

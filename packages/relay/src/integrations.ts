@@ -85,6 +85,7 @@ export function setupIntegrations(options: RelayOptions, config: RelayConfig, ct
     hookFailure: failure,
     maxText: config.limits.maxText,
     stored: webhooks && ((result) => (webhooks as Webhooks).messageCreated(result.message, result.epoch)),
+    changed: webhooks && ((result) => (webhooks as Webhooks).messageChanged(result.update, result.epoch)),
     logger,
   })
   let privacy: Privacy | undefined

@@ -86,6 +86,8 @@ export const confab: Plugin<RelayOptions> = {
       logger,
       historyLimit: config.historyLimit,
       typingTimeout: config.typingTimeout,
+      editWindow: config.editWindow * 1000,
+      maxReactions: config.maxReactions,
       // Half the send-queue bound: a page can never alone get its reader cut as slow.
       pageBytes: Math.floor(config.limits.maxBufferedBytes / 2),
     })

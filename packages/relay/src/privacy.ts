@@ -1,7 +1,7 @@
 import type { Message } from '@confab/sdk/protocol'
 import type { Moderation } from './moderation'
 import type { Rooms } from './rooms'
-import type { Store } from './store/types'
+import { isUpdate, type Store } from './store/types'
 import type { Webhooks } from './webhooks'
 
 /** Options of `Privacy`. */
@@ -55,21 +55,22 @@ export class Privacy {
       })
       if (this.#o.webhooks !== undefined) {
         const [message] = await this.#o.store.after(room, offset - 1, 1)
-        if (message?.offset === offset) await this.#o.webhooks.messageDeleted(message)
+        if (message !== undefined && !isUpdate(message) && message.offset === offset)
+          await this.#o.webhooks.messageDeleted(message)
       }
     }
     for (const eraser of this.#erasers) await eraser(user)
     return { messages: erased.length, bans }
   }
 
-  /** Every retained message of the room, oldest first, a page at a time. */
+  /** Every retained message of the room in its current state, oldest first, a page at a time (change events skipped). */
   async *export(room: string): AsyncGenerator<Message> {
     const { store } = this.#o
     const state = await store.state(room)
     let after = state.first - 1
     for (;;) {
       const page = await store.after(room, after, 500)
-      for (const message of page) yield message
+      for (const entry of page) if (!isUpdate(entry)) yield entry
       const last = page.at(-1)
       if (last === undefined || last.offset >= state.head) return
       after = last.offset

@@ -1,7 +1,7 @@
-import type { Member, Message } from '@confab/sdk/protocol'
+import type { Member } from '@confab/sdk/protocol'
 import { Batch } from './batch'
 import type { Metrics } from './metrics'
-import type { RoomState, Store } from './store/types'
+import { type Entry, isUpdate, type RoomState, type Store } from './store/types'
 import { SharedFrame } from './writer'
 
 /** A local connection as the rooms see it. */
@@ -30,7 +30,7 @@ export interface RoomContext {
 
 /** Work done for a room strictly in order, so subscribers see offsets in order. */
 type Task =
-  | { kind: 'message'; message: Message; epoch: string | undefined }
+  | { kind: 'entry'; entry: Entry; epoch: string | undefined }
   | { kind: 'event'; frame: SharedFrame; skipUser: string | null }
   | { kind: 'presence'; joins: Member[]; leaves: Member[] }
   | { kind: 'run'; run: () => Promise<void> }
@@ -38,7 +38,7 @@ type Task =
 /**
  * One room with local subscribers: who is in it (connections counted per
  * user), and its delivery. Everything that reaches subscribers goes through
- * one ordered queue, so messages arrive in offset order, each once, within
+ * one ordered queue, so log entries (messages, and changes to them) arrive in offset order, each once, within
  * one epoch: a gap is refilled from the store, and a history that moved
  * (new epoch, offsets handed out again, a trimmed gap) makes every
  * subscriber resync. Output is batched per event-loop turn (see `Batch`).
@@ -148,17 +148,17 @@ export class Room {
     this.#next = Math.max(this.#next, state.head + 1)
   }
 
-  /** A message event from the broker (any node). */
-  message(message: Message, epoch: string | undefined): void {
+  /** A message or change event from the broker (any node): the log entry at its offset. */
+  entry(entry: Entry, epoch: string | undefined): void {
     // Fast path: in order, in this room's epoch, and nothing queued ahead of it.
     if (
       !this.#running &&
       this.#queue.length === 0 &&
-      message.offset === this.#next &&
+      entry.offset === this.#next &&
       (epoch === undefined || epoch === this.#epoch)
     ) {
-      this.#deliver(message)
-    } else this.#enqueue({ kind: 'message', message, epoch })
+      this.#deliver(entry)
+    } else this.#enqueue({ kind: 'entry', entry, epoch })
   }
 
   /** Presence changes: merged into the turn's batch in order with its messages, one frame per turn. */
@@ -211,8 +211,8 @@ export class Room {
         if (this.#batch.empty) this.#ctx.schedule(this)
         if (this.#batch.presence(task.joins, task.leaves)) this.flush()
         return
-      case 'message': {
-        const { offset } = task.message
+      case 'entry': {
+        const { offset } = task.entry
         if (task.epoch !== undefined && task.epoch !== this.#epoch) {
           // Counted in another epoch: the history moved (this node resyncs), or the event is older than a move it saw.
           await this.#checkEpoch()
@@ -224,7 +224,7 @@ export class Room {
           return
         }
         if (offset > this.#next) await this.#catchUp(offset - this.#next)
-        if (offset === this.#next) this.#deliver(task.message)
+        if (offset === this.#next) this.#deliver(task.entry)
         return
       }
     }
@@ -242,16 +242,17 @@ export class Room {
     this.#restart(state)
   }
 
-  /** Fetches and delivers `count` messages from the next offset on; a hole in the store means subscribers must resync. */
+  /** Fetches and delivers `count` log entries from the next offset on; a hole in the store means subscribers must resync. */
   async #catchUp(count: number): Promise<void> {
+    // No viewer: the frames are shared by every member, so reactions carry no `mine`.
     const missing = await this.#ctx.store.after(this.name, this.#next - 1, count)
-    for (const message of missing) {
-      if (message.offset !== this.#next) {
+    for (const entry of missing) {
+      if (entry.offset !== this.#next) {
         // Trimmed from history before this node saw it: nobody here can be gap-free any more.
         this.#resyncAll()
-        this.#next = message.offset
+        this.#next = entry.offset
       }
-      this.#deliver(message)
+      this.#deliver(entry)
     }
   }
 
@@ -265,15 +266,16 @@ export class Room {
   }
 
   /**
-   * One message to every local subscriber: serialized and framed once, the
-   * same bytes for all, into the turn's batch. An idle relay delivers at
-   * once: the turn ends right after the message.
+   * One log entry to every local subscriber, as a `message` or an `update`
+   * frame: serialized and framed once, the same bytes for all, into the
+   * turn's batch. An idle relay delivers at once: the turn ends right after it.
    */
-  #deliver(message: Message): void {
-    this.#next = message.offset + 1
+  #deliver(entry: Entry): void {
+    this.#next = entry.offset + 1
     if (this.subscribers.size === 0) return
-    const frame = SharedFrame.of(JSON.stringify({ type: 'message', ...message }))
-    this.#ctx.metrics.messagesOut.inc(this.subscribers.size)
+    const change = isUpdate(entry)
+    const frame = SharedFrame.of(JSON.stringify({ type: change ? 'update' : 'message', ...entry }))
+    if (!change) this.#ctx.metrics.messagesOut.inc(this.subscribers.size)
     if (this.#batch.empty) this.#ctx.schedule(this)
     if (this.#batch.message(frame)) this.flush()
   }

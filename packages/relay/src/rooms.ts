@@ -6,18 +6,23 @@ import {
   type Message,
   type Meta,
   type Position,
+  type ReadPosition,
+  type Update,
 } from '@confab/sdk/protocol'
 import type { Broker, BrokerEvent } from './broker/types'
+import { type ChangeRequest, changeDraft, sharedUpdate } from './changes'
 import { ClientError } from './errors'
 import type { Metrics } from './metrics'
 import { newestWithin, PAGE_BYTES } from './page'
 import type { Presence } from './presence/types'
+import { ReadReceipts } from './reads'
 import { Room, type RoomContext, type Subscriber } from './room'
 import { conversationRoom, isConversationRoom } from './store/conversations'
-import type { AppendResult, Draft, Store } from './store/types'
+import { type AppendResult, type ChangeResult, type Draft, isUpdate, type Store } from './store/types'
 import { Typing } from './typing'
 import { SharedFrame } from './writer'
 
+export type { ChangeRequest } from './changes'
 export type { Subscriber } from './room'
 
 /** What a join asks for. */
@@ -45,6 +50,8 @@ export interface RoomsGuard {
   join(user: Member, room: string): Promise<void>
   /** Throws to refuse; otherwise stores (possibly changed) through `store` and returns its result. */
   publish(request: PublishRequest, store: (request: PublishRequest) => Promise<AppendResult>): Promise<AppendResult>
+  /** The same for an edit, delete or reaction. */
+  change(request: ChangeRequest, store: (request: ChangeRequest) => Promise<ChangeResult>): Promise<ChangeResult>
 }
 
 /** Where the registry logs what it cannot hand to a client. */
@@ -71,6 +78,12 @@ export interface RoomsOptions {
   control?: (event: Extract<BrokerEvent, { type: 'control' }>) => void
   /** Called with a conversation's entry after each append to its room that changed it. */
   onConversation?: (conversation: Conversation) => void
+  /** How long after sending its author may edit a message, in ms (default 0: unlimited). */
+  editWindow?: number
+  /** Different emoji one message may carry (default 20). */
+  maxReactions?: number
+  /** Shortest time between two `read` announcements of one user in one room, in ms (default 1,000). */
+  readInterval?: number
 }
 
 /**
@@ -101,12 +114,17 @@ export class Rooms {
   #flushing: NodeJS.Immediate | null = null
   /** Retries of failed fan-outs waiting for their turn (only ever non-empty while the broker fails). */
   readonly #retries = new Set<NodeJS.Timeout>()
+  readonly #reads: ReadReceipts
   #stopped = false
 
   constructor(options: RoomsOptions) {
     this.#o = options
     this.#typing = new Typing(options.typingTimeout, (room, user, active) => {
       this.#broadcast(room, { type: 'typing', user, active })
+    })
+    this.#reads = new ReadReceipts({
+      interval: options.readInterval,
+      send: (room, user, offset) => this.#broadcast(room, { type: 'read', user, offset }),
     })
     this.#ctx = {
       store: options.store,
@@ -131,6 +149,7 @@ export class Rooms {
     for (const timer of this.#retries) clearTimeout(timer)
     this.#retries.clear()
     this.#typing.stop()
+    this.#reads.stop()
     if (this.#flushing !== null) clearImmediate(this.#flushing)
     this.#flushAll()
   }
@@ -162,13 +181,23 @@ export class Rooms {
       since === undefined ||
       (since.epoch === state.epoch && since.offset >= state.first - 1 && since.offset <= state.head)
     const wanted = Math.min(request.history ?? 0, this.#o.historyLimit)
+    const viewer = sub.user.id
+    // Resuming: the log after `since`, messages and changes, each message in its current state.
     const fetched =
       since !== undefined && recovered
-        ? await store.after(room.name, since.offset, state.head - since.offset)
-        : await store.before(room.name, state.head + 1, wanted)
-    const messages = newestWithin(fetched, this.#o.pageBytes ?? PAGE_BYTES)
-    // More missed messages than one page holds: like a position outside retained history, the client starts over from the newest.
-    if (since !== undefined && messages.length < fetched.length) recovered = false
+        ? await store.after(room.name, since.offset, state.head - since.offset, viewer)
+        : await store.before(room.name, state.head + 1, wanted, viewer)
+    const page = newestWithin(fetched, this.#o.pageBytes ?? PAGE_BYTES)
+    // More missed entries than one page holds: like a position outside retained history, the client starts over from the newest.
+    if (since !== undefined && page.length < fetched.length) recovered = false
+    const messages: Message[] = []
+    const updates: Update[] = []
+    for (const entry of page) {
+      if (!isUpdate(entry)) messages.push(entry)
+      else if (recovered) updates.push(entry)
+    }
+    const reading = await store.readState(room.name, viewer)
+    this.#reads.learn(room.name, viewer, reading.read)
 
     // The batch so far predates `joined`: until it is sent a flush skips the new subscriber, and after it gets only what follows.
     const first = room.add(sub)
@@ -192,7 +221,11 @@ export class Rooms {
       recovered,
       messages,
       members,
+      read: reading.read,
+      unread: reading.unread,
+      reads: reading.reads,
     }
+    if (updates.length > 0) joined.updates = updates
     sub.send(JSON.stringify(joined))
     room.admitted(sub)
   }
@@ -216,6 +249,8 @@ export class Rooms {
     const result = guard ? await guard.publish(request, (r) => this.#append(r)) : await this.#append(request)
     acked(result)
     if (result.conversation !== undefined) this.#o.onConversation?.(result.conversation)
+    // The store moved the sender's read position to its message: members infer it, so it is not announced.
+    this.#reads.learn(request.room, request.from.id, result.message.offset)
     if (!result.duplicate) {
       this.#o.metrics.messagesIn.inc()
       // Members clear a typist when its message arrives: so does the relay, or the next typing frame would pass for a refresh.
@@ -223,6 +258,40 @@ export class Rooms {
     }
     await this.#fanOut(request.room, { type: 'message', message: result.message, epoch: result.epoch }, 0)
     return result
+  }
+
+  /**
+   * Stores an edit, delete or reaction (the store checks it against its
+   * target), calls `acked`, then fans the change out as an `update` in log
+   * order with the room's messages, a duplicate too (see `publish`: members
+   * drop an offset they already delivered, so a resend broadcasts nothing twice).
+   */
+  async change(request: ChangeRequest, acked: (result: ChangeResult) => void): Promise<ChangeResult> {
+    const { guard } = this.#o
+    const store = (r: ChangeRequest) =>
+      this.#o.store.change(
+        changeDraft(r, { editWindow: this.#o.editWindow ?? 0, maxReactions: this.#o.maxReactions ?? 20 }),
+      )
+    const result = guard ? await guard.change(request, store) : await store(request)
+    acked(result)
+    await this.#fanOut(request.room, { type: 'update', update: sharedUpdate(result.update), epoch: result.epoch }, 0)
+    return result
+  }
+
+  /**
+   * Moves the user's read position in the room (never back; the store clamps it to the head) and, when it
+   * moved further than this node knew, tells the room's members on every node, throttled per user.
+   * Resolves with the position after the move.
+   */
+  async read(user: string, name: string, offset: number): Promise<number> {
+    const position = await this.#o.store.markRead(name, user, offset)
+    if (this.#reads.learn(name, user, position)) this.#reads.announce(name, user, position)
+    return position
+  }
+
+  /** Every read position in the room, furthest first (the HTTP API). */
+  reads(name: string, limit: number): Promise<ReadPosition[]> {
+    return this.#o.store.reads(name, limit)
   }
 
   /** Stores the publish as it finally is (after any hook rewrote it), with the conversation's side in a `conv:` room. */
@@ -293,15 +362,19 @@ export class Rooms {
     return this.#rooms.get(name)?.subscribers.has(sub) ?? false
   }
 
-  /** A page of history, oldest first, and whether older messages are retained. */
+  /**
+   * A page of history, oldest first, in current state (`mine` in reactions for `viewer`), and whether
+   * older entries are retained.
+   */
   async history(
     name: string,
     before: number | undefined,
     limit: number,
+    viewer?: string,
   ): Promise<{ messages: Message[]; more: boolean }> {
     const { store } = this.#o
     const state = await store.state(name)
-    const fetched = await store.before(name, before ?? state.head + 1, Math.min(limit, this.#o.historyLimit))
+    const fetched = await store.before(name, before ?? state.head + 1, Math.min(limit, this.#o.historyLimit), viewer)
     const messages = newestWithin(fetched, this.#o.pageBytes ?? PAGE_BYTES)
     const oldest = messages[0]?.offset
     return { messages, more: oldest !== undefined && oldest > state.first }
@@ -360,7 +433,20 @@ export class Rooms {
     if (!room) return
     switch (event.type) {
       case 'message':
-        room.message(event.message, event.epoch)
+        // Its sender's read position moved with it. (A broker re-delivering the room's newest entry may hand a change here.)
+        if (!isUpdate(event.message)) this.#reads.learn(name, event.message.from.id, event.message.offset)
+        room.entry(event.message, event.epoch)
+        return
+      case 'update':
+        room.entry(event.update, event.epoch)
+        return
+      case 'read':
+        this.#reads.learn(name, event.user, event.offset)
+        // To everyone, the reader's own other connections too: their unread counts follow.
+        room.event(
+          SharedFrame.of(JSON.stringify({ type: 'read', room: name, user: event.user, offset: event.offset })),
+          null,
+        )
         return
       case 'presence':
         room.presence(event.joins, event.leaves)

@@ -4,6 +4,8 @@ import {
   type ClientFrame,
   CONVERSATION_PREFIX,
   type ConversationsFrame,
+  type DeleteFrame,
+  type EditFrame,
   type HelloFrame,
   type HistoryFrame,
   type JoinFrame,
@@ -11,6 +13,7 @@ import {
   type Member,
   type ProfileFrame,
   type PublishFrame,
+  type ReactFrame,
   type ReadFrame,
   type RelayFrame,
   type UpdateConversationFrame,
@@ -24,7 +27,7 @@ import { ClientError, type ErrorContext, isExpected } from './errors'
 import { ABUSE, RateGate, TokenBucket } from './limits'
 import type { Metrics } from './metrics'
 import { RoomSet } from './room-set'
-import type { Rooms, Subscriber } from './rooms'
+import type { ChangeRequest, Rooms, Subscriber } from './rooms'
 import {
   type ConversationPatch,
   conversationId,
@@ -174,6 +177,10 @@ export class Session {
         return this.#update(frame)
       case 'read':
         return this.#read(frame)
+      case 'edit':
+      case 'delete':
+      case 'react':
+        return this.#change(frame)
     }
   }
 
@@ -241,9 +248,13 @@ export class Session {
     return { id, name: online?.name ?? id }
   }
 
-  /** In a conversation, reading up to the newest message clears the reader's side of the unread counts. */
+  /**
+   * Moves the reader's position (announced to the room, throttled); in a conversation, reading up to the
+   * newest message also clears the reader's side of the unread counts.
+   */
   async #read(frame: ReadFrame): Promise<void> {
     if (!this.#rooms?.has(frame.room)) throw new ClientError('bad_request', 'join the room first')
+    await this.#ctx.rooms.read(this.#user.id, frame.room, frame.offset)
     if (!isConversationRoom(frame.room)) return
     const store = this.#ctx.conversations.store
     const side = this.#operator ? 'operators' : 'visitor'
@@ -321,27 +332,40 @@ export class Session {
     if (this.#state === 'closed') this.#ctx.rooms.leave(this.#socket, frame.room)
   }
 
-  async #publish(frame: PublishFrame): Promise<void> {
-    if (!this.#rooms?.has(frame.room)) throw new ClientError('bad_request', 'join the room first')
+  /**
+   * What a publish, edit, delete and reaction pass first: the room joined and a token from the publish
+   * bucket. False when the socket was closed for rate abuse.
+   */
+  #mayPublish(room: string): boolean {
+    if (!this.#rooms?.has(room)) throw new ClientError('bad_request', 'join the room first')
     const { limits } = this.#ctx.config
     this.#publishes ??= new TokenBucket(limits.publishRate, limits.publishBurst)
     const wait = this.#publishes.take()
     if (wait > 0) {
       if (++this.#refusedInARow >= limits.rateAbuse) {
         this.#socket.close(CLOSE.RATE_ABUSE, 'publishing too fast')
-        return
+        return false
       }
       throw new ClientError('rate_limited', 'publishing too fast', wait)
     }
     this.#refusedInARow = 0
-    const from: Member = this.#operator
+    return true
+  }
+
+  /** The user as its messages and changes name it. */
+  get #member(): Member {
+    return this.#operator
       ? { id: this.#user.id, name: this.#user.name, role: 'operator' }
       : { id: this.#user.id, name: this.#user.name }
+  }
+
+  async #publish(frame: PublishFrame): Promise<void> {
+    if (!this.#mayPublish(frame.room)) return
     await this.#ctx.rooms.publish(
       {
         room: frame.room,
         id: frame.id,
-        from,
+        from: this.#member,
         text: frame.text,
         meta: frame.meta,
         role: this.#ctx.config.auth === undefined ? 'guest' : 'user',
@@ -360,9 +384,41 @@ export class Session {
     )
   }
 
+  /** An edit, delete or reaction: answered with an `ack` of the change carrying the message's new state. */
+  async #change(frame: EditFrame | DeleteFrame | ReactFrame): Promise<void> {
+    if (!this.#mayPublish(frame.room)) return
+    const request: ChangeRequest = {
+      room: frame.room,
+      id: frame.id,
+      from: this.#member,
+      action: frame.type,
+      target: frame.offset,
+      role: this.#ctx.config.auth === undefined ? 'guest' : 'user',
+    }
+    if (frame.type === 'edit') {
+      request.text = frame.text
+      if (frame.meta !== undefined) request.meta = frame.meta
+    } else if (frame.type === 'react') {
+      request.emoji = frame.emoji
+      if (frame.on !== undefined) request.on = frame.on
+    }
+    await this.#ctx.rooms.change(request, ({ update }) => {
+      const ack: AckFrame = {
+        type: 'ack',
+        ref: frame.ref,
+        room: update.room,
+        id: update.id,
+        offset: update.offset,
+        ts: update.ts,
+      }
+      if (update.message !== null) ack.message = update.message
+      this.#socket.reply(ack)
+    })
+  }
+
   async #history(frame: HistoryFrame): Promise<void> {
     if (!mayEnter(this.#user, frame.room)) throw new ClientError('forbidden', 'not allowed in this room')
-    const page = await this.#ctx.rooms.history(frame.room, frame.before, frame.limit ?? DEFAULT_PAGE)
+    const page = await this.#ctx.rooms.history(frame.room, frame.before, frame.limit ?? DEFAULT_PAGE, this.#user.id)
     this.#socket.reply({ type: 'history', ref: frame.ref, room: frame.room, ...page })
   }
 }

@@ -75,3 +75,24 @@ export function userIdProblem(id: string): string | null {
   if (!isVisible(id)) return 'must have a visible character'
   return null
 }
+
+/** Longest reaction emoji, in UTF-16 code units: room for a family ZWJ sequence with skin tones, not for text. */
+export const MAX_EMOJI = 32
+
+/** A pictograph or a flag letter: what makes a grapheme an emoji rather than a letter, digit or symbol. */
+const PICTOGRAPH = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u
+
+let graphemes: Intl.Segmenter | undefined
+
+/**
+ * A reaction: exactly one grapheme (Intl.Segmenter), at most `MAX_EMOJI`
+ * UTF-16 code units, holding a pictograph or a regional indicator. So flags,
+ * ZWJ sequences and skin tones pass; "a", "ab", ":)" and "😀😀" do not.
+ */
+export function isEmoji(value: string): boolean {
+  if (value.length === 0 || value.length > MAX_EMOJI || !PICTOGRAPH.test(value)) return false
+  graphemes ??= new Intl.Segmenter('en', { granularity: 'grapheme' })
+  const iterator = graphemes.segment(value)[Symbol.iterator]()
+  const first = iterator.next()
+  return !first.done && first.value.segment.length === value.length
+}

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto'
-import type { Message } from '@confab/sdk/protocol'
+import type { Message, Update } from '@confab/sdk/protocol'
 import { Counter, Gauge } from 'prom-client'
+import { withoutMine } from './changes'
 import type { Metrics } from './metrics'
 import type { QueuedEvent, Store } from './store/types'
 
@@ -107,6 +108,17 @@ export class Webhooks {
   messageCreated(message: Message, epoch: string): Promise<void> {
     const id = eventId(`message.created\n${epoch}\n${message.room}\n${message.offset}`)
     return this.emit('message.created', message.room, { room: message.room, message }, id, message.ts)
+  }
+
+  /**
+   * Queues `message.updated` for an edit or `message.deleted` for a delete, with the message's state after
+   * it (reactions send nothing). Its id comes from the change's place in the room, so a resend queues nothing twice.
+   */
+  messageChanged(update: Update, epoch: string): Promise<void> {
+    if (update.action === 'react' || update.message === null) return Promise.resolve()
+    const type = update.action === 'edit' ? 'message.updated' : 'message.deleted'
+    const id = eventId(`${type}\n${epoch}\n${update.room}\n${update.offset}`)
+    return this.emit(type, update.room, { room: update.room, message: withoutMine(update.message) }, id, update.ts)
   }
 
   /** Queues `message.deleted` (erasure: the message is the tombstone). */

@@ -208,7 +208,19 @@ describe('decodeFrame', () => {
       fc.jsonValue().map((v) => JSON.stringify(v)),
       fc
         .record({
-          type: fc.constantFrom('hello', 'join', 'leave', 'publish', 'typing', 'history', 'ping', 'nope'),
+          type: fc.constantFrom(
+            'hello',
+            'join',
+            'leave',
+            'publish',
+            'typing',
+            'history',
+            'ping',
+            'edit',
+            'delete',
+            'react',
+            'nope',
+          ),
           ref: fc.oneof(fc.string(), fc.integer(), fc.constant(undefined)),
           room: fc.oneof(fc.string(), fc.stringMatching(/^[a-z]{1,8}$/), fc.constant(undefined)),
           id: fc.oneof(fc.string(), fc.double()),
@@ -216,6 +228,9 @@ describe('decodeFrame', () => {
           history: fc.oneof(fc.integer(), fc.double(), fc.constant(Number.MAX_VALUE)),
           meta: fc.jsonValue(),
           since: fc.anything(),
+          offset: fc.oneof(fc.integer(), fc.double(), fc.string()),
+          emoji: fc.oneof(fc.string(), units, fc.constantFrom('👍', '🇫🇷', '👩‍👩‍👧‍👦')),
+          on: fc.anything(),
         })
         .map((v) => JSON.stringify(v)),
     )
@@ -231,6 +246,35 @@ describe('decodeFrame', () => {
       }),
       { numRuns: 2000 },
     )
+  })
+
+  it('decodes edit, delete and react with only their protocol fields', () => {
+    const decode = (frame: object) => decodeFrame(JSON.stringify(frame), limits)
+    expect(
+      decode({ type: 'edit', ref: 'r', room: 'a', id: 'e', offset: 3, text: 'x\r\ny', meta: { k: 1 }, from: 'z' }),
+    ).toEqual({
+      ok: true,
+      frame: { type: 'edit', ref: 'r', room: 'a', id: 'e', offset: 3, text: 'x\ny', meta: { k: 1 } },
+    })
+    expect(decode({ type: 'delete', ref: 'r', room: 'a', id: 'd', offset: 1, text: 'ignored' })).toEqual({
+      ok: true,
+      frame: { type: 'delete', ref: 'r', room: 'a', id: 'd', offset: 1 },
+    })
+    expect(decode({ type: 'react', ref: 'r', room: 'a', id: 'x', offset: 2, emoji: '👍🏽', on: false })).toEqual({
+      ok: true,
+      frame: { type: 'react', ref: 'r', room: 'a', id: 'x', offset: 2, emoji: '👍🏽', on: false },
+    })
+    expect(refused(JSON.stringify({ type: 'react', ref: 'r', room: 'a', id: 'x', offset: 2, emoji: 'a' }))).toEqual({
+      code: 'bad_request',
+      message: 'emoji must be one emoji (a single grapheme of at most 32 UTF-16 code units)',
+      ref: 'r',
+      room: 'a',
+    })
+    expect(
+      refused(JSON.stringify({ type: 'edit', ref: 'r', room: 'a', id: 'x', offset: 2, text: 'x'.repeat(4001) })),
+    ).toMatchObject({
+      code: 'too_large',
+    })
   })
 
   it('parseJson reports invalid JSON as a client error', () => {

@@ -12,7 +12,7 @@ import type { RelayFrame } from '@confab/sdk/protocol'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import WebSocket from 'ws'
 import { MemoryStore } from '../src/store/memory'
-import type { Ban, QueuedEvent } from '../src/store/types'
+import type { Ban, ChangeDraft, QueuedEvent } from '../src/store/types'
 
 /** Starts a relay on 127.0.0.1, port 0, without logs. */
 export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
@@ -247,11 +247,26 @@ export class TestStore implements Store {
     const state = await this.inner.state(room)
     return this.#epoch === null ? state : { ...state, epoch: this.#epoch }
   }
-  after(room: string, after: number, limit: number) {
-    return this.inner.after(room, after, limit)
+  after(room: string, after: number, limit: number, viewer?: string) {
+    return this.inner.after(room, after, limit, viewer)
   }
-  before(room: string, before: number, limit: number) {
-    return this.inner.before(room, before, limit)
+  before(room: string, before: number, limit: number, viewer?: string) {
+    return this.inner.before(room, before, limit, viewer)
+  }
+  async change(draft: ChangeDraft) {
+    if (this.down) throw new StoreUnavailableError('connection refused')
+    const result = await this.inner.change(draft)
+    return this.#epoch === null ? result : { ...result, epoch: this.#epoch }
+  }
+  async markRead(room: string, user: string, offset: number) {
+    if (this.down) throw new StoreUnavailableError('connection refused')
+    return this.inner.markRead(room, user, offset)
+  }
+  readState(room: string, user: string) {
+    return this.inner.readState(room, user)
+  }
+  reads(room: string, limit: number) {
+    return this.inner.reads(room, limit)
   }
   close() {
     return this.inner.close()

@@ -1,9 +1,23 @@
 import { SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { cleanName, cleanText, isVisible, MAX_USER_ID, userIdProblem } from '../src/text'
+import { cleanName, cleanText, isEmoji, isVisible, MAX_USER_ID, userIdProblem } from '../src/text'
 import { perTest, TestClient, wsUrl } from './helpers'
 
 const { relayWith, client, track } = perTest()
+
+describe('isEmoji (a reaction)', () => {
+  it('accepts one emoji grapheme: plain, with a skin tone or variation selector, a flag, a ZWJ sequence', () => {
+    for (const emoji of ['👍', '👍🏽', '❤️', '❤', '🇫🇷', '👩‍👩‍👧‍👦', '🏳️‍🌈', '🧑🏿‍🚀', '🫠'])
+      expect(isEmoji(emoji), emoji).toBe(true)
+  })
+
+  it('refuses letters, digits, text smileys, several graphemes, blanks and anything over 32 code units', () => {
+    const long = '👩🏽‍❤️‍💋‍👨🏾'.padEnd(33, '\u200d')
+    for (const value of ['', 'a', 'ab', ':)', '1', '#', '😀😀', '👍 ', ' 👍', '\u200b', '👍\u0000', '\u202e👍', long]) {
+      expect(isEmoji(value), JSON.stringify(value)).toBe(false)
+    }
+  })
+})
 
 describe('cleanText (message text as stored)', () => {
   it.each([

@@ -1,10 +1,14 @@
-import type { Conversation, Member, Message } from '@confab/sdk/protocol'
+import type { Conversation, Member, Message, Update } from '@confab/sdk/protocol'
 import type { Ban } from '../store/types'
 
 /** Something that happened in a room, fanned out to every node that has subscribers in it. */
 export type BrokerEvent =
   /** `epoch`: the room's epoch the offset counts in, when the publisher knew it; a receiver whose epoch differs resyncs. */
   | { type: 'message'; message: Message; epoch?: string }
+  /** A change to a message (edit, delete, reaction): an entry of the log like a message, delivered in offset order with them. `update.message` has no `mine`. */
+  | { type: 'update'; update: Update; epoch?: string }
+  /** A member's read position moved (already throttled by the node that saw the `read` frame). */
+  | { type: 'read'; user: string; offset: number }
   | { type: 'presence'; joins: Member[]; leaves: Member[] }
   | { type: 'typing'; user: Member; active: boolean }
   /** The message at `offset` was erased: members get a `deleted` frame (docs/protocol.md). */
