@@ -385,9 +385,11 @@ export class MessageLog {
   private picker(el: HTMLElement): void {
     const button = el.querySelector<HTMLElement>('[data-a=react]')!
     const open = el.querySelector('.picker')
-    this.view.log.querySelector('.picker')?.remove()
-    for (const b of this.view.log.querySelectorAll('[data-a=react]')) b.setAttribute('aria-expanded', 'false')
-    if (open) return
+    if (open) {
+      open.remove()
+      button.setAttribute('aria-expanded', 'false')
+      return
+    }
     const close = (): void => {
       pick.remove()
       button.setAttribute('aria-expanded', 'false')
@@ -407,7 +409,7 @@ export class MessageLog {
       })
       pick.append(b)
     }
-    this.escape(pick, close)
+    escape(pick, close)
     button.setAttribute('aria-expanded', 'true')
     el.append(pick)
     pick.querySelector('button')!.focus()
@@ -421,23 +423,16 @@ export class MessageLog {
     const bubble = el.querySelector<HTMLElement>('.bubble')!
     const input = h('textarea', { 'aria-label': s.editLabel, dir: 'auto', rows: '2' })
     input.value = m.text
+    const save = h('button', { type: 'button', class: 'start' }, s.save)
     const cancel = h('button', { type: 'button', class: 'later' }, s.cancel)
-    const form = h(
-      'form',
-      { part: 'editor', class: 'editor' },
-      input,
-      h('div', { class: 'row' }, h('button', { class: 'start' }, s.save), cancel),
-    )
+    const form = h('div', { part: 'editor', class: 'editor' }, input, save, cancel)
     const done = (text?: string): void => {
       form.remove()
       bubble.hidden = false
       el.querySelector<HTMLElement>('[data-a=edit]')?.focus()
       if (text && text !== m.text) this.host.edit(m.offset, text)
     }
-    form.addEventListener('submit', (event) => {
-      event.preventDefault()
-      done(input.value.trim())
-    })
+    save.addEventListener('click', () => done(input.value.trim()))
     cancel.addEventListener('click', () => done())
     input.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -445,7 +440,7 @@ export class MessageLog {
         done(input.value.trim())
       }
     })
-    this.escape(form, () => done())
+    escape(form, () => done())
     bubble.hidden = true
     bubble.after(form)
     input.focus()
@@ -456,7 +451,7 @@ export class MessageLog {
   private confirm(el: HTMLElement): void {
     if (el.querySelector('.confirm')) return
     const s = this.strings()
-    const yes = h('button', { type: 'button', class: 'danger' }, s.delete)
+    const yes = h('button', { type: 'button', class: 'start danger' }, s.delete)
     const no = h('button', { type: 'button', class: 'later' }, s.cancel)
     const box = h(
       'div',
@@ -475,18 +470,9 @@ export class MessageLog {
       this.view.log.focus()
       this.host.remove(this.shown.get(el)!.offset)
     })
-    this.escape(box, close)
+    escape(box, close)
     el.append(box)
     no.focus()
-  }
-
-  /** Escape inside `el` runs `close` and goes no further (it would close the whole panel). */
-  private escape(el: HTMLElement, close: () => void): void {
-    el.addEventListener('keydown', (event) => {
-      if (event.key !== 'Escape') return
-      event.stopPropagation()
-      close()
-    })
   }
 
   /** Clips a very tall bubble to a few lines, with a button that shows the rest and hides it again. */
@@ -562,4 +548,13 @@ export class MessageLog {
       ...(!today && { month: 'short', day: 'numeric' }),
     })
   }
+}
+
+/** Escape inside `el` runs `close` and goes no further (it would close the whole panel). */
+function escape(el: HTMLElement, close: () => void): void {
+  el.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return
+    event.stopPropagation()
+    close()
+  })
 }

@@ -385,21 +385,13 @@ time {
   padding: 0 0 0 6px;
   font-weight: 600;
 }
-/* A day separator: the date, centred between two rules. */
+/* A day separator: the date, centred. */
 .day {
-  display: flex;
-  align-items: center;
-  gap: 10px;
   margin: 14px 0 4px;
+  text-align: center;
   font-size: .8em;
   font-weight: 600;
   color: var(--_muted);
-}
-.day::before,
-.day::after {
-  content: "";
-  flex: 1;
-  border-top: 1px solid var(--_border);
 }
 .msg {
   position: relative;
@@ -425,7 +417,6 @@ time {
   border: 1px solid var(--_border);
   border-radius: 8px;
   background: var(--_bg);
-  box-shadow: 0 1px 4px rgb(0 0 0 / .15);
   opacity: 0;
   pointer-events: none;
 }
@@ -449,10 +440,6 @@ time {
   place-items: center;
   border-radius: 7px;
   cursor: pointer;
-}
-.tool:hover {
-  color: var(--_fg);
-  background: var(--_bubble);
 }
 .tool svg {
   width: 17px;
@@ -479,38 +466,23 @@ time {
   background: var(--_bubble);
   font-weight: 600;
 }
-.picker button {
-  font-size: 1.15em;
-}
+/* The inline editor and the delete confirmation, under the message. */
 .editor,
 .confirm {
-  flex-direction: column;
-  align-items: stretch;
-  gap: 6px;
-  border: 0;
-  padding: 4px 0;
-  width: 100%;
-  min-width: 240px;
-}
-.editor .row {
   display: flex;
-  gap: 8px;
-}
-.confirm {
-  display: flex;
-  flex-flow: row wrap;
+  flex-wrap: wrap;
   align-items: center;
-  min-width: 0;
+  gap: 6px;
+  margin-top: 4px;
   font-size: .9em;
 }
+.editor textarea {
+  flex-basis: 100%;
+  min-width: 240px;
+}
 .danger {
-  border: 0;
-  border-radius: 8px;
   background: var(--_danger);
   color: var(--_bg);
-  padding: 6px 12px;
-  font-weight: 600;
-  cursor: pointer;
 }
 
 /*

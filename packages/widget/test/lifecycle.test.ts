@@ -1,8 +1,8 @@
 // Messages that change (issue 14) in <confab-chat>, with a scripted client: edited, deleted and reacted-to messages,
 // the Edit, Delete and reaction controls, day separators, "Seen" and the unread badge from the relay's count.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { ConfabChat } from '../src/element'
 import type { Message } from '../src/client'
+import type { ConfabChat } from '../src/element'
 import { msg, resetOffsets } from './fake'
 import { bubbles, cleanup, joinedClient, lastClient, mount, part, shadow } from './helpers'
 

@@ -9,7 +9,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { ARTIFACTS, launchChromium } from '../../../../test/support/browser'
 import { chromiumMissing } from '../../../../test/support/env'
-import { embedPage, type HostPage, type HostServer, openPanel, requireBuild, say, startHost, startRelay, w } from './support'
+import {
+  embedPage,
+  type HostPage,
+  type HostServer,
+  openPanel,
+  requireBuild,
+  say,
+  startHost,
+  startRelay,
+  w,
+} from './support'
 
 const skip = chromiumMissing()
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
@@ -170,7 +180,7 @@ describe.skipIf(skip)('changing messages in the browser', () => {
     expect(await w(page, '[part=reaction], [part=message-actions]').count()).toBe(0)
   })
 
-  it('shows another member\'s edit, delete and reactions live, and the counts toggle', async () => {
+  it("shows another member's edit, delete and reactions live, and the counts toggle", async () => {
     const page = await visit('/keys')
     await openPanel(page)
     const kira = await member('Kira', 'keys')
@@ -196,7 +206,10 @@ describe.skipIf(skip)('changing messages in the browser', () => {
       // The actions of one message, as the keyboard shows them.
       await w(page, '[part~=message-own]').last().locator('[data-a=react]').focus()
       expect(await axe(page)).toEqual([])
-      await page.screenshot({ path: `${ARTIFACTS}widget-lifecycle-${scheme}.png`, clip: { x: 860, y: 50, width: 420, height: 670 } })
+      await page.screenshot({
+        path: `${ARTIFACTS}widget-lifecycle-${scheme}.png`,
+        clip: { x: 860, y: 50, width: 420, height: 670 },
+      })
     })
   }
 
