@@ -409,7 +409,7 @@ export class MessageLog {
       })
       pick.append(b)
     }
-    escape(pick, close)
+    onEscape(pick, close)
     button.setAttribute('aria-expanded', 'true')
     el.append(pick)
     pick.querySelector('button')!.focus()
@@ -440,7 +440,7 @@ export class MessageLog {
         done(input.value.trim())
       }
     })
-    escape(form, () => done())
+    onEscape(form, () => done())
     bubble.hidden = true
     bubble.after(form)
     input.focus()
@@ -470,7 +470,7 @@ export class MessageLog {
       this.view.log.focus()
       this.host.remove(this.shown.get(el)!.offset)
     })
-    escape(box, close)
+    onEscape(box, close)
     el.append(box)
     no.focus()
   }
@@ -551,7 +551,7 @@ export class MessageLog {
 }
 
 /** Escape inside `el` runs `close` and goes no further (it would close the whole panel). */
-function escape(el: HTMLElement, close: () => void): void {
+function onEscape(el: HTMLElement, close: () => void): void {
   el.addEventListener('keydown', (event) => {
     if (event.key !== 'Escape') return
     event.stopPropagation()
