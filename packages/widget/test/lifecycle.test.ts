@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Message } from '../src/client'
 import type { ConfabChat } from '../src/element'
+import { locales } from '../src/strings'
 import { msg, resetOffsets } from './fake'
 import { bubbles, cleanup, joinedClient, lastClient, mount, part, shadow } from './helpers'
 
@@ -266,6 +267,25 @@ describe('edit, delete and react', () => {
     expect($(el, '[part=reaction-picker]')).toHaveLength(0)
     expect(focused(el)).toBe(part(el, '[data-a=react]'))
     expect(el.opened).toBe(true)
+  })
+})
+
+describe('languages', () => {
+  it('relabels the actions, markers and tombstones already shown when lang changes', async () => {
+    locales.de = (await import('../src/locales/de')).default
+    const el = inline()
+    const room = lastClient().room
+    room.emit('message', msg('fixed', ME, { editedAt: 1 }))
+    room.emit('message', msg('', undefined, { deleted: true }))
+    el.lang = 'de'
+    expect($(el, '[part=message-actions] button').map((b) => b.getAttribute('aria-label'))).toEqual([
+      'Reaktion hinzufügen',
+      'Bearbeiten',
+      'Löschen',
+    ])
+    expect(part(el, '[part=edited]').textContent).toBe('bearbeitet')
+    expect(part(el, '[part~=message-deleted]').textContent).toBe('Nachricht gelöscht')
+    delete locales.de
   })
 })
 
