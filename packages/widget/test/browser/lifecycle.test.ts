@@ -22,6 +22,7 @@ import {
 } from './support'
 
 const skip = chromiumMissing()
+const KEY = 'lifecycle-operator-key-0123456789'
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 
 /** Serious and critical WCAG 2.x A/AA findings of axe-core over the page, open shadow roots included. */
@@ -75,7 +76,9 @@ describe.skipIf(skip)('changing messages in the browser', () => {
   beforeAll(async () => {
     requireBuild()
     host = await startHost(pages)
-    relay = await startRelay()
+    relay = await startRelay({ operatorKey: KEY } as Parameters<typeof startRelay>[0])
+    pages['/badge'] = { body: embedPage(relay.url, { room: 'badge', name: 'Ada' }) }
+    pages['/conversation'] = { body: embedPage(relay.url, { conversation: '' }) }
     pages['/keys'] = { body: embedPage(relay.url, { room: 'keys', name: 'Ada' }) }
     for (const theme of ['light', 'dark']) {
       pages[`/${theme}`] = { body: embedPage(relay.url, { room: 'team', name: 'Ada', theme }) }
@@ -197,6 +200,53 @@ describe.skipIf(skip)('changing messages in the browser', () => {
     expect(await chip.getAttribute('aria-pressed')).toBe('true')
     await kira.delete(m.offset)
     await w(page, `[data-offset="${m.offset}"] [part~=message-deleted]`).waitFor()
+  })
+
+  it('keeps the unread badge across a reload (the relay counts), and clears it once read', async () => {
+    const page = await visit('/badge')
+    await openPanel(page)
+    await say(page, 'back in a minute')
+    await page.keyboard.press('Escape')
+    const kira = await member('Kira', 'badge')
+    await kira.send('are you there?')
+    const last = await kira.send('ping')
+    const badge = w(page, '[part=badge]')
+    await badge.filter({ hasText: '2' }).waitFor()
+    await page.reload()
+    await badge.filter({ hasText: '2' }).waitFor()
+    expect(await w(page, '[part=launcher]').getAttribute('aria-label')).toBe('Open chat, 2 unread')
+    await openPanel(page)
+    expect(await badge.isHidden()).toBe(true)
+    await w(page, '[part=bubble]').filter({ hasText: 'ping' }).waitFor()
+    // Read on the relay: the next page of the tab has nothing unread.
+    const reads = async (): Promise<number[]> => {
+      const res = await fetch(`${relay.url}/v1/rooms/badge/reads`)
+      return ((await res.json()) as { items: { offset: number }[] }).items.map((r) => r.offset)
+    }
+    await expect.poll(reads).toEqual([last.offset, last.offset])
+    await page.keyboard.press('Escape')
+    await page.reload()
+    await w(page, '[part=launcher]').waitFor()
+    await expect.poll(() => w(page, '[part=launcher]').getAttribute('aria-label')).toBe('Open chat')
+    expect(await badge.isHidden()).toBe(true)
+  })
+
+  it('shows "Seen" under the visitor\'s last message once an operator has read it', async () => {
+    const page = await visit('/conversation')
+    await openPanel(page)
+    await say(page, 'hello, anyone?')
+    const room = await page.evaluate(
+      () => Object.entries(localStorage).find(([k]) => k.startsWith('confab:conversation:'))?.[1],
+    )
+    const offset = Number(await w(page, '[part~=message-own]').last().getAttribute('data-offset'))
+    expect(room).toMatch(/^conv:/)
+    const operator = connect(relay.url, { key: KEY, name: 'Ana', WebSocket: WebSocket as never } as never)
+    bots.push(operator)
+    const r = operator.join(room!)
+    await new Promise<void>((done) => r.on('presence', () => done()))
+    expect(await w(page, '[part=seen]').count()).toBe(0)
+    r.markRead(offset)
+    await w(page, '[part~=message-own]').last().locator('[part=seen]').filter({ hasText: 'Seen' }).waitFor()
   })
 
   for (const scheme of ['light', 'dark'] as const) {
