@@ -4,7 +4,7 @@ import { createConnection, type SocketConstructor, type Status } from './connect
 import { DEFAULTS } from './defaults.js'
 import { ConfabError } from './errors.js'
 import type { ClientFrame, Conversation, ErrorFrame, Limits, Member, RelayFrame } from './protocol.js'
-import { createRoom, type JoinOptions, joinRef, type Link, type Room, type RoomControl } from './room.js'
+import { createRoom, type JoinOptions, type Link, type Room, type RoomControl } from './room.js'
 import { createSender } from './sender.js'
 import { load, pickStorage, type StorageLike, save } from './storage.js'
 import { socketUrl } from './url.js'
@@ -89,7 +89,7 @@ export interface Client {
 export function connect(url: string, options: ConnectOptions = {}): Client {
   const WS = options.WebSocket ?? (globalThis as { WebSocket?: SocketConstructor }).WebSocket
   if (!WS)
-    throw new TypeError("confab: no global WebSocket; pass one: connect(url, { WebSocket }) with WebSocket from 'ws'")
+    throw new TypeError("confab: no global WebSocket; pass one (in Node, from 'ws')")
   const target = socketUrl(url)
   const storage = pickStorage(options.persist)
   const key = `confab:${target}`
@@ -111,7 +111,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
       save(storage, key, { outbox: sender.drafts(), rooms: positions, resume })
     } catch (e) {
       // Quota or privacy mode: the client still works, only a reload would lose the queue.
-      report(new ConfabError('internal', `could not persist the outbox: ${e}`))
+      report(new ConfabError('internal', `could not persist: ${e}`))
     }
   }
 
@@ -150,7 +150,8 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const onError = (f: ErrorFrame): void => {
     const error = new ConfabError(f.code, f.message, f.retryAfter)
     if (sender.refused(f, error)) return
-    const joining = f.ref && [...rooms.values()].find((r) => r.ref === f.ref)
+    // A join's ref is its room's name.
+    const joining = rooms.get(f.ref as string)
     if (joining && (f.code === 'rate_limited' || f.code === 'unavailable')) {
       joining.retry()
       sender.later(f.retryAfter)
@@ -175,21 +176,16 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
         operators = f.online
         events.emit('operators', operators)
         break
-      case 'ack':
-      case 'history':
-        // The room learns its user's reactions from the states these carry, before the caller sees them.
-        rooms.get(f.room)?.handle(f)
-        f.type === 'ack' ? sender.ack(f) : sender.answer(f)
-        break
       case 'error':
         onError(f)
         break
-      default: {
-        if (sender.answer(f)) break
-        if (f.type === 'conversation') f.conversation && events.emit('conversation', f.conversation)
-        // A `pong` has no room: the connection renewing its deadline was all it had to do.
-        else rooms.get((f as { room: string }).room)?.handle(f)
-      }
+      default:
+        if (f.type === 'ack') sender.ack(f)
+        else if (!sender.answer(f) && f.type === 'conversation' && f.conversation)
+          events.emit('conversation', f.conversation)
+        // Every frame that names a room goes to it, an ack or a history page too: the room learns its user's
+        // reactions from the states they carry. (A `pong` has no room: renewing the connection's deadline was all.)
+        rooms.get((f as { room: string }).room)?.handle(f)
     }
   }
 
@@ -216,10 +212,8 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   })
 
   const link: Link = {
+    ...sender,
     send: sender.paced,
-    flush: sender.flush,
-    publish: sender.publish,
-    request: sender.request,
     user: () => user,
     save(room, position) {
       positions[room] = position
@@ -241,7 +235,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
   const join = (name: string, joinOptions: JoinOptions = {}): Room => {
     let r = rooms.get(name)
     if (!r) {
-      r = createRoom(name, joinOptions, link, joinRef(name, sender.ref), positions[name])
+      r = createRoom(name, joinOptions, link, positions[name])
       rooms.set(name, r)
       const invalid = r.refusal()
       if (invalid) report(invalid)

@@ -208,7 +208,7 @@ export function createConnection(
       try {
         frame = JSON.parse(String(event.data)) as RelayFrame
       } catch {
-        return report('bad_request', 'the relay sent a frame that is not JSON')
+        return report('bad_request', 'the relay sent non-JSON')
       }
       onFrame(frame)
     }

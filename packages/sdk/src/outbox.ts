@@ -58,7 +58,7 @@ export function createOutbox(limit: number): Outbox {
   return {
     add(entry) {
       if (entries.size >= limit) {
-        throw new ConfabError('limit_exceeded', `outbox full: ${limit} messages already wait for the relay`)
+        throw new ConfabError('limit_exceeded', `outbox full: ${limit} waiting`)
       }
       entries.add(entry)
     },

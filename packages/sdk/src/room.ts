@@ -15,6 +15,7 @@ import {
   ROOM_PATTERN,
   type Update,
 } from './protocol.js'
+import type { Draft } from './outbox.js'
 import type { Sender } from './sender.js'
 
 /** Why a room's history could not be resumed. */
@@ -129,14 +130,10 @@ export interface Room {
   markRead(offset?: number): void
 }
 
-/** What a room needs from its client. Internal. */
-export interface Link {
+/** What a room needs from its client (the sender's `publish`, `request` and `flush` among it). Internal. */
+export interface Link extends Pick<Sender, 'publish' | 'request' | 'flush'> {
   /** Sends a frame on the open socket, within the relay's frame rate; false when there is no socket or no token. */
   send(frame: ClientFrame): boolean
-  publish: Sender['publish']
-  request: Sender['request']
-  /** Sends the room's queued messages and requests (the room just got `joined`). */
-  flush(room: string): void
   /** The local user, once welcomed. */
   user(): Member | undefined
   /** Records the room's last position. */
@@ -148,8 +145,6 @@ export interface Link {
 /** The client's handle on a room. Internal. */
 export interface RoomControl {
   room: Room
-  /** The `ref` of this room's `join` frames: the relay's answers and refusals carry it. */
-  readonly ref: string
   /** True while joined on the current socket. */
   ready(): boolean
   /** A frame for this room arrived. */
@@ -166,27 +161,18 @@ export interface RoomControl {
   refusal(): ConfabError | undefined
 }
 
-/**
- * The one place a join's `ref` is made: `join:` and the room's name (readable in logs), or, where that would
- * pass the relay's {@link MAX_REF}, a fresh client ref. The client matches answers by this ref alone.
- */
-export const joinRef = (name: string, fresh: () => string): string =>
-  name.length + 5 > MAX_REF ? fresh() : `join:${name}`
-
 /** Why `name` is not a room name the relay accepts (the relay's own words), or undefined when it is one. */
 export const checkRoom = (name: string): ConfabError | undefined =>
   ROOM_PATTERN.test(name)
     ? undefined
-    : new ConfabError('bad_request', 'room must be 1 to 64 characters: letters, digits, and _ - . : @')
+    : new ConfabError('bad_request', 'invalid room name')
 
-/** Creates a room that starts from `position` (a persisted one) or from nothing; `ref` names its joins. */
-export function createRoom(
-  name: string,
-  options: JoinOptions,
-  link: Link,
-  ref: string,
-  position?: Position,
-): RoomControl {
+/**
+ * Creates a room that starts from `position` (a persisted one) or from nothing. Its joins' `ref` is its name: at
+ * most {@link MAX_REF} characters and never one of the SDK's other refs (`#` and a number), so the relay's answers
+ * and refusals find the room by it.
+ */
+export function createRoom(name: string, options: JoinOptions, link: Link, position?: Position): RoomControl {
   const events = createNanoEvents<RoomEvents>()
   // A name the relay would refuse never goes out: the room is refused for good, without a round trip.
   const invalid = checkRoom(name)
@@ -203,9 +189,7 @@ export function createRoom(
   let read = 0
   let unread: number[] = []
   let reads: ReadPosition[] = []
-  // The head at the last `joined`: its `unread` and `reads` counted everything up to it.
-  let base = 0
-  // Reactions of the local user, as `offset emoji`: learnt from the states the relay gives this user (joined,
+  // Reactions of the local user, as offset and emoji (`5👍`: an emoji never starts with a digit): learnt from the states the relay gives this user (joined,
   // history, ack) and the user's own reactions, since an `update` frame (one for every member) says nothing of `mine`.
   const mine = new Set<string>()
   const typists = new Map<string, { member: Member; timer: ReturnType<typeof setTimeout> }>()
@@ -214,44 +198,46 @@ export function createRoom(
   let typingOn = false
   let idle: ReturnType<typeof setTimeout> | undefined
 
-  const learn = (m: Message | null): void => {
-    for (const e in m?.reactions) mine[m.reactions[e]?.mine ? 'add' : 'delete'](`${m.offset} ${e}`)
+  const me = (): string | undefined => link.user()?.id
+  /**
+   * Completes a message state with what this client knows of its user's reactions, and learns from it: a state the
+   * relay made for this user (`joined`, `history`, `ack`) has `mine` on every reaction, an `update` frame on none.
+   */
+  const know = (m: Message | null | undefined): void => {
+    for (const e in m?.reactions) {
+      const k = m.offset + e
+      mine[((m.reactions[e] as Reaction).mine ??= mine.has(k)) ? 'add' : 'delete'](k)
+    }
   }
   /** `user` has read up to `offset` (positions only move forward). */
   const seen = (user: string, offset: number): void => {
-    if (user === link.user()?.id) {
-      if (offset > read) read = offset
-      unread = unread.filter((o) => o > read)
-    } else {
-      const was = reads.find((r) => r.user === user)?.offset ?? 0
-      reads = [{ user, offset: Math.max(was, offset) }, ...reads.filter((r) => r.user !== user)]
-      reads.sort((a, b) => b.offset - a.offset)
-    }
+    if (user === me()) unread = unread.filter((o) => o > (read = Math.max(read, offset)))
+    else reads = [{ user, offset }, ...reads.filter((r) => r.user !== user)]
     events.emit('read', reads)
   }
-  /** Delivers a message or change once, in offset order; one past `base` moves read state too. */
+  /** Delivers a message or change once, in offset order, and keeps the read state. */
   const deliver = (x: Message | Update): void => {
     if (!pos || x.offset <= pos.offset) return
     pos = { epoch: pos.epoch, offset: x.offset }
     link.save(name, pos)
     if ('action' in x) {
-      const { target, message: m } = x
-      if (x.action === 'delete') unread = unread.filter((o) => o !== target)
-      if (x.emoji && x.from.id === link.user()?.id) mine[x.on ? 'add' : 'delete'](`${target} ${x.emoji}`)
+      const { target, message: m, emoji } = x
+      if (emoji && x.from.id === me()) mine[x.on ? 'add' : 'delete'](target + emoji)
+      know(m)
       // A change to a message no longer retained has nothing to show.
-      if (m) {
-        for (const e in m.reactions) if (mine.has(`${target} ${e}`)) (m.reactions[e] as Reaction).mine = true
-        events.emit('update', m, x)
-      }
+      if (m) events.emit('update', m, x)
     } else {
       // A sender has read up to their message (the relay moved their position: no `read` frame follows).
-      if (x.offset > base) {
-        if (x.from.id !== link.user()?.id) unread.push(x.offset)
+      if (x.offset > read && !x.deleted) {
+        if (x.from.id !== me()) unread.push(x.offset)
         seen(x.from.id, x.offset)
       }
+      know(x)
       events.emit('message', x)
     }
   }
+  const change = (draft: Omit<Draft, 'room' | 'id'>, id?: string): Promise<Message> =>
+    link.publish({ ...draft, room: name }, id)
   const typingNow = (): Member[] => [...typists.values()].map((t) => t.member)
   const emitTyping = (): void => events.emit('typing', typingNow())
   const unType = (id: string): boolean => {
@@ -281,11 +267,11 @@ export function createRoom(
       return reads
     },
     on: (event, cb) => events.on(event, cb),
-    edit: (offset, text, o = {}) => link.publish({ type: 'edit', room: name, offset, text, meta: o.meta }, o.id),
-    delete: (offset) => link.publish({ type: 'delete', room: name, offset }),
-    react: (offset, emoji) => link.publish({ type: 'react', room: name, offset, emoji }),
+    edit: (offset, text, o = {}) => change({ type: 'edit', offset, text, meta: o.meta }, o.id),
+    delete: (offset) => change({ type: 'delete', offset }),
+    react: (offset, emoji) => change({ type: 'react', offset, emoji }),
     send: (text, o = {}) =>
-      link.publish({ room: name, text, meta: o.meta }, o.id).then((m) => {
+      change({ text, meta: o.meta }, o.id).then((m) => {
         // Our message ended our typing for everyone else: the next keystroke says we type again, unthrottled.
         typedAt = 0
         return m
@@ -303,13 +289,12 @@ export function createRoom(
         typingOn = false
       }, DEFAULTS.typingIdle)
     },
-    history: ({ before, limit } = {}) =>
-      link.request({ type: 'history', room: name, before, limit }).then((f) => (f as HistoryResultFrame).messages),
+    history: (o) => link.request({ ...o, type: 'history', room: name }).then((f) => (f as HistoryResultFrame).messages),
     markRead(offset = pos?.offset ?? 0) {
       if (offset <= read) return
       // Offline, the relay learns it at the next join.
       if (joined) link.send({ type: 'read', room: name, offset })
-      seen(link.user()?.id as string, offset)
+      seen(me() as string, offset)
     },
     leave() {
       clearTimeout(idle)
@@ -319,12 +304,11 @@ export function createRoom(
 
   return {
     room,
-    ref,
     ready: () => joined,
     online() {
       if (joining || invalid) return
       early = []
-      joining = link.send({ type: 'join', ref, room: name, since: pos, history: options.history })
+      joining = link.send({ type: 'join', ref: name, room: name, since: pos, history: options.history })
     },
     offline() {
       refused = undefined
@@ -356,26 +340,23 @@ export function createRoom(
             read = 0
           }
           pos ??= { epoch: f.epoch, offset: 0 }
-          const me = link.user()?.id
-          const at = f.read ?? 0
-          // Read offline (or the frame was lost): the relay learns it now.
-          if (read > at) link.send({ type: 'read', room: name, offset: read })
-          const log = [...f.messages, ...(f.updates ?? [])]
-          const others = f.messages.filter((m) => m.from.id !== me && m.offset > at && !m.deleted).map((m) => m.offset)
-          unread = Array(Math.max(0, (f.unread ?? 0) - others.length))
-            .fill((f.messages[0]?.offset ?? f.head + 1) - 1)
-            .concat(others)
-            .filter((o) => o > read)
-          if (at > read) read = at
+          const local = read
+          // The relay's count, from its position: the replay's unread messages counted one by one, the others
+          // (older) as if just after the position, so that marking any later offset reads them.
+          read = f.read ?? 0
+          unread = []
           reads = f.reads ?? []
-          base = f.head
-          for (const x of log) learn('action' in x ? x.message : x)
-          for (const x of log.concat(early ?? []).sort((a, b) => a.offset - b.offset)) deliver(x)
+          for (const x of [...f.messages, ...(f.updates ?? [])].sort((a, b) => a.offset - b.offset)) deliver(x)
+          // (A relay without read positions sends no count: `length` NaN is 0, as a negative one would be.)
+          unread = [...Array.from({ length: (f.unread as number) - unread.length }, () => read + 1), ...unread]
+          for (const x of early ?? []) deliver(x)
           early = undefined
           // A first join without history starts at the head: a re-join must not replay older messages.
           if (pos.offset < f.head) pos = { epoch: f.epoch, offset: f.head }
           link.save(name, pos)
           joined = true
+          // Read offline (or the frame was lost): the relay learns it now.
+          room.markRead(local)
           refused = undefined
           members = f.members
           events.emit('presence', members)
@@ -394,11 +375,9 @@ export function createRoom(
         case 'read':
           seen(f.user, f.offset)
           break
-        case 'ack':
-          learn(f.message ?? null)
-          break
         case 'history':
-          for (const m of f.messages) learn(m)
+          // This user's reactions on older messages (an ack's state says nothing an own `update` does not).
+          f.messages.map(know)
           break
         case 'presence': {
           const gone = new Set([...f.leaves, ...f.joins].map((m) => m.id))
@@ -407,13 +386,12 @@ export function createRoom(
           break
         }
         case 'typing': {
-          if (f.user.id === link.user()?.id) break
+          const { id } = f.user
+          if (id === me()) break
           // A refresh re-arms the expiry: a typist the relay keeps announcing never drops out.
-          unType(f.user.id)
-          if (f.active) {
-            const timer = setTimeout(() => unType(f.user.id) && emitTyping(), DEFAULTS.typingExpire)
-            typists.set(f.user.id, { member: f.user, timer })
-          }
+          unType(id)
+          if (f.active)
+            typists.set(id, { member: f.user, timer: setTimeout(() => unType(id) && emitTyping(), DEFAULTS.typingExpire) })
           emitTyping()
           break
         }

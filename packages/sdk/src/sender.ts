@@ -200,7 +200,7 @@ export function createSender(limit: number, timeout: number, restored: Draft[], 
       // per room on the wire, that one is what failed: left unanswered, it would block its room for good. (The
       // SDK's other frames that name a room have no ref or are joins, matched by their ref.)
       const entry = outbox.list().find((e) => (ref ? e.ref === ref : e.sent && e.draft.room === room))
-      const ask = ref === undefined ? undefined : asks.get(ref)
+      const ask = asks.get(ref as string)
       if (!entry && !ask) return false
       if (code === 'rate_limited' || code === 'unavailable') {
         // Not the frame's fault: it keeps its place in line and goes again when the relay says.

@@ -63,7 +63,7 @@ describe('connecting', () => {
     vi.stubGlobal('WebSocket', undefined)
     try {
       expect(() => connect('http://relay.test')).toThrow(
-        "confab: no global WebSocket; pass one: connect(url, { WebSocket }) with WebSocket from 'ws'",
+        "confab: no global WebSocket; pass one (in Node, from 'ws')",
       )
     } finally {
       vi.unstubAllGlobals()
@@ -390,7 +390,7 @@ describe('join', () => {
     client.join('a')
     client.join('b')
     FakeSocket.last.welcome()
-    FakeSocket.last.receive(joined({ room: 'a', ref: 'join:a' }))
+    FakeSocket.last.receive(joined({ room: 'a', ref: 'a' }))
     FakeSocket.last.drop()
     vi.advanceTimersByTime(500)
     FakeSocket.last.welcome()
@@ -413,7 +413,7 @@ describe('frame rate', () => {
     expect(names(FakeSocket.last.sentOf('join'))).toEqual(['a', 'b', 'c'])
     await vi.advanceTimersByTimeAsync(1)
     expect(names(FakeSocket.last.sentOf('join'))).toEqual(['a', 'b', 'c', 'd'])
-    for (const room of ['a', 'b', 'c', 'd']) FakeSocket.last.receive(joined({ room, ref: `join:${room}` }))
+    for (const room of ['a', 'b', 'c', 'd']) FakeSocket.last.receive(joined({ room, ref: room }))
     expect(FakeSocket.last.sentOf('history')).toEqual([])
     await vi.advanceTimersByTimeAsync(400)
     const asked = FakeSocket.last.sentOf('history')
@@ -427,7 +427,7 @@ describe('frame rate', () => {
     const { client } = setup()
     const rooms = ['a', 'b', 'c'].map((name) => client.join(name))
     FakeSocket.last.welcome({ limits: { ...limits, frameRate: 2, frameBurst: 6 } })
-    for (const room of ['a', 'b', 'c']) FakeSocket.last.receive(joined({ room, ref: `join:${room}` }))
+    for (const room of ['a', 'b', 'c']) FakeSocket.last.receive(joined({ room, ref: room }))
     const pages = rooms.map((room) => room.history())
     const first = FakeSocket.last.sentOf('history')
     expect(names(first)).toEqual(['a', 'b', 'c'])
@@ -474,7 +474,7 @@ describe('frame rate', () => {
     FakeSocket.last.welcome({ limits })
     FakeSocket.last.receive({
       type: 'error',
-      ref: 'join:lobby',
+      ref: 'lobby',
       room: 'lobby',
       code: 'rate_limited',
       message: 'slow down',

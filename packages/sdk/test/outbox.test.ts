@@ -24,7 +24,7 @@ describe('outbox', () => {
     expect(error).toBeInstanceOf(ConfabError)
     expect(error).toMatchObject({
       code: 'limit_exceeded',
-      message: 'outbox full: 2 messages already wait for the relay',
+      message: 'outbox full: 2 waiting',
     })
     expect(box.list()).toHaveLength(2)
   })

@@ -33,7 +33,7 @@ function inLobby(history?: number) {
 describe('join and messages', () => {
   it('joins with the requested history and delivers it, then live messages', () => {
     const { offsets } = inLobby(2)
-    expect(FakeSocket.last.sentOf('join')).toEqual([{ type: 'join', ref: 'join:lobby', room: 'lobby', history: 2 }])
+    expect(FakeSocket.last.sentOf('join')).toEqual([{ type: 'join', ref: 'lobby', room: 'lobby', history: 2 }])
     FakeSocket.last.receive(joined({ head: 5, messages: [msg(4), msg(5)] }))
     FakeSocket.last.receive({ type: 'message', ...msg(6) })
     expect(offsets()).toEqual([4, 5, 6])

@@ -24,7 +24,7 @@ export function msg(offset: number, text = `m${offset}`, room = 'lobby', from: M
 export function joined(over: Partial<JoinedFrame> = {}): JoinedFrame {
   return {
     type: 'joined',
-    ref: 'join:lobby',
+    ref: 'lobby',
     room: 'lobby',
     epoch: 'e1',
     head: 0,
