@@ -277,8 +277,7 @@ export class Chat {
 
   /** "Seen" under the user's last message when the furthest read position of the others has reached it. */
   private seen(): void {
-    // The SDK keeps the positions furthest first.
-    if (this.host.receipts) this.log.seen(this.room.reads?.[0]?.offset ?? 0)
+    if (this.host.receipts) this.log.seen(Math.max(0, ...(this.room.reads ?? []).map((r) => r.offset)))
   }
 
   private presence(members: Member[]): void {

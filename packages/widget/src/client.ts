@@ -27,7 +27,7 @@ export type ChatRoom = Pick<Room, 'on' | 'send' | 'typing' | 'history' | 'leave'
   react?(offset: number, emoji: string): Promise<Message>
   /** Messages from others after the user's read position: the launcher's badge (it survives a reload). */
   readonly unread?: number
-  /** Other members' read positions, furthest first: "Seen" in conversation mode. */
+  /** Other members' read positions: "Seen" in conversation mode. */
   readonly reads?: readonly ReadPosition[]
 }
 

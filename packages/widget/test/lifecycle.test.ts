@@ -356,7 +356,11 @@ describe('Seen (conversation mode)', () => {
     room.emit('presence', [ME])
     // Read up to the first only: the last own message is not seen yet.
     expect($(el, '[part=seen]')).toHaveLength(0)
-    room.reads = [{ user: 'op_1', offset: 2 }]
+    // The furthest position counts, wherever it is in the list (the SDK keeps the most recent first).
+    room.reads = [
+      { user: 'op_2', offset: 1 },
+      { user: 'op_1', offset: 2 },
+    ]
     room.emit('read', room.reads)
     expect($(el, '[part=seen]')).toHaveLength(1)
     expect(item(el, 2).querySelector('[part=seen]')?.textContent).toBe('Seen')
