@@ -1,7 +1,8 @@
+import { type ActionHost, actions } from './actions.js'
 import type { Member, Message } from './client.js'
-import { h, ICONS, icon } from './dom.js'
+import { h } from './dom.js'
 import { linkify } from './linkify.js'
-import { EMOJI, locale } from './reactions.js'
+import { locale } from './reactions.js'
 import type { View } from './render.js'
 import type { Strings } from './strings.js'
 
@@ -25,7 +26,10 @@ const GROUP_GAP = 5 * 60_000
 /** Within this many pixels of the end, the log counts as "at the bottom" and follows new messages. */
 const BOTTOM_SLACK = 48
 
-/** What the log asks of the element: its strings and language, and the actions its buttons start. */
+/**
+ * What the log asks of the element: its strings and language, and the actions its buttons start. The message
+ * actions get a copy of it (`{ ...host }`): give every member as an own property.
+ */
 export interface LogHost {
   strings(): Strings
   lang(): string
@@ -56,12 +60,14 @@ export class MessageLog {
   refused = false
 
   private readonly strings: () => Strings
+  private readonly actions: ActionHost
 
   constructor(
     private readonly view: View,
     private readonly host: LogHost,
   ) {
     this.strings = () => host.strings()
+    this.actions = { ...host, shown: (el) => this.shown.get(el)!, list: view.log }
     view.log.addEventListener('scroll', () => {
       if (this.atBottom()) view.jump.hidden = true
     })
@@ -327,7 +333,7 @@ export class MessageLog {
     if (!m.editedAt) mark?.remove()
     else if (!mark) bubble.after(h('span', { part: 'edited', class: 'edited' }, s.edited))
     this.reactions(el, m)
-    if (!el.querySelector('.tools') && this.host.changes()) el.append(this.tools(el))
+    if (!el.querySelector('.tools') && this.host.changes()) el.append(actions(el, this.actions))
   }
 
   /** The reaction counts as toggle buttons (pressed: the user's own), updated in place. */
@@ -357,122 +363,6 @@ export class MessageLog {
       chip.remove()
     }
     if (!box.firstChild) box.remove()
-  }
-
-  /** React, and on one's own messages Edit and Delete: shown over the message on hover and while focused. */
-  private tools(el: HTMLElement): HTMLElement {
-    const s = this.strings()
-    const bar = h('div', { part: 'message-actions', class: 'tools' })
-    const tool = (
-      a: 'react' | 'edit' | 'delete',
-      d: string,
-      run: () => void,
-      more: Record<string, string> = {},
-    ): void => {
-      const b = h('button', { type: 'button', class: 'tool', 'data-a': a, 'aria-label': s[a], ...more }, icon(d))
-      b.addEventListener('click', run)
-      bar.append(b)
-    }
-    tool('react', ICONS.smile, () => this.picker(el), { 'aria-expanded': 'false' })
-    if (el.classList.contains('own')) {
-      tool('edit', ICONS.edit, () => this.editor(el))
-      tool('delete', ICONS.trash, () => this.confirm(el))
-    }
-    return bar
-  }
-
-  /** A row of emoji under the message; Escape closes it and returns focus to the button that opened it. */
-  private picker(el: HTMLElement): void {
-    const button = el.querySelector<HTMLElement>('[data-a=react]')!
-    const open = el.querySelector('.picker')
-    if (open) {
-      open.remove()
-      button.setAttribute('aria-expanded', 'false')
-      return
-    }
-    const close = (): void => {
-      pick.remove()
-      button.setAttribute('aria-expanded', 'false')
-      button.focus()
-    }
-    const pick = h('div', {
-      role: 'group',
-      'aria-label': this.strings().react,
-      part: 'reaction-picker',
-      class: 'picker',
-    })
-    for (const emoji of EMOJI) {
-      const b = h('button', { type: 'button' }, emoji)
-      b.addEventListener('click', () => {
-        close()
-        this.host.react(this.shown.get(el)!.offset, emoji)
-      })
-      pick.append(b)
-    }
-    onEscape(pick, close)
-    button.setAttribute('aria-expanded', 'true')
-    el.append(pick)
-    pick.querySelector('button')!.focus()
-  }
-
-  /** Puts the message's text in an inline editor: Enter saves, Shift+Enter is a new line, Escape cancels. */
-  private editor(el: HTMLElement): void {
-    if (el.querySelector('.editor')) return
-    const s = this.strings()
-    const m = this.shown.get(el)!
-    const bubble = el.querySelector<HTMLElement>('.bubble')!
-    const input = h('textarea', { 'aria-label': s.editLabel, dir: 'auto', rows: '2' })
-    input.value = m.text
-    const save = h('button', { type: 'button', class: 'start' }, s.save)
-    const cancel = h('button', { type: 'button', class: 'later' }, s.cancel)
-    const form = h('div', { part: 'editor', class: 'editor' }, input, save, cancel)
-    const done = (text?: string): void => {
-      form.remove()
-      bubble.hidden = false
-      el.querySelector<HTMLElement>('[data-a=edit]')?.focus()
-      if (text && text !== m.text) this.host.edit(m.offset, text)
-    }
-    save.addEventListener('click', () => done(input.value.trim()))
-    cancel.addEventListener('click', () => done())
-    input.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-        event.preventDefault()
-        done(input.value.trim())
-      }
-    })
-    onEscape(form, () => done())
-    bubble.hidden = true
-    bubble.after(form)
-    input.focus()
-    input.setSelectionRange(input.value.length, input.value.length)
-  }
-
-  /** "Delete this message?" with Delete and Cancel under the message; focus starts on Cancel. */
-  private confirm(el: HTMLElement): void {
-    if (el.querySelector('.confirm')) return
-    const s = this.strings()
-    const yes = h('button', { type: 'button', class: 'start danger' }, s.delete)
-    const no = h('button', { type: 'button', class: 'later' }, s.cancel)
-    const box = h(
-      'div',
-      { role: 'group', 'aria-label': s.confirmDelete, part: 'confirm-delete', class: 'confirm' },
-      s.confirmDelete,
-      yes,
-      no,
-    )
-    const close = (): void => {
-      box.remove()
-      el.querySelector<HTMLElement>('[data-a=delete]')?.focus()
-    }
-    no.addEventListener('click', close)
-    yes.addEventListener('click', () => {
-      box.remove()
-      this.view.log.focus()
-      this.host.remove(this.shown.get(el)!.offset)
-    })
-    onEscape(box, close)
-    el.append(box)
-    no.focus()
   }
 
   /** Clips a very tall bubble to a few lines, with a button that shows the rest and hides it again. */
@@ -548,13 +438,4 @@ export class MessageLog {
       ...(!today && { month: 'short', day: 'numeric' }),
     })
   }
-}
-
-/** Escape inside `el` runs `close` and goes no further (it would close the whole panel). */
-function onEscape(el: HTMLElement, close: () => void): void {
-  el.addEventListener('keydown', (event) => {
-    if (event.key !== 'Escape') return
-    event.stopPropagation()
-    close()
-  })
 }
