@@ -332,7 +332,7 @@ svg {
 .link {
   border: 0;
   background: none;
-  color: var(--_link);
+  color: var(--_muted);
   text-decoration: underline;
   cursor: pointer;
   padding: 0 2px;
