@@ -1,6 +1,7 @@
 import { newId } from '@confab/sdk'
 import type { ChatClient, ChatRoom, Member, Message, Status } from './client.js'
 import type { MessageLog } from './log.js'
+import { toggled } from './reactions.js'
 import { typingText, type View } from './render.js'
 import { format, type Strings } from './strings.js'
 
@@ -22,6 +23,10 @@ export interface ChatHost {
   joined?: (() => void) | undefined
   /** The header's presence line, when the host words it (conversation mode); default "{n} online". */
   presence?: (() => string) | undefined
+  /** Show "Seen" under the user's last message once another member has read it (conversation mode). */
+  receipts?: boolean
+  /** Another member's read position moved, or the user's own did in another tab: the badge may change. */
+  read?: (() => void) | undefined
 }
 
 interface Outgoing {
@@ -97,6 +102,12 @@ export class Chat {
       }),
       client.on('error', (error) => this.refuse(error)),
       this.room.on('message', (m) => this.receive(m)),
+      // The new state of a message edited, deleted or reacted to (the SDK fills in `mine`).
+      this.room.on('update', (m) => this.log.update(m)),
+      this.room.on('read', () => {
+        this.seen()
+        host.read?.()
+      }),
       this.room.on('presence', (members) => this.presence(members)),
       this.room.on('typing', (members) => {
         this.typists = members
@@ -133,6 +144,34 @@ export class Chat {
     this.log.setState(key, 'pending')
     // A second failure shows the retry button again and reaches the page as confab-error.
     this.deliver(key).catch(() => undefined)
+  }
+
+  /**
+   * Edits, deletes or reacts to (toggles `emoji` on) the message at `offset`. The change shows at once; when the
+   * relay refuses it, the message is shown as it was and the composer's note says so.
+   */
+  change(offset: number, action: 'edit' | 'delete' | 'react', arg = ''): void {
+    const room = this.room
+    const before = this.log.get(offset)
+    if (!before || !room.edit || !room.delete || !room.react) return
+    this.log.update(
+      action === 'edit'
+        ? { ...before, text: arg, editedAt: Date.now() }
+        : action === 'delete'
+          ? { ...before, text: '', deleted: true }
+          : toggled(before, arg),
+    )
+    const done =
+      action === 'edit' ? room.edit(offset, arg) : action === 'delete' ? room.delete(offset) : room.react(offset, arg)
+    done.then(
+      (m) => this.log.update(m),
+      (error: unknown) => {
+        if (this.stopped) return
+        this.log.update(before)
+        this.view.note.textContent = this.host.strings().changeFailed
+        this.host.error(error)
+      },
+    )
   }
 
   /** Loads the page of messages before the oldest one shown. */
@@ -183,6 +222,7 @@ export class Chat {
         const seen = this.log.has(stored.offset)
         this.log.setState(key, 'sent', stored)
         if (!seen) this.host.message(stored, true, true)
+        this.seen()
       }
       return stored
     } catch (error) {
@@ -225,12 +265,19 @@ export class Chat {
           this.outgoing.delete(key)
           this.log.setState(key, 'sent', m)
           this.host.message(m, true, true)
+          this.seen()
           return
         }
       }
     }
     this.log.append(m, own)
     this.host.message(m, own, this.joined)
+    if (own) this.seen()
+  }
+
+  /** "Seen" under the user's last message when the furthest read position of the others has reached it. */
+  private seen(): void {
+    if (this.host.receipts) this.log.seen(Math.max(0, ...(this.room.reads ?? []).map((r) => r.offset)))
   }
 
   private presence(members: Member[]): void {
@@ -243,6 +290,7 @@ export class Chat {
       this.log.updateEmpty()
       this.updateMore()
       if (this.resumed) this.fill()
+      this.seen()
       this.host.joined?.()
     }
     this.refresh()

@@ -9,14 +9,26 @@ import type {
   ConnectOptions as SdkConnectOptions,
   Status,
 } from '@confab/sdk'
+import type { ReadPosition } from '@confab/sdk/protocol'
 
-export type { Limits, Member, Message, Status }
+export type { Limits, Member, Message, ReadPosition, Status }
 
 /** The part of an `@confab/sdk` room the widget uses. */
 export type ChatRoom = Pick<Room, 'on' | 'send' | 'typing' | 'history' | 'leave' | 'position'> & {
-  /** Conversation mode: tells the relay the visitor has read up to the newest message. */
+  /** Tells the relay the user has read up to the newest message (while the chat is on screen). */
   markRead?(offset?: number): void
   readonly name?: string
+  /**
+   * The message lifecycle (issue 14), each resolving with the message's new state. Optional: without them the
+   * widget offers no Edit, Delete or reactions.
+   */
+  edit?(offset: number, text: string): Promise<Message>
+  delete?(offset: number): Promise<Message>
+  react?(offset: number, emoji: string): Promise<Message>
+  /** Messages from others after the user's read position: the launcher's badge (it survives a reload). */
+  readonly unread?: number
+  /** Other members' read positions: "Seen" in conversation mode. */
+  readonly reads?: readonly ReadPosition[]
 }
 
 /**

@@ -154,6 +154,8 @@ export class ConfabChat extends ElementBase {
    * attribute with isConnected already true, and reacting there would open a connection per attribute.
    */
   private connected = false
+  /** The tab came to the front (or went away): what the open chat shows is read now. */
+  private readonly visible = (): void => this.markRead()
   private readonly fit = (): void => {
     // A phone turned sideways may cross the full-screen width.
     this.layout()
@@ -166,12 +168,15 @@ export class ConfabChat extends ElementBase {
     const shadow = this.attachShadow({ mode: 'open' })
     ;[this.viewport, this.accent] = adoptStyles(shadow)
     this.view = renderView(shadow)
-    this.log = new MessageLog(
-      this.view,
-      () => this.strings,
-      () => this.lang,
-      (key) => this.chat?.retry(key),
-    )
+    this.log = new MessageLog(this.view, {
+      strings: () => this.strings,
+      lang: () => this.lang,
+      retry: (key) => this.chat?.retry(key),
+      changes: () => !!this.chat?.room.react,
+      edit: (offset, text) => this.chat?.change(offset, 'edit', text),
+      remove: (offset) => this.chat?.change(offset, 'delete'),
+      react: (offset, emoji) => this.chat?.change(offset, 'react', emoji),
+    })
     this.wire()
   }
 
@@ -277,6 +282,7 @@ export class ConfabChat extends ElementBase {
     this.relabel()
     this.layout()
     this.connected = true
+    document.addEventListener('visibilitychange', this.visible)
     if (this.opened) this.onOpen()
     else if (this.mode === 'inline' || this.tabRead(this.activeKey())) this.start()
     this.restoring = false
@@ -284,6 +290,7 @@ export class ConfabChat extends ElementBase {
 
   disconnectedCallback(): void {
     this.connected = false
+    document.removeEventListener('visibilitychange', this.visible)
     this.stop()
     globalThis.visualViewport?.removeEventListener('resize', this.fit)
     globalThis.visualViewport?.removeEventListener('scroll', this.fit)
@@ -468,14 +475,15 @@ export class ConfabChat extends ElementBase {
       error: (error) => this.emit('confab-error', { error }),
       message: (message, own, live) => {
         this.emit('confab-message', { message })
-        if (live && !own && this.mode === 'launcher' && !this.opened)
-          setUnread(this.view, this.strings, ++this.unread, false)
+        if (live && !own && this.mode === 'launcher' && !this.opened) this.unread++
         if (live && !own) this.markRead()
         if (own && live) this.updateProfile()
       },
       presence: this.conversation ? () => this.teamPresence() : undefined,
       // What arrived while the visitor was away is read once it is on screen.
       joined: () => this.markRead(),
+      receipts: this.conversation,
+      read: () => this.badge(),
     })
     this.emit('confab-status', { status: client.status })
     this.markRead()
@@ -491,10 +499,19 @@ export class ConfabChat extends ElementBase {
     return this.replyTime ? format(s.replyTime, { time: this.replyTime }) : s.operatorAway
   }
 
-  /** Conversation mode: the visitor has read what is shown (the panel is open, or inline, and the tab in front). */
+  /** The user has read what is shown (the panel is open, or inline, and the tab in front); the badge follows. */
   private markRead(): void {
     const visible = (this.mode === 'inline' || this.opened) && globalThis.document?.visibilityState !== 'hidden'
-    if (this.conversation && visible) this.chat?.room.markRead?.()
+    if (visible) this.chat?.room.markRead?.()
+    this.badge()
+  }
+
+  /**
+   * The launcher's unread count: the relay's (the SDK's `room.unread`, which survives a reload and follows the
+   * user's other tabs), else the messages counted since the panel was closed.
+   */
+  private badge(): void {
+    setUnread(this.view, this.strings, this.opened ? 0 : (this.chat?.room.unread ?? this.unread), this.opened)
   }
 
   /**
@@ -600,7 +617,7 @@ export class ConfabChat extends ElementBase {
   private onOpen(): void {
     this.emit('confab-open')
     this.unread = 0
-    setUnread(this.view, this.strings, 0, true)
+    this.badge()
     this.start()
     this.log.scrollToEnd()
     // On phones the open panel is full-screen; follow the visual viewport so the keyboard never covers the input.
@@ -634,7 +651,7 @@ export class ConfabChat extends ElementBase {
     v.root.className = `root ${launcher ? 'launcher-mode' : 'inline'}${this.position === 'left' ? ' left' : ''}${this.conversation ? ' conv' : ''}${this.opened ? ' open' : ''}${this.restoring ? ' still' : ''}`
     v.panel.hidden = launcher && !this.opened
     v.launcher.setAttribute('aria-expanded', String(this.opened))
-    setUnread(v, this.strings, this.unread, this.opened)
+    this.badge()
     if (launcher) v.panel.setAttribute('role', 'dialog')
     else v.panel.removeAttribute('role')
     if (launcher && this.opened && globalThis.matchMedia?.(PHONE).matches) v.panel.setAttribute('aria-modal', 'true')
@@ -649,7 +666,7 @@ export class ConfabChat extends ElementBase {
     // Conversation mode greets instead of "No messages yet".
     if (conv) this.view.empty.textContent = this.greeting || s.greeting
     this.chat?.refresh()
-    setUnread(this.view, s, this.unread, this.opened)
+    this.badge()
     this.contrast()
     this.view.root.lang = this.lang
     // Locales (issue 16): right-to-left layout for Arabic and Hebrew, and a bundled locale fetched on first use.

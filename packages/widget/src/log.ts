@@ -1,6 +1,8 @@
+import { type ActionHost, actions } from './actions.js'
 import type { Member, Message } from './client.js'
 import { h } from './dom.js'
 import { linkify } from './linkify.js'
+import { locale } from './reactions.js'
 import type { View } from './render.js'
 import type { Strings } from './strings.js'
 
@@ -25,6 +27,22 @@ const GROUP_GAP = 5 * 60_000
 const BOTTOM_SLACK = 48
 
 /**
+ * What the log asks of the element: its strings and language, and the actions its buttons start. The message
+ * actions get a copy of it (`{ ...host }`): give every member as an own property.
+ */
+export interface LogHost {
+  strings(): Strings
+  lang(): string
+  /** The Retry button of a failed message. */
+  retry(key: string): void
+  /** True when the room can edit, delete and react (an SDK client; a custom one may not). */
+  changes(): boolean
+  edit(offset: number, text: string): void
+  remove(offset: number): void
+  react(offset: number, emoji: string): void
+}
+
+/**
  * The message list: renders messages as text (never HTML), groups them by sender,
  * keeps scroll position when older pages are prepended, and shows a "new messages"
  * marker instead of jumping when the reader has scrolled up.
@@ -36,16 +54,20 @@ export class MessageLog {
   private seq = 0
   /** Numbers the ids of collapsed bubbles (their toggle's aria-controls). */
   private bubbles = 0
-  private clock?: { lang: string; format: Intl.DateTimeFormat }
+  /** The state each stored message is shown in (edits, deletes and reactions replace it). */
+  private readonly shown = new WeakMap<HTMLElement, Message>()
   /** True while the room is closed to this user: "No messages yet. Say hello!" would be an invitation it cannot keep. */
   refused = false
 
+  private readonly strings: () => Strings
+  private readonly actions: ActionHost
+
   constructor(
     private readonly view: View,
-    private readonly strings: () => Strings,
-    private readonly lang: () => string,
-    private readonly onRetry: (key: string) => void,
+    private readonly host: LogHost,
   ) {
+    this.strings = () => host.strings()
+    this.actions = { ...host, shown: (el) => this.shown.get(el)!, list: view.log }
     view.log.addEventListener('scroll', () => {
       if (this.atBottom()) view.jump.hidden = true
     })
@@ -56,10 +78,45 @@ export class MessageLog {
     })
   }
 
-  /** After `lang` changed: "You" on one's own messages already shown (locales, issue 16). */
+  /** After `lang` changed: "You", the markers, the action buttons and the dates already shown (locales, issue 16). */
   relabel(): void {
-    const you = this.strings().you
-    for (const author of this.view.log.querySelectorAll('.msg.own .author')) author.textContent = you
+    const s = this.strings()
+    const log = this.view.log
+    const set = (selector: string, text: string): void => {
+      for (const el of log.querySelectorAll(selector)) el.textContent = text
+    }
+    set('.msg.own .author', s.you)
+    set('.edited', s.edited)
+    set('.bubble.deleted', s.deleted)
+    set('.seen', s.seen)
+    for (const b of log.querySelectorAll<HTMLElement>('.tool')) b.setAttribute('aria-label', s[b.dataset.a as 'edit'])
+    for (const d of log.querySelectorAll<HTMLElement>('.day')) d.textContent = this.day(Number(d.dataset.ts))
+  }
+
+  /** The state shown for the message at `offset`, if it is on screen. */
+  get(offset: number): Message | undefined {
+    const el = this.items.get(`o${offset}`)
+    return el && this.shown.get(el)
+  }
+
+  /** Shows a message's new state (an edit, a delete, reactions); a message not on screen is left alone. */
+  update(message: Message): void {
+    const el = this.items.get(`o${message.offset}`)
+    if (el) this.render(el, message)
+  }
+
+  /**
+   * "Seen" under the last of the user's stored messages when another member has read up to it (conversation mode),
+   * and nowhere else.
+   */
+  seen(upTo: number): void {
+    const log = this.view.log
+    const last = [...log.querySelectorAll<HTMLElement>('.msg.own[data-offset]')].at(-1)
+    const at = last && Number(last.dataset.offset) <= upTo ? last : undefined
+    const mark = log.querySelector('.seen')
+    if (at && mark?.parentElement === at) return
+    mark?.remove()
+    at?.append(h('div', { part: 'seen', class: 'seen' }, this.strings().seen))
   }
 
   /** Number of messages shown, pending ones included. */
@@ -82,9 +139,9 @@ export class MessageLog {
   append(message: Message, own: boolean): void {
     if (this.has(message.offset)) return
     const follow = own || this.atBottom()
-    const el = this.item(`o${message.offset}`, message.from, message.text, message.ts, own, message.offset)
+    const el = this.item(`o${message.offset}`, message.from, message.text, message.ts, own, message)
     this.view.log.append(el)
-    this.regroup(el)
+    this.arrange()
     this.settle(follow)
   }
 
@@ -93,14 +150,13 @@ export class MessageLog {
     const log = this.view.log
     const wasEmpty = this.items.size === 0
     const fromEnd = log.scrollHeight - log.scrollTop
-    const first = log.querySelector<HTMLElement>('.msg')
+    // Before the first message's day separator, if it has one.
+    const first = log.querySelector<HTMLElement>('.day, .msg')
     const fresh = messages.filter((m) => !this.has(m.offset))
     for (const m of fresh) {
-      const el = this.item(`o${m.offset}`, m.from, m.text, m.ts, isOwn(m), m.offset)
-      log.insertBefore(el, first)
-      this.regroup(el)
+      log.insertBefore(this.item(`o${m.offset}`, m.from, m.text, m.ts, isOwn(m), m), first)
     }
-    if (first) this.regroup(first)
+    this.arrange()
     this.updateEmpty()
     if (wasEmpty) this.scrollToEnd()
     else log.scrollTop = log.scrollHeight - fromEnd
@@ -111,7 +167,7 @@ export class MessageLog {
     const key = `p${++this.seq}`
     const el = this.item(key, from, text, Date.now(), true)
     this.view.log.append(el)
-    this.regroup(el)
+    this.arrange()
     this.setState(key, 'pending')
     this.settle(true)
     return key
@@ -121,6 +177,7 @@ export class MessageLog {
   drop(key: string): void {
     this.items.get(key)?.remove()
     this.items.delete(key)
+    this.arrange()
     this.updateEmpty()
   }
 
@@ -142,6 +199,7 @@ export class MessageLog {
       }
       el.dataset.offset = String(stored.offset)
       this.items.set(`o${stored.offset}`, el)
+      this.render(el, stored)
       return
     }
     if (state === 'sent') return
@@ -159,7 +217,7 @@ export class MessageLog {
       retry.addEventListener('click', () => {
         // The button goes away with the failed state: keep focus in the widget rather than lose it to <body>.
         this.view.log.focus()
-        this.onRetry(key)
+        this.host.retry(key)
       })
       line.append(retry)
     }
@@ -174,6 +232,7 @@ export class MessageLog {
         this.items.delete(key)
       }
     }
+    this.arrange()
     this.updateEmpty()
   }
 
@@ -200,7 +259,7 @@ export class MessageLog {
     else this.view.jump.hidden = false
   }
 
-  private item(key: string, from: Member, text: string, ts: number, own: boolean, offset?: number): HTMLElement {
+  private item(key: string, from: Member, text: string, ts: number, own: boolean, stored?: Message): HTMLElement {
     const s = this.strings()
     const date = new Date(ts)
     const time = h('time', { part: 'time', datetime: date.toISOString() }, this.time(date))
@@ -230,9 +289,80 @@ export class MessageLog {
     if (text.length > TALL_CHARS || text.split('\n', TALL_LINES + 1).length > TALL_LINES) this.collapse(el, bubble)
     el.dataset.from = from.id
     el.dataset.ts = String(ts)
-    if (offset !== undefined) el.dataset.offset = String(offset)
+    // A tap shows the message's actions where there is no hover (touch screens).
+    bubble.addEventListener('click', () => {
+      for (const x of this.view.log.querySelectorAll('.active')) if (x !== el) x.classList.remove('active')
+      el.classList.toggle('active')
+    })
+    if (stored) {
+      el.dataset.offset = String(stored.offset)
+      this.render(el, stored)
+    }
     this.items.set(key, el)
     return el
+  }
+
+  /**
+   * Brings a stored message's element to `m`'s state: its text or the "Message deleted" tombstone, "edited", the
+   * reaction counts, and its actions. Parts are changed in place, not rebuilt: the log is a live region, and a
+   * reaction button that has focus keeps it.
+   */
+  private render(el: HTMLElement, m: Message): void {
+    const s = this.strings()
+    const old = this.shown.get(el)
+    this.shown.set(el, m)
+    const bubble = el.querySelector<HTMLElement>('.bubble')!
+    if (m.deleted) {
+      if (old?.deleted) return
+      // Focus inside what goes away (a reaction, the editor) goes to the list instead of the page.
+      if (el.contains((el.getRootNode() as ShadowRoot).activeElement)) this.view.log.focus()
+      for (const x of el.querySelectorAll('.edited,.reacts,.tools,.picker,.editor,.confirm,.toggle')) x.remove()
+      bubble.hidden = false
+      bubble.className = 'bubble deleted'
+      bubble.setAttribute('part', 'bubble message-deleted')
+      bubble.replaceChildren(s.deleted)
+      return
+    }
+    if (old?.deleted) {
+      // A delete the relay refused: the message comes back.
+      bubble.className = 'bubble'
+      bubble.setAttribute('part', 'bubble')
+    }
+    if (old && old.text !== m.text) bubble.replaceChildren(linkify(m.text))
+    const mark = el.querySelector('.edited')
+    if (!m.editedAt) mark?.remove()
+    else if (!mark) bubble.after(h('span', { part: 'edited', class: 'edited' }, s.edited))
+    this.reactions(el, m)
+    if (!el.querySelector('.tools') && this.host.changes()) el.append(actions(el, this.actions))
+  }
+
+  /** The reaction counts as toggle buttons (pressed: the user's own), updated in place. */
+  private reactions(el: HTMLElement, m: Message): void {
+    const entries = Object.entries(m.reactions ?? {})
+    let box = el.querySelector<HTMLElement>('.reacts')
+    if (!box && entries.length === 0) return
+    if (!box) {
+      box = h('div', { part: 'reactions', class: 'reacts' })
+      ;(el.querySelector('.edited') ?? el.querySelector('.bubble')!).after(box)
+    }
+    const old = new Map([...box.children].map((b) => [(b as HTMLElement).dataset.e, b as HTMLElement]))
+    for (const [emoji, r] of entries) {
+      let chip = old.get(emoji)
+      old.delete(emoji)
+      if (!chip) {
+        chip = h('button', { type: 'button', part: 'reaction', class: 'chip', 'data-e': emoji })
+        chip.addEventListener('click', () => this.host.react(m.offset, emoji))
+        box.append(chip)
+      }
+      chip.textContent = `${emoji} ${r.count}`
+      chip.setAttribute('aria-pressed', String(!!r.mine))
+    }
+    for (const chip of old.values()) {
+      if ((el.getRootNode() as ShadowRoot).activeElement === chip)
+        el.querySelector<HTMLElement>('[data-a=react]')?.focus()
+      chip.remove()
+    }
+    if (!box.firstChild) box.remove()
   }
 
   /** Clips a very tall bubble to a few lines, with a button that shows the rest and hides it again. */
@@ -254,31 +384,58 @@ export class MessageLog {
     el.append(toggle)
   }
 
-  /** Marks `el` as a continuation when the previous message is from the same sender shortly before. */
-  private regroup(el: HTMLElement): void {
-    const prev = el.previousElementSibling as HTMLElement | null
-    const cont =
-      !!prev?.classList.contains('msg') &&
-      prev.dataset.from === el.dataset.from &&
-      Math.abs(Number(el.dataset.ts) - Number(prev.dataset.ts)) < GROUP_GAP
-    el.classList.toggle('cont', cont)
+  /**
+   * Puts a day separator before the first message of each day and marks a message `cont` when it follows its
+   * sender's previous one closely. Separators already right stay: the log is a live region.
+   */
+  private arrange(): void {
+    const log = this.view.log
+    let prev: HTMLElement | undefined
+    for (const el of log.querySelectorAll<HTMLElement>('.msg')) {
+      const ts = Number(el.dataset.ts)
+      const day = new Date(ts).toDateString()
+      const before = el.previousElementSibling as HTMLElement | null
+      const sep = before?.classList.contains('day') ? before : undefined
+      const fresh = !prev || new Date(Number(prev.dataset.ts)).toDateString() !== day
+      if (sep && (!fresh || sep.dataset.day !== day)) sep.remove()
+      if (fresh && sep?.dataset.day !== day) {
+        el.before(h('div', { part: 'day', class: 'day', 'data-day': day, 'data-ts': String(ts) }, this.day(ts)))
+      }
+      el.classList.toggle(
+        'cont',
+        !fresh && prev!.dataset.from === el.dataset.from && ts - Number(prev!.dataset.ts) < GROUP_GAP,
+      )
+      prev = el
+    }
+    // A separator with no message after it (its message was dropped) goes too.
+    for (const d of log.querySelectorAll('.day')) if (!d.nextElementSibling?.classList.contains('msg')) d.remove()
   }
 
+  /** "Today", "Yesterday", else the date ("Monday, January 5"; with the year when it is not this year's). */
+  private day(ts: number): string {
+    const lang = locale(this.host.lang())
+    const date = new Date(ts)
+    const now = new Date()
+    const ago = Math.round((new Date(now.toDateString()).getTime() - new Date(date.toDateString()).getTime()) / 864e5)
+    if (ago === 0 || ago === 1) {
+      const word = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' }).format(-ago, 'day')
+      return word.charAt(0).toLocaleUpperCase(lang) + word.slice(1)
+    }
+    return date.toLocaleDateString(lang, {
+      weekday: 'long',
+      month: 'long',
+      day: 'numeric',
+      year: date.getFullYear() === now.getFullYear() ? undefined : 'numeric',
+    })
+  }
+
+  /** The time of a message; with its date when it is not from today, since its separator may be far above. */
   private time(date: Date): string {
-    const lang = this.lang()
-    if (this.clock?.lang !== lang) this.clock = { lang, format: clockFor(lang) }
-    return this.clock.format.format(date)
-  }
-}
-
-/** A short time formatter for `lang`, or for the browser's locale when `lang` is empty or not a valid tag. */
-function clockFor(lang: string): Intl.DateTimeFormat {
-  const options: Intl.DateTimeFormatOptions = { hour: 'numeric', minute: '2-digit' }
-  try {
-    return new Intl.DateTimeFormat(lang || undefined, options)
-  } catch (error) {
-    // A malformed lang attribute must not break the chat; the browser's locale is a fine fallback.
-    if (!(error instanceof RangeError)) throw error
-    return new Intl.DateTimeFormat(undefined, options)
+    const today = date.toDateString() === new Date().toDateString()
+    return date.toLocaleString(locale(this.host.lang()), {
+      hour: 'numeric',
+      minute: '2-digit',
+      ...(!today && { month: 'short', day: 'numeric' }),
+    })
   }
 }

@@ -37,6 +37,18 @@ export const en = {
   showMore: 'Show more',
   showLess: 'Show less',
 
+  // Changing messages: edit and delete one's own, react to any, "Seen" in a conversation.
+  react: 'Add reaction',
+  edit: 'Edit',
+  editLabel: 'Edit message',
+  delete: 'Delete',
+  confirmDelete: 'Delete this message?',
+  cancel: 'Cancel',
+  edited: 'edited',
+  deleted: 'Message deleted',
+  changeFailed: "Couldn't change the message. Try again.",
+  seen: 'Seen',
+
   // Conversation mode (the `conversation` attribute): a private thread with the site's team.
   team: 'Support',
   greeting: 'Hi! Ask us anything, we usually answer here.',

@@ -385,6 +385,106 @@ time {
   padding: 0 0 0 6px;
   font-weight: 600;
 }
+/* A day separator: the date, centred. */
+.day {
+  margin: 14px 0 4px;
+  text-align: center;
+  font-size: .8em;
+  font-weight: 600;
+  color: var(--_muted);
+}
+.msg {
+  position: relative;
+}
+.bubble.deleted {
+  background: none;
+  box-shadow: inset 0 0 0 1px var(--_border);
+  color: var(--_muted);
+  font-style: italic;
+}
+.edited,
+.seen {
+  font-size: .75em;
+  color: var(--_muted);
+  margin: 1px 6px 0;
+}
+/* The actions float over the message's outer top corner, shown on hover, on a tap, and while one has focus. */
+.tools {
+  position: absolute;
+  top: -14px;
+  inset-inline-start: 4px;
+  display: flex;
+  border: 1px solid var(--_border);
+  border-radius: 8px;
+  background: var(--_bg);
+  opacity: 0;
+  pointer-events: none;
+}
+.own .tools {
+  inset-inline: auto 4px;
+}
+.msg:hover .tools,
+.msg.active .tools,
+.tools:focus-within {
+  opacity: 1;
+  pointer-events: auto;
+}
+.tool {
+  border: 0;
+  background: none;
+  color: var(--_muted);
+  width: 30px;
+  height: 28px;
+  padding: 0;
+  display: grid;
+  place-items: center;
+  border-radius: 7px;
+  cursor: pointer;
+}
+.tool svg {
+  width: 17px;
+  height: 17px;
+}
+.reacts,
+.picker {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 4px;
+  margin-top: 3px;
+}
+.chip,
+.picker button {
+  border: 1px solid var(--_border);
+  border-radius: 12px;
+  background: var(--_bg);
+  padding: 1px 8px;
+  font-size: .85em;
+  cursor: pointer;
+}
+.chip[aria-pressed=true] {
+  border-color: var(--_focus);
+  background: var(--_bubble);
+  font-weight: 600;
+}
+/* The inline editor and the delete confirmation, under the message. */
+.editor,
+.confirm {
+  display: flex;
+  flex-wrap: wrap;
+  align-items: center;
+  gap: 6px;
+  margin-top: 4px;
+  font-size: .9em;
+}
+.editor textarea {
+  flex-basis: 100%;
+  min-width: 240px;
+}
+.danger {
+  background: var(--_danger);
+  color: var(--_bg);
+}
+
 /*
  * The "new messages" marker has a net height of 0 (-40 + 32 + 8 px), so showing or hiding it
  * never changes the log's size or scroll range.

@@ -134,10 +134,10 @@ describe('conversation mode', () => {
     client.conversations[0]!.resolve(ROOM)
     await new Promise((r) => setTimeout(r, 0))
     const room = client.room
-    const before = room.reads
+    const before = room.markReads
     room.emit('message', msg('Sorry for the wait', { id: 'op_1', name: 'Ana', role: 'operator' } as never))
     room.emit('presence', [{ id: 'u-me', name: 'Me' }])
-    expect(room.reads).toBe(before + 1)
+    expect(room.markReads).toBe(before + 1)
   })
 
   it('does not mark read while the launcher is closed', async () => {
@@ -152,15 +152,15 @@ describe('conversation mode', () => {
     const room = client.room
     room.emit('presence', [{ id: 'u-me', name: 'Me' }])
     room.emit('message', msg('hello?', { id: 'op_1', name: 'Ana', role: 'operator' } as never))
-    expect(room.reads).toBe(0)
+    expect(room.markReads).toBe(0)
   })
 
   it('marks the conversation read when a reply arrives while the chat is on screen', async () => {
     await ready()
     const room = lastClient().room
-    const before = room.reads
+    const before = room.markReads
     room.emit('message', msg('hi', { id: 'op_1', name: 'Ana', role: 'operator' } as never))
-    expect(room.reads).toBe(before + 1)
+    expect(room.markReads).toBe(before + 1)
   })
 
   it('offers the email field after the first message when no operator is online, validates it, and sends profile', async () => {

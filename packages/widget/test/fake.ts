@@ -56,9 +56,33 @@ export class FakeRoom extends Emitter implements ChatRoom {
   typing(): void {
     this.typed++
   }
-  reads = 0
+  /** Calls of markRead. */
+  markReads = 0
   markRead(): void {
-    this.reads++
+    this.markReads++
+  }
+  /** The SDK's unread count and the others' read positions; the test sets them as a relay would. */
+  unread: number | undefined = undefined
+  reads: { user: string; offset: number }[] = []
+  /** Edits, deletes and reactions the widget asked for, settled by the test. */
+  readonly changes: {
+    action: 'edit' | 'delete' | 'react'
+    offset: number
+    arg?: string
+    resolve(message: Message): void
+    reject(error: Error): void
+  }[] = []
+  private change(action: 'edit' | 'delete' | 'react', offset: number, arg?: string): Promise<Message> {
+    return new Promise((resolve, reject) => this.changes.push({ action, offset, arg, resolve, reject }))
+  }
+  edit(offset: number, text: string): Promise<Message> {
+    return this.change('edit', offset, text)
+  }
+  delete(offset: number): Promise<Message> {
+    return this.change('delete', offset)
+  }
+  react(offset: number, emoji: string): Promise<Message> {
+    return this.change('react', offset, emoji)
   }
   async history(options: { before?: number; limit?: number }): Promise<Message[]> {
     this.historyCalls.push(options)

@@ -170,7 +170,7 @@ describe('<confab-inbox>', () => {
     expect($('.who').textContent).toBe('Kim')
     expect($('.meta').textContent).toContain('kim@example.com')
     expect([...el.shadowRoot!.querySelectorAll('.bubble')].map((b) => b.textContent)).toEqual(['first'])
-    expect(room.reads).toBe(1)
+    expect(room.markReads).toBe(1)
     expect($('.row').hasAttribute('aria-current')).toBe(true)
 
     room.emit('typing', [{ id: 'v-a', name: 'Kim' }])
@@ -196,5 +196,68 @@ describe('<confab-inbox>', () => {
     first!.focus()
     first!.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }))
     expect(el.shadowRoot!.activeElement).toBe(second)
+  })
+
+  it('shows edited and deleted messages and reaction counts, and follows updates', async () => {
+    const client = await signedIn([conv('a')])
+    const room = client.rooms.find((r) => r.name === 'conv:a')!
+    const kim = { id: 'v-a', name: 'Kim' }
+    room.historyResult = [
+      msg('fixed typo', kim, { editedAt: Date.now(), reactions: { '👍': { count: 2 } } }),
+      msg('', kim, { deleted: true }),
+    ]
+    $<HTMLButtonElement>('.row').click()
+    await tick()
+    const items = [...el.shadowRoot!.querySelectorAll<HTMLElement>('.msg')]
+    expect(items.map((m) => m.querySelector('.bubble')!.textContent)).toEqual(['fixed typo', 'Message deleted'])
+    expect(items[0]!.querySelector('.edited')?.textContent).toBe('edited')
+    expect(items[0]!.querySelector('.chip')?.textContent).toBe('👍 2')
+    expect(items[1]!.querySelector('.bubble')!.classList.contains('deleted')).toBe(true)
+    // A tombstone offers no Delete.
+    expect(items[1]!.querySelector('button')).toBeNull()
+    const first = room.historyResult[0]!
+    room.emit('update', { ...first, text: 'fixed typo again', reactions: undefined } as never)
+    expect(items[0]!.querySelector('.bubble')!.textContent).toBe('fixed typo again')
+    expect(items[0]!.querySelector('.chip')).toBeNull()
+  })
+
+  it('lets an operator delete any message, after confirming; Cancel and Escape keep it', async () => {
+    const client = await signedIn([conv('a')])
+    const room = client.rooms.find((r) => r.name === 'conv:a')!
+    const m = msg('spam', { id: 'v-a', name: 'Kim' })
+    room.historyResult = [m]
+    $<HTMLButtonElement>('.row').click()
+    await tick()
+    const item = $('.msg')
+    const del = (): HTMLButtonElement => item.querySelector<HTMLButtonElement>('.extra .link')!
+    expect(del().textContent).toBe('Delete')
+    del().click()
+    const ask = item.querySelector<HTMLElement>('[role=group]')!
+    expect(ask.getAttribute('aria-label')).toBe('Delete this message?')
+    expect(el.shadowRoot!.activeElement?.textContent).toBe('Cancel')
+    ask.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))
+    expect(item.querySelector('[role=group]')).toBeNull()
+    expect(el.shadowRoot!.activeElement).toBe(del())
+    del().click()
+    item.querySelector<HTMLButtonElement>('.danger')!.click()
+    expect(room.changes).toMatchObject([{ action: 'delete', offset: m.offset }])
+    room.changes[0]!.resolve({ ...m, text: '', deleted: true })
+    await tick()
+    expect(item.querySelector('.bubble')!.textContent).toBe('Message deleted')
+    expect(item.querySelector('button')).toBeNull()
+  })
+
+  it('says so when the relay refuses a delete, and keeps the message', async () => {
+    const client = await signedIn([conv('a')])
+    const room = client.rooms.find((r) => r.name === 'conv:a')!
+    room.historyResult = [msg('stays', { id: 'v-a', name: 'Kim' })]
+    $<HTMLButtonElement>('.row').click()
+    await tick()
+    $<HTMLButtonElement>('.msg .extra .link').click()
+    $<HTMLButtonElement>('.msg .danger').click()
+    room.changes[0]!.reject(new Error('not_found'))
+    await tick()
+    expect($('.msg .bubble').textContent).toBe('stays')
+    expect($('.banner').textContent).toBe("Couldn't change the message. Try again.")
   })
 })

@@ -1,6 +1,6 @@
 // What the inbox needs from the SDK: the conversation frames of docs/protocol.md, with the index entry's type
 // taken from the SDK's protocol so the two cannot drift.
-import type { Client, ConnectOptions, Conversation, Member, Room } from '@confab/sdk'
+import type { Client, ConnectOptions, Conversation, Member, Message, Room } from '@confab/sdk'
 
 /** A `conversation` answer or live update. */
 export interface ConversationFrame {
@@ -22,8 +22,8 @@ export type InboxClient = Pick<Client, 'status' | 'user' | 'on' | 'close' | 'joi
   on(event: 'conversation', cb: (c: Conversation) => void): () => void
 }
 
-/** A room with the `read` frame of the contract. */
-export type InboxRoom = Room & { markRead?(offset?: number): void }
+/** A room with the `read` frame and the delete of the message lifecycle (optional: a client without it offers no Delete). */
+export type InboxRoom = Room & { markRead?(offset?: number): void; delete?(offset: number): Promise<Message> }
 
 /** Options of the inbox's own connection: the operator key travels in `hello`. */
 export type InboxConnectOptions = Pick<ConnectOptions, 'name' | 'token' | 'persist'> & { key?: string }

@@ -330,6 +330,11 @@ export class ConfabInbox extends ElementBase {
           this.addMessage(m)
           this.markRead()
         }),
+        // An edit, a delete or a reaction: the message's new state.
+        room.on('update', (m) => {
+          const el = this.log.querySelector<HTMLElement>(`[data-offset="${m.offset}"]`)
+          if (el) this.fill(el, m)
+        }),
         room.on('typing', (members) => {
           const names = members.filter((m) => m.id !== client.user?.id).map((m) => m.name)
           this.typingLine.textContent = names.length ? format(this.strings.typing1, { a: names.join(', ') }) : ''
@@ -369,19 +374,77 @@ export class ConfabInbox extends ElementBase {
     const me = m.from.id === this.client?.user?.id
     const operator = (m.from as { role?: string }).role === 'operator'
     const time = new Date(m.ts).toLocaleTimeString(this.lang || undefined, { hour: '2-digit', minute: '2-digit' })
-    const bubble = h('div', { class: 'bubble' })
-    bubble.append(linkify(m.text))
     const el = h(
       'div',
       { class: `msg${me ? ' own' : ''}${operator ? ' op' : ''}`, 'data-offset': String(m.offset) },
       h('div', { class: 'from' }, me ? this.strings.you : this.author(m), h('span', { class: 'time' }, ` · ${time}`)),
-      bubble,
+      h('div', { class: 'bubble' }),
     )
+    this.fill(el, m)
     // History pages arrive in order but may interleave with live messages: keep the log in offset order.
     const after = [...this.log.children].find((x) => Number((x as HTMLElement).dataset.offset) > m.offset)
     const follow = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 48
     this.log.insertBefore(el, after ?? null)
     if (follow || me) this.log.scrollTop = this.log.scrollHeight
+  }
+
+  /**
+   * A message's state: its text or "Message deleted", "edited", the reaction counts, and Delete (an operator may
+   * delete any message, after confirming).
+   */
+  private fill(el: HTMLElement, m: Message): void {
+    const s = this.strings
+    const bubble = el.querySelector('.bubble')!
+    bubble.classList.toggle('deleted', !!m.deleted)
+    bubble.replaceChildren(m.deleted ? s.deleted : linkify(m.text))
+    const had = el.querySelector('.extra')
+    const refocus = had?.contains(this.shadow.activeElement)
+    had?.remove()
+    const extra = h('div', { class: 'extra' })
+    if (m.editedAt && !m.deleted) extra.append(h('span', { class: 'edited' }, s.edited))
+    for (const [emoji, r] of Object.entries(m.reactions ?? {})) {
+      extra.append(h('span', { class: 'chip' }, `${emoji} ${r.count}`))
+    }
+    const room = this.room
+    if (!m.deleted && room?.delete) {
+      const del = h('button', { type: 'button', class: 'link' }, s.delete)
+      del.addEventListener('click', () => {
+        const yes = h('button', { type: 'button', class: 'danger' }, s.delete)
+        const no = h('button', { type: 'button', class: 'link' }, s.cancel)
+        const ask = h(
+          'span',
+          { role: 'group', 'aria-label': s.confirmDelete, class: 'confirm' },
+          s.confirmDelete,
+          yes,
+          no,
+        )
+        no.addEventListener('click', () => {
+          ask.replaceWith(del)
+          del.focus()
+        })
+        ask.addEventListener('keydown', (event) => {
+          if (event.key === 'Escape') {
+            event.stopPropagation()
+            no.click()
+          }
+        })
+        yes.addEventListener('click', () => {
+          this.log.focus()
+          room.delete!(m.offset).then(
+            (after) => this.fill(el, after),
+            () => {
+              this.banner.textContent = s.changeFailed
+              this.fill(el, m)
+            },
+          )
+        })
+        del.replaceWith(ask)
+        no.focus()
+      })
+      extra.append(del)
+    }
+    if (extra.firstChild) el.append(extra)
+    if (refocus) (extra.querySelector('button') ?? this.log).focus()
   }
 
   /** The visitor's messages carry the name given later in `profile` (the entry's), not the one they connected with. */

@@ -308,6 +308,52 @@ svg {
 .op .bubble a {
   color: inherit;
 }
+.bubble.deleted {
+  background: none;
+  color: var(--_muted);
+  font-style: italic;
+  box-shadow: inset 0 0 0 1px var(--_border);
+}
+.extra {
+  display: flex;
+  flex-wrap: wrap;
+  align-items: center;
+  gap: 6px;
+  margin: 3px 4px 0;
+  font-size: 13px;
+  color: var(--_muted);
+}
+.chip {
+  border: 1px solid var(--_border);
+  border-radius: 12px;
+  padding: 0 7px;
+  color: var(--_fg);
+}
+.link {
+  border: 0;
+  background: none;
+  color: var(--_muted);
+  text-decoration: underline;
+  cursor: pointer;
+  padding: 0 2px;
+  font: inherit;
+}
+.confirm {
+  display: inline-flex;
+  align-items: center;
+  gap: 6px;
+  color: var(--_fg);
+}
+.danger {
+  border: 0;
+  border-radius: 8px;
+  background: var(--_danger);
+  color: var(--_bg);
+  padding: 3px 10px;
+  font: inherit;
+  font-weight: 600;
+  cursor: pointer;
+}
 .bubble a {
   color: var(--_link);
 }

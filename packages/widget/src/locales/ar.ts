@@ -39,6 +39,18 @@ const strings: Partial<Strings> = {
   showMore: 'عرض المزيد',
   showLess: 'عرض أقل',
 
+  // Changing messages
+  react: 'إضافة تفاعل',
+  edit: 'تعديل',
+  editLabel: 'تعديل الرسالة',
+  delete: 'حذف',
+  confirmDelete: 'حذف هذه الرسالة؟',
+  cancel: 'إلغاء',
+  edited: 'معدّلة',
+  deleted: 'تم حذف الرسالة',
+  changeFailed: 'تعذّر تغيير الرسالة. حاول مرة أخرى.',
+  seen: 'تمت المشاهدة',
+
   // Conversation mode
   team: 'الدعم',
   greeting: 'مرحبًا! اسألنا أي شيء، فنحن نجيب هنا عادةً.',

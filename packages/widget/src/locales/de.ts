@@ -40,6 +40,18 @@ const strings: Partial<Strings> = {
   showMore: 'Mehr anzeigen',
   showLess: 'Weniger anzeigen',
 
+  // Changing messages
+  react: 'Reaktion hinzufügen',
+  edit: 'Bearbeiten',
+  editLabel: 'Nachricht bearbeiten',
+  delete: 'Löschen',
+  confirmDelete: 'Diese Nachricht löschen?',
+  cancel: 'Abbrechen',
+  edited: 'bearbeitet',
+  deleted: 'Nachricht gelöscht',
+  changeFailed: 'Die Nachricht konnte nicht geändert werden. Versuch es noch einmal.',
+  seen: 'Gesehen',
+
   // Conversation mode
   team: 'Support',
   greeting: 'Hallo! Frag uns alles, wir antworten meist hier.',

@@ -40,6 +40,18 @@ const strings: Partial<Strings> = {
   showMore: 'Mostrar más',
   showLess: 'Mostrar menos',
 
+  // Changing messages
+  react: 'Añadir reacción',
+  edit: 'Editar',
+  editLabel: 'Editar mensaje',
+  delete: 'Eliminar',
+  confirmDelete: '¿Eliminar este mensaje?',
+  cancel: 'Cancelar',
+  edited: 'editado',
+  deleted: 'Mensaje eliminado',
+  changeFailed: 'No se pudo cambiar el mensaje. Inténtalo de nuevo.',
+  seen: 'Visto',
+
   // Conversation mode
   team: 'Soporte',
   greeting: '¡Hola! Pregúntanos lo que quieras, solemos responder aquí.',

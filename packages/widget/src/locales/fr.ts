@@ -40,6 +40,18 @@ const strings: Partial<Strings> = {
   showMore: 'Afficher plus',
   showLess: 'Afficher moins',
 
+  // Changing messages
+  react: 'Ajouter une réaction',
+  edit: 'Modifier',
+  editLabel: 'Modifier le message',
+  delete: 'Supprimer',
+  confirmDelete: 'Supprimer ce message ?',
+  cancel: 'Annuler',
+  edited: 'modifié',
+  deleted: 'Message supprimé',
+  changeFailed: 'Impossible de modifier le message. Réessayez.',
+  seen: 'Vu',
+
   // Conversation mode
   team: 'Support',
   greeting: 'Bonjour ! Posez-nous vos questions, nous répondons généralement ici.',

@@ -39,6 +39,18 @@ const strings: Partial<Strings> = {
   showMore: 'הצגת עוד',
   showLess: 'הצגת פחות',
 
+  // Changing messages
+  react: 'הוספת תגובה',
+  edit: 'עריכה',
+  editLabel: 'עריכת ההודעה',
+  delete: 'מחיקה',
+  confirmDelete: 'למחוק את ההודעה הזו?',
+  cancel: 'ביטול',
+  edited: 'נערכה',
+  deleted: 'ההודעה נמחקה',
+  changeFailed: 'לא ניתן היה לשנות את ההודעה. נסו שוב.',
+  seen: 'נצפתה',
+
   // Conversation mode
   team: 'תמיכה',
   greeting: 'היי! אפשר לשאול אותנו כל דבר, בדרך כלל אנחנו עונים כאן.',

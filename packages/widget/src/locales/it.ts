@@ -40,6 +40,18 @@ const strings: Partial<Strings> = {
   showMore: 'Mostra di più',
   showLess: 'Mostra di meno',
 
+  // Changing messages
+  react: 'Aggiungi reazione',
+  edit: 'Modifica',
+  editLabel: 'Modifica messaggio',
+  delete: 'Elimina',
+  confirmDelete: 'Eliminare questo messaggio?',
+  cancel: 'Annulla',
+  edited: 'modificato',
+  deleted: 'Messaggio eliminato',
+  changeFailed: 'Impossibile modificare il messaggio. Riprova.',
+  seen: 'Visto',
+
   // Conversation mode
   team: 'Assistenza',
   greeting: 'Ciao! Chiedici qualsiasi cosa, di solito rispondiamo qui.',

@@ -40,6 +40,18 @@ const strings: Partial<Strings> = {
   showMore: 'もっと見る',
   showLess: '閉じる',
 
+  // Changing messages
+  react: 'リアクションを追加',
+  edit: '編集',
+  editLabel: 'メッセージを編集',
+  delete: '削除',
+  confirmDelete: 'このメッセージを削除しますか？',
+  cancel: 'キャンセル',
+  edited: '編集済み',
+  deleted: 'メッセージは削除されました',
+  changeFailed: 'メッセージを変更できませんでした。もう一度お試しください。',
+  seen: '既読',
+
   // Conversation mode
   team: 'サポート',
   greeting: 'こんにちは！何でもお気軽にご質問ください。通常はここでお答えします。',

@@ -39,6 +39,18 @@ const strings: Partial<Strings> = {
   showMore: 'Mostrar mais',
   showLess: 'Mostrar menos',
 
+  // Changing messages
+  react: 'Adicionar reação',
+  edit: 'Editar',
+  editLabel: 'Editar mensagem',
+  delete: 'Excluir',
+  confirmDelete: 'Excluir esta mensagem?',
+  cancel: 'Cancelar',
+  edited: 'editada',
+  deleted: 'Mensagem excluída',
+  changeFailed: 'Não foi possível alterar a mensagem. Tente novamente.',
+  seen: 'Visto',
+
   // Conversation mode
   team: 'Suporte',
   greeting: 'Olá! Pergunte o que quiser, costumamos responder aqui.',

@@ -39,6 +39,18 @@ const strings: Partial<Strings> = {
   showMore: 'Показать больше',
   showLess: 'Показать меньше',
 
+  // Changing messages
+  react: 'Добавить реакцию',
+  edit: 'Изменить',
+  editLabel: 'Изменить сообщение',
+  delete: 'Удалить',
+  confirmDelete: 'Удалить это сообщение?',
+  cancel: 'Отмена',
+  edited: 'изменено',
+  deleted: 'Сообщение удалено',
+  changeFailed: 'Не удалось изменить сообщение. Попробуйте ещё раз.',
+  seen: 'Просмотрено',
+
   // Conversation mode
   team: 'Поддержка',
   greeting: 'Здравствуйте! Задайте любой вопрос, обычно мы отвечаем здесь.',

@@ -39,6 +39,18 @@ const strings: Partial<Strings> = {
   showMore: '显示更多',
   showLess: '收起',
 
+  // Changing messages
+  react: '添加表情回应',
+  edit: '编辑',
+  editLabel: '编辑消息',
+  delete: '删除',
+  confirmDelete: '删除这条消息？',
+  cancel: '取消',
+  edited: '已编辑',
+  deleted: '消息已删除',
+  changeFailed: '无法更改消息，请重试。',
+  seen: '已读',
+
   // Conversation mode
   team: '客服',
   greeting: '你好！有任何问题都可以问我们，我们通常会在这里回复。',
