@@ -88,7 +88,9 @@ export class SentinelGroup {
   static async start(replicas = 2, downAfter = 1000): Promise<SentinelGroup> {
     const master = await RedisServer.start(DATA_NODE)
     const copies = await Promise.all(
-      Array.from({ length: replicas }, () => RedisServer.start([...DATA_NODE, '--replicaof', '127.0.0.1', String(master.port)])),
+      Array.from({ length: replicas }, () =>
+        RedisServer.start([...DATA_NODE, '--replicaof', '127.0.0.1', String(master.port)]),
+      ),
     )
     const sentinels: SentinelServer[] = []
     for (let i = 0; i < 3; i++) sentinels.push(await SentinelServer.start(master.port, downAfter))
@@ -128,6 +130,27 @@ export class SentinelGroup {
     return group
   }
 
+  /** Each surviving data node's role and replication state, for failure messages. */
+  async roles(): Promise<string[]> {
+    return Promise.all(
+      [this.master, ...this.replicas].map(async (server) => {
+        const client = new Redis(server.port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null })
+        try {
+          await client.connect()
+          const info = await client.info('replication')
+          return `${server.port}: ${info
+            .split('\r\n')
+            .filter((line) => /^(role|master_port|master_link_status|connected_slaves|slave\d)/.test(line))
+            .join(' ')}`
+        } catch (error) {
+          return `${server.port}: ${(error as Error).message}`
+        } finally {
+          client.disconnect()
+        }
+      }),
+    )
+  }
+
   /** `--redis-sentinels` and `--redis-sentinel-name` for a relay command line. */
   get args(): string[] {
     const list = this.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')
@@ -145,6 +168,10 @@ export class SentinelGroup {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.sentinels.map((s) => s.stop()), this.master.stop(), ...this.replicas.map((r) => r.stop())])
+    await Promise.all([
+      ...this.sentinels.map((s) => s.stop()),
+      this.master.stop(),
+      ...this.replicas.map((r) => r.stop()),
+    ])
   }
 }

@@ -31,7 +31,11 @@ describe.skipIf(missing !== null)('waiting for replicas before a write resolves 
   })
 
   const open = async (waitReplicas: number): Promise<RedisBackend> => {
-    const backend = await createRedisBackend(master.url, { waitReplicas, prefix: `${randomUUID()}:`, onError: () => {} })
+    const backend = await createRedisBackend(master.url, {
+      waitReplicas,
+      prefix: `${randomUUID()}:`,
+      onError: () => {},
+    })
     backends.push(backend)
     return backend
   }
@@ -77,7 +81,9 @@ describe.skipIf(missing !== null)('waiting for replicas before a write resolves 
     const { store } = await open(1)
     const before = await waits()
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => store.append({ room: `room-${i % 5}`, id: randomUUID(), from, text: `${i}` })),
+      Array.from({ length: 50 }, (_, i) =>
+        store.append({ room: `room-${i % 5}`, id: randomUUID(), from, text: `${i}` }),
+      ),
     )
     expect(results.every((result) => !result.duplicate)).toBe(true)
     const used = (await waits()) - before
