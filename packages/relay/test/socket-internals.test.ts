@@ -5,7 +5,8 @@ import { forgetIdleTimer } from '../src/socket-internals'
 /** The socket's own timer, found the way Node keeps it (a symbol described "timeout"). */
 function timer(socket: Socket): unknown {
   const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'timeout')
-  if (key === undefined) throw new Error('this Node keeps no idle timer under a "timeout" symbol: update socket-internals')
+  if (key === undefined)
+    throw new Error('this Node keeps no idle timer under a "timeout" symbol: update socket-internals')
   return (socket as unknown as Record<symbol, unknown>)[key]
 }
 
