@@ -114,7 +114,9 @@ if (suites.has('fanout')) {
 
 if (suites.has('memory')) {
   log('idle memory')
-  report.memory = await runMemory({ full, peers: peers.filter((p) => p !== 'ws-preframed'), log })
+  // Beside `confab` (one shared guest per load process), `confab-guests`: a guest per socket, as on a real site.
+  const memoryPeers = peers.flatMap((p) => (p === 'ws-preframed' ? [] : p === 'confab' ? [p, 'confab-guests'] : [p]))
+  report.memory = await runMemory({ full, peers: memoryPeers, log })
   printMemory(report.memory)
   await save()
 }

@@ -34,9 +34,12 @@ export async function openBackend(config: RelayConfig, options: RelayOptions, lo
   }
   if (config.redis !== undefined) {
     const { createRedisBackend } = await import('./redis/backend')
-    const redis = await createRedisBackend(config.redis.url, {
+    const { url, prefix, sentinels, sentinelName, waitReplicas } = config.redis
+    const target = sentinels === undefined ? (url as string) : { sentinels, name: sentinelName as string, url }
+    const redis = await createRedisBackend(target, {
       ...retention,
-      prefix: config.redis.prefix,
+      prefix,
+      waitReplicas,
       onError: (error: unknown) => logger.error({ err: error }, 'redis'),
     })
     return {

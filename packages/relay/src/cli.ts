@@ -114,10 +114,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     if (value === undefined || value === false) continue
     apply(s, value === true ? '' : value, s.flag as string)
   }
-  // `redis` is a URL alone, or `{ url, prefix }` once a prefix is set (with the URL from either side).
-  const redis = options.redis as { url?: string; prefix?: string } | undefined
+  // `redis` is a URL alone, or `{ url, prefix, sentinels, … }` once anything else is set (with the URL from either side).
+  const redis = options.redis as Record<string, unknown> | undefined
   if (redis !== undefined)
-    options.redis = redis.prefix === undefined ? redis.url : { url: redis.url ?? '', prefix: redis.prefix }
+    options.redis = Object.keys(redis).every((key) => key === 'url') ? redis.url : { url: '', ...redis }
   if (from.has('redis.url')) from.set('redis', from.get('redis.url') as string)
   if (from.has('logger.level')) options.logger = { level: (options.logger as { level: string }).level }
   const result = options as RelayOptions
@@ -130,7 +130,11 @@ const DEFAULT_DATA = './confab.db'
 
 /** The banner's line on where history is kept. */
 function dataText(options: RelayOptions): string {
-  if (options.redis !== undefined) return 'Redis (shared by every node)'
+  const redis = options.redis
+  if (typeof redis === 'object' && redis.sentinelName !== undefined) {
+    return `Redis, master "${redis.sentinelName}" through Sentinels (shared by every node)`
+  }
+  if (redis !== undefined) return 'Redis (shared by every node)'
   if (options.data === undefined || options.data === ':memory:') return 'in memory (lost when the relay stops)'
   return `${resolve(options.data)} (SQLite)`
 }

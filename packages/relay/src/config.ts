@@ -82,10 +82,31 @@ export interface LimitOptions {
 
 /** Where the Redis backend lives. */
 export interface RedisSettings {
-  /** `redis://` or `rediss://` URL. */
-  url: string
+  /**
+   * `redis://` or `rediss://` URL. With `sentinels`, optional: its user, password and database
+   * apply to the master the Sentinels name, and its host is ignored.
+   */
+  url?: string
   /** Namespace of every key and channel (default 'confab:'). */
   prefix?: string
+  /** `host:port` of each Redis Sentinel; the relay asks them where the master is and follows its failovers. */
+  sentinels?: string[]
+  /** Name of the master the Sentinels watch (`sentinel monitor NAME ...`); required with `sentinels`. */
+  sentinelName?: string
+  /**
+   * Replicas that must confirm each write a client is told about (Redis WAIT, up to 1 second; otherwise the
+   * client gets `unavailable` and resends) (default: 1 with `sentinels`, else 0).
+   */
+  waitReplicas?: number
+}
+
+/** The Redis settings, checked, with defaults filled in. */
+export interface ResolvedRedis {
+  url: string | undefined
+  prefix: string
+  sentinels: { host: string; port: number }[] | undefined
+  sentinelName: string | undefined
+  waitReplicas: number
 }
 
 /** Options of `createRelay` and of the `confab` hapi plugin. */
@@ -103,7 +124,8 @@ export interface RelayOptions {
   /**
    * Redis: history, fan-out and presence shared by every node (default: in memory).
    * A URL, or `{ url, prefix }` where `prefix` namespaces every key and channel
-   * (default 'confab:') so several deployments can share one Redis.
+   * (default 'confab:') so several deployments can share one Redis, or
+   * `{ sentinels, sentinelName }` for a Sentinel-managed Redis (docs/scaling.md).
    */
   redis?: string | RedisSettings
   /** History retention. */
@@ -182,7 +204,7 @@ export interface RelayConfig {
   path: string
   origins: string[] | '*'
   auth: AuthOptions | undefined
-  redis: Required<RedisSettings> | undefined
+  redis: ResolvedRedis | undefined
   historyLimit: number
   idempotencyWindow: number
   idempotencyLimit: number
@@ -314,25 +336,67 @@ function checkAuth(auth: AuthOptions | undefined): AuthOptions | undefined {
 /** Default namespace of Redis keys and channels. */
 const REDIS_PREFIX = 'confab:'
 
-function checkRedis(redis: RelayOptions['redis']): Required<RedisSettings> | undefined {
+function checkRedis(redis: RelayOptions['redis'], waitReplicas: number | undefined): ResolvedRedis | undefined {
   if (redis === undefined) return undefined
-  const settings = typeof redis === 'string' ? { url: redis } : redis
+  const settings: RedisSettings = typeof redis === 'string' ? { url: redis } : redis
   const setting = typeof redis === 'string' ? 'redis' : 'redis.url'
-  if (settings.url === '' && settings.prefix !== undefined) {
-    throw new ConfigError('redis.url', 'is required with a prefix (--redis, REDIS_URL)')
+  const sentinels = checkSentinels(settings)
+  const url = settings.url === '' && sentinels !== undefined ? undefined : settings.url
+  if ((url === undefined || url === '') && sentinels === undefined) {
+    throw new ConfigError(
+      'redis.url',
+      settings.prefix !== undefined
+        ? 'is required with a prefix (--redis, REDIS_URL)'
+        : 'is required (--redis, REDIS_URL), or redis.sentinels with redis.sentinelName',
+    )
   }
-  try {
-    const url = new URL(settings.url)
-    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('scheme')
-  } catch {
-    throw new ConfigError(setting, 'must be a URL like redis://host:6379')
+  if (url !== undefined) {
+    try {
+      const parsed = new URL(url)
+      if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new Error('scheme')
+    } catch {
+      throw new ConfigError(setting, 'must be a URL like redis://host:6379')
+    }
   }
   const prefix = settings.prefix ?? REDIS_PREFIX
   // No glob or hash-tag character: the prefix is matched and hashed like the rest of a key.
   if (typeof prefix !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) {
     throw new ConfigError('redis.prefix', 'must be 1 to 64 characters: letters, digits, and _ . : -')
   }
-  return { url: settings.url, prefix }
+  return {
+    url,
+    prefix,
+    sentinels,
+    sentinelName: sentinels === undefined ? undefined : settings.sentinelName,
+    waitReplicas: waitReplicas ?? (sentinels === undefined ? 0 : 1),
+  }
+}
+
+/** The Sentinel addresses as host and port, checked with the master name that goes with them. */
+function checkSentinels(settings: RedisSettings): ResolvedRedis['sentinels'] {
+  const { sentinels, sentinelName } = settings
+  if (sentinels === undefined || (Array.isArray(sentinels) && sentinels.length === 0)) {
+    if (sentinelName !== undefined) throw new ConfigError('redis.sentinelName', 'needs redis.sentinels as well')
+    return undefined
+  }
+  if (!Array.isArray(sentinels)) throw new ConfigError('redis.sentinels', 'must be a list of host:port')
+  if (typeof sentinelName !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(sentinelName)) {
+    throw new ConfigError(
+      'redis.sentinelName',
+      sentinelName === undefined
+        ? 'is required with redis.sentinels (--redis-sentinel-name, REDIS_SENTINEL_NAME): the name of the master the Sentinels watch'
+        : 'must be 1 to 64 characters: letters, digits, and _ . : -',
+    )
+  }
+  return sentinels.map((entry) => {
+    // host:port, or [IPv6]:port.
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(String(entry))
+    const port = Number(match?.[3])
+    if (!match || port < 1 || port > 65_535) {
+      throw new ConfigError('redis.sentinels', `"${entry}" is not host:port (IPv6 as [::1]:26379)`)
+    }
+    return { host: match[1] ?? (match[2] as string), port }
+  })
 }
 
 function checkProxies(list: string[] | undefined): string[] {
@@ -350,7 +414,6 @@ function checkProxies(list: string[] | undefined): string[] {
 export function resolveConfig(options: RelayOptions = {}): RelayConfig {
   const path = options.path ?? DEFAULTS.path
   if (typeof path !== 'string' || !path.startsWith('/')) throw new ConfigError('path', 'must start with /')
-  const redis = checkRedis(options.redis)
   if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey.length < 16)) {
     throw new ConfigError('apiKey', 'must be at least 16 characters')
   }
@@ -367,11 +430,12 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
   if (options.data !== undefined && (typeof options.data !== 'string' || options.data === '')) {
     throw new ConfigError('data', "must be a file path or ':memory:'")
   }
+  const values = integers(options)
+  const n = (key: string): number => values.get(key) as number
+  const redis = checkRedis(options.redis, values.get('redis.waitReplicas'))
   if (redis !== undefined && options.data !== undefined && options.data !== ':memory:') {
     throw new ConfigError('data', 'cannot be used together with redis: choose one backend')
   }
-  const values = integers(options)
-  const n = (key: string): number => values.get(key) as number
   checkRelations(options, n)
   const limits = Object.fromEntries(LIMIT_SETTINGS.map((s) => [s.path.slice(7), n(s.path)])) as Required<LimitOptions>
   return {

@@ -7,6 +7,7 @@ import { Connection, type ConnectionContext, type ConnectionHooks, selectProtoco
 import { Deadlines } from './deadlines'
 import { AddressCounter, defaultMaxSockets, SocketGate } from './limits'
 import { originAllowed } from './origin'
+import { forgetIdleTimer } from './socket-internals'
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -206,6 +207,8 @@ export class Gateway {
       if (proxied) this.#perAddress.release(address)
       return
     }
+    // ws turned the socket's idle timeout off; the cleared timer would otherwise stay on it for its whole life.
+    forgetIdleTimer(socket)
     if (proxied) this.#proxied.add(connection)
     // From here the connection's close releases the address; `request` is not kept.
     this.#connections.add(connection)

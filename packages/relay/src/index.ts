@@ -2,7 +2,7 @@
 
 // `server.plugins.confab` typed in apps that import anything from here.
 import './augment'
-import type { RedisBackend, RedisBackendOptions } from './redis/backend'
+import type { RedisBackend, RedisBackendOptions, RedisTarget } from './redis/backend'
 
 /** Storage interfaces, for custom stores, brokers and presence. */
 export type { Broker, BrokerEvent, BrokerHandler } from './broker/types'
@@ -21,7 +21,7 @@ export { ClientError } from './errors'
 /** Mount the relay in an existing hapi app. */
 export { type ChangeOptions, type ConfabApi, confab, VERSION } from './plugin'
 export type { Presence, PresenceGoneHandler } from './presence/types'
-export type { RedisBackend, RedisBackendOptions } from './redis/backend'
+export type { RedisBackend, RedisBackendOptions, RedisSentinels, RedisTarget } from './redis/backend'
 /** Build a standalone relay. */
 export { createRelay, type Relay } from './relay'
 /** The SQLite store (one file) with in-memory fan-out and presence: a durable single node (see docs/storage.md). */
@@ -42,11 +42,14 @@ export {
 
 /**
  * The Redis store, broker and presence, for embedders who build or share them (see docs/scaling.md).
- * Connects to Redis and returns them once both connections are up; rejects with a readable error
- * when Redis cannot be reached. ioredis is loaded on the first call, so an app that never uses
+ * Connects to Redis (a URL, or `{ sentinels, name }` for a Sentinel-managed one) and returns them once
+ * the connections are up; rejects with a readable error when Redis cannot be reached. ioredis is loaded on the first call, so an app that never uses
  * Redis never loads it.
  */
-export async function createRedisBackend(url: string, options: RedisBackendOptions = {}): Promise<RedisBackend> {
+export async function createRedisBackend(
+  target: RedisTarget,
+  options: RedisBackendOptions = {},
+): Promise<RedisBackend> {
   const redis = await import('./redis/backend')
-  return redis.createRedisBackend(url, options)
+  return redis.createRedisBackend(target, options)
 }

@@ -157,12 +157,24 @@ export class SocketGate {
   readonly #perAddress: AddressCounter
   readonly #total: number
   readonly #trusted: (address: string) => boolean
+  /**
+   * One `close` listener for every socket, called with the socket as `this`: a
+   * closure and a `once` wrapper per socket would cost about 200 bytes each.
+   * The address is read again (Node keeps it), and is counted again exactly when it was.
+   */
+  readonly #release: (this: Socket) => void
   #open = 0
 
   constructor(perAddress: AddressCounter, total: number, trusted: (address: string) => boolean) {
     this.#perAddress = perAddress
     this.#total = total
     this.#trusted = trusted
+    const gate = this
+    this.#release = function release(this: Socket) {
+      gate.#open--
+      const address = this.remoteAddress ?? 'unknown'
+      if (!gate.#trusted(address)) gate.#perAddress.release(address)
+    }
   }
 
   /** Open TCP connections admitted. */
@@ -183,10 +195,8 @@ export class SocketGate {
       return false
     }
     this.#open++
-    socket.once('close', () => {
-      this.#open--
-      if (counted) this.#perAddress.release(address)
-    })
+    // 'close' comes once per socket.
+    socket.on('close', this.#release)
     return true
   }
 

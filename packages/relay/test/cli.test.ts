@@ -65,6 +65,25 @@ describe('parseArgs', () => {
     })
   })
 
+  it('reads Sentinels and the master name, with or without a URL', () => {
+    expect(parseArgs(['--redis-sentinel-name', 'main'], { REDIS_SENTINELS: '10.0.0.1:26379, 10.0.0.2:26379' })).toEqual(
+      {
+        kind: 'run',
+        options: { redis: { url: '', sentinels: ['10.0.0.1:26379', '10.0.0.2:26379'], sentinelName: 'main' } },
+      },
+    )
+    const url = 'redis://:secret@master'
+    expect(
+      parseArgs(['--redis-sentinels', 'a:1', '--redis-wait-replicas', '2'], {
+        REDIS_URL: url,
+        REDIS_SENTINEL_NAME: 'm',
+      }),
+    ).toEqual({
+      kind: 'run',
+      options: { redis: { url, sentinels: ['a:1'], sentinelName: 'm', waitReplicas: 2 } },
+    })
+  })
+
   it('names the flag or variable at fault', () => {
     expect(() => parseArgs(['--port', 'abc'], {})).toThrowError(
       new ConfigError('--port', 'must be a whole number, got "abc"'),
@@ -138,6 +157,18 @@ describe('main', () => {
     expect(short.err).toEqual([
       'confab-relay: CONFAB_JWT_SECRET: must be at least 32 characters (HS256 needs 256 bits)',
     ])
+  })
+
+  it('exits with status 2 when Sentinels come without the master name, or in a bad form', async () => {
+    const nameless = capture()
+    await main([], { REDIS_SENTINELS: '127.0.0.1:26379' }, nameless.io)
+    expect(nameless.exits).toEqual([2])
+    expect(nameless.err).toEqual([
+      'confab-relay: redis.sentinelName: is required with redis.sentinels (--redis-sentinel-name, REDIS_SENTINEL_NAME): the name of the master the Sentinels watch',
+    ])
+    const bad = capture()
+    await main(['--redis-sentinels', 'localhost'], { REDIS_SENTINEL_NAME: 'main' }, bad.io)
+    expect(bad.err).toEqual(['confab-relay: --redis-sentinels: "localhost" is not host:port (IPv6 as [::1]:26379)'])
   })
 
   it('names the flag when the user set the value with the flag, the variable when with the variable', async () => {

@@ -36,6 +36,30 @@ describe('resolveConfig', () => {
       'redis.prefix: must be 1 to 64 characters: letters, digits, and _ . : -',
     ],
     [{ redis: { url: '', prefix: 'blue:' } }, 'redis.url: is required with a prefix (--redis, REDIS_URL)'],
+    [
+      { redis: { url: '', waitReplicas: 1 } },
+      'redis.url: is required (--redis, REDIS_URL), or redis.sentinels with redis.sentinelName',
+    ],
+    [
+      { redis: { sentinels: ['127.0.0.1:26379'] } },
+      'redis.sentinelName: is required with redis.sentinels (--redis-sentinel-name, REDIS_SENTINEL_NAME): the name of the master the Sentinels watch',
+    ],
+    [
+      { redis: { url: 'redis://localhost', sentinelName: 'main' } },
+      'redis.sentinelName: needs redis.sentinels as well',
+    ],
+    [
+      { redis: { sentinels: ['127.0.0.1'], sentinelName: 'main' } },
+      'redis.sentinels: "127.0.0.1" is not host:port (IPv6 as [::1]:26379)',
+    ],
+    [
+      { redis: { sentinels: ['a:99999'], sentinelName: 'main' } },
+      'redis.sentinels: "a:99999" is not host:port (IPv6 as [::1]:26379)',
+    ],
+    [
+      { redis: { sentinels: ['a:26379'], sentinelName: 'main', waitReplicas: 11 } },
+      'redis.waitReplicas: must be an integer from 0 to 10, got 11',
+    ],
     [{ apiKey: 'short' }, 'apiKey: must be at least 16 characters'],
     [{ auth: { secret: 'x'.repeat(32), publicKey: 'y' } }, 'auth: set exactly one of secret, publicKey or verify'],
     [{ auth: { publicKey: 'not a pem' } }, 'auth.publicKey: must be a PEM public key (-----BEGIN PUBLIC KEY-----)'],
@@ -53,14 +77,37 @@ describe('resolveConfig', () => {
   })
 
   it('takes Redis as a URL or as { url, prefix }, with the prefix confab: by default', () => {
-    expect(resolveConfig({ redis: 'redis://localhost:6379' }).redis).toEqual({
+    expect(resolveConfig({ redis: 'redis://localhost:6379' }).redis).toMatchObject({
       url: 'redis://localhost:6379',
       prefix: 'confab:',
+      sentinels: undefined,
     })
-    expect(resolveConfig({ redis: { url: 'redis://localhost:6379', prefix: 'blue:' } }).redis).toEqual({
+    expect(resolveConfig({ redis: { url: 'redis://localhost:6379', prefix: 'blue:' } }).redis).toMatchObject({
       url: 'redis://localhost:6379',
       prefix: 'blue:',
     })
+  })
+
+  it('takes Sentinels with the master name, waiting for one replica by default', () => {
+    const sentinels = ['10.0.0.1:26379', 'sentinel-b:26380', '[::1]:26381']
+    expect(resolveConfig({ redis: { sentinels, sentinelName: 'main' } }).redis).toEqual({
+      url: undefined,
+      prefix: 'confab:',
+      sentinels: [
+        { host: '10.0.0.1', port: 26_379 },
+        { host: 'sentinel-b', port: 26_380 },
+        { host: '::1', port: 26_381 },
+      ],
+      sentinelName: 'main',
+      waitReplicas: 1,
+    })
+    const url = 'redis://:secret@ignored:6379/2'
+    expect(resolveConfig({ redis: { url, sentinels, sentinelName: 'main', waitReplicas: 0 } }).redis).toMatchObject({
+      url,
+      waitReplicas: 0,
+    })
+    expect(resolveConfig({ redis: 'redis://localhost:6379' }).redis?.waitReplicas).toBe(0)
+    expect(resolveConfig({ redis: { url: 'redis://localhost:6379', waitReplicas: 2 } }).redis?.waitReplicas).toBe(2)
   })
 
   it('treats a "*" entry as any origin', () => {

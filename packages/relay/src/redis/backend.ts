@@ -6,7 +6,21 @@ import { type Store, StoreUnavailableError } from '../store/types'
 import { RedisBroker } from './broker'
 import { RedisKeys } from './keys'
 import { RedisPresence } from './presence'
+import { confirmWrites, ReplicaBarrier } from './replication'
 import { RedisStore } from './store'
+
+/** A Sentinel-managed Redis: where the Sentinels are and the name of the master they watch. */
+export interface RedisSentinels {
+  /** Sentinel addresses; one reachable Sentinel is enough, the others are found through it. */
+  sentinels: { host: string; port: number }[]
+  /** The master's name in the Sentinels' configuration (`sentinel monitor NAME ...`). */
+  name: string
+  /** Optional `redis://` or `rediss://` URL whose user, password and database apply to the master; its host is ignored. */
+  url?: string
+}
+
+/** Where Redis is: a `redis://` or `rediss://` URL, or Sentinels that name the master. */
+export type RedisTarget = string | RedisSentinels
 
 /** Store, broker and presence over one Redis deployment. */
 export interface RedisBackend {
@@ -36,12 +50,18 @@ export interface RedisBackendOptions {
   commandTimeout?: number
   /** Milliseconds to wait for the first connection before start-up fails (default 10,000). */
   connectTimeout?: number
-  /** Longest pause between reconnect attempts, in ms (default 5,000; the first is about 100). */
+  /** Longest pause between reconnect attempts, in ms (default 5,000, 1,000 with Sentinels; the first is about 100). */
   maxReconnectDelay?: number
   /** Presence tuning, in ms: heartbeat (default 10,000), node TTL (30,000), sweep (5,000). */
   heartbeatInterval?: number
   nodeTtl?: number
   sweepInterval?: number
+  /**
+   * Replicas that must confirm each write a client is told about (a message, a ban, a conversation
+   * update) before it resolves, through Redis WAIT (default 1 with Sentinels, else 0: no waiting).
+   * Writes the replicas do not confirm within a second fail as `unavailable`.
+   */
+  waitReplicas?: number
   /** Where connection losses and background failures go (default: console.error). */
   onError?: (error: unknown) => void
 }
@@ -49,14 +69,22 @@ export interface RedisBackendOptions {
 /**
  * Connects to Redis and returns the shared store, broker and presence of a
  * multi-node deployment. Two connections per node: one for commands (store,
- * presence, PUBLISH) and one in subscriber mode. Both fail commands at once
- * while disconnected (no offline queue), so the relay answers `unavailable`
- * instead of hanging, and reconnect with capped, jittered backoff forever.
- * Rejects with a readable error when Redis cannot be reached at start.
+ * presence, PUBLISH) and one in subscriber mode, plus one for WAIT when
+ * `waitReplicas` is set. All fail commands at once while disconnected (no
+ * offline queue), so the relay answers `unavailable` instead of hanging, and
+ * reconnect with capped, jittered backoff forever; with Sentinels, each
+ * reconnect asks them for the current master. Rejects with a readable error when Redis cannot be
+ * reached at start.
  */
-export async function createRedisBackend(url: string, options: RedisBackendOptions = {}): Promise<RedisBackend> {
+export async function createRedisBackend(
+  target: RedisTarget,
+  options: RedisBackendOptions = {},
+): Promise<RedisBackend> {
   const onError = options.onError ?? ((error: unknown) => console.error('confab redis:', error))
-  const maxDelay = options.maxReconnectDelay ?? 5000 // 5 seconds
+  // Through Sentinels an attempt is cheap (a question to one) and the new master appears within seconds: retry sooner.
+  const maxDelay = options.maxReconnectDelay ?? (typeof target === 'string' ? 5000 : 1000) // 5 seconds; 1 with Sentinels
+  const backoff = (attempt: number) =>
+    Math.round(Math.min(maxDelay, 100 * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2))
   const connection: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -67,39 +95,57 @@ export async function createRedisBackend(url: string, options: RedisBackendOptio
     connectTimeout: options.connectTimeout ?? 10_000, // 10 seconds
     // RESP2: a subscribed RESP3 client is not type "pubsub" to Redis, which would escape the pubsub output buffer limit.
     protocol: 2,
-    retryStrategy: (attempt) =>
-      Math.round(Math.min(maxDelay, 100 * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2)),
+    retryStrategy: backoff,
+    ...(typeof target === 'string' ? {} : sentinelOptions(target, backoff)),
   }
+  const url = typeof target === 'string' ? target : target.url
+  const where = typeof target === 'string' ? `at ${redact(target)}` : describe(target)
+  const waitReplicas = options.waitReplicas ?? (typeof target === 'string' ? 0 : 1)
   // The node id names the connections too, so CLIENT LIST shows which relay node holds which.
   const nodeId = options.nodeId ?? randomUUID()
   if (!/^[A-Za-z0-9_.-]+$/.test(nodeId)) throw new Error(`Redis backend nodeId must match [A-Za-z0-9_.-]+`)
-  const commands = new Redis(url, { ...connection, connectionName: `confab-${nodeId}-commands` })
-  const subscriber = new Redis(url, { ...connection, connectionName: `confab-${nodeId}-subscriber` })
+  const link = (name: string, extra: RedisOptions = {}): Redis => {
+    const settings = { ...connection, ...extra, connectionName: `confab-${nodeId}-${name}` }
+    return url === undefined ? new Redis(settings) : new Redis(url, settings)
+  }
+  const commands = link('commands')
+  const subscriber = link('subscriber')
+  // WAIT holds its connection for up to its own timeout: give it that on top of the command timeout.
+  const waiter = waitReplicas > 0 ? link('replicas', { commandTimeout: (connection.commandTimeout ?? 0) + 1000 }) : null
+  const links = waiter === null ? [commands, subscriber] : [commands, subscriber, waiter]
   reportLosses(commands, 'command', onError)
   reportLosses(subscriber, 'subscriber', onError)
+  if (waiter !== null) reportLosses(waiter, 'replicas', onError)
   // connect() rejects with a bare "Connection is closed."; the 'error' event before it says why (ECONNREFUSED, auth…).
   let why: Error | undefined
   const remember = (error: Error) => {
     why ??= error
   }
   commands.on('error', remember)
+  // Through Sentinels, connect() retries forever while none answers: bound the start by the connect timeout.
+  let deadline: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    deadline = setTimeout(() => reject(new Error('no answer in time')), connection.connectTimeout)
+  })
   try {
-    await Promise.all([commands.connect(), subscriber.connect()])
+    await Promise.race([Promise.all(links.map((redis) => redis.connect())), late])
   } catch (error) {
-    commands.disconnect()
-    subscriber.disconnect()
+    for (const redis of links) redis.disconnect()
     const cause = why ?? (error as Error)
-    throw new StoreUnavailableError(`cannot reach Redis at ${redact(url)}: ${cause.message}`, { cause })
+    throw new StoreUnavailableError(`cannot reach Redis ${where}: ${cause.message}`, { cause })
   } finally {
+    clearTimeout(deadline)
     commands.off('error', remember)
   }
 
   const keys = new RedisKeys(options.prefix)
-  const store = new RedisStore(commands, {
+  const plain = new RedisStore(commands, {
     keys,
     historyLimit: options.historyLimit,
     idempotencyWindow: options.idempotencyWindow,
   })
+  const store =
+    waiter === null ? plain : confirmWrites(plain, new ReplicaBarrier(waiter, waitReplicas, `${keys.prefix}replicated`))
   const broker = new RedisBroker(commands, subscriber, { keys, latest: (room) => store.latest(room), onError })
   const presence = new RedisPresence(commands, {
     keys,
@@ -114,8 +160,7 @@ export async function createRedisBackend(url: string, options: RedisBackendOptio
     resumeSecret = await sharedSecret(commands, keys.resumeSecret())
     await presence.start()
   } catch (error) {
-    commands.disconnect()
-    subscriber.disconnect()
+    for (const redis of links) redis.disconnect()
     await presence.close() // stops its timers; with the links gone there is nothing to delete
     throw error
   }
@@ -125,7 +170,7 @@ export async function createRedisBackend(url: string, options: RedisBackendOptio
   const quit = async (): Promise<void> => {
     if (--open > 0) return
     // QUIT fails when the link is already down; then there is nothing to say goodbye to, just stop reconnecting.
-    await Promise.all([commands, subscriber].map((redis) => redis.quit().catch(() => redis.disconnect())))
+    await Promise.all(links.map((redis) => redis.quit().catch(() => redis.disconnect())))
   }
   const once = <T extends { close(): Promise<void> }>(part: T): T => {
     let closed = false
@@ -170,6 +215,30 @@ function reportLosses(redis: Redis, name: string, onError: (error: unknown) => v
     up = false
     onError(new StoreUnavailableError(`Redis ${name} connection lost: ${error.message}`, { cause: error }))
   })
+}
+
+/**
+ * ioredis's Sentinel mode: ask the Sentinels for the master at every (re)connect
+ * and check the role of what they name. Not ioredis's `failoverDetector`: its
+ * +switch-master handler aborts a reconnect in progress for good (ioredis 6.0,
+ * status "end"), and it is not needed, since Sentinel closes every client of a
+ * master it demotes (CLIENT KILL), which reconnects them to the new one.
+ */
+function sentinelOptions(target: RedisSentinels, backoff: (attempt: number) => number): RedisOptions {
+  return {
+    sentinels: target.sentinels,
+    name: target.name,
+    role: 'master',
+    sentinelRetryStrategy: backoff,
+    // A demoted master that is still up answers writes with READONLY: reconnect (to the new one), never resend.
+    reconnectOnError: (error) => (/^READONLY\b/.test(error.message) ? 1 : false),
+  }
+}
+
+/** The Sentinels and master name, for messages. */
+function describe(target: RedisSentinels): string {
+  const list = target.sentinels.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`)
+  return `master "${target.name}" through Sentinels ${list.join(', ')}`
 }
 
 /** The URL without its password, for messages. */
