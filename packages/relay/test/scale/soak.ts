@@ -1,0 +1,480 @@
+// The cluster soak (`npm run soak`, and a short profile in `npm test`): two
+// relay processes behind the test balancer, on a Sentinel-managed Redis
+// (master, two replicas, three Sentinels), with real SDK clients publishing
+// and listening through phases of connection churn, a reconnect storm, a node
+// SIGKILL and a Redis master SIGKILL, cycle after cycle until the time is up.
+// It returns what it measured and what it found; soak-cluster.test.ts judges.
+import { type Client, ConfabError, connect, type Message, type Room } from '@confab/sdk'
+import WebSocket from 'ws'
+import { Balancer } from '../../../../test/support/balancer'
+import { ResumingListener } from './resuming-listener'
+import { SentinelSet } from './sentinel-set'
+import { type ErrorLine, type NodeSample, SoakNode } from './soak-node'
+import { type ListenerTally, type SoakVerdict, SoakTally } from './soak-tally'
+
+/** What to run: sizes are per cluster; times in seconds or milliseconds as named. */
+export interface SoakProfile {
+  /** Total time of the phases (the drain at the end comes on top). */
+  seconds: number
+  /** SDK clients connected at any time, publishers included. */
+  clients: number
+  rooms: number
+  publishersPerRoom: number
+  /** Milliseconds between two sends of one publisher (the relay allows 10 per second). */
+  publishEvery: number
+  /** Milliseconds between two churn steps in a churn phase. */
+  churnEvery: number
+  /** Listeners that leave, and new ones that join, per churn step. */
+  churnBatch: number
+  /** Share of the SDK clients whose sockets a reconnect storm cuts at once. */
+  stormShare: number
+  /** Where progress lines go. */
+  log: (line: string) => void
+}
+
+/** Roughly 75 s of phases: what `npm test` runs. */
+export const SHORT: Omit<SoakProfile, 'log'> = {
+  seconds: 75,
+  clients: 60,
+  rooms: 4,
+  publishersPerRoom: 2,
+  publishEvery: 250,
+  churnEvery: 1000,
+  churnBatch: 3,
+  stormShare: 0.8,
+}
+
+/** The profile for SOAK_MINUTES (default: the short one), SOAK_CLIENTS and SOAK_ROOMS. */
+export function profileFromEnv(env: NodeJS.ProcessEnv, log: (line: string) => void): SoakProfile {
+  const number = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    const value = Number(raw)
+    if (!Number.isFinite(value) || value < min || value > max) {
+      throw new Error(`${name} must be a number from ${min} to ${max}, got "${raw}"`)
+    }
+    return value
+  }
+  const seconds = Math.round(number('SOAK_MINUTES', SHORT.seconds / 60, 0.5, 24 * 60) * 60)
+  const long = seconds > SHORT.seconds
+  return {
+    ...SHORT,
+    seconds,
+    clients: Math.round(number('SOAK_CLIENTS', long ? 150 : SHORT.clients, 10, 500)),
+    rooms: Math.round(number('SOAK_ROOMS', long ? 6 : SHORT.rooms, 1, 50)),
+    log,
+  }
+}
+
+/** A cycle of phases lasts about this long; a longer soak runs several. */
+const CYCLE = 300 // seconds
+/** Each phase's share of a cycle. */
+const SHARES = { steady: 0.2, churn: 0.2, storm: 0.15, 'node kill': 0.2, 'redis failover': 0.25 } as const
+type PhaseName = keyof typeof SHARES | 'drain'
+/** How long recovery from a storm, a kill or a failover may take before the soak fails. */
+const RECOVERY = 30_000 // ms
+/** How long the drain may take to settle every send and deliver every acked message. */
+const DRAIN = 60_000 // ms
+
+export interface PhaseReport {
+  phase: PhaseName
+  cycle: number
+  seconds: number
+  acked: number
+  delivered: number
+  /** Send-to-ack milliseconds of the phase's acks: median, 99th percentile, max. */
+  ackLatency: { p50: number; p99: number; max: number }
+  /** The longest time in the phase without any ack, in milliseconds. */
+  ackPause: number
+  /** Clients that dropped and came back in the phase, with their times from the event, in ms. */
+  reconnects: { count: number; p50: number; max: number } | null
+  /** Redis failover: kill to +switch-master, and to both replicas back in sync, in ms. */
+  failover: { promoted: number; healed: number } | null
+  /** Each node at the end of the phase. */
+  nodes: Record<string, NodeSample & { runs: number }>
+  /** Open SDK clients at the end of the phase. */
+  clients: number
+}
+
+export interface SoakResult {
+  profile: Omit<SoakProfile, 'log'>
+  phases: PhaseReport[]
+  verdicts: SoakVerdict[]
+  /** Every listener holds every acked message of its room. */
+  complete: boolean
+  behind: string[]
+  ackMismatches: number
+  /** Sends rejected for anything but `timeout` (which the soak retries with the message's id), by code. */
+  rejected: Record<string, number>
+  timeouts: number
+  wire: Array<ResumingListener['stats'] & { room: string }>
+  errors: ErrorLine[]
+  warnings: number
+  /** Clients that joined over the run (the starting ones included). */
+  joined: number
+}
+
+const percentile = (sorted: number[], p: number): number =>
+  sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] as number)
+
+/** Waits for a condition re-checked whenever `notify()` is called, with a deadline instead of a sleep. */
+class Gate {
+  readonly #waiters = new Set<() => void>()
+
+  notify(): void {
+    for (const check of this.#waiters) check()
+  }
+
+  until(ready: () => boolean, timeout: number, what: () => string): Promise<void> {
+    if (ready()) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!ready()) return
+        clearTimeout(timer)
+        this.#waiters.delete(check)
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check)
+        reject(new Error(`timed out after ${timeout} ms waiting for ${what()}`))
+      }, timeout)
+      this.#waiters.add(check)
+    })
+  }
+}
+
+/** One SDK client in one room: its own guest, its own socket. */
+interface Member {
+  name: string
+  room: string
+  client: Client
+  joined: Room
+  tally: ListenerTally
+  publisher: boolean
+  socket: WebSocket | null
+  /** Time of the last drop (status `reconnecting`), and of each open. */
+  droppedAt: number | null
+  closed: boolean
+}
+
+export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
+  const { log } = profile
+  const tally = new SoakTally()
+  const gate = new Gate()
+  tally.onChange = () => gate.notify()
+  const members: Member[] = []
+  const wires: ResumingListener[] = []
+  const pending = new Set<Promise<void>>()
+  const rejected: Record<string, number> = {}
+  let timeouts = 0
+  let joined = 0
+  /** Reconnect times (ms from the event) of the current phase, and the event's time. */
+  let event = 0
+  let reconnects: number[] = []
+  /** Ack times and latencies of the current phase. */
+  let ackTimes: number[] = []
+  let latencies: number[] = []
+  const timers = new Set<NodeJS.Timeout>()
+
+  const started = Date.now()
+  const say = (line: string) => log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${line}`)
+
+  say(`starting Redis (master, 2 replicas, 3 Sentinels) and two relays`)
+  const redis = await SentinelSet.start()
+  const nodes: SoakNode[] = []
+  let balancer: Balancer | null = null
+  try {
+    nodes.push(await SoakNode.start('one', redis.sentinels), await SoakNode.start('two', redis.sentinels))
+    balancer = await Balancer.start(nodes.map((node) => node.port))
+    const url = `ws://127.0.0.1:${balancer.port}/ws`
+    const rooms = Array.from({ length: profile.rooms }, (_, i) => `soak-${i + 1}`)
+
+    const join = (room: string, publisher: boolean): Member => {
+      const name = `${publisher ? 'pub' : 'sub'}-${++joined}`
+      const member = {} as Member
+      // The SDK makes one WebSocket per connection attempt: keep the current one, to cut it in a storm.
+      class Tracked extends WebSocket {
+        constructor(address: string, protocols?: string | string[]) {
+          super(address, protocols)
+          member.socket = this
+        }
+      }
+      const client = connect(url, { WebSocket: Tracked as never, name })
+      const room$ = client.join(room)
+      const tallied = tally.listener(name, room)
+      Object.assign(member, {
+        name,
+        room,
+        client,
+        joined: room$,
+        tally: tallied,
+        publisher,
+        socket: member.socket ?? null,
+        droppedAt: null,
+        closed: false,
+      })
+      client.on('status', (status) => {
+        if (status === 'reconnecting' && member.droppedAt === null) member.droppedAt = Date.now()
+        if (status === 'open' && member.droppedAt !== null) {
+          // Counted against the phase's event, when the drop came after it.
+          if (event > 0 && member.droppedAt >= event) reconnects.push(Date.now() - event)
+          member.droppedAt = null
+        }
+        gate.notify()
+      })
+      room$.on('message', (message) => tallied.receive(message))
+      room$.on('presence', () => {
+        if (room$.position) tallied.joinedAt(room$.position.offset)
+        gate.notify()
+      })
+      room$.on('reset', () => tallied.resets++)
+      members.push(member)
+      return member
+    }
+
+    const live = () => members.filter((m) => !m.closed)
+    const allOpen = () => live().every((m) => m.client.status === 'open' && m.tally.start !== undefined)
+    const openCount = () => live().filter((m) => m.client.status === 'open').length
+
+    const publish = (member: Member): void => {
+      let sent = 0
+      const track = (send: Promise<Message>, text: string, at: number): Promise<void> =>
+        send.then(
+          (message) => {
+            const now = Date.now()
+            ackTimes.push(now)
+            latencies.push(now - at)
+            tally.ack(message)
+          },
+          (error: unknown) => {
+            const code = error instanceof ConfabError ? error.code : String(error)
+            // `timeout` means "not confirmed yet, still queued": wait for it under its id.
+            if (code === 'timeout' && error instanceof ConfabError && error.id !== undefined) {
+              timeouts++
+              return track(member.joined.send(text, { id: error.id }), text, at)
+            }
+            rejected[code] = (rejected[code] ?? 0) + 1
+          },
+        )
+      const timer = setInterval(() => {
+        if (member.closed) return
+        const text = `${member.name} #${++sent}`
+        const done = track(member.joined.send(text), text, Date.now())
+        pending.add(done)
+        done.finally(() => pending.delete(done))
+      }, profile.publishEvery)
+      timers.add(timer)
+    }
+
+    // The starting population: publishers first, listeners spread over the rooms.
+    for (const room of rooms) for (let p = 0; p < profile.publishersPerRoom; p++) join(room, true)
+    for (let i = members.length; i < profile.clients; i++) join(rooms[i % rooms.length] as string, false)
+    for (const room of rooms) {
+      const wire = new ResumingListener(url, room, `wire-${room}`, (m) => listener.receive(m))
+      const listener = tally.listener(`wire-${room}`, room)
+      wire.onJoined = () => gate.notify()
+      wires.push(wire)
+    }
+    await Promise.all(wires.map((wire) => wire.start()))
+    await gate.until(allOpen, RECOVERY, () => `${profile.clients} clients to connect and join (${openCount()} open)`)
+    for (const member of members) if (member.publisher) publish(member)
+    say(`${members.length} SDK clients and ${wires.length} wire listeners in ${rooms.length} rooms; publishing`)
+
+    const phases: PhaseReport[] = []
+    let ackedBefore = 0
+    let deliveredBefore = 0
+    let phaseStart = Date.now()
+    const beginPhase = () => {
+      phaseStart = Date.now()
+      event = 0
+      reconnects = []
+      ackTimes = []
+      latencies = []
+      ackedBefore = tally.acks
+      deliveredBefore = tally.deliveries
+    }
+    const endPhase = async (phase: PhaseName, cycle: number, failover: PhaseReport['failover']) => {
+      const sorted = [...latencies].sort((a, b) => a - b)
+      const times = [phaseStart, ...ackTimes, Date.now()]
+      let ackPause = 0
+      for (let i = 1; i < times.length; i++) ackPause = Math.max(ackPause, (times[i] as number) - (times[i - 1] as number))
+      const samples: PhaseReport['nodes'] = {}
+      for (const node of nodes) {
+        if (node.running) samples[node.name] = { ...(await node.sample()), runs: node.runs }
+      }
+      const back = [...reconnects].sort((a, b) => a - b)
+      const report: PhaseReport = {
+        phase,
+        cycle,
+        seconds: Math.round((Date.now() - phaseStart) / 100) / 10,
+        acked: tally.acks - ackedBefore,
+        delivered: tally.deliveries - deliveredBefore,
+        ackLatency: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 },
+        ackPause,
+        reconnects: back.length === 0 ? null : { count: back.length, p50: percentile(back, 50), max: back.at(-1) ?? 0 },
+        failover,
+        nodes: samples,
+        clients: openCount(),
+      }
+      phases.push(report)
+      say(formatPhase(report))
+    }
+    /** The phase timer: the one wait of the soak that is a duration, not an event. */
+    const hold = (until: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, until - Date.now()))
+        timers.add(timer)
+      })
+    const recovered = (what: string) =>
+      gate.until(allOpen, RECOVERY, () => `every client back after ${what} (${openCount()} of ${live().length} open)`)
+
+    const cycles = Math.max(1, Math.round(profile.seconds / CYCLE))
+    const cycleSeconds = profile.seconds / cycles
+    for (let cycle = 1; cycle <= cycles; cycle++) {
+      for (const phase of Object.keys(SHARES) as Array<keyof typeof SHARES>) {
+        beginPhase()
+        const end = phaseStart + SHARES[phase] * cycleSeconds * 1000
+        let failover: PhaseReport['failover'] = null
+        if (phase === 'churn') {
+          // Listeners leave and new guests join, at a steady pace, until the phase ends.
+          const step = () => {
+            const leaving = live().filter((m) => !m.publisher)
+            for (let i = 0; i < profile.churnBatch && leaving.length > 0; i++) {
+              const [member] = leaving.splice(Math.floor(Math.random() * leaving.length), 1) as [Member]
+              member.closed = true
+              member.tally.live = false
+              member.client.close()
+              join(rooms[Math.floor(Math.random() * rooms.length)] as string, false)
+            }
+          }
+          const timer = setInterval(step, profile.churnEvery)
+          timers.add(timer)
+          await hold(end)
+          clearInterval(timer)
+          await recovered('churn')
+        } else if (phase === 'storm') {
+          const targets = live().filter(() => Math.random() < profile.stormShare)
+          event = Date.now()
+          for (const member of targets) member.socket?.terminate()
+          await gate.until(
+            () => allOpen() && reconnects.length >= targets.length,
+            RECOVERY,
+            () => `${targets.length} clients back after the storm (${reconnects.length} back)`,
+          )
+          say(`storm: ${targets.length} sockets cut at once, all back in ${Math.max(...reconnects)} ms`)
+        } else if (phase === 'node kill') {
+          // Node one is the one killed, every cycle: node two lives the whole soak, for the memory trend.
+          const victim = nodes[0] as SoakNode
+          const front = balancer
+          const affected = front.connections().get(victim.port) ?? 0
+          event = Date.now()
+          await victim.kill('SIGKILL')
+          // Every connection the balancer had to node one is cut, and every client is open again (on node two).
+          await gate.until(
+            () => (front.connections().get(victim.port) ?? 0) === 0 && allOpen(),
+            RECOVERY,
+            () => `every client back after the node kill (${openCount()} of ${live().length} open)`,
+          )
+          say(`node kill: ${affected} connections on node one, clients back within ${Math.max(0, ...reconnects)} ms`)
+          await victim.restart()
+        } else if (phase === 'redis failover') {
+          event = Date.now()
+          const { promotedAfter, healedAfter } = await redis.failover()
+          failover = { promoted: promotedAfter, healed: healedAfter }
+          say(`redis failover: replica promoted after ${promotedAfter} ms, old master back as a replica after ${healedAfter} ms`)
+        }
+        await hold(end)
+        await endPhase(phase, cycle, failover)
+      }
+    }
+
+    // Drain: no new sends; every send settles and every live listener catches up.
+    beginPhase()
+    for (const timer of timers) clearInterval(timer)
+    let late: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all([...pending]),
+      new Promise((_, reject) => {
+        late = setTimeout(
+          () => reject(new Error(`${pending.size} sends still unsettled ${DRAIN} ms after publishing stopped`)),
+          DRAIN,
+        )
+      }),
+    ]).finally(() => clearTimeout(late))
+    const complete = await gate.until(() => tally.complete(), DRAIN, () => tally.behind().slice(0, 5).join('; ')).then(
+      () => true,
+      () => false,
+    )
+    await endPhase('drain', cycles, null)
+
+    return {
+      profile: (({ log: _, ...rest }) => rest)(profile),
+      phases,
+      verdicts: tally.verdicts(),
+      complete,
+      behind: tally.behind(),
+      ackMismatches: tally.ackMismatches(),
+      rejected,
+      timeouts,
+      wire: wires.map((wire) => ({ ...wire.stats, room: wire.room })),
+      errors: nodes.flatMap((node) => node.errors),
+      warnings: nodes.reduce((n, node) => n + node.warnings, 0),
+      joined,
+    }
+  } finally {
+    for (const timer of timers) clearTimeout(timer)
+    for (const member of members) member.client.close()
+    for (const wire of wires) wire.stop()
+    await balancer?.close()
+    await Promise.all(nodes.map((node) => node.kill('SIGTERM')))
+    await redis.stop()
+  }
+}
+
+const MB = 1024 * 1024
+const mb = (bytes: number) => `${(bytes / MB).toFixed(0)}`
+
+/** One line per phase, for the log and the report. */
+export function formatPhase(p: PhaseReport): string {
+  const nodes = Object.entries(p.nodes)
+    .map(([name, s]) => `${name} ${mb(s.rss)}/${mb(s.heap)} MB`)
+    .join(', ')
+  const parts = [
+    `${p.phase} (cycle ${p.cycle}, ${p.seconds} s): ${p.acked} acked, ${p.delivered} delivered`,
+    `ack p50/p99/max ${p.ackLatency.p50}/${p.ackLatency.p99}/${p.ackLatency.max} ms, longest pause ${p.ackPause} ms`,
+  ]
+  if (p.reconnects) parts.push(`${p.reconnects.count} reconnects (p50 ${p.reconnects.p50} ms, max ${p.reconnects.max} ms)`)
+  if (p.failover) parts.push(`failover: promoted ${p.failover.promoted} ms, replicas healed ${p.failover.healed} ms`)
+  parts.push(`rss/heap ${nodes}`)
+  return parts.join('; ')
+}
+
+/** The report as Markdown: a table of phases, then the invariants. */
+export function formatReport(result: SoakResult): string {
+  const rows = result.phases.map((p) => {
+    const memory = ['one', 'two'].map((name) => {
+      const s = p.nodes[name]
+      return s ? `${mb(s.rss)} / ${mb(s.heap)}` : 'down'
+    })
+    const reconnects = p.reconnects ? `${p.reconnects.count}: p50 ${p.reconnects.p50}, max ${p.reconnects.max}` : ''
+    const failover = p.failover ? `promoted ${p.failover.promoted}, healed ${p.failover.healed}` : ''
+    return `| ${p.cycle} | ${p.phase} | ${p.seconds} | ${p.acked} | ${p.delivered} | ${p.ackLatency.p50} / ${p.ackLatency.p99} / ${p.ackLatency.max} | ${p.ackPause} | ${reconnects} | ${failover} | ${memory[0]} | ${memory[1]} |`
+  })
+  const sum = (key: 'lost' | 'duplicates' | 'outOfOrder' | 'gaps' | 'mismatches' | 'resets') =>
+    result.verdicts.reduce((n, v) => n + v[key], 0)
+  const uncaused = result.errors.filter((e) => !e.caused)
+  const { profile } = result
+  return [
+    `Soak: ${profile.seconds} s of phases, ${profile.clients} SDK clients (${profile.rooms} rooms, ${profile.publishersPerRoom} publishers each, one send per ${profile.publishEvery} ms), ${result.joined} clients joined over the run, plus ${result.wire.length} wire listeners`,
+    '',
+    '| cycle | phase | s | acked | delivered | ack ms p50 / p99 / max | longest ack pause ms | reconnects (ms) | Redis failover (ms) | node one RSS / heap MB | node two RSS / heap MB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    `listeners: ${result.verdicts.length} (${result.verdicts.filter((v) => v.live).length} live at the end); lost=${sum('lost')} duplicates=${sum('duplicates')} out-of-order=${sum('outOfOrder')} gaps=${sum('gaps')} id-mismatches=${sum('mismatches')} resets=${sum('resets')} ack-mismatches=${result.ackMismatches}; complete=${result.complete}`,
+    `sends: ${Object.keys(result.rejected).length === 0 ? 'none rejected' : JSON.stringify(result.rejected)}; ${result.timeouts} timeouts (waited for under their id)`,
+    `wire listeners: ${result.wire.map((w) => `${w.room}: ${w.reconnects} reconnects, ${w.duplicates} duplicate frames, ${w.gaps} gaps, ${w.unrecovered} unrecovered`).join('; ')}`,
+    `relay logs: ${result.errors.length} error lines (${uncaused.length} without err/cause), ${result.warnings} warnings`,
+    ...uncaused.slice(0, 10).map((e) => `  ${e.node}: ${e.line.slice(0, 400)}`),
+  ].join('\n')
+}
