@@ -188,12 +188,19 @@ export class SentinelSet {
           query.call('SENTINEL', 'SENTINELS', MASTER_NAME),
           query.call('SENTINEL', 'REPLICAS', MASTER_NAME),
         ])) as [string[][], string[][]]
-        const up = replicas.filter((fields) => !/s_down|o_down|disconnected/.test(fields[fields.indexOf('flags') + 1] ?? ''))
+        const up = replicas.filter(
+          (fields) => !/s_down|o_down|disconnected/.test(fields[fields.indexOf('flags') + 1] ?? ''),
+        )
         return sentinels.length === 2 && up.length === 2
       }),
     )
     if (!views.every(Boolean)) return false
-    const master = new Redis({ host: '127.0.0.1', port: await this.masterPort(), lazyConnect: true, retryStrategy: () => null })
+    const master = new Redis({
+      host: '127.0.0.1',
+      port: await this.masterPort(),
+      lazyConnect: true,
+      retryStrategy: () => null,
+    })
     master.on('error', () => {})
     try {
       await master.connect()
@@ -238,7 +245,9 @@ export class SentinelSet {
       const timer = setTimeout(() => {
         this.#waiters.delete(wake)
         const recent = this.events.slice(-20).map((e) => `${e.channel} ${e.message}`)
-        reject(new Error(`timed out after ${timeout} ms waiting for ${what}; last Sentinel events:\n${recent.join('\n')}`))
+        reject(
+          new Error(`timed out after ${timeout} ms waiting for ${what}; last Sentinel events:\n${recent.join('\n')}`),
+        )
       }, timeout)
       this.#waiters.add(wake)
     })
@@ -246,7 +255,8 @@ export class SentinelSet {
 
   /** The port of the master the Sentinels name now. */
   async masterPort(): Promise<number> {
-    const [, port] = (await this.#queries[0]?.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as [string, string]
+    const query = this.#queries[0] as Redis
+    const [, port] = (await query.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as [string, string]
     return Number(port)
   }
 

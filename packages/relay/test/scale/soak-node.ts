@@ -14,6 +14,7 @@ export const DIST = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 const RESUME_SECRET = randomUUID()
 
 /** pino's numeric levels. */
+const WARN = 40
 const ERROR = 50
 
 /** A log line at error level or above, and whether it says why (an `err` or `cause` with a message). */
@@ -29,6 +30,28 @@ export interface NodeSample {
   heap: number
   connections: number
   unavailable: number
+}
+
+/**
+ * What a line of relay output is: a pino line at error level or above, with or without an `err`
+ * (or `cause`) that has a message; a warning; or nothing to judge (the banner, lower levels).
+ * A line that starts like JSON but does not parse is an error without a cause.
+ */
+export function classify(line: string): 'error with cause' | 'error without cause' | 'warning' | null {
+  if (!line.startsWith('{')) return null
+  let entry: { level?: unknown; err?: { message?: unknown }; cause?: unknown }
+  try {
+    entry = JSON.parse(line)
+  } catch {
+    return 'error without cause'
+  }
+  const level = typeof entry.level === 'number' ? entry.level : 0
+  if (level < WARN) return null
+  if (level < ERROR) return 'warning'
+  const caused =
+    (typeof entry.err?.message === 'string' && entry.err.message !== '') ||
+    (entry.cause !== undefined && entry.cause !== null)
+  return caused ? 'error with cause' : 'error without cause'
 }
 
 export class SoakNode {
@@ -92,7 +115,10 @@ export class SoakNode {
       this.#keep(chunk.toString())
     })
     this.#port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`relay ${this.name} did not start in 15 s:\n${this.tail}`)), 15_000)
+      const timer = setTimeout(
+        () => reject(new Error(`relay ${this.name} did not start in 15 s:\n${this.tail}`)),
+        15_000,
+      )
       child.stdout?.on('data', (chunk: Buffer) => {
         const text = chunk.toString()
         this.#keep(text)
@@ -123,19 +149,9 @@ export class SoakNode {
     const lines = (this.#partial + text).split('\n')
     this.#partial = lines.pop() ?? ''
     for (const line of lines) {
-      if (!line.startsWith('{')) continue
-      let entry: { level?: number; err?: { message?: string }; cause?: unknown }
-      try {
-        entry = JSON.parse(line)
-      } catch {
-        this.errors.push({ node: this.name, line: `unparsable: ${line}`, caused: false })
-        continue
-      }
-      const level = entry.level ?? 0
-      if (level >= ERROR) {
-        const caused = Boolean(entry.err?.message) || (entry.cause !== undefined && entry.cause !== null)
-        this.errors.push({ node: this.name, line, caused })
-      } else if (level >= 40) this.warnings++
+      const kind = classify(line)
+      if (kind === 'warning') this.warnings++
+      else if (kind !== null) this.errors.push({ node: this.name, line, caused: kind === 'error with cause' })
     }
   }
 

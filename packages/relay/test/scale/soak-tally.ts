@@ -75,7 +75,10 @@ export class ListenerTally {
     }
     if (offset <= this.last) {
       if (this.has(offset)) this.duplicates++
-      else this.outOfOrder++
+      else {
+        this.outOfOrder++
+        this.#insert(offset)
+      }
     } else {
       if (offset > this.last + 1) this.gaps++
       const tail = this.ranges.at(-1)
@@ -85,6 +88,19 @@ export class ListenerTally {
     }
     this.received++
     this.onDelivery()
+  }
+
+  /** Adds an offset below the last one (a late delivery), merging ranges it joins. */
+  #insert(offset: number): void {
+    this.ranges.push([offset, offset])
+    this.ranges.sort((a, b) => a[0] - b[0])
+    const merged: Array<[number, number]> = []
+    for (const range of this.ranges) {
+      const tail = merged.at(-1)
+      if (tail && range[0] <= tail[1] + 1) tail[1] = Math.max(tail[1], range[1])
+      else merged.push([range[0], range[1]])
+    }
+    this.ranges.splice(0, this.ranges.length, ...merged)
   }
 
   has(offset: number): boolean {

@@ -10,7 +10,7 @@ import { Balancer } from '../../../../test/support/balancer'
 import { ResumingListener } from './resuming-listener'
 import { SentinelSet } from './sentinel-set'
 import { type ErrorLine, type NodeSample, SoakNode } from './soak-node'
-import { type ListenerTally, type SoakVerdict, SoakTally } from './soak-tally'
+import { type ListenerTally, SoakTally, type SoakVerdict } from './soak-tally'
 
 /** What to run: sizes are per cluster; times in seconds or milliseconds as named. */
 export interface SoakProfile {
@@ -28,6 +28,8 @@ export interface SoakProfile {
   churnBatch: number
   /** Share of the SDK clients whose sockets a reconnect storm cuts at once. */
   stormShare: number
+  /** Seconds of one cycle of phases; a longer soak runs several cycles. */
+  cycle: number
   /** Where progress lines go. */
   log: (line: string) => void
 }
@@ -42,9 +44,13 @@ export const SHORT: Omit<SoakProfile, 'log'> = {
   churnEvery: 1000,
   churnBatch: 3,
   stormShare: 0.8,
+  cycle: 300,
 }
 
-/** The profile for SOAK_MINUTES (default: the short one), SOAK_CLIENTS and SOAK_ROOMS. */
+/**
+ * The profile for SOAK_MINUTES (default: the short one), SOAK_CLIENTS, SOAK_ROOMS and
+ * SOAK_CYCLE_SECONDS (a cycle of phases lasts about this long; default 300).
+ */
 export function profileFromEnv(env: NodeJS.ProcessEnv, log: (line: string) => void): SoakProfile {
   const number = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name]
@@ -62,12 +68,11 @@ export function profileFromEnv(env: NodeJS.ProcessEnv, log: (line: string) => vo
     seconds,
     clients: Math.round(number('SOAK_CLIENTS', long ? 150 : SHORT.clients, 10, 500)),
     rooms: Math.round(number('SOAK_ROOMS', long ? 6 : SHORT.rooms, 1, 50)),
+    cycle: number('SOAK_CYCLE_SECONDS', SHORT.cycle, 20, 24 * 3600),
     log,
   }
 }
 
-/** A cycle of phases lasts about this long; a longer soak runs several. */
-const CYCLE = 300 // seconds
 /** Each phase's share of a cycle. */
 const SHARES = { steady: 0.2, churn: 0.2, storm: 0.15, 'node kill': 0.2, 'redis failover': 0.25 } as const
 type PhaseName = keyof typeof SHARES | 'drain'
@@ -94,6 +99,8 @@ export interface PhaseReport {
   nodes: Record<string, NodeSample & { runs: number }>
   /** Open SDK clients at the end of the phase. */
   clients: number
+  /** `unavailable` answers the relays gave in the phase (publishes and joins while Redis was away). */
+  unavailable: number
 }
 
 export interface SoakResult {
@@ -297,10 +304,17 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
       const sorted = [...latencies].sort((a, b) => a - b)
       const times = [phaseStart, ...ackTimes, Date.now()]
       let ackPause = 0
-      for (let i = 1; i < times.length; i++) ackPause = Math.max(ackPause, (times[i] as number) - (times[i - 1] as number))
+      for (let i = 1; i < times.length; i++)
+        ackPause = Math.max(ackPause, (times[i] as number) - (times[i - 1] as number))
       const samples: PhaseReport['nodes'] = {}
+      let unavailable = 0
       for (const node of nodes) {
-        if (node.running) samples[node.name] = { ...(await node.sample()), runs: node.runs }
+        if (!node.running) continue
+        const sample = { ...(await node.sample()), runs: node.runs }
+        samples[node.name] = sample
+        // A restarted node counts from zero again.
+        const before = phases.at(-1)?.nodes[node.name]
+        unavailable += sample.unavailable - (before?.runs === sample.runs ? before.unavailable : 0)
       }
       const back = [...reconnects].sort((a, b) => a - b)
       const report: PhaseReport = {
@@ -315,6 +329,7 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
         failover,
         nodes: samples,
         clients: openCount(),
+        unavailable,
       }
       phases.push(report)
       say(formatPhase(report))
@@ -328,7 +343,7 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
     const recovered = (what: string) =>
       gate.until(allOpen, RECOVERY, () => `every client back after ${what} (${openCount()} of ${live().length} open)`)
 
-    const cycles = Math.max(1, Math.round(profile.seconds / CYCLE))
+    const cycles = Math.max(1, Math.round(profile.seconds / profile.cycle))
     const cycleSeconds = profile.seconds / cycles
     for (let cycle = 1; cycle <= cycles; cycle++) {
       for (const phase of Object.keys(SHARES) as Array<keyof typeof SHARES>) {
@@ -344,6 +359,8 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
               member.closed = true
               member.tally.live = false
               member.client.close()
+              // Its tally stays for the verdicts; the client itself is let go.
+              members.splice(members.indexOf(member), 1)
               join(rooms[Math.floor(Math.random() * rooms.length)] as string, false)
             }
           }
@@ -381,7 +398,9 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
           event = Date.now()
           const { promotedAfter, healedAfter } = await redis.failover()
           failover = { promoted: promotedAfter, healed: healedAfter }
-          say(`redis failover: replica promoted after ${promotedAfter} ms, old master back as a replica after ${healedAfter} ms`)
+          say(
+            `redis failover: replica promoted after ${promotedAfter} ms, old master back as a replica after ${healedAfter} ms`,
+          )
         }
         await hold(end)
         await endPhase(phase, cycle, failover)
@@ -401,10 +420,16 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
         )
       }),
     ]).finally(() => clearTimeout(late))
-    const complete = await gate.until(() => tally.complete(), DRAIN, () => tally.behind().slice(0, 5).join('; ')).then(
-      () => true,
-      () => false,
-    )
+    const complete = await gate
+      .until(
+        () => tally.complete(),
+        DRAIN,
+        () => tally.behind().slice(0, 5).join('; '),
+      )
+      .then(
+        () => true,
+        () => false,
+      )
     await endPhase('drain', cycles, null)
 
     return {
@@ -443,10 +468,26 @@ export function formatPhase(p: PhaseReport): string {
     `${p.phase} (cycle ${p.cycle}, ${p.seconds} s): ${p.acked} acked, ${p.delivered} delivered`,
     `ack p50/p99/max ${p.ackLatency.p50}/${p.ackLatency.p99}/${p.ackLatency.max} ms, longest pause ${p.ackPause} ms`,
   ]
-  if (p.reconnects) parts.push(`${p.reconnects.count} reconnects (p50 ${p.reconnects.p50} ms, max ${p.reconnects.max} ms)`)
+  if (p.unavailable > 0) parts.push(`${p.unavailable} unavailable answers`)
+  if (p.reconnects)
+    parts.push(`${p.reconnects.count} reconnects (p50 ${p.reconnects.p50} ms, max ${p.reconnects.max} ms)`)
   if (p.failover) parts.push(`failover: promoted ${p.failover.promoted} ms, replicas healed ${p.failover.healed} ms`)
   parts.push(`rss/heap ${nodes}`)
   return parts.join('; ')
+}
+
+/** Error lines grouped by node, message and cause, with counts. */
+function summarize(errors: ErrorLine[]): string {
+  const counts = new Map<string, number>()
+  for (const { node, line } of errors) {
+    let key = line.slice(0, 120)
+    try {
+      const entry = JSON.parse(line) as { msg?: string; err?: { message?: string } }
+      key = `${entry.msg}: ${entry.err?.message ?? '(no err)'}`
+    } catch {}
+    counts.set(`${node} ${key}`, (counts.get(`${node} ${key}`) ?? 0) + 1)
+  }
+  return [...counts].map(([key, n]) => `\n  ${n} x ${key}`).join('')
 }
 
 /** The report as Markdown: a table of phases, then the invariants. */
@@ -458,7 +499,7 @@ export function formatReport(result: SoakResult): string {
     })
     const reconnects = p.reconnects ? `${p.reconnects.count}: p50 ${p.reconnects.p50}, max ${p.reconnects.max}` : ''
     const failover = p.failover ? `promoted ${p.failover.promoted}, healed ${p.failover.healed}` : ''
-    return `| ${p.cycle} | ${p.phase} | ${p.seconds} | ${p.acked} | ${p.delivered} | ${p.ackLatency.p50} / ${p.ackLatency.p99} / ${p.ackLatency.max} | ${p.ackPause} | ${reconnects} | ${failover} | ${memory[0]} | ${memory[1]} |`
+    return `| ${p.cycle} | ${p.phase} | ${p.seconds} | ${p.acked} | ${p.delivered} | ${p.ackLatency.p50} / ${p.ackLatency.p99} / ${p.ackLatency.max} | ${p.ackPause} | ${p.unavailable} | ${reconnects} | ${failover} | ${memory[0]} | ${memory[1]} |`
   })
   const sum = (key: 'lost' | 'duplicates' | 'outOfOrder' | 'gaps' | 'mismatches' | 'resets') =>
     result.verdicts.reduce((n, v) => n + v[key], 0)
@@ -467,14 +508,14 @@ export function formatReport(result: SoakResult): string {
   return [
     `Soak: ${profile.seconds} s of phases, ${profile.clients} SDK clients (${profile.rooms} rooms, ${profile.publishersPerRoom} publishers each, one send per ${profile.publishEvery} ms), ${result.joined} clients joined over the run, plus ${result.wire.length} wire listeners`,
     '',
-    '| cycle | phase | s | acked | delivered | ack ms p50 / p99 / max | longest ack pause ms | reconnects (ms) | Redis failover (ms) | node one RSS / heap MB | node two RSS / heap MB |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| cycle | phase | s | acked | delivered | ack ms p50 / p99 / max | longest ack pause ms | unavailable | reconnects (ms) | Redis failover (ms) | node one RSS / heap MB | node two RSS / heap MB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     `listeners: ${result.verdicts.length} (${result.verdicts.filter((v) => v.live).length} live at the end); lost=${sum('lost')} duplicates=${sum('duplicates')} out-of-order=${sum('outOfOrder')} gaps=${sum('gaps')} id-mismatches=${sum('mismatches')} resets=${sum('resets')} ack-mismatches=${result.ackMismatches}; complete=${result.complete}`,
     `sends: ${Object.keys(result.rejected).length === 0 ? 'none rejected' : JSON.stringify(result.rejected)}; ${result.timeouts} timeouts (waited for under their id)`,
     `wire listeners: ${result.wire.map((w) => `${w.room}: ${w.reconnects} reconnects, ${w.duplicates} duplicate frames, ${w.gaps} gaps, ${w.unrecovered} unrecovered`).join('; ')}`,
-    `relay logs: ${result.errors.length} error lines (${uncaused.length} without err/cause), ${result.warnings} warnings`,
+    `relay logs: ${result.errors.length} error lines (${uncaused.length} without err/cause), ${result.warnings} warnings${summarize(result.errors)}`,
     ...uncaused.slice(0, 10).map((e) => `  ${e.node}: ${e.line.slice(0, 400)}`),
   ].join('\n')
 }
