@@ -92,7 +92,15 @@ export interface PhaseReport {
   /** The longest time in the phase without any ack, in milliseconds. */
   ackPause: number
   /** Clients that dropped and came back in the phase, with their times from the event, in ms. */
-  reconnects: { count: number; p50: number; max: number } | null
+  reconnects: {
+    count: number
+    p50: number
+    max: number
+    /** Of those times, the SDK's backoff before its first new socket: median. */
+    backoffP50: number
+    /** Sockets the clients made to get back: the most any one needed. */
+    attemptsMax: number
+  } | null
   /** Redis failover: kill to +switch-master, and to both replicas back in sync, in ms. */
   failover: { promoted: number; healed: number } | null
   /** Each node at the end of the phase. */
@@ -161,6 +169,11 @@ interface Member {
   socket: WebSocket | null
   /** Time of the last drop (status `reconnecting`), and of each open. */
   droppedAt: number | null
+  /** Sockets made so far, and the count at the last drop. */
+  sockets: number
+  socketsAtDrop: number
+  /** When the first socket after the last drop was made. */
+  retriedAt: number | null
   closed: boolean
 }
 
@@ -178,6 +191,8 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
   /** Reconnect times (ms from the event) of the current phase, and the event's time. */
   let event = 0
   let reconnects: number[] = []
+  let backoffs: number[] = []
+  let attempts: number[] = []
   /** Ack times and latencies of the current phase. */
   let ackTimes: number[] = []
   let latencies: number[] = []
@@ -204,6 +219,8 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
         constructor(address: string, protocols?: string | string[]) {
           super(address, protocols)
           member.socket = this
+          member.sockets = (member.sockets ?? 0) + 1
+          if (member.droppedAt !== null && member.retriedAt === null) member.retriedAt = Date.now()
         }
       }
       const client = connect(url, { WebSocket: Tracked as never, name })
@@ -218,13 +235,23 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
         publisher,
         socket: member.socket ?? null,
         droppedAt: null,
+        retriedAt: null,
+        socketsAtDrop: 0,
         closed: false,
       })
       client.on('status', (status) => {
-        if (status === 'reconnecting' && member.droppedAt === null) member.droppedAt = Date.now()
+        if (status === 'reconnecting' && member.droppedAt === null) {
+          member.droppedAt = Date.now()
+          member.socketsAtDrop = member.sockets
+          member.retriedAt = null
+        }
         if (status === 'open' && member.droppedAt !== null) {
           // Counted against the phase's event, when the drop came after it.
-          if (event > 0 && member.droppedAt >= event) reconnects.push(Date.now() - event)
+          if (event > 0 && member.droppedAt >= event) {
+            reconnects.push(Date.now() - event)
+            backoffs.push((member.retriedAt ?? Date.now()) - event)
+            attempts.push(member.sockets - member.socketsAtDrop)
+          }
           member.droppedAt = null
         }
         gate.notify()
@@ -295,6 +322,8 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
       phaseStart = Date.now()
       event = 0
       reconnects = []
+      backoffs = []
+      attempts = []
       ackTimes = []
       latencies = []
       ackedBefore = tally.acks
@@ -325,7 +354,19 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
         delivered: tally.deliveries - deliveredBefore,
         ackLatency: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 },
         ackPause,
-        reconnects: back.length === 0 ? null : { count: back.length, p50: percentile(back, 50), max: back.at(-1) ?? 0 },
+        reconnects:
+          back.length === 0
+            ? null
+            : {
+                count: back.length,
+                p50: percentile(back, 50),
+                max: back.at(-1) ?? 0,
+                backoffP50: percentile(
+                  [...backoffs].sort((a, b) => a - b),
+                  50,
+                ),
+                attemptsMax: Math.max(...attempts),
+              },
         failover,
         nodes: samples,
         clients: openCount(),
@@ -470,7 +511,9 @@ export function formatPhase(p: PhaseReport): string {
   ]
   if (p.unavailable > 0) parts.push(`${p.unavailable} unavailable answers`)
   if (p.reconnects)
-    parts.push(`${p.reconnects.count} reconnects (p50 ${p.reconnects.p50} ms, max ${p.reconnects.max} ms)`)
+    parts.push(
+      `${p.reconnects.count} reconnects (p50 ${p.reconnects.p50} ms, max ${p.reconnects.max} ms; backoff p50 ${p.reconnects.backoffP50} ms; up to ${p.reconnects.attemptsMax} sockets each)`,
+    )
   if (p.failover) parts.push(`failover: promoted ${p.failover.promoted} ms, replicas healed ${p.failover.healed} ms`)
   parts.push(`rss/heap ${nodes}`)
   return parts.join('; ')
@@ -497,7 +540,9 @@ export function formatReport(result: SoakResult): string {
       const s = p.nodes[name]
       return s ? `${mb(s.rss)} / ${mb(s.heap)}` : 'down'
     })
-    const reconnects = p.reconnects ? `${p.reconnects.count}: p50 ${p.reconnects.p50}, max ${p.reconnects.max}` : ''
+    const reconnects = p.reconnects
+      ? `${p.reconnects.count}: p50 ${p.reconnects.p50}, max ${p.reconnects.max} (backoff p50 ${p.reconnects.backoffP50}; ≤ ${p.reconnects.attemptsMax} sockets)`
+      : ''
     const failover = p.failover ? `promoted ${p.failover.promoted}, healed ${p.failover.healed}` : ''
     return `| ${p.cycle} | ${p.phase} | ${p.seconds} | ${p.acked} | ${p.delivered} | ${p.ackLatency.p50} / ${p.ackLatency.p99} / ${p.ackLatency.max} | ${p.ackPause} | ${p.unavailable} | ${reconnects} | ${failover} | ${memory[0]} | ${memory[1]} |`
   })
