@@ -266,7 +266,7 @@ export class SentinelSet {
    * replica of the new one and waits until the Sentinels see both replicas healthy,
    * so the next failover finds the same set.
    */
-  async failover(): Promise<{ promotedAfter: number; healedAfter: number }> {
+  async failover(): Promise<{ promotedAfter: number; reconfiguredAfter: number | null; healedAfter: number }> {
     const port = await this.masterPort()
     const old = this.#data.find((node) => node.port === port)
     if (!old) throw new Error(`the Sentinels name port ${port}, which is none of the data nodes`)
@@ -286,7 +286,13 @@ export class SentinelSet {
     const newPort = await this.masterPort()
     await this.#startData(old, newPort)
     await this.#until(() => this.#discovered(), 30_000, 'both replicas healthy again after the failover')
-    return { promotedAfter, healedAfter: Date.now() - killedAt }
+    // The surviving replica, told to follow the new master: until it does, a write cannot be confirmed by a replica.
+    const reconfigured = this.events.slice(from).find((e) => e.channel === '+slave-reconf-done')
+    return {
+      promotedAfter,
+      reconfiguredAfter: reconfigured ? reconfigured.at - killedAt : null,
+      healedAfter: Date.now() - killedAt,
+    }
   }
 
   async stop(): Promise<void> {

@@ -101,8 +101,12 @@ export interface PhaseReport {
     /** Sockets the clients made to get back: the most any one needed. */
     attemptsMax: number
   } | null
-  /** Redis failover: kill to +switch-master, and to both replicas back in sync, in ms. */
-  failover: { promoted: number; healed: number } | null
+  /**
+   * Redis failover, in ms from the master's SIGKILL: to +switch-master (a replica promoted), to the
+   * other replica following it (+slave-reconf-done), to both replicas back in sync (the old master
+   * restarted as a replica), and to the first ack of a publish.
+   */
+  failover: { promoted: number; reconfigured: number | null; healed: number; firstAck: number | null } | null
   /** Each node at the end of the phase. */
   nodes: Record<string, NodeSample & { runs: number }>
   /** Open SDK clients at the end of the phase. */
@@ -391,6 +395,7 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
         beginPhase()
         const end = phaseStart + SHARES[phase] * cycleSeconds * 1000
         let failover: PhaseReport['failover'] = null
+        let acksBefore = 0
         if (phase === 'churn') {
           // Listeners leave and new guests join, at a steady pace, until the phase ends.
           const step = () => {
@@ -437,13 +442,20 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
           await victim.restart()
         } else if (phase === 'redis failover') {
           event = Date.now()
-          const { promotedAfter, healedAfter } = await redis.failover()
-          failover = { promoted: promotedAfter, healed: healedAfter }
+          acksBefore = ackTimes.length
+          const { promotedAfter, reconfiguredAfter, healedAfter } = await redis.failover()
+          failover = { promoted: promotedAfter, reconfigured: reconfiguredAfter, healed: healedAfter, firstAck: null }
           say(
-            `redis failover: replica promoted after ${promotedAfter} ms, old master back as a replica after ${healedAfter} ms`,
+            `redis failover: replica promoted after ${promotedAfter} ms, the other replica following it after ${reconfiguredAfter} ms, old master back as a replica after ${healedAfter} ms`,
           )
         }
         await hold(end)
+        if (failover) {
+          // The first ack after the promotion (acks between the kill and the promotion were written before the kill).
+          const promotedAt = event + failover.promoted
+          const firstAck = ackTimes.slice(acksBefore).find((at) => at >= promotedAt)
+          failover.firstAck = firstAck === undefined ? null : firstAck - event
+        }
         await endPhase(phase, cycle, failover)
       }
     }
@@ -514,7 +526,10 @@ export function formatPhase(p: PhaseReport): string {
     parts.push(
       `${p.reconnects.count} reconnects (p50 ${p.reconnects.p50} ms, max ${p.reconnects.max} ms; backoff p50 ${p.reconnects.backoffP50} ms; up to ${p.reconnects.attemptsMax} sockets each)`,
     )
-  if (p.failover) parts.push(`failover: promoted ${p.failover.promoted} ms, replicas healed ${p.failover.healed} ms`)
+  if (p.failover)
+    parts.push(
+      `failover: promoted ${p.failover.promoted} ms, replica following ${p.failover.reconfigured} ms, first ack ${p.failover.firstAck} ms, healed ${p.failover.healed} ms`,
+    )
   parts.push(`rss/heap ${nodes}`)
   return parts.join('; ')
 }
@@ -543,7 +558,9 @@ export function formatReport(result: SoakResult): string {
     const reconnects = p.reconnects
       ? `${p.reconnects.count}: p50 ${p.reconnects.p50}, max ${p.reconnects.max} (backoff p50 ${p.reconnects.backoffP50}; ≤ ${p.reconnects.attemptsMax} sockets)`
       : ''
-    const failover = p.failover ? `promoted ${p.failover.promoted}, healed ${p.failover.healed}` : ''
+    const failover = p.failover
+      ? `promoted ${p.failover.promoted}, replica following ${p.failover.reconfigured}, first ack ${p.failover.firstAck}, healed ${p.failover.healed}`
+      : ''
     return `| ${p.cycle} | ${p.phase} | ${p.seconds} | ${p.acked} | ${p.delivered} | ${p.ackLatency.p50} / ${p.ackLatency.p99} / ${p.ackLatency.max} | ${p.ackPause} | ${p.unavailable} | ${reconnects} | ${failover} | ${memory[0]} | ${memory[1]} |`
   })
   const sum = (key: 'lost' | 'duplicates' | 'outOfOrder' | 'gaps' | 'mismatches' | 'resets') =>
