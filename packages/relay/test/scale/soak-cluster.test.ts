@@ -30,6 +30,12 @@ describe.skipIf(missing !== null)('cluster soak: churn, a reconnect storm, node 
       expect(result.complete, result.behind.slice(0, 10).join('\n')).toBe(true)
       expect(result.ackMismatches).toBe(0)
       expect(result.rejected).toEqual({})
+      expect(
+        result.unsettled,
+        `${report}\n${Object.entries(result.tails)
+          .map(([n, t]) => `--- ${n}:\n${t}`)
+          .join('\n')}`,
+      ).toBe(0)
       expect(result.wire.map(({ gaps, unrecovered }) => ({ gaps, unrecovered }))).toEqual(
         result.wire.map(() => ({ gaps: 0, unrecovered: 0 })),
       )
