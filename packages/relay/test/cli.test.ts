@@ -66,15 +66,18 @@ describe('parseArgs', () => {
   })
 
   it('reads Sentinels and the master name, with or without a URL', () => {
-    expect(
-      parseArgs(['--redis-sentinel-name', 'main'], { REDIS_SENTINELS: '10.0.0.1:26379, 10.0.0.2:26379' }),
-    ).toEqual({
-      kind: 'run',
-      options: { redis: { url: '', sentinels: ['10.0.0.1:26379', '10.0.0.2:26379'], sentinelName: 'main' } },
-    })
+    expect(parseArgs(['--redis-sentinel-name', 'main'], { REDIS_SENTINELS: '10.0.0.1:26379, 10.0.0.2:26379' })).toEqual(
+      {
+        kind: 'run',
+        options: { redis: { url: '', sentinels: ['10.0.0.1:26379', '10.0.0.2:26379'], sentinelName: 'main' } },
+      },
+    )
     const url = 'redis://:secret@master'
     expect(
-      parseArgs(['--redis-sentinels', 'a:1', '--redis-wait-replicas', '2'], { REDIS_URL: url, REDIS_SENTINEL_NAME: 'm' }),
+      parseArgs(['--redis-sentinels', 'a:1', '--redis-wait-replicas', '2'], {
+        REDIS_URL: url,
+        REDIS_SENTINEL_NAME: 'm',
+      }),
     ).toEqual({
       kind: 'run',
       options: { redis: { url, sentinels: ['a:1'], sentinelName: 'm', waitReplicas: 2 } },

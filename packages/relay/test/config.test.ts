@@ -44,7 +44,10 @@ describe('resolveConfig', () => {
       { redis: { sentinels: ['127.0.0.1:26379'] } },
       'redis.sentinelName: is required with redis.sentinels (--redis-sentinel-name, REDIS_SENTINEL_NAME): the name of the master the Sentinels watch',
     ],
-    [{ redis: { url: 'redis://localhost', sentinelName: 'main' } }, 'redis.sentinelName: needs redis.sentinels as well'],
+    [
+      { redis: { url: 'redis://localhost', sentinelName: 'main' } },
+      'redis.sentinelName: needs redis.sentinels as well',
+    ],
     [
       { redis: { sentinels: ['127.0.0.1'], sentinelName: 'main' } },
       'redis.sentinels: "127.0.0.1" is not host:port (IPv6 as [::1]:26379)',

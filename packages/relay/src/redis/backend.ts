@@ -50,7 +50,7 @@ export interface RedisBackendOptions {
   commandTimeout?: number
   /** Milliseconds to wait for the first connection before start-up fails (default 10,000). */
   connectTimeout?: number
-  /** Longest pause between reconnect attempts, in ms (default 5,000; the first is about 100). */
+  /** Longest pause between reconnect attempts, in ms (default 5,000, 1,000 with Sentinels; the first is about 100). */
   maxReconnectDelay?: number
   /** Presence tuning, in ms: heartbeat (default 10,000), node TTL (30,000), sweep (5,000). */
   heartbeatInterval?: number
@@ -73,8 +73,7 @@ export interface RedisBackendOptions {
  * `waitReplicas` is set. All fail commands at once while disconnected (no
  * offline queue), so the relay answers `unavailable` instead of hanging, and
  * reconnect with capped, jittered backoff forever; with Sentinels, each
- * reconnect asks them for the current master, and a failover they announce
- * drops the links at once. Rejects with a readable error when Redis cannot be
+ * reconnect asks them for the current master. Rejects with a readable error when Redis cannot be
  * reached at start.
  */
 export async function createRedisBackend(
@@ -82,7 +81,8 @@ export async function createRedisBackend(
   options: RedisBackendOptions = {},
 ): Promise<RedisBackend> {
   const onError = options.onError ?? ((error: unknown) => console.error('confab redis:', error))
-  const maxDelay = options.maxReconnectDelay ?? 5000 // 5 seconds
+  // Through Sentinels an attempt is cheap (a question to one) and the new master appears within seconds: retry sooner.
+  const maxDelay = options.maxReconnectDelay ?? (typeof target === 'string' ? 5000 : 1000) // 5 seconds; 1 with Sentinels
   const backoff = (attempt: number) =>
     Math.round(Math.min(maxDelay, 100 * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2))
   const connection: RedisOptions = {
@@ -218,16 +218,17 @@ function reportLosses(redis: Redis, name: string, onError: (error: unknown) => v
 }
 
 /**
- * ioredis's Sentinel mode: ask the Sentinels for the master at every (re)connect,
- * check the role of what they name, and drop the links as soon as one announces
- * a failover (+switch-master) rather than when the old master's socket dies.
+ * ioredis's Sentinel mode: ask the Sentinels for the master at every (re)connect
+ * and check the role of what they name. Not ioredis's `failoverDetector`: its
+ * +switch-master handler aborts a reconnect in progress for good (ioredis 6.0,
+ * status "end"), and it is not needed, since Sentinel closes every client of a
+ * master it demotes (CLIENT KILL), which reconnects them to the new one.
  */
 function sentinelOptions(target: RedisSentinels, backoff: (attempt: number) => number): RedisOptions {
   return {
     sentinels: target.sentinels,
     name: target.name,
     role: 'master',
-    failoverDetector: true,
     sentinelRetryStrategy: backoff,
     // A demoted master that is still up answers writes with READONLY: reconnect (to the new one), never resend.
     reconnectOnError: (error) => (/^READONLY\b/.test(error.message) ? 1 : false),

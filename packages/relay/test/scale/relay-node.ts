@@ -19,14 +19,15 @@ export class RelayNode {
 
   private constructor(
     readonly name: string,
-    readonly redisUrl: string,
+    /** `--redis URL`, or other command-line arguments that say where Redis is (`--redis-sentinels …`). */
+    readonly redis: readonly string[],
   ) {}
 
-  /** Starts a node on a free port and resolves once it listens. */
-  static async start(name: string, redisUrl: string): Promise<RelayNode> {
+  /** Starts a node on a free port and resolves once it listens; `redis` is a URL or the arguments naming Redis. */
+  static async start(name: string, redis: string | readonly string[]): Promise<RelayNode> {
     if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npm run build\` first`)
     warnIfStale()
-    const node = new RelayNode(name, redisUrl)
+    const node = new RelayNode(name, typeof redis === 'string' ? ['--redis', redis] : redis)
     await node.restart()
     return node
   }
@@ -47,7 +48,7 @@ export class RelayNode {
 
   /** Starts the process again, on the port it had (a free one the first time). */
   async restart(): Promise<void> {
-    const args = [BIN, '--host', '127.0.0.1', '--port', String(this.#port), '--redis', this.redisUrl]
+    const args = [BIN, '--host', '127.0.0.1', '--port', String(this.#port), ...this.redis]
     // One secret for the whole cluster, so a guest who resumes on another node stays the same user.
     args.push('--resume-secret', RESUME_SECRET)
     const child = spawn(process.execPath, args, {

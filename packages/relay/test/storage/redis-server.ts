@@ -41,11 +41,14 @@ export class RedisServer {
   #child: ChildProcess | null = null
   readonly #dir = mkdtempSync(join(tmpdir(), 'confab-redis-'))
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    readonly extra: readonly string[],
+  ) {}
 
-  /** Starts a server and resolves once it accepts connections. */
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort())
+  /** Starts a server, with `extra` arguments (e.g. `--replicaof`), and resolves once it accepts connections. */
+  static async start(extra: readonly string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), extra)
     await server.restart()
     return server
   }
@@ -58,6 +61,7 @@ export class RedisServer {
   async restart(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.#dir, '--save', '']
     args.push('--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no', '--protected-mode', 'no')
+    args.push(...this.extra)
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] })
     this.#child = child
     let output = ''

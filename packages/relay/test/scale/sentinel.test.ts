@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto'
+import { type Client, connect, type Message } from '@confab/sdk'
+import type { AckFrame, ErrorFrame } from '@confab/sdk/protocol'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import WebSocket from 'ws'
+import { Balancer } from '../../../../test/support/balancer'
+import { createRedisBackend } from '../../src/redis/backend'
+import { Inbox } from '../storage/inbox'
+import { freePort, redisServerMissing } from '../storage/redis-server'
+import { RelayNode } from './relay-node'
+import { SentinelGroup } from './sentinels'
+import { Tally } from './tally'
+import { WireClient } from './wire-client'
+
+const missing = redisServerMissing()
+/** Below the relay's default 10 publishes per second per connection. */
+const SEND_EVERY = 125 // ms
+
+describe.skipIf(missing !== null)('Redis Sentinel', () => {
+  it('refuses to start with a readable error when no Sentinel answers', async () => {
+    const port = await freePort()
+    const target = { sentinels: [{ host: '127.0.0.1', port }], name: 'nowhere' }
+    await expect(createRedisBackend(target, { connectTimeout: 500, onError: () => {} })).rejects.toThrow(
+      `cannot reach Redis master "nowhere" through Sentinels 127.0.0.1:${port}: All sentinels are unreachable.`,
+    )
+  })
+})
+
+/** One publisher speaking the wire protocol, so the test sees every frame the relay answers with. */
+class Publisher {
+  /** Error codes the relay answered with, in order. */
+  readonly refusals: string[] = []
+  /** Publishes with no answer within the wire client's 5 s. */
+  unanswered = 0
+  /** Longest time from a message's first send to its ack, in ms. */
+  longest = 0
+  #stopped = false
+  #done: Promise<void> = Promise.resolve()
+
+  constructor(
+    readonly client: WireClient,
+    readonly room: string,
+    readonly tally: Tally,
+    readonly acks: Inbox<{ at: number; offset: number }>,
+  ) {}
+
+  /** Publishes one message every SEND_EVERY ms; each is resent with its id until acked, as the SDK would. */
+  start(): void {
+    this.#done = (async () => {
+      for (let n = 1; !this.#stopped; n++) {
+        const id = randomUUID()
+        const first = Date.now()
+        while (!this.#stopped) {
+          const answer: AckFrame | ErrorFrame | null = await this.client
+            .publish(this.room, `${this.client.user.name} ${n}`, id)
+            .catch(() => null)
+          if (answer?.type === 'ack') {
+            this.tally.ack({ id, offset: answer.offset } as Message)
+            this.longest = Math.max(this.longest, Date.now() - first)
+            this.acks.push({ at: Date.now(), offset: answer.offset })
+            break
+          }
+          if (answer === null) this.unanswered++
+          else this.refusals.push(answer.code)
+          await new Promise((resolve) => setTimeout(resolve, answer?.retryAfter ?? SEND_EVERY))
+        }
+        await new Promise((resolve) => setTimeout(resolve, SEND_EVERY))
+      }
+    })()
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    await this.#done
+  }
+}
+
+describe.skipIf(missing !== null)('a Sentinel failover under two relay nodes', () => {
+  let group: SentinelGroup
+  let nodes: RelayNode[]
+  let balancer: Balancer
+  const clients: Client[] = []
+
+  beforeAll(async () => {
+    group = await SentinelGroup.start()
+    nodes = await Promise.all([RelayNode.start('one', group.args), RelayNode.start('two', group.args)])
+    balancer = await Balancer.start(nodes.map((node) => node.port))
+  }, 60_000)
+  afterAll(async () => {
+    for (const client of clients) client.close()
+    await balancer?.close()
+    await Promise.all((nodes ?? []).map((node) => node.kill('SIGTERM')))
+    await group?.stop()
+  })
+
+  const readyz = async (node: RelayNode): Promise<number> => (await fetch(`${node.http}/readyz`)).status
+
+  it('loses no acked message when the master is killed, answers at most unavailable, and recovers alone', async () => {
+    const room = `sentinel-${randomUUID()}`
+    const tally = new Tally()
+    const statuses: string[] = []
+    const errors: string[] = []
+    const deliveries = new Inbox<Message>()
+    const resets: unknown[] = []
+    for (const name of ['listener-1', 'listener-2']) {
+      const client = connect(`ws://127.0.0.1:${balancer.port}/ws`, {
+        WebSocket: WebSocket as never,
+        name,
+        reconnect: { minDelay: 50, maxDelay: 500 },
+      })
+      clients.push(client)
+      const opened = new Inbox<string>()
+      client.on('status', (status) => {
+        statuses.push(`${name}: ${status}`)
+        opened.push(status)
+      })
+      client.on('error', (error) => errors.push(`${name}: ${error.code}`))
+      const joined = client.join(room)
+      const record = tally.listener(name)
+      joined.on('message', (message) => {
+        record(message)
+        deliveries.push(message)
+      })
+      joined.on('reset', (info) => resets.push(info))
+      await opened.next((status) => status === 'open', 5000, `${name} open`)
+    }
+    // One publisher on each node, so both relays write through the failover.
+    const acks = new Inbox<{ at: number; offset: number }>()
+    const publishers: Publisher[] = []
+    for (const node of nodes) {
+      const client = await WireClient.open(node.url, `publisher-${node.name}`)
+      await client.join(room)
+      publishers.push(new Publisher(client, room, tally, acks))
+    }
+    const sentinel = group.sentinelClient()
+    const switched = new Inbox<number>()
+    sentinel.on('message', (channel: string) => channel === '+switch-master' && switched.push(Date.now()))
+    await sentinel.subscribe('+switch-master')
+
+    let killedAt = 0
+    const readyAt: number[] = []
+    try {
+      for (const publisher of publishers) publisher.start()
+      await acks.next(() => acks.items.length >= 10, 10_000, '10 acks')
+      killedAt = Date.now()
+      await group.master.kill('SIGKILL')
+      await switched.next(() => true, 20_000, 'the Sentinels to promote a replica')
+      for (const node of nodes) {
+        await vi.waitFor(async () => expect(await readyz(node)).toBe(200), { timeout: 15_000, interval: 20 })
+        readyAt.push(Date.now())
+      }
+      // Both publishers get acks again: the relays found the new master without a restart.
+      const target = acks.items.length + 20
+      await acks.next(() => acks.items.length >= target, 15_000, '20 acks after the failover')
+    } catch (error) {
+      console.log(
+        `failed ${Date.now() - killedAt} ms after the kill with ${acks.items.length} acks; ` +
+          `replication: ${JSON.stringify(await group.roles())}\n${nodes.map((n) => n.log).join('\n')}`,
+      )
+      throw error
+    } finally {
+      await Promise.all(publishers.map((publisher) => publisher.stop()))
+      sentinel.disconnect()
+    }
+    const complete = await deliveries
+      .next(() => tally.complete(), 10_000)
+      .then(
+        () => true,
+        () => false,
+      )
+    const times = acks.items.map((ack) => ack.at)
+    const pause = Math.max(...times.slice(1).map((at, i) => at - (times[i] as number)))
+    const refusals = publishers.flatMap((p) => p.refusals)
+    const verdicts = tally.verdicts()
+    console.log(
+      `sentinel failover: promoted ${(switched.items[0] ?? 0) - killedAt} ms after the SIGKILL, ` +
+        `relays ready at ${readyAt.map((at) => at - killedAt).join(', ')} ms; ` +
+        `longest pause between acks ${pause} ms; longest publish-to-ack ${Math.max(...publishers.map((p) => p.longest))} ms; ` +
+        `${tally.acked.size} acked; refusals ${refusals.length} (${[...new Set(refusals)].join(', ') || 'none'}), unanswered ${publishers.map((p) => p.unanswered).join('+')}; ` +
+        `listener statuses ${JSON.stringify(statuses)}; ` +
+        verdicts.map((v) => `${v.listener}: lost=${v.lost} dup=${v.duplicates} gaps=${v.gaps}`).join('; '),
+    )
+    expect(verdicts.map(({ lost, duplicates, outOfOrder, gaps }) => ({ lost, duplicates, outOfOrder, gaps }))).toEqual(
+      verdicts.map(() => ({ lost: 0, duplicates: 0, outOfOrder: 0, gaps: 0 })),
+    )
+    expect(complete).toBe(true)
+    expect(resets).toEqual([])
+    expect(errors).toEqual([])
+    // No socket dropped: the listeners never left 'open'.
+    expect(statuses).toEqual(['listener-1: open', 'listener-2: open'])
+    expect(new Set(refusals)).toEqual(new Set(refusals.length > 0 ? ['unavailable'] : []))
+    expect(publishers.map((p) => p.unanswered)).toEqual([0, 0])
+
+    // The new master holds every acked message once, at its acked offset, read afresh through a relay.
+    const reader = await WireClient.open((nodes[0] as RelayNode).url, 'reader')
+    try {
+      const { messages } = await reader.join(room, { history: 1000 })
+      const stored = messages.map((m) => m.id)
+      expect(new Set(stored).size).toBe(stored.length)
+      for (const [id, offset] of tally.acked) expect(messages.find((m) => m.id === id)?.offset).toBe(offset)
+    } finally {
+      reader.close()
+      for (const publisher of publishers) publisher.client.close()
+    }
+  }, 90_000)
+})
