@@ -172,6 +172,8 @@ export class SentinelSet {
   async #startData(node: RedisProcess, of: number | null): Promise<void> {
     const args = ['--port', String(node.port), '--bind', '127.0.0.1', '--dir', node.dir, '--save', '']
     args.push('--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no')
+    // As docs/scaling.md recommends: a master cut off from every replica refuses writes.
+    args.push('--min-replicas-to-write', '1', '--min-replicas-max-lag', '10')
     if (of !== null) args.push('--replicaof', '127.0.0.1', String(of))
     await node.start(args, /Ready to accept connections/)
     if (of !== null) await node.line(/MASTER <-> REPLICA sync: Finished with success/, 10_000)
