@@ -3,7 +3,8 @@
 import { writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { redisServerMissing } from '../storage/redis-server'
-import { formatReport, profileFromEnv, runSoak } from './soak-cluster'
+import { profileFromEnv, runSoak } from './soak-cluster'
+import { formatReport } from './soak-report'
 
 const missing = redisServerMissing()
 const profile = profileFromEnv(process.env, (line) => console.log(line))
