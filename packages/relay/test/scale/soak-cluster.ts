@@ -172,11 +172,12 @@ interface Member {
   name: string
   room: string
   client: Client
-  joined: Room
+  /** Its Room object (the SDK's handle on `room`). */
+  handle: Room
   tally: ListenerTally
   publisher: boolean
   socket: WebSocket | null
-  /** Time of the last drop (status `reconnecting`), and of each open. */
+  /** Time of the last drop (status `reconnecting`), until the client is open again. */
   droppedAt: number | null
   /** Sockets made so far, and the count at the last drop. */
   sockets: number
@@ -233,13 +234,13 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
         }
       }
       const client = connect(url, { WebSocket: Tracked as never, name })
-      const room$ = client.join(room)
+      const handle = client.join(room)
       const tallied = tally.listener(name, room)
       Object.assign(member, {
         name,
         room,
         client,
-        joined: room$,
+        handle,
         tally: tallied,
         publisher,
         socket: member.socket ?? null,
@@ -265,12 +266,12 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
         }
         gate.notify()
       })
-      room$.on('message', (message) => tallied.receive(message))
-      room$.on('presence', () => {
-        if (room$.position) tallied.joinedAt(room$.position.offset)
+      handle.on('message', (message) => tallied.receive(message))
+      handle.on('presence', () => {
+        if (handle.position) tallied.joinedAt(handle.position.offset)
         gate.notify()
       })
-      room$.on('reset', () => tallied.resets++)
+      handle.on('reset', () => tallied.resets++)
       members.push(member)
       return member
     }
@@ -294,7 +295,7 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
             // `timeout` means "not confirmed yet, still queued": wait for it under its id.
             if (code === 'timeout' && error instanceof ConfabError && error.id !== undefined) {
               timeouts++
-              return track(member.joined.send(text, { id: error.id }), text, at)
+              return track(member.handle.send(text, { id: error.id }), text, at)
             }
             rejected[code] = (rejected[code] ?? 0) + 1
           },
@@ -302,7 +303,7 @@ export async function runSoak(profile: SoakProfile): Promise<SoakResult> {
       const timer = setInterval(() => {
         if (member.closed) return
         const text = `${member.name} #${++sent}`
-        const done = track(member.joined.send(text), text, Date.now())
+        const done = track(member.handle.send(text), text, Date.now())
         pending.add(done)
         done.finally(() => pending.delete(done))
       }, profile.publishEvery)
