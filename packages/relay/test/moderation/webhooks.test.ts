@@ -92,7 +92,11 @@ describe('signed webhooks', () => {
     receiver.answer = () => ({ status: 204 })
     const before = receiver.requests.items.length
     const apiKey = 'api-key-for-webhook-tests-0123'
-    const relay = await startRelay({ apiKey, operatorKey: OPERATOR_KEY, webhook: { url: receiver.url, secret: SECRET } })
+    const relay = await startRelay({
+      apiKey,
+      operatorKey: OPERATOR_KEY,
+      webhook: { url: receiver.url, secret: SECRET },
+    })
     relays.push(relay)
     const visitor = await connectClient(relay, { name: 'Vera' })
     const operator = await connectClient(relay, { key: OPERATOR_KEY, name: 'Olga' })
