@@ -23,6 +23,7 @@ import type { ConversationHub } from './conversations'
 import { ClientError, type ErrorContext, isExpected } from './errors'
 import { ABUSE, RateGate, TokenBucket } from './limits'
 import type { Metrics } from './metrics'
+import type { Turn } from './pipeline'
 import { RoomSet } from './room-set'
 import type { Rooms, Subscriber } from './rooms'
 import {
@@ -126,8 +127,8 @@ export class Session {
     return true
   }
 
-  /** Handles one valid frame; a refusal it throws is answered by the caller. */
-  async handle(frame: ClientFrame): Promise<void> {
+  /** Handles one valid frame; a refusal it throws is answered by the caller. A publish may come with its `turn` (pipeline.ts). */
+  async handle(frame: ClientFrame, turn?: Turn): Promise<void> {
     if (PACED.has(frame.type)) {
       const { limits } = this.#ctx.config
       this.#others ??= new RateGate(limits.frameRate, limits.frameBurst, limits.rateAbuse)
@@ -153,7 +154,7 @@ export class Session {
         )
         return
       case 'publish':
-        return this.#publish(frame)
+        return this.#publish(frame, turn)
       case 'typing':
         if (!this.#ctx.rooms.typing(this.#socket, frame.room, frame.active !== false)) {
           throw new ClientError('bad_request', 'join the room first')
@@ -324,7 +325,7 @@ export class Session {
     if (this.#state === 'closed') this.#ctx.rooms.leave(this.#socket, frame.room)
   }
 
-  async #publish(frame: PublishFrame): Promise<void> {
+  async #publish(frame: PublishFrame, turn: Turn | undefined): Promise<void> {
     if (!this.#rooms?.has(frame.room)) throw new ClientError('bad_request', 'join the room first')
     const { limits } = this.#ctx.config
     this.#publishes ??= new TokenBucket(limits.publishRate, limits.publishBurst)
@@ -360,6 +361,7 @@ export class Session {
         }
         this.#socket.reply(ack)
       },
+      turn,
     )
   }
 
