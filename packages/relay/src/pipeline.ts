@@ -22,6 +22,14 @@ class Signal {
 const SETTLED = Promise.resolve()
 
 /**
+ * Fires `signal` once `earlier` settles: a turn skipped (a refusal) must not
+ * let a later one go ahead of the turns before it that are still waiting.
+ */
+function pass(signal: Signal, earlier: Promise<void>): void {
+  if (!signal.done) void earlier.then(() => signal.fire())
+}
+
+/**
  * One publish's place in its connection's order. Its checks (ban, mute,
  * `beforePublish`) run at once, beside those of the publishes around it, but
  * its store append is issued only after every earlier one's, and its answer
@@ -70,7 +78,7 @@ export class Turn {
    * appends go ahead at once.
    */
   async answer(answer: () => void): Promise<void> {
-    this.#issued.fire()
+    pass(this.#issued, this.#earlierIssued)
     await this.#earlierAnswered
     try {
       answer()
@@ -81,8 +89,8 @@ export class Turn {
 
   /** Releases whatever this publish has not done, so later ones stop waiting for it (a refusal, a failure). */
   end(): void {
-    this.#issued.fire()
-    this.#answered.fire()
+    pass(this.#issued, this.#earlierIssued)
+    pass(this.#answered, this.#earlierAnswered)
   }
 }
 

@@ -11,8 +11,8 @@ import type { Broker, BrokerEvent } from './broker/types'
 import { ClientError } from './errors'
 import type { Metrics } from './metrics'
 import { newestWithin, PAGE_BYTES } from './page'
-import type { Presence } from './presence/types'
 import type { Turn } from './pipeline'
+import type { Presence } from './presence/types'
 import { Room, type RoomContext, type Subscriber } from './room'
 import { conversationRoom, isConversationRoom } from './store/conversations'
 import type { AppendResult, Draft, Store } from './store/types'
@@ -214,11 +214,7 @@ export class Rooms {
    * pipelined publish, see pipeline.ts) the append and the ack keep the
    * order of the connection's earlier publishes.
    */
-  async publish(
-    request: PublishRequest,
-    acked: (result: AppendResult) => void,
-    turn?: Turn,
-  ): Promise<AppendResult> {
+  async publish(request: PublishRequest, acked: (result: AppendResult) => void, turn?: Turn): Promise<AppendResult> {
     const { guard } = this.#o
     const result = guard
       ? await guard.publish(request, (r) => this.#append(r, turn))
