@@ -228,12 +228,13 @@ describe('the publish pipeline of one connection', () => {
 
 const redisDown = await redisMissing(REDIS_URL)
 
-describe.skipIf(redisDown !== null)('publishes to a Redis 2 ms away (a proxy adding 1 ms each way)', () => {
+describe.skipIf(redisDown !== null)('publishes to a Redis 10 ms away (a proxy adding 5 ms each way)', () => {
   const t = perTest()
   let proxy: LatencyProxy
   let backend: Backend
   beforeAll(async () => {
-    proxy = await startLatencyProxy({ port: Number(new URL(REDIS_URL).port || 6379), delay: 1 })
+    const { hostname, port } = new URL(REDIS_URL)
+    proxy = await startLatencyProxy({ host: hostname, port: Number(port || 6379), delay: 5 })
     backend = await redisBackend(`redis://127.0.0.1:${proxy.port}`)
   })
   afterAll(async () => {
@@ -241,17 +242,17 @@ describe.skipIf(redisDown !== null)('publishes to a Redis 2 ms away (a proxy add
     await proxy?.close()
   })
 
-  it('acks 400 publishes of one connection in order in less than one round trip each', async () => {
+  it('acks 200 publishes of one connection in order within half a round trip each', async () => {
     const { store, broker, presence } = await backend.node()
     const relay = await t.relayWith({ store, broker, presence, limits: UNLIMITED })
     const client = await t.client(relay)
     await client.join('a')
     const started = performance.now()
-    const refs = burst(client, 400, () => 'a')
+    const refs = burst(client, 200, () => 'a')
     const got = await answers(client, refs, 30_000)
     const elapsed = performance.now() - started
     expect(got.map((f) => [f.ref, f.offset])).toEqual(refs.map((ref, i) => [ref, i + 1]))
-    // One at a time, each publish waits at least 2 ms for its append (and 2 more for its fan-out): 800 ms at the least.
-    expect(elapsed).toBeLessThan(400)
+    // One at a time, each publish waits a round trip for its append and one for its fan-out: 4 s at the least.
+    expect(elapsed).toBeLessThan(200 * 5)
   })
 })
