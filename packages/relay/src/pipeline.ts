@@ -1,33 +1,7 @@
-/** A promise with its resolve function, settled once. */
-class Signal {
-  readonly promise: Promise<void>
-  #resolve: (() => void) | null = null
-
-  constructor() {
-    this.promise = new Promise<void>((resolve) => {
-      this.#resolve = resolve
-    })
-  }
-
-  get done(): boolean {
-    return this.#resolve === null
-  }
-
-  fire(): void {
-    this.#resolve?.()
-    this.#resolve = null
-  }
-}
-
-const SETTLED = Promise.resolve()
-
-/**
- * Fires `signal` once `earlier` settles: a turn skipped (a refusal) must not
- * let a later one go ahead of the turns before it that are still waiting.
- */
-function pass(signal: Signal, earlier: Promise<void>): void {
-  if (!signal.done) void earlier.then(() => signal.fire())
-}
+/** The two points of a publish that keep the connection's order: its store append is issued, it is answered. */
+const ISSUE = 0
+const ANSWER = 1
+type Stage = typeof ISSUE | typeof ANSWER
 
 /**
  * One publish's place in its connection's order. Its checks (ban, mute,
@@ -37,60 +11,93 @@ function pass(signal: Signal, earlier: Promise<void>): void {
  * sends the commands of one connection in the order they were issued, and
  * the memory and SQLite stores append synchronously, issue order is the
  * order offsets are given in: the client's send order.
+ *
+ * A step whose earlier turn has passed that point runs at once, in the same
+ * tick, and so do the later turns' steps it was holding up. No promise hop is
+ * added where nothing waits: appends that complete in offset order are acked
+ * and fanned out in offset order, across connections too, so the rooms never
+ * see a gap to refill from the store.
  */
 export class Turn {
-  readonly #earlierIssued: Promise<void>
-  readonly #earlierAnswered: Promise<void>
-  readonly #issued = new Signal()
-  readonly #answered = new Signal()
+  /** Until this turn is answered: the turn before it, whose progress it waits on. */
+  #earlier: Turn | null
+  #later: Turn | null = null
+  readonly #passed: [boolean, boolean] = [false, false]
+  /** A step waiting for the earlier turn to pass its point, per point. */
+  readonly #held: [(() => void) | null, (() => void) | null] = [null, null]
 
-  constructor(earlierIssued: Promise<void>, earlierAnswered: Promise<void>) {
-    this.#earlierIssued = earlierIssued
-    this.#earlierAnswered = earlierAnswered
-  }
-
-  /** Settles once this publish has issued its append, or will not. */
-  get issued(): Promise<void> {
-    return this.#issued.promise
-  }
-
-  /** Settles once this publish has been answered, or will not be. */
-  get answered(): Promise<void> {
-    return this.#answered.promise
+  constructor(earlier: Turn | null) {
+    this.#earlier = earlier
+    if (earlier !== null) earlier.#later = this
   }
 
   /**
    * Calls `append` once every earlier publish has issued its own: nothing
    * asynchronous may stand between this call and the store's command.
    */
-  async append<T>(append: () => Promise<T>): Promise<T> {
-    await this.#earlierIssued
-    try {
-      return append()
-    } finally {
-      this.#issued.fire()
-    }
+  append<T>(append: () => Promise<T>): Promise<T> {
+    let appended: Promise<T> | undefined
+    const held = this.#at(ISSUE, () => {
+      appended = append()
+    })
+    return held === undefined ? (appended as Promise<T>) : held.then(() => appended as Promise<T>)
   }
 
   /**
-   * Calls `answer` once every earlier publish has been answered. An answer
-   * ends the publish's part in the append order: a refusal lets later
-   * appends go ahead at once.
+   * Calls `answer` once every earlier publish has been answered: at once when
+   * they have (and then returns undefined), else later (the promise settles
+   * then). An answer ends the publish's part in the append order.
    */
-  async answer(answer: () => void): Promise<void> {
-    pass(this.#issued, this.#earlierIssued)
-    await this.#earlierAnswered
-    try {
-      answer()
-    } finally {
-      this.#answered.fire()
-    }
+  answer(answer: () => void): Promise<void> | undefined {
+    this.#skip(ISSUE)
+    return this.#at(ANSWER, answer)
   }
 
-  /** Releases whatever this publish has not done, so later ones stop waiting for it (a refusal, a failure). */
+  /** Releases whatever this publish has not done, in its turn, so later ones stop waiting for it. */
   end(): void {
-    pass(this.#issued, this.#earlierIssued)
-    pass(this.#answered, this.#earlierAnswered)
+    this.#skip(ISSUE)
+    this.#skip(ANSWER)
+  }
+
+  #skip(stage: Stage): void {
+    if (!this.#passed[stage] && this.#held[stage] === null) void this.#at(stage, () => {})
+  }
+
+  /** Runs `step` at `stage` now if the earlier turn has passed it (returns undefined), else when it does. */
+  #at(stage: Stage, step: () => void): Promise<void> | undefined {
+    const earlier = this.#earlier
+    if (earlier === null || earlier.#passed[stage] || this.#passed[stage]) {
+      this.#pass(stage, step)
+      return undefined
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#held[stage] = () => {
+        try {
+          step()
+          resolve()
+        } catch (error) {
+          reject(error)
+        }
+      }
+    })
+  }
+
+  /** Runs `step`, marks the point passed, then runs the later turns' steps held at that point. */
+  #pass(stage: Stage, step: () => void): void {
+    try {
+      step()
+    } finally {
+      this.#passed[stage] = true
+      if (stage === ANSWER) this.#earlier = null
+      for (let later = this.#later; later !== null; later = later.#later) {
+        const held = later.#held[stage]
+        if (held === null) break
+        later.#held[stage] = null
+        later.#passed[stage] = true
+        if (stage === ANSWER) later.#earlier = null
+        held()
+      }
+    }
   }
 }
 
@@ -103,8 +110,7 @@ export class Turn {
 export class Pipeline {
   readonly #limit: number
   #size = 0
-  #lastIssued: Promise<void> = SETTLED
-  #lastAnswered: Promise<void> = SETTLED
+  #last: Turn | null = null
   /** The reading loop, waiting until fewer than `below` are in flight: only that loop waits here. */
   #waiter: { below: number; resolve: () => void } | null = null
 
@@ -119,9 +125,8 @@ export class Pipeline {
 
   /** The next turn, after every one handed out so far; call `finished` when its publish is over. */
   next(): Turn {
-    const turn = new Turn(this.#lastIssued, this.#lastAnswered)
-    this.#lastIssued = turn.issued
-    this.#lastAnswered = turn.answered
+    const turn = new Turn(this.#last)
+    this.#last = turn
     this.#size++
     return turn
   }
@@ -148,7 +153,7 @@ export class Pipeline {
   }
 
   #below(count: number): Promise<void> {
-    if (this.#size < count) return SETTLED
+    if (this.#size < count) return Promise.resolve()
     return new Promise<void>((resolve) => {
       this.#waiter = { below: count, resolve }
     })

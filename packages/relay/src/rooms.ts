@@ -220,7 +220,12 @@ export class Rooms {
       ? await guard.publish(request, (r) => this.#append(r, turn))
       : await this.#append(request, turn)
     if (turn === undefined) acked(result)
-    else await turn.answer(() => acked(result))
+    else {
+      // Awaited only when an earlier publish is still unanswered: acks and fan-outs then keep the order
+      // the appends completed in, across connections too (see pipeline.ts).
+      const held = turn.answer(() => acked(result))
+      if (held !== undefined) await held
+    }
     if (result.conversation !== undefined) this.#o.onConversation?.(result.conversation)
     if (!result.duplicate) {
       this.#o.metrics.messagesIn.inc()
