@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { CLOSE, type Member, type RelayFrame, SUBPROTOCOL } from '@confab/sdk/protocol'
+import { CLOSE, type Member, type PublishFrame, type RelayFrame, SUBPROTOCOL } from '@confab/sdk/protocol'
 import WebSocket from 'ws'
 import { decodeFrame } from './decoder'
 import { asClientError, ClientError, type ErrorContext, errorFrame, isExpected } from './errors'
 import { TokenBucket } from './limits'
+import { Pipeline, type Turn } from './pipeline'
 import { type ConnectionContext, Session, type SessionSocket } from './session'
 import { type SharedFrame, writeShared, writeText } from './writer'
 
@@ -19,6 +20,8 @@ export interface ConnectionHooks {
 
 /** Frames waiting for their turn before the socket stops reading (TCP backpressure does the rest). */
 const MAX_INBOX = 32
+/** Publishes of one connection in flight at once (see pipeline.ts); further frames wait in the inbox. */
+export const MAX_IN_FLIGHT = 32
 /** Longest frame that may be a ping answered ahead of the queue (a ping with a 64-character ref is far shorter). */
 const MAX_PING = 256
 /** Close code for a `hello` refused as malformed (say, a name over 1,000 characters): 4000-4099, do not reconnect unchanged. */
@@ -34,10 +37,13 @@ const SESSION_PREFIX = randomBytes(6).toString('base64url')
 let sessions = 0
 
 /**
- * One client socket: frames read and handled one at a time in arrival order
- * (so a client's publishes are stored in the order sent), its writes with
- * their send-queue bound, its mistakes, and closing. What the frames mean
- * (hello, rooms, limits) is its `Session`'s. Closing leaves every room.
+ * One client socket: frames read in arrival order, its writes with their
+ * send-queue bound, its mistakes, and closing. Publishes are pipelined (up to
+ * `MAX_IN_FLIGHT`: the next one's store append is issued before the previous
+ * one's round trip ends) yet stored, acked and refused in the order sent;
+ * any other frame waits until the publishes before it are done, so it sees
+ * them. What the frames mean (hello, rooms, limits) is its `Session`'s.
+ * Closing leaves every room.
  */
 export class Connection implements SessionSocket {
   /** Set by the heartbeat: false once pinged, true again on any sign of life. */
@@ -52,6 +58,7 @@ export class Connection implements SessionSocket {
   // Created when first needed: an idle socket should cost little more than the WebSocket itself.
   #inbox: string[] | null = null
   #busy = false
+  #pipeline: Pipeline | null = null
   #errors: TokenBucket | null = null
   #whenClosed: { promise: Promise<void>; resolve: () => void } | null = null
 
@@ -248,18 +255,30 @@ export class Connection implements SessionSocket {
       }
       // An empty array still holds its grown backing store: drop it between bursts.
       this.#inbox = null
+      if (this.#pipeline?.size === 0) this.#pipeline = null
     } catch (error) {
-      // #handle answers every client mistake itself; reaching here is a relay bug.
-      this.#ctx.logger.error({ err: error, session: this.session }, 'connection failed')
-      this.close(1011, 'internal error')
+      this.#failed(error)
     } finally {
       this.#busy = false
     }
   }
 
+  /** #handle and #publish answer every client mistake themselves; reaching here is a relay bug. */
+  #failed(error: unknown): void {
+    this.#ctx.logger.error({ err: error, session: this.session }, 'connection failed')
+    this.close(1011, 'internal error')
+  }
+
   async #handle(text: string): Promise<void> {
     const { limits } = this.#ctx.config
     const decoded = decodeFrame(text, { maxDepth: limits.maxDepth, maxText: limits.maxText })
+    if (decoded.ok && decoded.frame.type === 'publish') {
+      if (this.#session.state === 'open') return this.#pipelined(decoded.frame)
+    } else if (this.#pipeline !== null) {
+      // Answers go out in the order frames came, and a join or history after publishes must see them.
+      await this.#pipeline.drained()
+      if (this.#session.state === 'closed') return
+    }
     if (!decoded.ok) {
       if (decoded.hello && this.#session.state === 'hello') {
         // Nothing can follow a refused hello, and a client that resends it unchanged would only be refused again.
@@ -285,9 +304,34 @@ export class Connection implements SessionSocket {
     try {
       await this.#session.handle(frame)
     } catch (error) {
-      if (!isExpected(error)) this.#ctx.logger.error({ err: error, session: this.session }, 'frame failed')
-      this.refuse(asClientError(error), context)
+      this.#refused(error, context)
     }
+  }
+
+  /** Starts a publish once the pipeline has room; does not wait for it. */
+  async #pipelined(frame: PublishFrame): Promise<void> {
+    this.#pipeline ??= new Pipeline(MAX_IN_FLIGHT)
+    const pipeline = this.#pipeline
+    await pipeline.room()
+    if (this.#session.state === 'closed') return
+    const context: ErrorContext = { ref: frame.ref, room: frame.room }
+    this.#publish(frame, context, pipeline.next(), pipeline).catch((error: unknown) => this.#failed(error))
+  }
+
+  /** One publish in the pipeline: refused, like acked, in its turn. */
+  async #publish(frame: PublishFrame, context: ErrorContext, turn: Turn, pipeline: Pipeline): Promise<void> {
+    try {
+      await this.#session.handle(frame, turn)
+    } catch (error) {
+      await turn.answer(() => this.#refused(error, context))
+    } finally {
+      pipeline.finished(turn)
+    }
+  }
+
+  #refused(error: unknown, context: ErrorContext): void {
+    if (!isExpected(error)) this.#ctx.logger.error({ err: error, session: this.session }, 'frame failed')
+    this.refuse(asClientError(error), context)
   }
 
   /** Leaves every room once; runs on the first close, from either side. */

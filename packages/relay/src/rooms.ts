@@ -14,6 +14,7 @@ import { type ChangeRequest, changeDraft, sharedUpdate } from './changes'
 import { ClientError } from './errors'
 import type { Metrics } from './metrics'
 import { newestWithin, PAGE_BYTES } from './page'
+import type { Turn } from './pipeline'
 import type { Presence } from './presence/types'
 import { ReadReceipts } from './reads'
 import { Room, type RoomContext, type Subscriber } from './room'
@@ -242,12 +243,22 @@ export class Rooms {
    * duplicate too: a client resends what it got no ack for, and when the
    * first fan-out failed after the ack, the resend is what repairs it
    * (subscribers drop offsets they already delivered). A failed fan-out is
-   * retried with backoff in the background.
+   * retried with backoff in the background. With a `turn` (a connection's
+   * pipelined publish, see pipeline.ts) the append and the ack keep the
+   * order of the connection's earlier publishes.
    */
-  async publish(request: PublishRequest, acked: (result: AppendResult) => void): Promise<AppendResult> {
+  async publish(request: PublishRequest, acked: (result: AppendResult) => void, turn?: Turn): Promise<AppendResult> {
     const { guard } = this.#o
-    const result = guard ? await guard.publish(request, (r) => this.#append(r)) : await this.#append(request)
-    acked(result)
+    const result = guard
+      ? await guard.publish(request, (r) => this.#append(r, turn))
+      : await this.#append(request, turn)
+    if (turn === undefined) acked(result)
+    else {
+      // Awaited only when an earlier publish is still unanswered: acks and fan-outs then keep the order
+      // the appends completed in, across connections too (see pipeline.ts).
+      const held = turn.answer(() => acked(result))
+      if (held !== undefined) await held
+    }
     if (result.conversation !== undefined) this.#o.onConversation?.(result.conversation)
     // The store moved the sender's read position to its message: members infer it, so it is not announced.
     this.#reads.learn(request.room, request.from.id, result.message.offset)
@@ -295,11 +306,12 @@ export class Rooms {
   }
 
   /** Stores the publish as it finally is (after any hook rewrote it), with the conversation's side in a `conv:` room. */
-  async #append(request: PublishRequest): Promise<AppendResult> {
+  async #append(request: PublishRequest, turn: Turn | undefined): Promise<AppendResult> {
     const draft: Draft = { room: request.room, id: request.id, from: request.from, text: request.text }
     if (request.meta !== undefined) draft.meta = request.meta
     if (isConversationRoom(request.room)) draft.conversation = await this.#conversationOf(request)
-    return this.#o.store.append(draft)
+    const { store } = this.#o
+    return turn === undefined ? store.append(draft) : turn.append(() => store.append(draft))
   }
 
   /** Tells every member of the room, on every node, that the message at `offset` was deleted (erasure). */

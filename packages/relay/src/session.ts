@@ -26,6 +26,7 @@ import type { ConversationHub } from './conversations'
 import { ClientError, type ErrorContext, isExpected } from './errors'
 import { ABUSE, RateGate, TokenBucket } from './limits'
 import type { Metrics } from './metrics'
+import type { Turn } from './pipeline'
 import { RoomSet } from './room-set'
 import type { ChangeRequest, Rooms, Subscriber } from './rooms'
 import {
@@ -129,8 +130,8 @@ export class Session {
     return true
   }
 
-  /** Handles one valid frame; a refusal it throws is answered by the caller. */
-  async handle(frame: ClientFrame): Promise<void> {
+  /** Handles one valid frame; a refusal it throws is answered by the caller. A publish may come with its `turn` (pipeline.ts). */
+  async handle(frame: ClientFrame, turn?: Turn): Promise<void> {
     if (PACED.has(frame.type)) {
       const { limits } = this.#ctx.config
       this.#others ??= new RateGate(limits.frameRate, limits.frameBurst, limits.rateAbuse)
@@ -156,7 +157,7 @@ export class Session {
         )
         return
       case 'publish':
-        return this.#publish(frame)
+        return this.#publish(frame, turn)
       case 'typing':
         if (!this.#ctx.rooms.typing(this.#socket, frame.room, frame.active !== false)) {
           throw new ClientError('bad_request', 'join the room first')
@@ -362,7 +363,7 @@ export class Session {
       : { id: this.#user.id, name: this.#user.name }
   }
 
-  async #publish(frame: PublishFrame): Promise<void> {
+  async #publish(frame: PublishFrame, turn: Turn | undefined): Promise<void> {
     if (!this.#mayPublish(frame.room)) return
     await this.#ctx.rooms.publish(
       {
@@ -384,6 +385,7 @@ export class Session {
         }
         this.#socket.reply(ack)
       },
+      turn,
     )
   }
 
