@@ -29,8 +29,8 @@ export type BrokerHandler = (room: string, event: BrokerEvent) => void
  *
  * A lost message is only noticed at the room's next message, so a broker
  * that knows it may have missed some (Redis: its subscriber connection came
- * back) re-delivers each subscribed room's newest stored message as a
- * `message` event. The handler then sees either an offset it already
+ * back) re-delivers each subscribed room's newest log entry as a `message`
+ * or `update` event. The handler then sees either an offset it already
  * delivered (dropped) or one ahead of it (gap filled from the store).
  */
 export interface Broker {

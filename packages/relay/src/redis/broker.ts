@@ -1,8 +1,7 @@
 import { once } from 'node:events'
-import type { Message } from '@confab/sdk/protocol'
 import type { Redis } from 'ioredis'
 import type { Broker, BrokerEvent, BrokerHandler } from '../broker/types'
-import { StoreUnavailableError } from '../store/types'
+import { type Entry, isUpdate, StoreUnavailableError } from '../store/types'
 import { guarded, storeError } from './guard'
 import { RedisKeys } from './keys'
 
@@ -16,7 +15,7 @@ export interface RedisBrokerOptions {
    * subscribed room, so the registry's gap fill fetches whatever pub/sub
    * dropped meanwhile instead of waiting for the room's next message.
    */
-  latest?: (room: string) => Promise<Message | undefined>
+  latest?: (room: string) => Promise<Entry | undefined>
   /** Where failures that reach no caller go (default: console.error). */
   onError?: (error: unknown) => void
 }
@@ -32,7 +31,7 @@ export class RedisBroker implements Broker {
   readonly #publisher: Redis
   readonly #subscriber: Redis
   readonly #keys: RedisKeys
-  readonly #latest: ((room: string) => Promise<Message | undefined>) | undefined
+  readonly #latest: ((room: string) => Promise<Entry | undefined>) | undefined
   readonly #onError: (error: unknown) => void
   /** Channel -> room, for every room this node wants, subscribed or not yet. */
   readonly #rooms = new Map<string, string>()
@@ -130,8 +129,10 @@ export class RedisBroker implements Broker {
         const room = this.#rooms.get(channel)
         if (room === undefined || this.#closing.signal.aborted) break
         try {
-          const message = await this.#latest(room)
-          if (message && this.#rooms.has(channel)) this.#handler?.(room, { type: 'message', message })
+          const entry = await this.#latest(room)
+          if (entry && this.#rooms.has(channel)) {
+            this.#handler?.(room, isUpdate(entry) ? { type: 'update', update: entry } : { type: 'message', message: entry })
+          }
           break
         } catch (error) {
           if (!(storeError(error) instanceof StoreUnavailableError)) {

@@ -298,11 +298,12 @@ export class RedisStore implements Store {
   }
 
   /**
-   * The room's newest retained message, if any (the broker re-delivers it after a resubscribe). Changes
-   * after it are skipped: the broker's catch-up event is a message.
+   * The room's newest retained log entry, a message or a change, if any (the broker re-delivers it after
+   * a resubscribe, so a change missed at the end of the log is noticed as well as a message).
    */
-  async latest(room: string): Promise<Message | undefined> {
-    return (await this.#before(room, '+', 1))[0]
+  async latest(room: string): Promise<Entry | undefined> {
+    const { head } = await this.state(room)
+    return head === 0 ? undefined : (await this.after(room, head - 1, 1))[0]
   }
 
   async markRead(room: string, user: string, offset: number): Promise<number> {

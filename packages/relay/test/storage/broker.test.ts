@@ -116,4 +116,35 @@ describe.skipIf(backends[1]?.missing !== null)('redis broker after a pub/sub dro
     await inbox.next(isMessage(3), 5000, 'live delivery after the resubscribe')
     expect(a.broker.ready).toBe(true)
   })
+
+  it('re-delivers a change when it is the newest entry of the log (an edit missed while away)', async () => {
+    const { node: a, inbox } = await listening(backend)
+    const b = await backend.node()
+    await a.broker.subscribe('r')
+    const { message } = await b.store.append({ room: 'r', id: 'm', from: user, text: 'typo' })
+    await b.broker.publish('r', { type: 'message', message })
+    await inbox.next(isMessage(1))
+    await killSubscriber(a)
+    const { update } = await b.store.change({
+      room: 'r',
+      id: 'e',
+      from: user,
+      action: 'edit',
+      target: 1,
+      text: 'fixed',
+      ownOnly: true,
+      editWindow: 0,
+      maxReactions: 20,
+    })
+    await b.broker.publish('r', { type: 'update', update })
+    const [, redelivered] = await inbox.next(
+      ([, event]) => event.type === 'update' && event.update.offset === 2,
+      5000,
+      'the missed edit re-delivered',
+    )
+    expect(redelivered).toMatchObject({
+      type: 'update',
+      update: { offset: 2, action: 'edit', target: 1, message: { offset: 1, text: 'fixed' } },
+    })
+  })
 })
