@@ -1,7 +1,8 @@
-// A Sentinel-managed Redis for tests that kill the master: one master, two
-// replicas and three Sentinels (quorum 2), all real redis-server processes on
-// free ports of 127.0.0.1 with their own directories. The shared Redis on 6379
-// is never touched.
+// A Sentinel-managed Redis for tests that kill the master (sentinel.test.ts and
+// the soak): one master, two replicas and three Sentinels (quorum 2), all real
+// redis-server processes on free ports of 127.0.0.1 with their own directories.
+// Every wait is on a Sentinel event or a line of output, with a timeout whose
+// error carries the recent Sentinel events. The shared Redis on 6379 is never touched.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -11,7 +12,7 @@ import { Redis } from 'ioredis'
 import { freePort } from '../storage/redis-server'
 
 /** The master name the Sentinels watch. */
-export const MASTER_NAME = 'soak'
+export const MASTER_NAME = 'confab-test'
 /** How long a master may be silent before a Sentinel thinks it down: the floor of every failover. */
 const DOWN_AFTER = 1000 // ms
 
@@ -93,6 +94,20 @@ interface SentinelEvent {
   at: number
 }
 
+/** Times of a failover, in ms from the master's SIGKILL. */
+export interface Promotion {
+  /** To `+switch-master`: a replica promoted. */
+  promotedAfter: number
+  /** To `+slave-reconf-done` (the surviving replica follows the new master), if seen by then. */
+  reconfiguredAfter: number | null
+}
+
+/** A failover after which the old master rejoined as a replica. */
+export interface Healing extends Promotion {
+  /** To both replicas healthy again, as the Sentinels and the new master see them. */
+  healedAfter: number
+}
+
 /** Master, two replicas, three Sentinels. */
 export class SentinelSet {
   readonly #root = mkdtempSync(join(tmpdir(), 'confab-sentinel-'))
@@ -121,6 +136,11 @@ export class SentinelSet {
   /** `host:port` of each Sentinel, for REDIS_SENTINELS. */
   get sentinels(): string[] {
     return this.#sentinels.map((s) => `127.0.0.1:${s.port}`)
+  }
+
+  /** `--redis-sentinels` and `--redis-sentinel-name` for a relay command line. */
+  get args(): string[] {
+    return ['--redis-sentinels', this.sentinels.join(','), '--redis-sentinel-name', MASTER_NAME]
   }
 
   async #start(): Promise<void> {
@@ -264,11 +284,13 @@ export class SentinelSet {
 
   /**
    * SIGKILLs the master and resolves once the Sentinels have promoted a replica
-   * (`+switch-master`), with the time that took; then starts the old master again as a
-   * replica of the new one and waits until the Sentinels see both replicas healthy,
-   * so the next failover finds the same set.
+   * (`+switch-master`), with the time that took. Unless `rejoin` is false, then starts
+   * the old master again as a replica of the new one and waits until the Sentinels see
+   * both replicas healthy, so the next failover finds the same set.
    */
-  async failover(): Promise<{ promotedAfter: number; reconfiguredAfter: number | null; healedAfter: number }> {
+  failover(options?: { rejoin?: true }): Promise<Healing>
+  failover(options: { rejoin: false }): Promise<Promotion>
+  async failover({ rejoin = true }: { rejoin?: boolean } = {}): Promise<Promotion | Healing> {
     const port = await this.masterPort()
     const old = this.#data.find((node) => node.port === port)
     if (!old) throw new Error(`the Sentinels name port ${port}, which is none of the data nodes`)
@@ -285,16 +307,41 @@ export class SentinelSet {
       '+switch-master',
     )
     const promotedAfter = (switched as SentinelEvent).at - killedAt
-    const newPort = await this.masterPort()
-    await this.#startData(old, newPort)
-    await this.#until(() => this.#discovered(), 30_000, 'both replicas healthy again after the failover')
     // The surviving replica, told to follow the new master: until it does, a write cannot be confirmed by a replica.
-    const reconfigured = this.events.slice(from).find((e) => e.channel === '+slave-reconf-done')
-    return {
-      promotedAfter,
-      reconfiguredAfter: reconfigured ? reconfigured.at - killedAt : null,
-      healedAfter: Date.now() - killedAt,
+    const reconfiguredAfter = (): number | null => {
+      const reconfigured = this.events.slice(from).find((e) => e.channel === '+slave-reconf-done')
+      return reconfigured ? reconfigured.at - killedAt : null
     }
+    if (!rejoin) return { promotedAfter, reconfiguredAfter: reconfiguredAfter() }
+    await this.#startData(old, await this.masterPort())
+    await this.#until(() => this.#discovered(), 30_000, 'both replicas healthy again after the failover')
+    return { promotedAfter, reconfiguredAfter: reconfiguredAfter(), healedAfter: Date.now() - killedAt }
+  }
+
+  /** Each running data node's role and replication state, then the last Sentinel events: for failure messages. */
+  async diagnostics(): Promise<string> {
+    const roles = await Promise.all(
+      this.#data
+        .filter((node) => node.running)
+        .map(async (node) => {
+          const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, retryStrategy: () => null })
+          client.on('error', () => {})
+          try {
+            await client.connect()
+            const info = await client.info('replication')
+            const fields = info
+              .split('\r\n')
+              .filter((line) => /^(role|master_port|master_link_status|connected_slaves|slave\d)/.test(line))
+            return `${node.port}: ${fields.join(' ')}`
+          } catch (error) {
+            return `${node.port}: ${(error as Error).message}`
+          } finally {
+            client.disconnect()
+          }
+        }),
+    )
+    const recent = this.events.slice(-20).map((e) => `${e.channel} ${e.message}`)
+    return `data nodes:\n${roles.join('\n')}\nlast Sentinel events:\n${recent.join('\n')}`
   }
 
   async stop(): Promise<void> {
