@@ -131,7 +131,10 @@ export class RedisBroker implements Broker {
         try {
           const entry = await this.#latest(room)
           if (entry && this.#rooms.has(channel)) {
-            this.#handler?.(room, isUpdate(entry) ? { type: 'update', update: entry } : { type: 'message', message: entry })
+            this.#handler?.(
+              room,
+              isUpdate(entry) ? { type: 'update', update: entry } : { type: 'message', message: entry },
+            )
           }
           break
         } catch (error) {
