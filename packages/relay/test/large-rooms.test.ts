@@ -1,9 +1,17 @@
 // Large rooms against a real relay: counts instead of every join and leave, the first page in `joined`,
 // the paged member list, and operators who still see who comes and goes.
-import { describe, expect, it } from 'vitest'
+import { randomUUID } from 'node:crypto'
+import { afterAll, describe, expect, it } from 'vitest'
+import { REDIS_URL, redisMissing } from '../../../test/support/env'
 import { perTest, type TestClient } from './helpers'
+import { deleteMatching } from './storage/backends'
 
 const { relayWith, client } = perTest()
+const redisAbsent = await redisMissing(REDIS_URL)
+const prefix = `confab-test:${randomUUID()}:`
+afterAll(async () => {
+  if (redisAbsent === null) await deleteMatching(REDIS_URL, `${prefix}*`)
+})
 
 const OPERATOR_KEY = 'operator-key-for-large-rooms-0123'
 type Member = { id: string; name: string; role?: string }
@@ -151,5 +159,26 @@ describe('large rooms', () => {
     await guest!.c.close()
     const left = await op.next((f) => f.type === 'presence' && (f.leaves as Member[]).length > 0)
     expect(left).toMatchObject({ room: 'watched', joins: [], leaves: [userOf(guest!.c)] })
+  })
+})
+
+describe.skipIf(redisAbsent !== null)('large rooms over Redis', () => {
+  it('give members on both nodes the same count, and page the same list on both', async () => {
+    const one = await relayWith({ rooms: { largeAt: 3 }, redis: { url: REDIS_URL, prefix } })
+    const two = await relayWith({ rooms: { largeAt: 3 }, redis: { url: REDIS_URL, prefix } })
+    const left = await fill(one, 'shared', 6)
+    const right = await fill(two, 'shared', 6, 6)
+    expect(right[5]?.joined.count).toBe(12)
+    const a = left[0]!.c
+    const b = right[0]!.c
+    await Promise.all([countOf(a, 12), countOf(b, 12)])
+    const ids = [...left, ...right].map((g) => userOf(g.c).id).sort()
+    expect((await allMembers(a, 'shared', 5)).ids).toEqual(ids)
+    expect((await allMembers(b, 'shared', 5)).ids).toEqual(ids)
+    // Leaves on either node reach both counts.
+    await left[1]!.c.close()
+    await right[1]!.c.close()
+    right[2]!.c.ws.terminate()
+    await Promise.all([countOf(a, 9), countOf(b, 9)])
   })
 })
