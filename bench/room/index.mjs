@@ -80,12 +80,7 @@ export async function largeRoom({ users, largeAt = 500, log }) {
 
 /** The suite: 2,000 users before and after large rooms, then 5,000, 10,000 and (full) 20,000. */
 export async function runRoom({ full, log }) {
-  const runs = [
-    { users: 2000, largeAt: 100_000_000 },
-    { users: 2000 },
-    { users: 5000 },
-    { users: 10_000 },
-  ]
+  const runs = [{ users: 2000, largeAt: 100_000_000 }, { users: 2000 }, { users: 5000 }, { users: 10_000 }]
   if (full) runs.push({ users: 20_000 })
   const only = process.env.BENCH_ROOM_USERS
   const chosen = only ? only.split(',').map((u) => ({ users: Number(u) })) : runs

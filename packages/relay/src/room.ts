@@ -4,6 +4,12 @@ import type { Metrics } from './metrics'
 import { type Entry, isUpdate, type RoomState, type Store } from './store/types'
 import { SharedFrame } from './writer'
 
+/**
+ * Count-frame deliveries per second one large room may cost a node: a room of 20,000 local members gets
+ * a count every 4 s at most (and any room one a second at most, the registry's tick).
+ */
+export const COUNT_RATE = 5000
+
 /** A local connection as the rooms see it. */
 export interface Subscriber {
   /** The connection's user; one presence entry per user id however many connections it has. */
@@ -63,8 +69,9 @@ export class Room {
    * large while it has local subscribers, so a client that got a partial list never gets lists again.
    */
   large = false
-  /** The count last broadcast to the room. */
+  /** The count last broadcast to the room, and when. */
   #sentCount = -1
+  #sentAt = 0
   /** Subscribers whose user is an operator: in a large room only they get joins and leaves. */
   readonly #operators = new Set<Subscriber>()
   /** Local connections per user id: presence changes only on the first and the last. */
@@ -196,15 +203,21 @@ export class Room {
   /**
    * The count as presence read it now: the room turns large at `largeAt`. With `announce` (the count
    * tick, never a join: that would be a frame to everyone per join) a large room's members get a
-   * `presence` frame with the count when it changed since the last one.
+   * `presence` frame with the count when it changed since the last one. True when a changed count is
+   * held back (the room is too large for another frame yet): count it again at the next tick.
    */
-  counted(count: number, largeAt: number, announce: boolean): void {
+  counted(count: number, largeAt: number, announce: boolean): boolean {
     this.count = count
     if (count >= largeAt) this.large = true
-    if (!announce || !this.large || count === this.#sentCount || this.subscribers.size === 0) return
+    if (!announce || !this.large || count === this.#sentCount || this.subscribers.size === 0) return false
+    // A frame to every member costs a write each: a room of N gets one every N / COUNT_RATE seconds at most.
+    const now = Date.now()
+    if (now - this.#sentAt < (this.subscribers.size / COUNT_RATE) * 1000) return true
+    this.#sentAt = now
     this.#sentCount = count
     const frame = { type: 'presence', room: this.name, joins: [], leaves: [], count }
     this.event(SharedFrame.of(JSON.stringify(frame)), null)
+    return false
   }
 
   /** Any other shared frame, to every subscriber but `skipUser`'s connections. */

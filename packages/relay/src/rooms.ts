@@ -443,7 +443,9 @@ export class Rooms {
     this.#uncounted = new Set()
     for (const room of rooms) {
       this.#o.presence.count(room.name).then(
-        (count) => room.counted(count, this.#largeAt, true),
+        (count) => {
+          if (room.counted(count, this.#largeAt, true)) this.#uncounted.add(room)
+        },
         (error: unknown) => {
           // Tried again at the next tick.
           this.#uncounted.add(room)
