@@ -83,7 +83,13 @@ export async function runRoom({ full, log }) {
   const runs = [{ users: 2000, largeAt: 100_000_000 }, { users: 2000 }, { users: 5000 }, { users: 10_000 }]
   if (full) runs.push({ users: 20_000 })
   const only = process.env.BENCH_ROOM_USERS
-  const chosen = only ? only.split(',').map((u) => ({ users: Number(u) })) : runs
+  // BENCH_ROOM_USERS=2000@100000000,20000: users, and optionally @largeAt.
+  const chosen = only
+    ? only.split(',').map((u) => {
+        const [users, largeAt] = u.split('@').map(Number)
+        return largeAt ? { users, largeAt } : { users }
+      })
+    : runs
   const results = []
   for (const run of chosen) {
     try {
