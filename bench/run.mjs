@@ -1,5 +1,5 @@
 // `npm run bench` (quick, about 2 minutes) and `npm run bench -- --full`.
-// Options: --only=size,fanout,memory,storm,cluster,store,pipeline  --peers=ws,ws-preframed,socketio,nes,confab
+// Options: --only=size,fanout,memory,storm,cluster,store,pipeline,room  --peers=ws,ws-preframed,socketio,nes,confab
 // Prints Markdown tables with ratios and writes bench/results/<profile>-<time>.json.
 import { execFileSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
@@ -9,13 +9,14 @@ import { printCluster, runCluster } from './cluster/index.mjs'
 import { overload, printRows, runScenario, scenarios, summarize } from './fanout/index.mjs'
 import { printMemory, runMemory } from './memory/index.mjs'
 import { printPipeline, runPipeline } from './pipeline/index.mjs'
+import { printRoom, runRoom } from './room/index.mjs'
 import { printSize, runSize } from './size.mjs'
 import { printStore, runStore } from './store/index.mjs'
 import { printStorm, runStorm } from './storm/index.mjs'
 
 const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
 const full = process.argv.includes('--full')
-const suites = new Set((arg('only') ?? 'size,fanout,memory,storm,cluster,store,pipeline').split(','))
+const suites = new Set((arg('only') ?? 'size,fanout,memory,storm,cluster,store,pipeline,room').split(','))
 // Quick leaves out @hapi/nes: the slowest peer costs the most time and is not a target.
 const peers = (
   arg('peers') ?? (full ? 'ws,ws-preframed,socketio,nes,confab' : 'ws,ws-preframed,socketio,confab')
@@ -147,6 +148,12 @@ if (suites.has('pipeline')) {
   log('pipelined publishes of one connection')
   report.pipeline = await runPipeline({ full, log })
   printPipeline(report.pipeline)
+  await save()
+}
+if (suites.has('room')) {
+  log('large room: distinct guests join one room')
+  report.room = await runRoom({ full, log })
+  printRoom(report.room)
   await save()
 }
 

@@ -10,11 +10,12 @@ const PROTOCOL = 'confab.v1'
 const MANY = 100_000 // the largest value the relay accepts for its rate limits
 
 /** Relay options for load from one machine: no rate or per-IP limits, no logs. */
-export function relayOptions({ host, port, overload = false, redis }) {
+export function relayOptions({ host, port, overload = false, redis, rooms }) {
   return {
     host,
     port,
     redis,
+    rooms,
     logger: false,
     demo: false,
     limits: {

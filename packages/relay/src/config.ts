@@ -142,6 +142,11 @@ export interface RelayOptions {
     /** Seconds after sending during which the author may edit a message (default 0: unlimited). */
     editWindow?: number
   }
+  /** Rooms (docs/scaling.md, "Large rooms"). */
+  rooms?: {
+    /** Distinct users from which a room is large: counts instead of every join and leave (default 500). */
+    largeAt?: number
+  }
   /** Reactions on messages. */
   reactions?: {
     /** Different emoji one message may carry, 1 to 100 (default 20). */
@@ -211,6 +216,8 @@ export interface RelayConfig {
   /** Seconds; 0 is unlimited. */
   editWindow: number
   maxReactions: number
+  /** Distinct users from which a room is large. */
+  largeRoom: number
   limits: Required<LimitOptions>
   heartbeat: number
   typingTimeout: number
@@ -450,6 +457,7 @@ export function resolveConfig(options: RelayOptions = {}): RelayConfig {
     idempotencyLimit: n('history.idempotencyLimit'),
     editWindow: n('messages.editWindow'),
     maxReactions: n('reactions.maxPerMessage'),
+    largeRoom: n('rooms.largeAt'),
     limits,
     heartbeat: n('heartbeat'),
     typingTimeout: n('typingTimeout'),

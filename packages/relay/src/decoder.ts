@@ -109,6 +109,9 @@ function requiredString(value: unknown, field: string, max: number): string {
   return result
 }
 
+/** Members one `members` page may hold. */
+export const MAX_MEMBERS_PAGE = 200
+
 function count(value: unknown, field: string): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -265,6 +268,19 @@ function shape(value: Record<string, unknown>, limits: DecodeLimits): ClientFram
       const limit = count(value.limit, 'limit')
       if (before !== undefined) frame.before = before
       if (limit !== undefined) frame.limit = limit
+      return frame
+    }
+    case 'members': {
+      const ref = requiredString(value.ref, 'ref', MAX_REF)
+      const room = checkRoom(value.room)
+      const frame: ClientFrame = { type: 'members', ref, room }
+      const cursor = optionalString(value.cursor, 'cursor', 256)
+      const limit = count(value.limit, 'limit')
+      if (cursor !== undefined) frame.cursor = cursor
+      if (limit !== undefined) {
+        if (limit < 1 || limit > MAX_MEMBERS_PAGE) throw bad(`limit must be 1 to ${MAX_MEMBERS_PAGE}`)
+        frame.limit = limit
+      }
       return frame
     }
     case 'ping': {

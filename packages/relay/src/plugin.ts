@@ -130,6 +130,7 @@ export const confab: Plugin<RelayOptions> = {
       typingTimeout: config.typingTimeout,
       editWindow: config.editWindow * 1000,
       maxReactions: config.maxReactions,
+      largeAt: config.largeRoom,
       // Half the send-queue bound: a page can never alone get its reader cut as slow.
       pageBytes: Math.floor(config.limits.maxBufferedBytes / 2),
     })

@@ -4,6 +4,12 @@ import type { Metrics } from './metrics'
 import { type Entry, isUpdate, type RoomState, type Store } from './store/types'
 import { SharedFrame } from './writer'
 
+/**
+ * Count-frame deliveries per second one large room may cost a node: a room of 20,000 local members gets
+ * a count every 4 s at most (and any room one a second at most, the registry's tick).
+ */
+export const COUNT_RATE = 5000
+
 /** A local connection as the rooms see it. */
 export interface Subscriber {
   /** The connection's user; one presence entry per user id however many connections it has. */
@@ -31,7 +37,7 @@ export interface RoomContext {
 /** Work done for a room strictly in order, so subscribers see offsets in order. */
 type Task =
   | { kind: 'entry'; entry: Entry; epoch: string | undefined }
-  | { kind: 'event'; frame: SharedFrame; skipUser: string | null }
+  | { kind: 'event'; frame: SharedFrame; skipUser: string | null; operators?: boolean }
   | { kind: 'presence'; joins: Member[]; leaves: Member[] }
   | { kind: 'run'; run: () => Promise<void> }
 
@@ -53,6 +59,21 @@ export class Room {
   #pending = 0
   /** The broker delivers this room's events here. */
   #subscribed: Promise<void> | null = null
+  /**
+   * Distinct users in the room on every node, as last read from presence (at a local join, or by the
+   * registry's count tick at most a second after a change).
+   */
+  count = 0
+  /**
+   * At or above the registry's `largeAt`: members get counts instead of joins and leaves. It stays
+   * large while it has local subscribers, so a client that got a partial list never gets lists again.
+   */
+  large = false
+  /** The count last broadcast to the room, and when. */
+  #sentCount = -1
+  #sentAt = 0
+  /** Subscribers whose user is an operator: in a large room only they get joins and leaves. */
+  readonly #operators = new Set<Subscriber>()
   /** Local connections per user id: presence changes only on the first and the last. */
   readonly #users = new Map<string, { member: Member; count: number }>()
   readonly #queue: Task[] = []
@@ -104,6 +125,7 @@ export class Room {
   add(sub: Subscriber): boolean {
     this.subscribers.add(sub)
     this.joining.add(sub)
+    if (sub.user.role === 'operator') this.#operators.add(sub)
     const entry = this.#users.get(sub.user.id)
     if (entry) {
       entry.count++
@@ -124,6 +146,7 @@ export class Room {
     if (!this.subscribers.delete(sub)) return null
     this.#batch.drop(sub)
     this.joining.delete(sub)
+    this.#operators.delete(sub)
     const entry = this.#users.get(sub.user.id)
     if (!entry || --entry.count > 0) return null
     this.#users.delete(sub.user.id)
@@ -166,6 +189,37 @@ export class Room {
     this.#enqueue({ kind: 'presence', joins, leaves })
   }
 
+  /**
+   * A large room's joins and leaves, to its operators only (with the count as last read); a lone
+   * joiner is not told of its own join, which its `joined` listed.
+   */
+  operatorPresence(joins: Member[], leaves: Member[]): void {
+    if (this.#operators.size === 0) return
+    const frame = { type: 'presence', room: this.name, joins, leaves, count: this.count }
+    const lone = leaves.length === 0 && joins.length === 1 ? (joins[0]?.id ?? null) : null
+    this.#enqueue({ kind: 'event', frame: SharedFrame.of(JSON.stringify(frame)), skipUser: lone, operators: true })
+  }
+
+  /**
+   * The count as presence read it now: the room turns large at `largeAt`. With `announce` (the count
+   * tick, never a join: that would be a frame to everyone per join) a large room's members get a
+   * `presence` frame with the count when it changed since the last one. True when a changed count is
+   * held back (the room is too large for another frame yet): count it again at the next tick.
+   */
+  counted(count: number, largeAt: number, announce: boolean): boolean {
+    this.count = count
+    if (count >= largeAt) this.large = true
+    if (!announce || !this.large || count === this.#sentCount || this.subscribers.size === 0) return false
+    // A frame to every member costs a write each: a room of N gets one every N / COUNT_RATE seconds at most.
+    const now = Date.now()
+    if (now - this.#sentAt < (this.subscribers.size / COUNT_RATE) * 1000) return true
+    this.#sentAt = now
+    this.#sentCount = count
+    const frame = { type: 'presence', room: this.name, joins: [], leaves: [], count }
+    this.event(SharedFrame.of(JSON.stringify(frame)), null)
+    return false
+  }
+
   /** Any other shared frame, to every subscriber but `skipUser`'s connections. */
   event(frame: SharedFrame, skipUser: string | null): void {
     this.#enqueue({ kind: 'event', frame, skipUser })
@@ -204,7 +258,9 @@ export class Room {
       case 'event':
         // Messages delivered before the event reach every socket before it.
         this.flush()
-        for (const sub of this.subscribers) if (sub.user.id !== task.skipUser) sub.deliver(task.frame)
+        for (const sub of task.operators === true ? this.#operators : this.subscribers) {
+          if (sub.user.id !== task.skipUser) sub.deliver(task.frame)
+        }
         return
       case 'presence':
         if (this.subscribers.size === 0) return

@@ -15,11 +15,18 @@ import { ClientError } from './errors'
 import type { Metrics } from './metrics'
 import { newestWithin, PAGE_BYTES } from './page'
 import type { Turn } from './pipeline'
-import type { Presence } from './presence/types'
+import type { MemberPage, Presence } from './presence/types'
 import { ReadReceipts } from './reads'
 import { Room, type RoomContext, type Subscriber } from './room'
 import { conversationRoom, isConversationRoom } from './store/conversations'
-import { type AppendResult, type ChangeResult, type Draft, isUpdate, type Store } from './store/types'
+import {
+  type AppendResult,
+  type ChangeResult,
+  type Draft,
+  isUpdate,
+  type Store,
+  StoreUnavailableError,
+} from './store/types'
 import { Typing } from './typing'
 import { SharedFrame } from './writer'
 
@@ -85,7 +92,14 @@ export interface RoomsOptions {
   maxReactions?: number
   /** Shortest time between two `read` announcements of one user in one room, in ms (default 1,000). */
   readInterval?: number
+  /** Distinct users from which a room is large (default 500; docs/scaling.md, "Large rooms"). */
+  largeAt?: number
+  /** How often a room whose presence changed is counted again, in ms (default 1,000): a large room's count frames. */
+  countInterval?: number
 }
+
+/** Members a large room's `joined` lists: the first page by user id. */
+export const FIRST_PAGE = 50
 
 /**
  * Retries of a message event the broker failed to publish, after the first
@@ -116,10 +130,15 @@ export class Rooms {
   /** Retries of failed fan-outs waiting for their turn (only ever non-empty while the broker fails). */
   readonly #retries = new Set<NodeJS.Timeout>()
   readonly #reads: ReadReceipts
+  /** Rooms whose presence changed since the last count tick. */
+  #uncounted = new Set<Room>()
+  #counter: NodeJS.Timeout | null = null
+  readonly #largeAt: number
   #stopped = false
 
   constructor(options: RoomsOptions) {
     this.#o = options
+    this.#largeAt = options.largeAt ?? 500
     this.#typing = new Typing(options.typingTimeout, (room, user, active) => {
       this.#broadcast(room, { type: 'typing', user, active })
     })
@@ -142,11 +161,14 @@ export class Rooms {
       this.#broadcast(room, { type: 'presence', joins: [], leaves })
     })
     this.#typing.start()
+    this.#counter = setInterval(() => this.#count(), this.#o.countInterval ?? 1000).unref()
   }
 
   /** Stops timers; the owner closes the store, broker and presence. */
   stop(): void {
     this.#stopped = true
+    if (this.#counter !== null) clearInterval(this.#counter)
+    this.#uncounted.clear()
     for (const timer of this.#retries) clearTimeout(timer)
     this.#retries.clear()
     this.#typing.stop()
@@ -204,11 +226,22 @@ export class Rooms {
     const first = room.add(sub)
     this.#o.metrics.rooms.set(this.#rooms.size)
     let members: Member[]
+    let count: number
+    const { presence } = this.#o
     try {
-      if (first && (await this.#o.presence.add(room.name, sub.user))) {
+      if (first && (await presence.add(room.name, sub.user))) {
         await this.#o.broker.publish(room.name, { type: 'presence', joins: [sub.user], leaves: [] })
       }
-      members = await this.#o.presence.list(room.name)
+      count = await presence.count(room.name)
+      room.counted(count, this.#largeAt, false)
+      if (room.large) {
+        // A large room lists one page: the joiner learns the rest by asking (`members`), never by default.
+        members = (await presence.page(room.name, undefined, FIRST_PAGE)).members
+        if (!members.some((m) => m.id === sub.user.id)) members.push(sub.user)
+      } else {
+        members = await presence.list(room.name)
+        count = members.length
+      }
     } catch (error) {
       this.#remove(room, sub)
       throw error
@@ -222,6 +255,7 @@ export class Rooms {
       recovered,
       messages,
       members,
+      count,
       read: reading.read,
       unread: reading.unread,
       reads: reading.reads,
@@ -397,6 +431,31 @@ export class Rooms {
     return this.#o.presence.list(name)
   }
 
+  /** A page of the room's members by user id after the cursor, and the next cursor (null at the end). */
+  memberPage(name: string, cursor: string | undefined, limit: number): Promise<MemberPage> {
+    return this.#o.presence.page(name, cursor, limit)
+  }
+
+  /** Counts again the rooms whose presence changed since the last tick (at most one query per room per tick). */
+  #count(): void {
+    if (this.#uncounted.size === 0) return
+    const rooms = this.#uncounted
+    this.#uncounted = new Set()
+    for (const room of rooms) {
+      this.#o.presence.count(room.name).then(
+        (count) => {
+          if (room.counted(count, this.#largeAt, true)) this.#uncounted.add(room)
+        },
+        (error: unknown) => {
+          // Tried again at the next tick.
+          this.#uncounted.add(room)
+          if (!(error instanceof StoreUnavailableError))
+            this.#o.logger.error({ err: error, room: room.name }, 'presence count failed')
+        },
+      )
+    }
+  }
+
   #room(name: string): Room {
     let room = this.#rooms.get(name)
     if (room) return room
@@ -461,7 +520,9 @@ export class Rooms {
         )
         return
       case 'presence':
-        room.presence(event.joins, event.leaves)
+        this.#uncounted.add(room)
+        if (room.large) room.operatorPresence(event.joins, event.leaves)
+        else room.presence(event.joins, event.leaves)
         return
       case 'typing': {
         const frame = SharedFrame.of(

@@ -11,6 +11,7 @@ import {
   type JoinFrame,
   type Limits,
   type Member,
+  type MembersFrame,
   type ProfileFrame,
   type PublishFrame,
   type ReactFrame,
@@ -57,6 +58,7 @@ const PACED = new Set([
   'leave',
   'typing',
   'history',
+  'members',
   'conversation',
   'profile',
   'conversations',
@@ -165,6 +167,8 @@ export class Session {
         return
       case 'history':
         return this.#history(frame)
+      case 'members':
+        return this.#members(frame)
       case 'ping':
         this.#socket.reply(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref })
         return
@@ -419,6 +423,13 @@ export class Session {
       if (update.message !== null) ack.message = update.message
       this.#socket.reply(ack)
     })
+  }
+
+  /** A page of a room's members: only for a room this connection is in. */
+  async #members(frame: MembersFrame): Promise<void> {
+    if (!this.#ctx.rooms.has(this.#socket, frame.room)) throw new ClientError('bad_request', 'join the room first')
+    const page = await this.#ctx.rooms.memberPage(frame.room, frame.cursor, frame.limit ?? DEFAULT_PAGE)
+    this.#socket.reply({ type: 'members', ref: frame.ref, room: frame.room, ...page })
   }
 
   async #history(frame: HistoryFrame): Promise<void> {

@@ -487,6 +487,17 @@ export const SETTINGS: readonly Setting[] = [
     help: 'time between WebSocket pings; a peer that misses one is dropped',
   },
   {
+    path: 'rooms.largeAt',
+    flag: '--large-room',
+    env: 'CONFAB_LARGE_ROOM',
+    kind: 'integer',
+    min: 1,
+    max: 100_000_000,
+    default: 500,
+    unit: 'users',
+    help: 'members from which a room is large: joined lists the first 50, members get counts, not every join and leave',
+  },
+  {
     path: 'typingTimeout',
     flag: '--typing-timeout',
     env: 'CONFAB_TYPING_TIMEOUT',

@@ -104,6 +104,12 @@ class SweepingPresence implements Presence {
   list(room: string) {
     return this.inner.list(room)
   }
+  count(room: string) {
+    return this.inner.count(room)
+  }
+  page(room: string, after: string | undefined, limit: number) {
+    return this.inner.page(room, after, limit)
+  }
   watch(onGone: PresenceGoneHandler): void {
     this.gone = onGone
   }

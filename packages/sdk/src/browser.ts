@@ -33,8 +33,8 @@ export function watchBrowser(hooks: BrowserHooks): () => void {
     if (event.type === 'offline') hooks.offline()
     else if (!host.document?.hidden) hooks.wake()
   }
-  for (const type of types) on.call(globalThis, type, cb)
+  for (const type of types) on.call(host, type, cb)
   return () => {
-    for (const type of types) off?.call(globalThis, type, cb)
+    for (const type of types) off?.call(host, type, cb)
   }
 }

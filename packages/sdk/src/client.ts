@@ -2,7 +2,7 @@ import { createNanoEvents, type Unsubscribe } from 'nanoevents'
 import type { ReconnectOptions } from './backoff.js'
 import { createConnection, type SocketConstructor, type Status } from './connection.js'
 import { DEFAULTS } from './defaults.js'
-import { ConfabError } from './errors.js'
+import { ConfabError, notNow } from './errors.js'
 import type { ClientFrame, Conversation, ErrorFrame, Limits, Member, RelayFrame } from './protocol.js'
 import { createRoom, type JoinOptions, type Link, type Room, type RoomControl } from './room.js'
 import { createSender } from './sender.js'
@@ -151,7 +151,7 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
     if (sender.refused(f, error)) return
     // A join's ref is its room's name.
     const joining = rooms.get(f.ref as string)
-    if (joining && (f.code === 'rate_limited' || f.code === 'unavailable')) {
+    if (joining && notNow(f.code)) {
       joining.retry()
       sender.later(f.retryAfter)
     } else if (joining) {

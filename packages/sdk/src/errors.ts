@@ -25,3 +25,6 @@ export class ConfabError extends Error {
     Object.assign(this, { name: 'ConfabError', code, retryAfter, id })
   }
 }
+
+/** True for the relay's "not now" codes (`rate_limited`, `unavailable`): the frame goes again later, unchanged. */
+export const notNow = (code: string): boolean => code === 'rate_limited' || code === 'unavailable'

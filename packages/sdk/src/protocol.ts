@@ -247,6 +247,17 @@ export interface HistoryFrame {
   limit?: number
 }
 
+/** A page of a joined room's members, ordered by user id. Answered by `members`. */
+export interface MembersFrame {
+  type: 'members'
+  ref: string
+  room: string
+  /** The `cursor` of the previous page (default: the first page). */
+  cursor?: string
+  /** How many at most (default 50, at most 200). */
+  limit?: number
+}
+
 /** App-level liveness probe; the relay answers `pong` at once. */
 export interface PingFrame {
   type: 'ping'
@@ -305,6 +316,7 @@ export type ClientFrame =
   | PublishFrame
   | TypingFrame
   | HistoryFrame
+  | MembersFrame
   | PingFrame
   | ConversationRequestFrame
   | ProfileFrame
@@ -346,8 +358,13 @@ export interface JoinedFrame {
    */
   recovered: boolean
   messages: Message[]
-  /** Everyone in the room now, including the joining user, once per user. */
+  /**
+   * Everyone in the room now, including the joining user, once per user; in a large room (`count` at or
+   * above the relay's `largeRoom` setting) only the first page by user id (50) and the joining user.
+   */
   members: Member[]
+  /** Distinct users in the room now, the joining user included. */
+  count?: number
   /**
    * With `since` and `recovered`: the changes after `since`, oldest first; absent when none. Together with
    * `messages` they are the log after `since`, in offset order.
@@ -396,12 +413,17 @@ export interface MessageFrame extends Message {
   type: 'message'
 }
 
-/** Members who joined or left a room (the last connection of a user closing counts as leaving). */
+/**
+ * Members who joined or left a room (the last connection of a user closing counts as leaving). In a large
+ * room members get `count` with empty lists instead, at most once a second; operators still get the lists.
+ */
 export interface PresenceFrame {
   type: 'presence'
   room: string
   joins: Member[]
   leaves: Member[]
+  /** Large rooms: distinct users in the room now. */
+  count?: number
 }
 
 /** Someone started or stopped typing; the relay expires `active` after a few seconds. */
@@ -420,6 +442,15 @@ export interface HistoryResultFrame {
   messages: Message[]
   /** True when older messages are still retained. */
   more: boolean
+}
+
+/** Answer to `members`: a page of the room's members by user id, and the cursor of the next (null at the end). */
+export interface MembersResultFrame {
+  type: 'members'
+  ref: string
+  room: string
+  members: Member[]
+  cursor: string | null
 }
 
 /** Something a client sent could not be done. The connection stays open unless a close follows. */
@@ -480,6 +511,7 @@ export type RelayFrame =
   | PresenceFrame
   | TypingEventFrame
   | HistoryResultFrame
+  | MembersResultFrame
   | ErrorFrame
   | PongFrame
   | UpdateFrame

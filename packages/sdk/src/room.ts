@@ -35,7 +35,7 @@ export interface ResetInfo {
 export interface RoomEvents {
   /** A message, delivered once per offset and in offset order. */
   message(message: Message): void
-  /** The full member list after a change (the local user included, one entry per user). */
+  /** The member list after a change (the local user included, one entry per user; see `Room.members`), or a new `memberCount`. */
   presence(members: Member[]): void
   /** Who is typing now (the local user excluded). */
   typing(members: Member[]): void
@@ -81,8 +81,13 @@ export interface SendOptions {
 export interface Room {
   /** The room's name, as passed to `join`. */
   readonly name: string
-  /** Everyone in the room now, the local user included; empty until joined. */
+  /**
+   * Everyone in the room now, the local user included; empty until joined. In a large room (see `memberCount`)
+   * only the first page by user id and you: page the rest with `client.request({ type: 'members', room, cursor })`.
+   */
   readonly members: Member[]
+  /** Distinct users in the room now, the local user included (the relay's count; in large rooms updated at most once a second); 0 until joined. */
+  readonly memberCount: number
   /** Who is typing now, the local user excluded. */
   readonly typingMembers: Member[]
   /** Last position delivered, if any. */
@@ -141,6 +146,9 @@ export interface Link extends Pick<Sender, 'publish' | 'request' | 'flush'> {
   /** The room was left by the app: forget it, and tell the relay unless the name never was valid. */
   left(room: string, tell: boolean): void
 }
+
+/** `T` with its `K` writable. */
+type Mutable<T, K extends keyof T> = Omit<T, K> & { -readonly [P in K]: T[P] }
 
 /** The client's handle on a room. Internal. */
 export interface RoomControl {
@@ -247,11 +255,13 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
     return typists.delete(id)
   }
 
-  const room: Room = {
+  // Mutable inside: `memberCount` is a plain field (no getter) to keep the bundle small.
+  const room: Mutable<Room, 'memberCount'> = {
     name,
     get members() {
       return members
     },
+    memberCount: 0,
     get typingMembers() {
       return typingNow()
     },
@@ -297,10 +307,8 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
       if (joined) link.send({ type: 'read', room: name, offset })
       seen(me() as string, offset)
     },
-    leave() {
-      clearTimeout(idle)
-      link.left(name, !invalid)
-    },
+    // The client takes the room offline, which clears the typing timer.
+    leave: () => link.left(name, !invalid),
   }
 
   return {
@@ -312,9 +320,8 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
       joining = link.send({ type: 'join', ref: name, room: name, since: pos, history: options.history })
     },
     offline() {
-      refused = undefined
+      refused = early = undefined
       joining = joined = typingOn = false
-      early = undefined
       typedAt = 0
       clearTimeout(idle)
       if (typists.size) {
@@ -350,15 +357,15 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
           // (A relay without read positions sends no count: `length` NaN is 0, as a negative one would be.)
           unread = [...Array.from({ length: (f.unread as number) - unread.length }, () => read + 1), ...unread]
           for (const x of early ?? []) deliver(x)
-          early = undefined
+          early = refused = undefined
           // A first join without history starts at the head: a re-join must not replay older messages.
           if (pos.offset < f.head) pos = { epoch: f.epoch, offset: f.head }
           link.save(name, pos)
           joined = true
           // Read offline (or the frame was lost): the relay learns it now.
           room.markRead(local)
-          refused = undefined
           members = f.members
+          room.memberCount = f.count ?? members.length
           events.emit('presence', members)
           link.flush(name)
           break
@@ -382,6 +389,7 @@ export function createRoom(name: string, options: JoinOptions, link: Link, posit
         case 'presence': {
           const gone = new Set([...f.leaves, ...f.joins].map((m) => m.id))
           members = [...members.filter((m) => !gone.has(m.id)), ...f.joins]
+          room.memberCount = f.count ?? members.length
           events.emit('presence', members)
           break
         }

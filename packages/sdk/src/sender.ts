@@ -1,7 +1,7 @@
 import { type Bucket, createBucket } from './bucket.js'
 import type { RequestFrame } from './client.js'
 import { DEFAULTS } from './defaults.js'
-import { ConfabError } from './errors.js'
+import { ConfabError, notNow } from './errors.js'
 import { newId } from './id.js'
 import { createOutbox, type Draft, type Entry } from './outbox.js'
 import type { AckFrame, ClientFrame, ErrorFrame, Limits, Member, Message, RelayFrame } from './protocol.js'
@@ -202,7 +202,7 @@ export function createSender(limit: number, timeout: number, restored: Draft[], 
       const entry = outbox.list().find((e) => (ref ? e.ref === ref : e.sent && e.draft.room === room))
       const ask = asks.get(ref as string)
       if (!entry && !ask) return false
-      if (code === 'rate_limited' || code === 'unavailable') {
+      if (notNow(code)) {
         // Not the frame's fault: it keeps its place in line and goes again when the relay says.
         // A message keeps its deadline, so a long outage still ends its `send` with `timeout` (it stays queued).
         ;(entry || (ask as Ask)).sent = undefined

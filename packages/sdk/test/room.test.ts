@@ -128,6 +128,45 @@ describe('presence', () => {
     expect(room.members).toEqual([BOB])
   })
 
+  it('counts members in a small room by the list, from joined and through joins and leaves', () => {
+    const { room } = inLobby()
+    expect(room.memberCount).toBe(0)
+    FakeSocket.last.receive(joined({ members: [ALICE], count: 1 }))
+    expect(room.memberCount).toBe(1)
+    FakeSocket.last.receive({ type: 'presence', room: 'lobby', joins: [BOB], leaves: [] })
+    expect(room.memberCount).toBe(2)
+    FakeSocket.last.receive({ type: 'presence', room: 'lobby', joins: [], leaves: [ALICE] })
+    expect(room.memberCount).toBe(1)
+  })
+
+  it("takes a large room's count from joined and count frames, keeping the first page as the list", () => {
+    const { room } = inLobby()
+    const counts: number[] = []
+    room.on('presence', () => counts.push(room.memberCount))
+    FakeSocket.last.receive(joined({ members: [ALICE, BOB], count: 20_000 }))
+    FakeSocket.last.receive({ type: 'presence', room: 'lobby', joins: [], leaves: [], count: 20_150 })
+    FakeSocket.last.receive({ type: 'presence', room: 'lobby', joins: [], leaves: [], count: 19_990 })
+    expect(counts).toEqual([20_000, 20_150, 19_990])
+    expect(room.members).toEqual([ALICE, BOB])
+  })
+
+  it('pages the member list through client.request without joining anything else', async () => {
+    const { client } = inLobby()
+    FakeSocket.last.receive(joined({ members: [ALICE], count: 3 }))
+    const page = client.request({ type: 'members', room: 'lobby', cursor: 'u-alice' })
+    const [sent] = FakeSocket.last.sentOf('members')
+    expect(sent).toMatchObject({ type: 'members', room: 'lobby', cursor: 'u-alice' })
+    const ref = (sent as { ref: string }).ref
+    FakeSocket.last.receive({ type: 'members', ref, room: 'lobby', members: [BOB], cursor: null })
+    expect(await page).toEqual({ type: 'members', ref, room: 'lobby', members: [BOB], cursor: null })
+  })
+
+  it('counts by the list when a relay sends no count', () => {
+    const { room } = inLobby()
+    FakeSocket.last.receive(joined({ members: [ALICE, BOB] }))
+    expect(room.memberCount).toBe(2)
+  })
+
   it('replaces the member list from the joined of a reconnect', () => {
     const { room, reconnect } = inLobby()
     FakeSocket.last.receive(joined({ members: [ALICE, BOB] }))

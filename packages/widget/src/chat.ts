@@ -1,7 +1,7 @@
 import { newId } from '@confab/sdk'
 import type { ChatClient, ChatRoom, Member, Message, Status } from './client.js'
 import type { MessageLog } from './log.js'
-import { toggled } from './reactions.js'
+import { locale, toggled } from './reactions.js'
 import { typingText, type View } from './render.js'
 import { format, type Strings } from './strings.js'
 
@@ -353,13 +353,15 @@ export class Chat {
     // Sending cannot work in a stopped client or a refused room: say so by disabling, not by failing later.
     this.view.input.disabled = this.view.sendButton.disabled = stopped || this.roomRefused
     // Who is online is known only while connected; an old count would claim people can hear you.
+    // The relay's count (a large room lists only its first page of names), in the reader's digits: "1,234 online".
+    const n = this.room.memberCount ?? this.members.length
     this.view.presence.textContent =
       status !== 'open'
         ? ''
         : this.host.presence
           ? this.host.presence()
-          : this.members.length
-            ? format(s.online, { n: this.members.length })
+          : n
+            ? format(s.online, { n: n.toLocaleString(locale(this.view.root.lang)) })
             : ''
     const me = this.client.user?.id
     this.view.typing.textContent = typingText(

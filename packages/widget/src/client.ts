@@ -29,6 +29,8 @@ export type ChatRoom = Pick<Room, 'on' | 'send' | 'typing' | 'history' | 'leave'
   readonly unread?: number
   /** Other members' read positions: "Seen" in conversation mode. */
   readonly reads?: readonly ReadPosition[]
+  /** Distinct users in the room (the SDK's count; a large room's `presence` lists only a page). Default: the list's length. */
+  readonly memberCount?: number
 }
 
 /**

@@ -339,6 +339,18 @@ describe('room state', () => {
     expect(part(el, '[part=presence]').textContent).toBe('3 online')
   })
 
+  it("shows a large room's count in the reader's digits from memberCount, not from the names it has", () => {
+    const el = inline()
+    el.lang = 'en'
+    const client = joinedClient([ME])
+    client.room.memberCount = 20_345
+    client.room.emit('presence', [ME])
+    expect(part(el, '[part=presence]').textContent).toBe('20,345 online')
+    el.lang = 'de'
+    client.room.emit('presence', [ME])
+    expect(part(el, '[part=presence]').textContent).toBe('20.345 online')
+  })
+
   it('says who is typing, never the local user', () => {
     const el = inline()
     const room = lastClient().room

@@ -64,6 +64,8 @@ export class FakeRoom extends Emitter implements ChatRoom {
   /** The SDK's unread count and the others' read positions; the test sets them as a relay would. */
   unread: number | undefined = undefined
   reads: { user: string; offset: number }[] = []
+  /** The SDK's member count; undefined plays a client without one (the list's length counts). */
+  memberCount: number | undefined = undefined
   /** Edits, deletes and reactions the widget asked for, settled by the test. */
   readonly changes: {
     action: 'edit' | 'delete' | 'react'

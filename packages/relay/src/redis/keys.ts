@@ -64,6 +64,16 @@ export class RedisKeys {
     return `${this.#room(room)}:member-nodes`
   }
 
+  /** Sorted set of the user ids in the room on any node (all scores 0, ordered by id): the count and the pages. */
+  memberIndex(room: string): string {
+    return `${this.#room(room)}:member-index`
+  }
+
+  /** Hash `user` -> member JSON as the user's latest node added it, for the pages. */
+  memberInfo(room: string): string {
+    return `${this.#room(room)}:member-info`
+  }
+
   /** String with a TTL, refreshed while the node lives. */
   alive(node: string): string {
     return `${this.prefix}node:${node}:alive`

@@ -3,17 +3,28 @@
 // `node/user`; node ids are checked to be [A-Za-z0-9_.-], so `node/*` is a
 // safe HSCAN pattern and the user part after the first '/' is taken verbatim.
 
-/** KEYS members, member-nodes, node-rooms; ARGV node, user, member JSON, encoded room. 1 when the user is new to the room. */
+// The member index (a sorted set of user ids) and info (user -> JSON) hold
+// exactly the users of the member-nodes hash: they give the count (ZCARD) and
+// the pages (ZRANGEBYLEX) without reading every entry.
+
+/**
+ * KEYS members, member-nodes, node-rooms, member index, member info; ARGV node, user, member JSON,
+ * encoded room. 1 when the user is new to the room.
+ */
 export const ADD_LUA = `
 local added = redis.call('HSET', KEYS[1], ARGV[1] .. '/' .. ARGV[2], ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('HSET', KEYS[5], ARGV[2], ARGV[3])
 if added == 0 then return 0 end
-if redis.call('HINCRBY', KEYS[2], ARGV[2], 1) == 1 then return 1 end
+if redis.call('HINCRBY', KEYS[2], ARGV[2], 1) == 1 then
+  redis.call('ZADD', KEYS[4], 0, ARGV[2])
+  return 1
+end
 return 0
 `
 
 /**
- * KEYS members, member-nodes, node-rooms; ARGV node, user, encoded room,
+ * KEYS members, member-nodes, node-rooms, member index, member info; ARGV node, user, encoded room,
  * '1' when it was the node's last member in the room. 1 when the user is now
  * in the room on no node.
  */
@@ -22,6 +33,8 @@ if ARGV[4] == '1' then redis.call('SREM', KEYS[3], ARGV[3]) end
 if redis.call('HDEL', KEYS[1], ARGV[1] .. '/' .. ARGV[2]) == 0 then return 0 end
 if redis.call('HINCRBY', KEYS[2], ARGV[2], -1) > 0 then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[2])
+redis.call('HDEL', KEYS[5], ARGV[2])
 return 1
 `
 
@@ -34,7 +47,7 @@ return existed
 `
 
 /**
- * KEYS members, member-nodes, dead node's alive, dead node's rooms; ARGV dead
+ * KEYS members, member-nodes, dead node's alive, dead node's rooms, member index, member info; ARGV dead
  * node, encoded room. Removes the dead node's entries in the room and returns
  * the member JSON of users now in the room on no node. Does nothing if the
  * node came back, so a sweep cannot undo a node's re-registration.
@@ -53,6 +66,8 @@ repeat
       local user = string.sub(items[i], #prefix + 1)
       if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
         redis.call('HDEL', KEYS[2], user)
+        redis.call('ZREM', KEYS[5], user)
+        redis.call('HDEL', KEYS[6], user)
         table.insert(gone, items[i + 1])
       end
     end
@@ -66,4 +81,22 @@ return gone
 export const FORGET_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 return redis.call('SREM', KEYS[3], ARGV[1])
+`
+
+/**
+ * KEYS member index, member info; ARGV the id to start after ('' from the start), page size.
+ * Up to `size` + 1 pairs of user id and member JSON, ordered by id (the extra one says there is more).
+ */
+export const PAGE_LUA = `
+local from = '-'
+if ARGV[1] ~= '' then from = '(' .. ARGV[1] end
+local ids = redis.call('ZRANGEBYLEX', KEYS[1], from, '+', 'LIMIT', 0, tonumber(ARGV[2]) + 1)
+if #ids == 0 then return {} end
+local infos = redis.call('HMGET', KEYS[2], unpack(ids))
+local out = {}
+for i = 1, #ids do
+  table.insert(out, ids[i])
+  table.insert(out, infos[i] or '')
+end
+return out
 `

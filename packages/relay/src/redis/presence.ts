@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Member } from '@confab/sdk/protocol'
 import type { Redis } from 'ioredis'
-import type { Presence, PresenceGoneHandler } from '../presence/types'
+import type { MemberPage, Presence, PresenceGoneHandler } from '../presence/types'
 import { StoreUnavailableError } from '../store/types'
 import { guarded, storeError } from './guard'
 import { decode, encode, RedisKeys } from './keys'
-import { ADD_LUA, FORGET_LUA, HEARTBEAT_LUA, REMOVE_LUA, SWEEP_ROOM_LUA } from './presence-lua'
+import { ADD_LUA, FORGET_LUA, HEARTBEAT_LUA, PAGE_LUA, REMOVE_LUA, SWEEP_ROOM_LUA } from './presence-lua'
 import { LuaScript } from './script'
 
 /** Options of Redis presence. */
@@ -29,6 +29,7 @@ const remove = new LuaScript(REMOVE_LUA)
 const heartbeat = new LuaScript(HEARTBEAT_LUA)
 const sweepRoom = new LuaScript(SWEEP_ROOM_LUA)
 const forget = new LuaScript(FORGET_LUA)
+const page = new LuaScript(PAGE_LUA)
 
 /**
  * Presence across nodes: each node records its own members and keeps a
@@ -124,6 +125,25 @@ export class RedisPresence implements Presence {
     return [...users.values()]
   }
 
+  count(room: string): Promise<number> {
+    return guarded(this.#redis.zcard(this.#keys.memberIndex(room)))
+  }
+
+  async page(room: string, after: string | undefined, limit: number): Promise<MemberPage> {
+    const keys = this.#keys
+    const flat = (await guarded(
+      page.run(this.#redis, [keys.memberIndex(room), keys.memberInfo(room)], [after ?? '', limit]),
+    )) as string[]
+    const members: Member[] = []
+    for (let i = 0; i < flat.length && members.length < limit; i += 2) {
+      const json = flat[i + 1] as string
+      // An index entry without info predates the info hash (a node of an older version added it).
+      members.push(json === '' ? { id: flat[i] as string, name: '' } : (JSON.parse(json) as Member))
+    }
+    const more = flat.length > limit * 2
+    return { members, cursor: more ? (members[members.length - 1]?.id ?? null) : null }
+  }
+
   watch(onGone: PresenceGoneHandler): void {
     this.#onGone = onGone
   }
@@ -183,7 +203,14 @@ export class RedisPresence implements Presence {
       const room = decode(encoded)
       const gone = (await sweepRoom.run(
         this.#redis,
-        [keys.members(room), keys.memberNodes(room), keys.alive(node), keys.nodeRooms(node)],
+        [
+          keys.members(room),
+          keys.memberNodes(room),
+          keys.alive(node),
+          keys.nodeRooms(node),
+          keys.memberIndex(room),
+          keys.memberInfo(room),
+        ],
         [node, encoded],
       )) as string[]
       if (gone.length > 0)
@@ -205,7 +232,13 @@ export class RedisPresence implements Presence {
     const keys = this.#keys
     const fresh = await add.run(
       this.#redis,
-      [keys.members(room), keys.memberNodes(room), keys.nodeRooms(this.nodeId)],
+      [
+        keys.members(room),
+        keys.memberNodes(room),
+        keys.nodeRooms(this.nodeId),
+        keys.memberIndex(room),
+        keys.memberInfo(room),
+      ],
       [this.nodeId, member.id, JSON.stringify(member), encode(room)],
     )
     return fresh === 1
@@ -216,7 +249,13 @@ export class RedisPresence implements Presence {
     const last = this.#mine.has(room) ? '0' : '1'
     const gone = await remove.run(
       this.#redis,
-      [keys.members(room), keys.memberNodes(room), keys.nodeRooms(this.nodeId)],
+      [
+        keys.members(room),
+        keys.memberNodes(room),
+        keys.nodeRooms(this.nodeId),
+        keys.memberIndex(room),
+        keys.memberInfo(room),
+      ],
       [this.nodeId, member.id, encode(room), last],
     )
     return gone === 1

@@ -43,6 +43,61 @@ describe.each(backends.filter((b) => b.missing === null))('$name presence', (bac
     }
   })
 
+  it('counts distinct users through adds and removes', async () => {
+    const { presence } = await backend.node()
+    expect(await presence.count('r')).toBe(0)
+    await presence.add('r', ada)
+    await presence.add('r', ada)
+    await presence.add('r', bob)
+    await presence.add('other', cy)
+    expect(await presence.count('r')).toBe(2)
+    await presence.remove('r', ada)
+    expect(await presence.count('r')).toBe(1)
+    await presence.remove('r', bob)
+    expect(await presence.count('r')).toBe(0)
+  })
+
+  it('pages through members by user id, each once, while others come and go', async () => {
+    const { presence } = await backend.node()
+    const users = Array.from({ length: 25 }, (_, i) => ({ id: `u${String(i).padStart(2, '0')}`, name: `U${i}` }))
+    for (const user of [...users].reverse()) await presence.add('r', user)
+    const first = await presence.page('r', undefined, 10)
+    expect(first.members).toEqual(users.slice(0, 10))
+    expect(first.cursor).toBe('u09')
+    // A user added before the cursor and one removed after it: the rest still come once each.
+    await presence.add('r', { id: 'a-new', name: 'New' })
+    await presence.remove('r', users[15] as Member)
+    const seen = [...first.members]
+    let cursor = first.cursor
+    while (cursor !== null) {
+      const page = await presence.page('r', cursor, 10)
+      seen.push(...page.members)
+      cursor = page.cursor
+    }
+    expect(seen).toEqual(users.filter((_, i) => i !== 15))
+    expect(await presence.page('r', undefined, 100)).toEqual({
+      members: [{ id: 'a-new', name: 'New' }, ...users.filter((_, i) => i !== 15)],
+      cursor: null,
+    })
+    expect(await presence.page('empty', undefined, 10)).toEqual({ members: [], cursor: null })
+  })
+
+  it.runIf(backend.shared)('counts and pages a user present through two nodes once, on every node', async () => {
+    const a = await backend.node()
+    const b = await backend.node()
+    await a.presence.add('r', ada)
+    await b.presence.add('r', ada)
+    await b.presence.add('r', bob)
+    for (const node of [a, b]) {
+      expect(await node.presence.count('r')).toBe(2)
+      expect(await node.presence.page('r', undefined, 10)).toEqual({ members: [ada, bob], cursor: null })
+    }
+    await a.presence.remove('r', ada)
+    expect(await b.presence.count('r')).toBe(2)
+    await b.presence.remove('r', ada)
+    expect(await a.presence.count('r')).toBe(1)
+  })
+
   it.runIf(backend.shared)("is true only on the user's first node to add and last node to remove", async () => {
     const a = await backend.node()
     const b = await backend.node()
@@ -113,6 +168,8 @@ describe.skipIf(backends[1]?.missing !== null)('redis presence when a node dies'
     ])
     expect(await c.presence.list('r')).toEqual([ada])
     expect(await c.presence.list('other')).toEqual([])
+    expect(await c.presence.count('r')).toBe(1)
+    expect(await c.presence.page('r', undefined, 10)).toEqual({ members: [ada], cursor: null })
     expect(elapsed).toBeLessThan(FAST_PRESENCE.nodeTtl + 10 * FAST_PRESENCE.sweepInterval)
   })
 
