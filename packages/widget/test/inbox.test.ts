@@ -231,9 +231,16 @@ describe('<confab-inbox>', () => {
     const item = $('.msg')
     const del = (): HTMLButtonElement => item.querySelector<HTMLButtonElement>('.extra .link')!
     expect(del().textContent).toBe('Delete')
+    expect(del().getAttribute('aria-describedby')).toBe(item.querySelector('.bubble')!.id)
     del().click()
     const ask = item.querySelector<HTMLElement>('[role=group]')!
     expect(ask.getAttribute('aria-label')).toBe('Delete this message?')
+    // Delete, the question and its Delete are described by the message they are about.
+    const text = item.querySelector('.bubble')!
+    expect(text.id).not.toBe('')
+    for (const control of [ask, item.querySelector('.danger')!]) {
+      expect(el.shadowRoot!.getElementById(control.getAttribute('aria-describedby')!)).toBe(text)
+    }
     expect(el.shadowRoot!.activeElement?.textContent).toBe('Cancel')
     ask.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))
     expect(item.querySelector('[role=group]')).toBeNull()

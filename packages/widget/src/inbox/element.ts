@@ -407,13 +407,16 @@ export class ConfabInbox extends ElementBase {
     }
     const room = this.room
     if (!m.deleted && room?.delete) {
-      const del = h('button', { type: 'button', class: 'link' }, s.delete)
+      // Every message has a Delete: each is described by its own message's text, so they differ beyond the name.
+      bubble.id = `text-${m.offset}`
+      const about = { 'aria-describedby': bubble.id }
+      const del = h('button', { type: 'button', class: 'link', ...about }, s.delete)
       del.addEventListener('click', () => {
-        const yes = h('button', { type: 'button', class: 'danger' }, s.delete)
+        const yes = h('button', { type: 'button', class: 'danger', ...about }, s.delete)
         const no = h('button', { type: 'button', class: 'link' }, s.cancel)
         const ask = h(
           'span',
-          { role: 'group', 'aria-label': s.confirmDelete, class: 'confirm' },
+          { role: 'group', 'aria-label': s.confirmDelete, class: 'confirm', ...about },
           s.confirmDelete,
           yes,
           no,
