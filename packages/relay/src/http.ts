@@ -121,6 +121,8 @@ function pathOffset(value: unknown): number {
 
 /** Most read positions `GET /v1/rooms/{room}/reads` returns (a store keeps at most 10,000 per room). */
 const MAX_READS = 10_000
+/** Members in one HTTP page, and the most a room may have for an unpaged list. */
+const MAX_MEMBERS_HTTP = 1000
 
 function sender(value: unknown, maxName: number): Member {
   if (value === undefined) return SYSTEM
@@ -301,7 +303,20 @@ export function registerApi(server: Server, options: ApiOptions): void {
     path: '/v1/rooms/{room}/members',
     handler: guarded(async (request) => {
       const room = checkRoom(request.params.room)
-      return { members: await rooms.members(room) }
+      const limit = queryInt(request.query.limit, 'limit')
+      if (limit !== undefined && (limit < 1 || limit > MAX_MEMBERS_HTTP)) {
+        throw new ClientError('bad_request', `limit must be 1 to ${MAX_MEMBERS_HTTP}`)
+      }
+      const cursor = request.query.cursor
+      if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 256)) {
+        throw new ClientError('bad_request', 'cursor must be 1 to 256 characters, as a page returned it')
+      }
+      const count = await rooms.memberCount(room)
+      // Unpaged, as before paging existed, while the whole list fits one page; a large room is paged by user id.
+      if (limit === undefined && cursor === undefined && count <= MAX_MEMBERS_HTTP) {
+        return { members: await rooms.members(room), count, cursor: null }
+      }
+      return { ...(await rooms.memberPage(room, cursor, limit ?? MAX_MEMBERS_HTTP)), count }
     }),
   })
 

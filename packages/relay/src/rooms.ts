@@ -431,6 +431,11 @@ export class Rooms {
     return this.#o.presence.list(name)
   }
 
+  /** How many distinct users are in the room on any node. */
+  memberCount(name: string): Promise<number> {
+    return this.#o.presence.count(name)
+  }
+
   /** A page of the room's members by user id after the cursor, and the next cursor (null at the end). */
   memberPage(name: string, cursor: string | undefined, limit: number): Promise<MemberPage> {
     return this.#o.presence.page(name, cursor, limit)

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import type { Relay } from '@confab/relay'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { MemoryPresence } from '../src/presence/memory'
 import { connectClient, startRelay, type TestClient } from './helpers'
 
 const KEY = 'test-api-key-0123456789'
@@ -72,7 +73,44 @@ describe('HTTP API', () => {
     clients.push(c)
     await c.join('members-room')
     const res = await api('/v1/rooms/members-room/members')
-    expect(await res.json()).toEqual({ members: [c.frames[0]?.user] })
+    expect(await res.json()).toEqual({ members: [c.frames[0]?.user], count: 1, cursor: null })
+  })
+
+  it('pages the members with limit and cursor, each user once, with the count on every page', async () => {
+    const joined: TestClient[] = []
+    for (let i = 0; i < 3; i++) {
+      const c = await connectClient(relay, { name: `Paged ${i}` })
+      clients.push(c)
+      joined.push(c)
+      await c.join('paged-room')
+    }
+    const seen: string[] = []
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const res = await api(
+        `/v1/rooms/paged-room/members?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      )
+      expect(res.status).toBe(200)
+      const page = (await res.json()) as { members: { id: string }[]; count: number; cursor: string | null }
+      expect(page.count).toBe(3)
+      expect(page.members.length).toBeLessThanOrEqual(2)
+      seen.push(...page.members.map((m) => m.id))
+      cursor = page.cursor
+      pages++
+    } while (cursor !== null)
+    expect(pages).toBe(2)
+    expect(seen.sort()).toEqual(joined.map((c) => (c.frames[0]!.user as { id: string }).id).sort())
+    for (const [query, message] of [
+      ['limit=0', 'limit must be 1 to 1000'],
+      ['limit=1001', 'limit must be 1 to 1000'],
+      ['limit=x', 'limit must be a non-negative integer'],
+      [`cursor=${'c'.repeat(257)}`, 'cursor must be 1 to 256 characters, as a page returned it'],
+    ]) {
+      const refused = await api(`/v1/rooms/paged-room/members?${query}`)
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toEqual({ code: 'bad_request', message })
+    }
   })
 
   it('answers bad input with 400 and a JSON error body', async () => {
@@ -153,7 +191,7 @@ describe('HTTP API with auth and no API key', () => {
     try {
       const res = await fetch(`${secured.url}/v1/rooms/lobby/members`, { headers: { authorization: `Bearer ${KEY}` } })
       expect(res.status).toBe(200)
-      expect(await res.json()).toEqual({ members: [] })
+      expect(await res.json()).toEqual({ members: [], count: 0, cursor: null })
     } finally {
       await secured.stop()
     }
@@ -319,6 +357,32 @@ describe('HTTP API against cross-site posts', () => {
       expect(res.status).toBe(201)
     } finally {
       await keyed.stop()
+    }
+  })
+})
+
+describe('HTTP members of a room too large for one answer', () => {
+  it('answers the first 1,000 by user id and a cursor to the rest, never the whole list', async () => {
+    const presence = new MemoryPresence()
+    const ids = Array.from({ length: 1001 }, (_, i) => `u-${String(i).padStart(4, '0')}`)
+    for (const id of ids) await presence.add('crowd', { id, name: id })
+    const big = await startRelay({ apiKey: KEY, presence })
+    try {
+      const get = async (query: string) => {
+        const res = await fetch(`${big.url}/v1/rooms/crowd/members${query}`, {
+          headers: { authorization: `Bearer ${KEY}` },
+        })
+        expect(res.status).toBe(200)
+        return (await res.json()) as { members: { id: string }[]; count: number; cursor: string | null }
+      }
+      const first = await get('')
+      expect(first.count).toBe(1001)
+      expect(first.members.map((m) => m.id)).toEqual(ids.slice(0, 1000))
+      expect(first.cursor).not.toBeNull()
+      const rest = await get(`?cursor=${encodeURIComponent(first.cursor!)}`)
+      expect(rest).toEqual({ members: [{ id: 'u-1000', name: 'u-1000' }], count: 1001, cursor: null })
+    } finally {
+      await big.stop()
     }
   })
 })
