@@ -19,6 +19,8 @@ export const MASTER_NAME = 'confab-test'
  * and on a loaded machine a miss there starts a second failover, away from the replica just promoted.
  */
 const DOWN_AFTER = 2000 // ms
+/** How often a wait re-checks its condition when no event came. */
+const RECHECK = 250 // ms
 
 /** One redis-server process (a data node or a Sentinel), restartable on its port. */
 class RedisProcess {
@@ -245,7 +247,11 @@ export class SentinelSet {
     for (const wake of this.#waiters) wake()
   }
 
-  /** Re-checks `ready` on every Sentinel event (and once now) until it holds. */
+  /**
+   * Re-checks `ready` on every Sentinel event and line of data-node output (and once now), and
+   * every RECHECK ms besides, until it holds: some changes (a Sentinel clearing a replica's
+   * `disconnected` flag, INFO turning a replica `online`) come with no event at all.
+   */
   async #until(ready: () => Promise<boolean>, timeout: number, what: string): Promise<void> {
     if (await ready()) return
     await new Promise<void>((resolve, reject) => {
@@ -265,12 +271,15 @@ export class SentinelSet {
             checking = false
             if (ok) {
               clearTimeout(timer)
+              clearInterval(recheck)
               this.#waiters.delete(wake)
               resolve()
             } else if (again) wake()
           })
       }
+      const recheck = setInterval(wake, RECHECK)
       const timer = setTimeout(() => {
+        clearInterval(recheck)
         this.#waiters.delete(wake)
         const recent = this.events.slice(-20).map((e) => `${e.channel} ${e.message}`)
         reject(
