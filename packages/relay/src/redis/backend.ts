@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { setTimeout as delay } from 'node:timers/promises'
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import type { Broker } from '../broker/types'
 import type { Presence } from '../presence/types'
@@ -257,6 +259,9 @@ async function createClusterBackend(target: RedisClusterNodes, options: RedisBac
       // master again. A retry inside ioredis could run it after appends sent later on the same link.
       retryDelayOnFailover: 0,
       retryDelayOnClusterDown: 0,
+      // Its CLUSTER INFO goes to a node connection still on its way, which fails at once without an offline
+      // queue and sends the whole cluster reconnecting; the masters' connections are awaited below instead.
+      enableReadyCheck: false,
       slotsRefreshInterval: 1000, // 1 second: find a promoted replica soon even without a MOVED reply
       clusterRetryStrategy: backoff,
       redisOptions: {
@@ -273,19 +278,38 @@ async function createClusterBackend(target: RedisClusterNodes, options: RedisBac
   const commands = link('commands', { shardedSubscribers: true })
   const waiter = waitReplicas > 0 ? link('replicas', {}, commandTimeout + 1000) : null
   const links = waiter === null ? [commands] : [commands, waiter]
-  for (const cluster of links) reportClusterLosses(cluster, onError)
+  const stop = new AbortController()
+  for (const cluster of links) {
+    reportClusterLosses(cluster, onError)
+    // ioredis connects to a node at its first command and fails the commands sent while that connection
+    // is on its way (no offline queue): connect each node as soon as it is known instead.
+    cluster.on('+node', (redis: Redis) => {
+      if (redis.status === 'wait') redis.connect().catch(() => {}) // a failure shows as 'node error'
+    })
+  }
   let deadline: NodeJS.Timeout | undefined
   const late = new Promise<never>((_, reject) => {
     deadline = setTimeout(() => reject(new Error('no answer in time')), connectTimeout)
   })
   try {
-    await Promise.race([Promise.all(links.map((cluster) => cluster.connect())), late])
+    // Until each master's connection is ready; a slot refresh may replace one meanwhile, so look again each time.
+    const masters = async (cluster: Cluster) => {
+      await cluster.connect()
+      for (;;) {
+        const pending = cluster.nodes('master').filter((redis) => redis.status !== 'ready')
+        if (pending.length === 0 || stop.signal.aborted) return
+        for (const redis of pending) if (redis.status === 'wait') redis.connect().catch(() => {})
+        await Promise.race([...pending.map((redis) => once(redis, 'ready')), delay(100)])
+      }
+    }
+    await Promise.race([Promise.all(links.map(masters)), late])
   } catch (error) {
     for (const cluster of links) cluster.disconnect()
     const cause = error as Error
     throw new StoreUnavailableError(`cannot reach Redis ${where}: ${cause.message}`, { cause })
   } finally {
     clearTimeout(deadline)
+    stop.abort()
   }
 
   const keys = new RedisKeys(options.prefix, true)

@@ -249,9 +249,10 @@ export class RedisPresence implements Presence {
 
   async #beat(): Promise<boolean> {
     const keys = this.#keys
+    const alive = keys.alive(this.nodeId)
     const beat = heartbeat.run(
       this.#redis,
-      [keys.alive(this.nodeId), keys.nodes()],
+      [alive, this.#split === '1' ? alive : keys.nodes()],
       [this.nodeId, this.#ttl, this.#split],
     )
     const [existed] = await Promise.all([

@@ -75,6 +75,8 @@ export class ClusterNode {
     args.push('--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no')
     args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf')
     args.push('--cluster-node-timeout', String(NODE_TIMEOUT))
+    // The other masters' slots keep serving while one master's are failed over (docs/scaling.md).
+    args.push('--cluster-require-full-coverage', 'no')
     // The setting docs/scaling.md recommends: a master without a replica refuses writes.
     args.push('--min-replicas-to-write', '1', '--min-replicas-max-lag', '10')
     args.push('--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0')
