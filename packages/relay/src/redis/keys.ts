@@ -61,7 +61,7 @@ export class RedisKeys {
 
   /** Pub/sub channel of the room's events. */
   channel(room: string): string {
-    return `${this.prefix}ch:{${encode(room)}}`
+    return `${this.prefix}ch:{${this.#tag(room)}}`
   }
 
   /** Hash `node/user` -> member JSON: who is in the room through which node. */
@@ -154,7 +154,16 @@ export class RedisKeys {
   }
 
   #room(room: string): string {
-    return `${this.prefix}room:{${encode(room)}}`
+    return `${this.prefix}room:{${this.#tag(room)}}`
+  }
+
+  /**
+   * The room's hash tag: its encoded name. An empty tag (the room '') hashes the whole key instead, which
+   * would scatter the room over the slots of a cluster: there it is '=', which no encoded name contains.
+   */
+  #tag(room: string): string {
+    const encoded = encode(room)
+    return this.cluster && encoded === '' ? '=' : encoded
   }
 }
 

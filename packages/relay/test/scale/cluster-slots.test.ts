@@ -98,6 +98,9 @@ describe.skipIf(missing !== null)('Redis Cluster key slots', () => {
     await store.readState(room, 'bob')
     await store.reads(room, 10)
     await store.find(room, 'alice', 'm1')
+    // The room '' has an empty name: its hash tag must still keep its keys together.
+    await store.append({ room: '', id: 'e1', from: alice, text: 'empty' })
+    await store.after('', 0, 10)
     const appended = await store.append({
       room: conv,
       id: 'v1',
