@@ -151,6 +151,47 @@ describe.skipIf(missing !== null)('a Redis Cluster failover under two relay node
     }
   }, 30_000)
 
+  it('waits for a replica of the master that holds the room before it acks a write', async () => {
+    const target = { cluster: cluster.addresses.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) })) }
+    const backend = await createRedisBackend(target, {
+      prefix: `confab-wait-${randomUUID().slice(0, 8)}:`,
+      onError: () => {},
+    })
+    const room = rooms[1] as string
+    const master = await cluster.masterOf(keys.meta(room))
+    const [replica] = await cluster.replicasOf(master)
+    const waits = async (node: ClusterNode): Promise<number> =>
+      Number(/cmdstat_wait:calls=(\d+)/.exec(await node.info('commandstats'))?.[1] ?? 0)
+    const masters = [
+      await cluster.masterOf(keys.meta(rooms[0] as string)),
+      master,
+      await cluster.masterOf(keys.meta(rooms[2] as string)),
+    ]
+    try {
+      const draft = { room, id: randomUUID(), from: { id: 'u', name: 'U' }, text: 'kept' }
+      const before = await Promise.all(masters.map(waits))
+      ;(replica as ClusterNode).signal('SIGSTOP')
+      let refused: unknown
+      try {
+        refused = await backend.store.append(draft).then(
+          () => null,
+          (error: unknown) => error,
+        )
+      } finally {
+        ;(replica as ClusterNode).signal('SIGCONT')
+      }
+      expect((refused as Error).message).toBe('Redis write confirmed by 0 of 1 replicas within 1000 ms')
+      // The resend finds the message the master kept, and is acked once the replica has it.
+      await expect(backend.store.append(draft)).resolves.toMatchObject({ duplicate: true, message: { offset: 1 } })
+      // Only the room's master was asked to WAIT.
+      const after = await Promise.all(masters.map(waits))
+      expect(after.map((n, i) => n > (before[i] as number))).toEqual([false, true, false])
+    } finally {
+      await backend.close()
+    }
+    await cluster.settled(20_000)
+  }, 30_000)
+
   const readyz = async (node: RelayNode): Promise<number> => (await fetch(`${node.http}/readyz`)).status
 
   it('loses no acked message when a master is killed, answers at most unavailable, and recovers alone', async () => {

@@ -114,6 +114,11 @@ export class ClusterNode {
     await exited
   }
 
+  /** Sends `signal` (SIGSTOP, SIGCONT) to the process. */
+  signal(signal: NodeJS.Signals): void {
+    this.#child?.kill(signal)
+  }
+
   /** `ROLE`'s first field: 'master' or 'slave'. */
   async role(): Promise<string> {
     const [role] = (await this.admin.call('ROLE')) as [string]
