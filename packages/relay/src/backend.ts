@@ -34,8 +34,13 @@ export async function openBackend(config: RelayConfig, options: RelayOptions, lo
   }
   if (config.redis !== undefined) {
     const { createRedisBackend } = await import('./redis/backend')
-    const { url, prefix, sentinels, sentinelName, waitReplicas } = config.redis
-    const target = sentinels === undefined ? (url as string) : { sentinels, name: sentinelName as string, url }
+    const { url, prefix, sentinels, sentinelName, cluster, waitReplicas } = config.redis
+    const target =
+      cluster !== undefined
+        ? { cluster, url }
+        : sentinels === undefined
+          ? (url as string)
+          : { sentinels, name: sentinelName as string, url }
     const redis = await createRedisBackend(target, {
       ...retention,
       prefix,

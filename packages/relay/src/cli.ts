@@ -134,6 +134,9 @@ function dataText(options: RelayOptions): string {
   if (typeof redis === 'object' && redis.sentinelName !== undefined) {
     return `Redis, master "${redis.sentinelName}" through Sentinels (shared by every node)`
   }
+  if (typeof redis === 'object' && redis.cluster !== undefined && redis.cluster.length > 0) {
+    return 'Redis Cluster (shared by every node)'
+  }
   if (redis !== undefined) return 'Redis (shared by every node)'
   if (options.data === undefined || options.data === ':memory:') return 'in memory (lost when the relay stops)'
   return `${resolve(options.data)} (SQLite)`

@@ -94,8 +94,13 @@ export interface RedisSettings {
   /** Name of the master the Sentinels watch (`sentinel monitor NAME ...`); required with `sentinels`. */
   sentinelName?: string
   /**
+   * `host:port` of Redis Cluster nodes (one reachable is enough, the others are found through it); not with
+   * `sentinels`. With it `url` is optional: its user and password apply to every node.
+   */
+  cluster?: string[]
+  /**
    * Replicas that must confirm each write a client is told about (Redis WAIT, up to 1 second; otherwise the
-   * client gets `unavailable` and resends) (default: 1 with `sentinels`, else 0).
+   * client gets `unavailable` and resends) (default: 1 with `sentinels` or `cluster`, else 0).
    */
   waitReplicas?: number
 }
@@ -106,6 +111,7 @@ export interface ResolvedRedis {
   prefix: string
   sentinels: { host: string; port: number }[] | undefined
   sentinelName: string | undefined
+  cluster: { host: string; port: number }[] | undefined
   waitReplicas: number
 }
 
@@ -125,7 +131,8 @@ export interface RelayOptions {
    * Redis: history, fan-out and presence shared by every node (default: in memory).
    * A URL, or `{ url, prefix }` where `prefix` namespaces every key and channel
    * (default 'confab:') so several deployments can share one Redis, or
-   * `{ sentinels, sentinelName }` for a Sentinel-managed Redis (docs/scaling.md).
+   * `{ sentinels, sentinelName }` for a Sentinel-managed Redis, or `{ cluster }` for a Redis Cluster
+   * (docs/scaling.md).
    */
   redis?: string | RedisSettings
   /** History retention. */
@@ -348,13 +355,18 @@ function checkRedis(redis: RelayOptions['redis'], waitReplicas: number | undefin
   const settings: RedisSettings = typeof redis === 'string' ? { url: redis } : redis
   const setting = typeof redis === 'string' ? 'redis' : 'redis.url'
   const sentinels = checkSentinels(settings)
-  const url = settings.url === '' && sentinels !== undefined ? undefined : settings.url
-  if ((url === undefined || url === '') && sentinels === undefined) {
+  const cluster = checkCluster(settings)
+  if (cluster !== undefined && sentinels !== undefined) {
+    throw new ConfigError('redis.cluster', 'cannot be combined with redis.sentinels: a cluster fails over by itself')
+  }
+  const found = sentinels !== undefined || cluster !== undefined
+  const url = settings.url === '' && found ? undefined : settings.url
+  if ((url === undefined || url === '') && !found) {
     throw new ConfigError(
       'redis.url',
       settings.prefix !== undefined
         ? 'is required with a prefix (--redis, REDIS_URL)'
-        : 'is required (--redis, REDIS_URL), or redis.sentinels with redis.sentinelName',
+        : 'is required (--redis, REDIS_URL), or redis.sentinels with redis.sentinelName, or redis.cluster',
     )
   }
   if (url !== undefined) {
@@ -375,8 +387,27 @@ function checkRedis(redis: RelayOptions['redis'], waitReplicas: number | undefin
     prefix,
     sentinels,
     sentinelName: sentinels === undefined ? undefined : settings.sentinelName,
-    waitReplicas: waitReplicas ?? (sentinels === undefined ? 0 : 1),
+    cluster,
+    waitReplicas: waitReplicas ?? (found ? 1 : 0),
   }
+}
+
+/** The cluster node addresses as host and port. */
+function checkCluster(settings: RedisSettings): ResolvedRedis['cluster'] {
+  const { cluster } = settings
+  if (cluster === undefined || (Array.isArray(cluster) && cluster.length === 0)) return undefined
+  if (!Array.isArray(cluster)) throw new ConfigError('redis.cluster', 'must be a list of host:port')
+  return cluster.map((entry) => hostPort(entry, 'redis.cluster', '[::1]:6379'))
+}
+
+/** `host:port`, or `[IPv6]:port`, as host and port. */
+function hostPort(entry: string, setting: string, example: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(String(entry))
+  const port = Number(match?.[3])
+  if (!match || port < 1 || port > 65_535) {
+    throw new ConfigError(setting, `"${entry}" is not host:port (IPv6 as ${example})`)
+  }
+  return { host: match[1] ?? (match[2] as string), port }
 }
 
 /** The Sentinel addresses as host and port, checked with the master name that goes with them. */
@@ -395,15 +426,7 @@ function checkSentinels(settings: RedisSettings): ResolvedRedis['sentinels'] {
         : 'must be 1 to 64 characters: letters, digits, and _ . : -',
     )
   }
-  return sentinels.map((entry) => {
-    // host:port, or [IPv6]:port.
-    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(String(entry))
-    const port = Number(match?.[3])
-    if (!match || port < 1 || port > 65_535) {
-      throw new ConfigError('redis.sentinels', `"${entry}" is not host:port (IPv6 as [::1]:26379)`)
-    }
-    return { host: match[1] ?? (match[2] as string), port }
-  })
+  return sentinels.map((entry) => hostPort(entry, 'redis.sentinels', '[::1]:26379'))
 }
 
 function checkProxies(list: string[] | undefined): string[] {

@@ -21,7 +21,13 @@ export { ClientError } from './errors'
 /** Mount the relay in an existing hapi app. */
 export { type ChangeOptions, type ConfabApi, confab, VERSION } from './plugin'
 export type { Presence, PresenceGoneHandler } from './presence/types'
-export type { RedisBackend, RedisBackendOptions, RedisSentinels, RedisTarget } from './redis/backend'
+export type {
+  RedisBackend,
+  RedisBackendOptions,
+  RedisClusterNodes,
+  RedisSentinels,
+  RedisTarget,
+} from './redis/backend'
 /** Build a standalone relay. */
 export { createRelay, type Relay } from './relay'
 /** The SQLite store (one file) with in-memory fan-out and presence: a durable single node (see docs/storage.md). */
@@ -42,7 +48,8 @@ export {
 
 /**
  * The Redis store, broker and presence, for embedders who build or share them (see docs/scaling.md).
- * Connects to Redis (a URL, or `{ sentinels, name }` for a Sentinel-managed one) and returns them once
+ * Connects to Redis (a URL, `{ sentinels, name }` for a Sentinel-managed one, or `{ cluster }` for a Redis
+ * Cluster) and returns them once
  * the connections are up; rejects with a readable error when Redis cannot be reached. ioredis is loaded on the first call, so an app that never uses
  * Redis never loads it.
  */

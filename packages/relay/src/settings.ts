@@ -98,6 +98,14 @@ export const SETTINGS: readonly Setting[] = [
     help: 'name of the master the Sentinels watch (sentinel monitor NAME ...); required with redis.sentinels',
   },
   {
+    path: 'redis.cluster',
+    flag: '--redis-cluster',
+    env: 'REDIS_CLUSTER',
+    kind: 'list',
+    shown: 'none',
+    help: 'host:port of Redis Cluster nodes (one reachable is enough; then redis.url is optional: its user and password apply); not with redis.sentinels',
+  },
+  {
     path: 'redis.waitReplicas',
     flag: '--redis-wait-replicas',
     env: 'CONFAB_REDIS_WAIT_REPLICAS',
@@ -105,7 +113,7 @@ export const SETTINGS: readonly Setting[] = [
     min: 0,
     max: 10,
     unit: 'replicas',
-    shown: 'Sentinel: 1; URL: 0',
+    shown: 'Sentinel or cluster: 1; URL: 0',
     help: 'replicas that must confirm each write (Redis WAIT, 1 s) before a client is told, so a failover cannot lose an acked message',
   },
   {

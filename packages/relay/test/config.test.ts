@@ -38,7 +38,7 @@ describe('resolveConfig', () => {
     [{ redis: { url: '', prefix: 'blue:' } }, 'redis.url: is required with a prefix (--redis, REDIS_URL)'],
     [
       { redis: { url: '', waitReplicas: 1 } },
-      'redis.url: is required (--redis, REDIS_URL), or redis.sentinels with redis.sentinelName',
+      'redis.url: is required (--redis, REDIS_URL), or redis.sentinels with redis.sentinelName, or redis.cluster',
     ],
     [
       { redis: { sentinels: ['127.0.0.1:26379'] } },

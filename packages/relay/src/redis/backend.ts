@@ -1,12 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { Redis, type RedisOptions } from 'ioredis'
+import { once } from 'node:events'
+import { setTimeout as delay } from 'node:timers/promises'
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import type { Broker } from '../broker/types'
 import type { Presence } from '../presence/types'
 import { type Store, StoreUnavailableError } from '../store/types'
 import { RedisBroker } from './broker'
 import { RedisKeys } from './keys'
 import { RedisPresence } from './presence'
-import { confirmWrites, ReplicaBarrier } from './replication'
+import { ClusterBarrier, confirmWrites, ReplicaBarrier } from './replication'
 import { RedisStore } from './store'
 
 /** A Sentinel-managed Redis: where the Sentinels are and the name of the master they watch. */
@@ -19,8 +21,16 @@ export interface RedisSentinels {
   url?: string
 }
 
-/** Where Redis is: a `redis://` or `rediss://` URL, or Sentinels that name the master. */
-export type RedisTarget = string | RedisSentinels
+/** A Redis Cluster: some of its nodes (the others are found through them). */
+export interface RedisClusterNodes {
+  /** Addresses of cluster nodes; one reachable node is enough. */
+  cluster: { host: string; port: number }[]
+  /** Optional `redis://` or `rediss://` URL whose user and password apply to every node; its host is ignored. */
+  url?: string
+}
+
+/** Where Redis is: a `redis://` or `rediss://` URL, Sentinels that name the master, or a Redis Cluster. */
+export type RedisTarget = string | RedisSentinels | RedisClusterNodes
 
 /** Store, broker and presence over one Redis deployment. */
 export interface RedisBackend {
@@ -58,7 +68,7 @@ export interface RedisBackendOptions {
   sweepInterval?: number
   /**
    * Replicas that must confirm each write a client is told about (a message, a ban, a conversation
-   * update) before it resolves, through Redis WAIT (default 1 with Sentinels, else 0: no waiting).
+   * update) before it resolves, through Redis WAIT (default 1 with Sentinels or a cluster, else 0: no waiting).
    * Writes the replicas do not confirm within a second fail as `unavailable`.
    */
   waitReplicas?: number
@@ -80,6 +90,7 @@ export async function createRedisBackend(
   target: RedisTarget,
   options: RedisBackendOptions = {},
 ): Promise<RedisBackend> {
+  if (typeof target !== 'string' && 'cluster' in target) return createClusterBackend(target, options)
   const onError = options.onError ?? ((error: unknown) => console.error('confab redis:', error))
   // Through Sentinels an attempt is cheap (a question to one) and the new master appears within seconds: retry sooner.
   const maxDelay = options.maxReconnectDelay ?? (typeof target === 'string' ? 5000 : 1000) // 5 seconds; 1 with Sentinels
@@ -165,7 +176,17 @@ export async function createRedisBackend(
     throw error
   }
 
-  // The relay may close the parts one by one or the backend as a whole; the connections go when all three are closed.
+  return closing({ store, broker, presence, resumeSecret }, links)
+}
+
+/**
+ * The backend over `links`: the relay may close the parts one by one or the backend as a whole; the
+ * connections go when all three are closed.
+ */
+function closing(
+  parts: { store: Store; broker: Broker; presence: Presence; resumeSecret: string },
+  links: (Redis | Cluster)[],
+): RedisBackend {
   let open = 3
   const quit = async (): Promise<void> => {
     if (--open > 0) return
@@ -186,10 +207,10 @@ export async function createRedisBackend(
     }
     return part
   }
-  const backend = { store: once(store), broker: once(broker), presence: once(presence) }
+  const backend = { store: once(parts.store), broker: once(parts.broker), presence: once(parts.presence) }
   return {
     ...backend,
-    resumeSecret,
+    resumeSecret: parts.resumeSecret,
     async close() {
       await Promise.all([backend.broker.close(), backend.presence.close(), backend.store.close()])
     },
@@ -197,11 +218,193 @@ export async function createRedisBackend(
 }
 
 /** The value under `key`, set to a fresh random secret first unless a node did that before (SET NX). */
-async function sharedSecret(redis: Redis, key: string): Promise<string> {
-  await redis.set(key, randomBytes(32).toString('base64url'), 'NX')
-  const secret = await redis.get(key)
-  if (secret === null) throw new StoreUnavailableError(`Redis lost ${key} right after setting it`)
-  return secret
+function sharedSecret(redis: Redis | Cluster, key: string): Promise<string> {
+  return sharedValue(redis, key, randomBytes(32).toString('base64url'))
+}
+
+/** The value under `key`, set to `fresh` first unless a node did that before (SET NX). */
+async function sharedValue(redis: Redis | Cluster, key: string, fresh: string): Promise<string> {
+  await redis.set(key, fresh, 'NX')
+  const value = await redis.get(key)
+  if (value === null) throw new StoreUnavailableError(`Redis lost ${key} right after setting it`)
+  return value
+}
+
+/**
+ * The backend on a Redis Cluster. One `Cluster` for commands, with a sharded
+ * subscriber per master for the rooms' channels (SSUBSCRIBE), and one more
+ * for WAIT when `waitReplicas` is set. Commands to a master that is down fail
+ * at once as `unavailable` (no retry inside ioredis, which could reorder a
+ * connection's appends); ioredis follows the failover through MOVED replies
+ * and slot refreshes. Every script touches one slot; what spans slots is done
+ * in separate steps (docs/scaling.md).
+ */
+async function createClusterBackend(target: RedisClusterNodes, options: RedisBackendOptions): Promise<RedisBackend> {
+  const onError = options.onError ?? ((error: unknown) => console.error('confab redis:', error))
+  const maxDelay = options.maxReconnectDelay ?? 1000 // 1 second: a failover is over within seconds
+  const backoff = (attempt: number) =>
+    Math.round(Math.min(maxDelay, 100 * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2))
+  const waitReplicas = options.waitReplicas ?? 1
+  const nodeId = options.nodeId ?? randomUUID()
+  if (!/^[A-Za-z0-9_.-]+$/.test(nodeId)) throw new Error(`Redis backend nodeId must match [A-Za-z0-9_.-]+`)
+  const commandTimeout = options.commandTimeout ?? 5000 // 5 seconds
+  const connectTimeout = options.connectTimeout ?? 10_000 // 10 seconds
+  const auth = credentials(target.url)
+  const where = `Cluster ${target.cluster.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(', ')}`
+  const link = (name: string, extra: ClusterOptions = {}, timeout = commandTimeout): Cluster =>
+    new Cluster(target.cluster, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      // A command to a lost master fails at once: the client resends it (idempotently) once the slot has a
+      // master again. A retry inside ioredis could run it after appends sent later on the same link.
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      // Its CLUSTER INFO goes to a node connection still on its way, which fails at once without an offline
+      // queue and sends the whole cluster reconnecting; the masters' connections are awaited below instead.
+      enableReadyCheck: false,
+      slotsRefreshInterval: 1000, // 1 second: find a promoted replica soon even without a MOVED reply
+      clusterRetryStrategy: backoff,
+      redisOptions: {
+        ...auth,
+        connectionName: `confab-${nodeId}-${name}`,
+        commandTimeout: timeout,
+        connectTimeout,
+        maxRetriesPerRequest: 0,
+        // RESP2, as with one Redis: a subscribed RESP3 client escapes the pubsub output buffer limit.
+        protocol: 2,
+      },
+      ...extra,
+    })
+  const commands = link('commands', { shardedSubscribers: true })
+  const waiter = waitReplicas > 0 ? link('replicas', {}, commandTimeout + 1000) : null
+  const links = waiter === null ? [commands] : [commands, waiter]
+  const stop = new AbortController()
+  for (const cluster of links) {
+    reportClusterLosses(cluster, onError)
+    // ioredis connects to a node at its first command and fails the commands sent while that connection
+    // is on its way (no offline queue): connect each node as soon as it is known instead.
+    cluster.on('+node', (redis: Redis) => {
+      if (redis.status === 'wait') redis.connect().catch(() => {}) // a failure shows as 'node error'
+    })
+  }
+  let deadline: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    deadline = setTimeout(() => reject(new Error('no answer in time')), connectTimeout)
+  })
+  try {
+    // Until each master's connection is ready; a slot refresh may replace one meanwhile, so look again each time.
+    const masters = async (cluster: Cluster) => {
+      await cluster.connect()
+      for (;;) {
+        const pending = cluster.nodes('master').filter((redis) => redis.status !== 'ready')
+        if (pending.length === 0 || stop.signal.aborted) return
+        for (const redis of pending) if (redis.status === 'wait') redis.connect().catch(() => {})
+        await Promise.race([...pending.map((redis) => once(redis, 'ready')), delay(100)])
+      }
+    }
+    await Promise.race([Promise.all(links.map(masters)), late])
+  } catch (error) {
+    for (const cluster of links) cluster.disconnect()
+    const cause = error as Error
+    throw new StoreUnavailableError(`cannot reach Redis ${where}: ${cause.message}`, { cause })
+  } finally {
+    clearTimeout(deadline)
+    stop.abort()
+  }
+
+  const keys = new RedisKeys(options.prefix, true)
+  let resumeSecret: string
+  let untouchedEpoch: string
+  try {
+    resumeSecret = await sharedSecret(commands, keys.resumeSecret())
+    // The scripts cannot reach this key on a cluster (another slot): read it once, pass it in every call.
+    untouchedEpoch = await sharedValue(commands, keys.untouchedEpoch(), randomUUID())
+  } catch (error) {
+    for (const cluster of links) cluster.disconnect()
+    throw error
+  }
+  const plain = new RedisStore(commands, {
+    keys,
+    untouchedEpoch,
+    historyLimit: options.historyLimit,
+    idempotencyWindow: options.idempotencyWindow,
+  })
+  const store =
+    waiter === null
+      ? plain
+      : confirmWrites(plain, {
+          barrier: new ClusterBarrier(commands, waiter, waitReplicas, keys.prefix),
+          written: (name, args) => written(keys, name, args),
+        })
+  const broker = new RedisBroker(commands, commands, { keys, latest: (room) => store.latest(room), onError })
+  const presence = new RedisPresence(commands, {
+    keys,
+    nodeId,
+    onError,
+    heartbeatInterval: options.heartbeatInterval,
+    nodeTtl: options.nodeTtl,
+    sweepInterval: options.sweepInterval,
+  })
+  try {
+    await presence.start()
+  } catch (error) {
+    for (const cluster of links) cluster.disconnect()
+    await presence.close()
+    throw error
+  }
+  return closing({ store, broker, presence, resumeSecret }, links)
+}
+
+/** The keys a confirmed store call writes, whose masters must confirm it (null: every master). */
+function written(keys: RedisKeys, name: string, args: unknown[]): string[] | null {
+  switch (name) {
+    case 'append': {
+      const draft = args[0] as { room: string; conversation?: unknown }
+      return draft.conversation ? [keys.meta(draft.room), keys.conversations()] : [keys.meta(draft.room)]
+    }
+    case 'find':
+      return [keys.meta(args[0] as string)]
+    case 'updateConversation':
+      return [keys.conversation(args[0] as string), keys.conversations()]
+    case 'addBan':
+    case 'removeBan':
+      return [keys.bans()]
+    case 'pushEvent':
+      return [keys.webhookEvents()]
+    default:
+      return null // eraseUser: rooms everywhere
+  }
+}
+
+/** User and password (and TLS for rediss://) from an optional URL, for every cluster node. */
+function credentials(url: string | undefined): RedisOptions {
+  if (url === undefined || url === '') return {}
+  const parsed = new URL(url)
+  return {
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  }
+}
+
+/** Logs each cluster node's failure once until the cluster is whole again, so a failover is a few lines. */
+function reportClusterLosses(cluster: Cluster, onError: (error: unknown) => void): void {
+  const down = new Set<string>()
+  cluster.on('node error', (error: Error, node: string) => {
+    if (down.has(node)) return
+    down.add(node)
+    onError(new StoreUnavailableError(`Redis Cluster node ${node} failed: ${error.message}`, { cause: error }))
+  })
+  // Sharded subscribers report here; nothing may go unhandled.
+  cluster.on('error', (error: Error) => {
+    const key = `error:${error.message}`
+    if (down.has(key)) return
+    down.add(key)
+    onError(new StoreUnavailableError(`Redis Cluster: ${error.message}`, { cause: error }))
+  })
+  cluster.on('refresh', () => {
+    if (cluster.nodes('master').every((node) => node.status === 'ready')) down.clear()
+  })
 }
 
 /** Logs a lost link once (not every retry) and its recovery, so an outage is two lines, not a flood. */

@@ -1,13 +1,25 @@
 import { once } from 'node:events'
-import type { Redis } from 'ioredis'
+import { setTimeout as delay } from 'node:timers/promises'
+import type { Cluster, Redis } from 'ioredis'
 import type { Broker, BrokerEvent, BrokerHandler } from '../broker/types'
 import { type Entry, isUpdate, StoreUnavailableError } from '../store/types'
 import { guarded, storeError } from './guard'
 import { RedisKeys } from './keys'
 
+/** Pause before a cluster catch-up read is retried, in ms: a failover takes seconds. */
+const CLUSTER_RETRY = 250
+
+/** Waits `ms`; false when aborted. */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  return delay(ms, undefined, { signal }).then(
+    () => true,
+    () => false,
+  )
+}
+
 /** Options of the Redis broker. */
 export interface RedisBrokerOptions {
-  /** Channel names (default prefix 'confab:'). */
+  /** Channel names (default prefix 'confab:'); cluster names (`new RedisKeys(prefix, true)`) with a `Cluster`. */
   keys?: RedisKeys
   /**
    * The room's newest stored message. After the subscriber connection comes
@@ -26,11 +38,18 @@ export interface RedisBrokerOptions {
  * PUBLISH on the shared command connection (`publisher`). Only SUBSCRIBE on
  * encoded names, never PSUBSCRIBE, so a room name cannot act as a pattern.
  * Both connections are the caller's and must have the offline queue off.
+ *
+ * On a Redis Cluster (cluster key names; publisher and subscriber are the same
+ * `Cluster`, made with `shardedSubscribers`), sharded pub/sub: SPUBLISH and
+ * SSUBSCRIBE, so a room's events stay on the shard of its slot. ioredis
+ * resubscribes after a topology change (a failover) itself; the broker then
+ * catches up as after a reconnect.
  */
 export class RedisBroker implements Broker {
   readonly #publisher: Redis
   readonly #subscriber: Redis
   readonly #keys: RedisKeys
+  readonly #sharded: boolean
   readonly #latest: ((room: string) => Promise<Entry | undefined>) | undefined
   readonly #onError: (error: unknown) => void
   /** Channel -> room, for every room this node wants, subscribed or not yet. */
@@ -38,15 +57,21 @@ export class RedisBroker implements Broker {
   readonly #closing = new AbortController()
   #handler: BrokerHandler | null = null
 
-  constructor(publisher: Redis, subscriber: Redis, options: RedisBrokerOptions = {}) {
-    this.#publisher = publisher
-    this.#subscriber = subscriber
+  constructor(publisher: Redis | Cluster, subscriber: Redis | Cluster, options: RedisBrokerOptions = {}) {
+    this.#publisher = publisher as Redis
+    this.#subscriber = subscriber as Redis
     this.#keys = options.keys ?? new RedisKeys()
+    this.#sharded = this.#keys.cluster
     this.#latest = options.latest
     this.#onError = options.onError ?? ((error) => console.error('confab broker:', error))
-    // We resubscribe ourselves (autoResubscribe must be off) so we know when it is done and can catch up.
-    subscriber.on('ready', this.#resubscribe)
-    subscriber.on('message', this.#receive)
+    if (this.#sharded) {
+      subscriber.on('subscribersReady', this.#caughtUp)
+      subscriber.on('smessage', this.#receive)
+    } else {
+      // We resubscribe ourselves (autoResubscribe must be off) so we know when it is done and can catch up.
+      subscriber.on('ready', this.#resubscribe)
+      subscriber.on('message', this.#receive)
+    }
   }
 
   get ready(): boolean {
@@ -62,7 +87,7 @@ export class RedisBroker implements Broker {
     if (this.#rooms.has(channel)) return
     this.#rooms.set(channel, room)
     try {
-      await guarded(this.#subscriber.subscribe(channel))
+      await guarded(this.#sharded ? this.#subscriber.ssubscribe(channel) : this.#subscriber.subscribe(channel))
     } catch (error) {
       this.#rooms.delete(channel)
       throw error
@@ -73,7 +98,7 @@ export class RedisBroker implements Broker {
     const channel = this.#keys.channel(room)
     if (!this.#rooms.delete(channel)) return
     try {
-      await guarded(this.#subscriber.unsubscribe(channel))
+      await guarded(this.#sharded ? this.#subscriber.sunsubscribe(channel) : this.#subscriber.unsubscribe(channel))
     } catch (error) {
       // A lost connection already dropped the subscription, and the room is
       // no longer in the set the reconnect resubscribes to.
@@ -82,7 +107,11 @@ export class RedisBroker implements Broker {
   }
 
   async publish(room: string, event: BrokerEvent): Promise<void> {
-    await guarded(this.#publisher.publish(this.#keys.channel(room), JSON.stringify(event)))
+    const channel = this.#keys.channel(room)
+    const payload = JSON.stringify(event)
+    await guarded(
+      this.#sharded ? this.#publisher.spublish(channel, payload) : this.#publisher.publish(channel, payload),
+    )
   }
 
   /** Forgets every room and the handler; the backend quits the connections. */
@@ -90,6 +119,8 @@ export class RedisBroker implements Broker {
     this.#closing.abort()
     this.#subscriber.off('ready', this.#resubscribe)
     this.#subscriber.off('message', this.#receive)
+    this.#subscriber.off('subscribersReady', this.#caughtUp)
+    this.#subscriber.off('smessage', this.#receive)
     this.#rooms.clear()
     this.#handler = null
   }
@@ -121,6 +152,12 @@ export class RedisBroker implements Broker {
       .catch(this.#onError)
   }
 
+  /** Sharded: ioredis has resubscribed every channel after a topology change; catch up on all. */
+  readonly #caughtUp = (): void => {
+    const channels = [...this.#rooms.keys()]
+    if (channels.length > 0) this.#catchUp(channels).catch(this.#onError)
+  }
+
   /** Re-delivers each room's head, waiting for the command connection if it is down too. */
   async #catchUp(channels: string[]): Promise<void> {
     if (!this.#latest) return
@@ -142,7 +179,12 @@ export class RedisBroker implements Broker {
             this.#report(error)
             break
           }
-          if (this.#publisher.status === 'ready') continue // a timeout on a live connection: just retry
+          if (this.#publisher.status === 'ready') {
+            // A timeout on a live connection: just retry. On a cluster, the room's master may be failing
+            // over while the cluster is up: give it a moment.
+            if (this.#sharded && !(await pause(CLUSTER_RETRY, this.#closing.signal))) return
+            continue
+          }
           const back = await once(this.#publisher, 'ready', { signal: this.#closing.signal }).then(
             () => true,
             () => false, // aborted: the broker is closing

@@ -1,7 +1,8 @@
 import { StoreUnavailableError } from '../store/types'
 
-// Redis replies that mean "not now" rather than "your command is wrong".
-const TRANSIENT_REPLY = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/
+// Redis replies that mean "not now" rather than "your command is wrong" (MOVED and ASK reach the
+// caller only from a call made on one cluster node's connection: the slot has just moved).
+const TRANSIENT_REPLY = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MOVED|ASK)\b/
 
 /**
  * Maps a failed Redis call to what the relay should do with it: connection

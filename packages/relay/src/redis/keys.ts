@@ -1,3 +1,5 @@
+import { CONVERSATION_PREFIX } from '@confab/sdk/protocol'
+
 /**
  * Every Redis key and channel name Confab uses, in one place. User input
  * (room names, client message ids) is base64url-encoded before it becomes part
@@ -6,8 +8,16 @@
  * room's keys would share a slot on a cluster.
  */
 export class RedisKeys {
-  /** @param prefix Namespace of every key and channel (default 'confab:'). */
-  constructor(readonly prefix = 'confab:') {}
+  /**
+   * @param prefix Namespace of every key and channel (default 'confab:').
+   * @param cluster Names for Redis Cluster (default false): a conversation's entry sits in its room's
+   *   slot, a node's liveness and room set share a `{node}` tag, the webhook keys a `{webhooks}` tag,
+   *   so that every script touches one slot. The plain names stay as they were for one Redis.
+   */
+  constructor(
+    readonly prefix = 'confab:',
+    readonly cluster = false,
+  ) {}
 
   /** Hash `epoch`, `head`, `base`, `moves`: the room's identity, newest offset and read-move counter. */
   meta(room: string): string {
@@ -51,7 +61,7 @@ export class RedisKeys {
 
   /** Pub/sub channel of the room's events. */
   channel(room: string): string {
-    return `${this.prefix}ch:{${encode(room)}}`
+    return `${this.prefix}ch:{${this.#tag(room)}}`
   }
 
   /** Hash `node/user` -> member JSON: who is in the room through which node. */
@@ -76,12 +86,12 @@ export class RedisKeys {
 
   /** String with a TTL, refreshed while the node lives. */
   alive(node: string): string {
-    return `${this.prefix}node:${node}:alive`
+    return `${this.#node(node)}:alive`
   }
 
   /** Set of encoded room names where the node has members, for the sweep after it dies. */
   nodeRooms(node: string): string {
-    return `${this.prefix}node:${node}:rooms`
+    return `${this.#node(node)}:rooms`
   }
 
   /** String: the deployment's secret for guest `resume` strings, made by the first node, never expiring. */
@@ -101,21 +111,21 @@ export class RedisKeys {
 
   /** Hash event id -> queued event JSON, and list of event ids in delivery order (docs/webhooks.md). */
   webhookEvents(): string {
-    return `${this.prefix}webhooks:events`
+    return `${this.#webhooks()}:events`
   }
 
   webhookOrder(): string {
-    return `${this.prefix}webhooks:order`
+    return `${this.#webhooks()}:order`
   }
 
   /** List of dead-lettered event JSON, newest first, capped. */
   webhookDead(): string {
-    return `${this.prefix}webhooks:dead`
+    return `${this.#webhooks()}:dead`
   }
 
   /** String with a TTL: the node delivering webhooks. */
   webhookLease(): string {
-    return `${this.prefix}webhooks:lease`
+    return `${this.#webhooks()}:lease`
   }
 
   /** The pattern of every room's stream, for erasure. */
@@ -125,6 +135,8 @@ export class RedisKeys {
 
   /** Hash with field `e`: one conversation's index entry as JSON (the id is base64url already). */
   conversation(id: string): string {
+    // On a cluster, in the slot of the conversation's room (`conv:` + id), so an append updates it atomically.
+    if (this.cluster) return `${this.#room(CONVERSATION_PREFIX + id)}:conv`
     return `${this.prefix}conv:${encode(id)}`
   }
 
@@ -133,8 +145,25 @@ export class RedisKeys {
     return `${this.prefix}conversations`
   }
 
+  #node(node: string): string {
+    return this.cluster ? `${this.prefix}node:{${node}}` : `${this.prefix}node:${node}`
+  }
+
+  #webhooks(): string {
+    return this.cluster ? `${this.prefix}{webhooks}` : `${this.prefix}webhooks`
+  }
+
   #room(room: string): string {
-    return `${this.prefix}room:{${encode(room)}}`
+    return `${this.prefix}room:{${this.#tag(room)}}`
+  }
+
+  /**
+   * The room's hash tag: its encoded name. An empty tag (the room '') hashes the whole key instead, which
+   * would scatter the room over the slots of a cluster: there it is '=', which no encoded name contains.
+   */
+  #tag(room: string): string {
+    const encoded = encode(room)
+    return this.cluster && encoded === '' ? '=' : encoded
   }
 }
 

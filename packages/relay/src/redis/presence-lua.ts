@@ -7,13 +7,19 @@
 // exactly the users of the member-nodes hash: they give the count (ZCARD) and
 // the pages (ZRANGEBYLEX) without reading every entry.
 
+// On a Redis Cluster a script may touch one slot only, and the node-wide keys
+// (node-rooms, alive, nodes) are in other slots than the room's: there the
+// caller passes '1' as the last ARGV ("split"), one of the room's keys in
+// place of each node-wide key, and makes the node-wide change itself (see
+// RedisPresence).
+
 /**
  * KEYS members, member-nodes, node-rooms, member index, member info; ARGV node, user, member JSON,
- * encoded room. 1 when the user is new to the room.
+ * encoded room, split. 1 when the user is new to the room.
  */
 export const ADD_LUA = `
 local added = redis.call('HSET', KEYS[1], ARGV[1] .. '/' .. ARGV[2], ARGV[3])
-redis.call('SADD', KEYS[3], ARGV[4])
+if ARGV[5] ~= '1' then redis.call('SADD', KEYS[3], ARGV[4]) end
 redis.call('HSET', KEYS[5], ARGV[2], ARGV[3])
 if added == 0 then return 0 end
 if redis.call('HINCRBY', KEYS[2], ARGV[2], 1) == 1 then
@@ -25,11 +31,11 @@ return 0
 
 /**
  * KEYS members, member-nodes, node-rooms, member index, member info; ARGV node, user, encoded room,
- * '1' when it was the node's last member in the room. 1 when the user is now
+ * '1' when it was the node's last member in the room, split. 1 when the user is now
  * in the room on no node.
  */
 export const REMOVE_LUA = `
-if ARGV[4] == '1' then redis.call('SREM', KEYS[3], ARGV[3]) end
+if ARGV[4] == '1' and ARGV[5] ~= '1' then redis.call('SREM', KEYS[3], ARGV[3]) end
 if redis.call('HDEL', KEYS[1], ARGV[1] .. '/' .. ARGV[2]) == 0 then return 0 end
 if redis.call('HINCRBY', KEYS[2], ARGV[2], -1) > 0 then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[2])
@@ -38,22 +44,22 @@ redis.call('HDEL', KEYS[5], ARGV[2])
 return 1
 `
 
-/** KEYS alive, nodes; ARGV node, TTL in ms. Refreshes the node's liveness; 1 when the key still existed. */
+/** KEYS alive, nodes; ARGV node, TTL in ms, split. Refreshes the node's liveness; 1 when the key still existed. */
 export const HEARTBEAT_LUA = `
 local existed = redis.call('EXISTS', KEYS[1])
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[1])
+if ARGV[3] ~= '1' then redis.call('SADD', KEYS[2], ARGV[1]) end
 return existed
 `
 
 /**
  * KEYS members, member-nodes, dead node's alive, dead node's rooms, member index, member info; ARGV dead
- * node, encoded room. Removes the dead node's entries in the room and returns
+ * node, encoded room, split. Removes the dead node's entries in the room and returns
  * the member JSON of users now in the room on no node. Does nothing if the
- * node came back, so a sweep cannot undo a node's re-registration.
+ * node came back, so a sweep cannot undo a node's re-registration (split: the caller checks just before).
  */
 export const SWEEP_ROOM_LUA = `
-if redis.call('EXISTS', KEYS[3]) == 1 then return {} end
+if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[3]) == 1 then return {} end
 local prefix = ARGV[1] .. '/'
 local gone = {}
 local cursor = '0'
@@ -73,7 +79,7 @@ repeat
     end
   end
 until cursor == '0'
-redis.call('SREM', KEYS[4], ARGV[2])
+if ARGV[3] ~= '1' then redis.call('SREM', KEYS[4], ARGV[2]) end
 return gone
 `
 

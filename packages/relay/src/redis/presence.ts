@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Member } from '@confab/sdk/protocol'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { MemberPage, Presence, PresenceGoneHandler } from '../presence/types'
 import { StoreUnavailableError } from '../store/types'
 import { guarded, storeError } from './guard'
@@ -10,7 +10,7 @@ import { LuaScript } from './script'
 
 /** Options of Redis presence. */
 export interface RedisPresenceOptions {
-  /** Key names (default prefix 'confab:'). */
+  /** Key names (default prefix 'confab:'); cluster names (`new RedisKeys(prefix, true)`) with a `Cluster`. */
   keys?: RedisKeys
   /** This node's id, [A-Za-z0-9_.-] (default: a random UUID per process). */
   nodeId?: string
@@ -38,12 +38,19 @@ const page = new LuaScript(PAGE_LUA)
  * dead node's members and reports the users who left to `watch`: exactly one
  * node reports each leave, so the registry must broadcast it through the broker.
  * A dead node is noticed within `nodeTtl + sweepInterval` (35 s by default).
+ *
+ * On a Redis Cluster (cluster key names) each script touches one room's slot
+ * and the node-wide keys are changed beside it: the node's room set before a
+ * member is added (so a sweep always finds the room) and at once when its
+ * last one leaves, liveness checked just before a room is swept.
  */
 export class RedisPresence implements Presence {
   /** This node's id in Redis. */
   readonly nodeId: string
   readonly #redis: Redis
   readonly #keys: RedisKeys
+  /** '1' on a cluster: the scripts leave the node-wide keys to this class (see presence-lua.ts). */
+  readonly #split: '1' | ''
   readonly #ttl: number
   readonly #onError: (error: unknown) => void
   /** What this node added, to re-register after its entries were swept or lost. */
@@ -54,11 +61,13 @@ export class RedisPresence implements Presence {
   #onGone: PresenceGoneHandler = () => {}
   #sweeping = false
 
-  constructor(redis: Redis, options: RedisPresenceOptions = {}) {
+  constructor(redis: Redis | Cluster, options: RedisPresenceOptions = {}) {
     this.nodeId = options.nodeId ?? randomUUID()
     if (!/^[A-Za-z0-9_.-]+$/.test(this.nodeId)) throw new Error(`presence nodeId must match [A-Za-z0-9_.-]+`)
-    this.#redis = redis
+    // One Redis and a cluster answer the same commands; cluster key names say which it is.
+    this.#redis = redis as Redis
     this.#keys = options.keys ?? new RedisKeys()
+    this.#split = this.#keys.cluster ? '1' : ''
     this.#ttl = options.nodeTtl ?? 30_000 // 30 seconds
     this.#onError = options.onError ?? ((error) => console.error('confab presence:', error))
     const beat = options.heartbeatInterval ?? 10_000 // 10 seconds
@@ -113,7 +122,7 @@ export class RedisPresence implements Presence {
     const nodes = [...new Set(Object.keys(entries).map(nodeOf))].filter((node) => node !== this.nodeId)
     const alive = new Set([this.nodeId])
     if (nodes.length > 0) {
-      const flags = await guarded(this.#redis.mget(nodes.map((node) => this.#keys.alive(node))))
+      const flags = await guarded(this.#alive(nodes))
       for (const [i, node] of nodes.entries()) if (flags[i] !== null) alive.add(node)
     }
     const users = new Map<string, Member>()
@@ -188,7 +197,7 @@ export class RedisPresence implements Presence {
     try {
       const nodes = (await this.#redis.smembers(this.#keys.nodes())).filter((node) => node !== this.nodeId)
       if (nodes.length === 0) return
-      const flags = await this.#redis.mget(nodes.map((node) => this.#keys.alive(node)))
+      const flags = await this.#alive(nodes)
       for (const [i, node] of nodes.entries()) if (flags[i] === null) await this.#sweepNode(node)
     } catch (error) {
       this.#report(error)
@@ -197,49 +206,76 @@ export class RedisPresence implements Presence {
     }
   }
 
+  /** The liveness keys of `nodes` (null: expired); on a cluster one GET each, their slots differ. */
+  #alive(nodes: string[]): Promise<(string | null)[]> {
+    const keys = nodes.map((node) => this.#keys.alive(node))
+    if (this.#split === '') return this.#redis.mget(keys)
+    return Promise.all(keys.map((key) => this.#redis.get(key)))
+  }
+
   async #sweepNode(node: string): Promise<void> {
     const keys = this.#keys
+    const split = this.#split === '1'
     for (const encoded of await this.#redis.smembers(keys.nodeRooms(node))) {
       const room = decode(encoded)
+      // On a cluster the script cannot see the node's keys: check it is still dead just before.
+      if (split && (await this.#redis.exists(keys.alive(node))) === 1) return
       const gone = (await sweepRoom.run(
         this.#redis,
         [
           keys.members(room),
           keys.memberNodes(room),
-          keys.alive(node),
-          keys.nodeRooms(node),
+          split ? keys.members(room) : keys.alive(node),
+          split ? keys.members(room) : keys.nodeRooms(node),
           keys.memberIndex(room),
           keys.memberInfo(room),
         ],
-        [node, encoded],
+        [node, encoded, this.#split],
       )) as string[]
+      if (split) await this.#redis.srem(keys.nodeRooms(node), encoded)
       if (gone.length > 0)
         this.#onGone(
           room,
           gone.map((json) => JSON.parse(json) as Member),
         )
     }
-    await forget.run(this.#redis, [keys.alive(node), keys.nodeRooms(node), keys.nodes()], [node])
+    if (!split) {
+      await forget.run(this.#redis, [keys.alive(node), keys.nodeRooms(node), keys.nodes()], [node])
+    } else if ((await this.#redis.exists(keys.alive(node), keys.nodeRooms(node))) === 0) {
+      // Came back meanwhile? Its next heartbeat adds it to the set again.
+      await this.#redis.srem(keys.nodes(), node)
+    }
   }
 
   async #beat(): Promise<boolean> {
     const keys = this.#keys
-    const existed = await heartbeat.run(this.#redis, [keys.alive(this.nodeId), keys.nodes()], [this.nodeId, this.#ttl])
+    const alive = keys.alive(this.nodeId)
+    const beat = heartbeat.run(
+      this.#redis,
+      [alive, this.#split === '1' ? alive : keys.nodes()],
+      [this.nodeId, this.#ttl, this.#split],
+    )
+    const [existed] = await Promise.all([
+      beat,
+      this.#split === '1' ? this.#redis.sadd(keys.nodes(), this.nodeId) : undefined,
+    ])
     return existed === 1
   }
 
   async #add(room: string, member: Member): Promise<boolean> {
     const keys = this.#keys
+    // On a cluster the room joins the node's set first, so a sweep after a crash finds every entry.
+    if (this.#split === '1') await this.#redis.sadd(keys.nodeRooms(this.nodeId), encode(room))
     const fresh = await add.run(
       this.#redis,
       [
         keys.members(room),
         keys.memberNodes(room),
-        keys.nodeRooms(this.nodeId),
+        this.#split === '1' ? keys.members(room) : keys.nodeRooms(this.nodeId),
         keys.memberIndex(room),
         keys.memberInfo(room),
       ],
-      [this.nodeId, member.id, JSON.stringify(member), encode(room)],
+      [this.nodeId, member.id, JSON.stringify(member), encode(room), this.#split],
     )
     return fresh === 1
   }
@@ -247,18 +283,22 @@ export class RedisPresence implements Presence {
   async #remove(room: string, member: Member): Promise<boolean> {
     const keys = this.#keys
     const last = this.#mine.has(room) ? '0' : '1'
-    const gone = await remove.run(
+    // On a cluster sent in the same tick as the script would be, so a later add's SADD comes after it.
+    const left =
+      this.#split === '1' && last === '1' ? this.#redis.srem(keys.nodeRooms(this.nodeId), encode(room)) : null
+    const gone = remove.run(
       this.#redis,
       [
         keys.members(room),
         keys.memberNodes(room),
-        keys.nodeRooms(this.nodeId),
+        this.#split === '1' ? keys.members(room) : keys.nodeRooms(this.nodeId),
         keys.memberIndex(room),
         keys.memberInfo(room),
       ],
-      [this.nodeId, member.id, encode(room), last],
+      [this.nodeId, member.id, encode(room), last, this.#split],
     )
-    return gone === 1
+    const [answer] = await Promise.all([gone, left])
+    return answer === 1
   }
 
   #report(error: unknown): void {

@@ -20,20 +20,25 @@ import { READ_LIMIT } from '../store/lifecycle'
  * A room with neither record nor stream was never written: it has the
  * deployment's epoch for untouched rooms (`shared`, made once) and, unless
  * `write` is set (an append), nothing is stored for it, so reading any name
- * leaves no trace. That key sits outside the room's hash slot: Confab does
- * not run on Redis Cluster.
+ * leaves no trace. That key sits outside the room's hash slot, so on a Redis
+ * Cluster the node reads it once at start and passes it as `known` (the
+ * shared key is then never touched; '' or nil: read it here).
  */
 const ROOM = `
-local function room(meta, stream, shared, candidate, write)
+local function room(meta, stream, shared, candidate, write, known)
   local epoch = redis.call('HGET', meta, 'epoch')
   local head = tonumber(redis.call('HGET', meta, 'head') or '0')
   local base = tonumber(redis.call('HGET', meta, 'base') or '0')
   local length = redis.call('XLEN', stream)
   if not epoch and length == 0 then
-    epoch = redis.call('GET', shared)
-    if not epoch then
-      epoch = candidate
-      redis.call('SET', shared, epoch)
+    if known and known ~= '' then
+      epoch = known
+    else
+      epoch = redis.call('GET', shared)
+      if not epoch then
+        epoch = candidate
+        redis.call('SET', shared, epoch)
+      end
     end
     if write then redis.call('HSET', meta, 'epoch', epoch, 'head', 0, 'base', 0) end
   elseif not epoch then
@@ -139,9 +144,12 @@ local function furthest(reads, n)
 end
 `
 
-/** KEYS meta, stream, untouched-room epoch; ARGV candidate epoch. Returns `{epoch, head, length}`. */
+/**
+ * KEYS meta, stream, untouched-room epoch; ARGV candidate epoch, the untouched-room epoch when known
+ * (on a cluster; then KEYS[3] is not read). Returns `{epoch, head, length}`.
+ */
 export const STATE_LUA = `${ROOM}
-local epoch, head, length = room(KEYS[1], KEYS[2], KEYS[3], ARGV[1], false)
+local epoch, head, length = room(KEYS[1], KEYS[2], KEYS[3], ARGV[1], false, ARGV[2])
 return {epoch, head, length}
 `
 
@@ -160,9 +168,11 @@ return {epoch, head, length}
  * '' elsewhere) the index entry is updated in the same step: KEYS[9] its hash,
  * KEYS[10] the index; ARGV[7] a new entry's JSON, ARGV[8] the preview, ARGV[9]
  * the visitor's name. `entry` is the updated entry's JSON ('' outside conversations).
+ * ARGV[11] is the untouched-room epoch when known (see ROOM). On a cluster KEYS[10] is left out (the
+ * index is in another slot) and the caller adds the entry to the index after the script.
  */
 export const APPEND_LUA = `${ROOM}${PUSH}${MOVE_READ}
-local epoch, head = room(KEYS[1], KEYS[2], KEYS[5], ARGV[5], true)
+local epoch, head = room(KEYS[1], KEYS[2], KEYS[5], ARGV[5], true, ARGV[11])
 local seen = redis.call('GET', KEYS[3]) or redis.call('HGET', KEYS[4], ARGV[1])
 if seen then
   local offset, ts = string.match(seen, '^(%d+):(%d+)$')
@@ -195,7 +205,7 @@ if ARGV[6] ~= '' then
   end
   entry = cjson.encode(e)
   redis.call('HSET', KEYS[9], 'e', entry)
-  redis.call('ZADD', KEYS[10], ts, e.id)
+  if KEYS[10] then redis.call('ZADD', KEYS[10], ts, e.id) end
 end
 return {0, head, ts, '', epoch, entry}
 `
@@ -204,7 +214,8 @@ return {0, head, ts, '', epoch, entry}
  * KEYS meta, stream, id key, ids hash, untouched-room epoch, state hash; ARGV scoped id, change JSON
  * ({ id, from, action, target, emoji? }), history limit, idempotency window in ms, candidate epoch, target
  * offset, action, the sender's encoded id followed by '.', ownOnly ('1'/'0'), edit window in ms, most
- * reactions, emoji, on ('1', '0', '' to toggle), text JSON, meta JSON or '', sender id.
+ * reactions, emoji, on ('1', '0', '' to toggle), text JSON, meta JSON or '', sender id, the
+ * untouched-room epoch when known (see ROOM).
  * Checks the rules against the target as stored (store/lifecycle.ts has them for the other stores),
  * writes its new state (a delete also rewrites the target's entry without its text and meta) and appends
  * the change. Returns `{-1, code, reason}` when refused,
@@ -212,7 +223,7 @@ return {0, head, ts, '', epoch, entry}
  * target state or false}` otherwise (a duplicate's change fields are false when its entry was trimmed).
  */
 export const CHANGE_LUA = `${ROOM}${PUSH}${MESSAGE_AT}${REWRITE}
-local epoch, head = room(KEYS[1], KEYS[2], KEYS[5], ARGV[5], false)
+local epoch, head = room(KEYS[1], KEYS[2], KEYS[5], ARGV[5], false, ARGV[17])
 local seen = redis.call('GET', KEYS[3]) or redis.call('HGET', KEYS[4], ARGV[1])
 if seen then
   local offset, ts = string.match(seen, '^(%d+):(%d+)$')
@@ -368,7 +379,8 @@ return furthest(KEYS[1], tonumber(ARGV[1]))
 /**
  * KEYS conversation hash, index; ARGV patch JSON, new entry JSON or '' (then a
  * missing entry stays missing), now in ms. Applies the patch to the stored entry
- * in one step and returns its JSON, or '' when there is none.
+ * in one step and returns its JSON, or '' when there is none. Without KEYS[2] (on a cluster, where the
+ * index is in another slot) the caller updates the index.
  */
 export const UPDATE_CONVERSATION_LUA = `
 local stored = redis.call('HGET', KEYS[1], 'e')
@@ -390,7 +402,7 @@ if patch.erase then
 end
 local entry = cjson.encode(e)
 redis.call('HSET', KEYS[1], 'e', entry)
-redis.call('ZADD', KEYS[2], e.lastActivityAt, e.id)
+if KEYS[2] then redis.call('ZADD', KEYS[2], e.lastActivityAt, e.id) end
 return entry
 `
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Action, Conversation, Member, Message, Meta, ReadPosition } from '@confab/sdk/protocol'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import {
   type ConversationPage,
   type ConversationPatch,
@@ -67,8 +67,13 @@ export interface RedisStoreOptions {
   historyLimit?: number
   /** How long a client id is remembered after its message was stored, in ms (default 600,000 = 10 minutes); ids of retained messages are remembered regardless. */
   idempotencyWindow?: number
-  /** Key names (default prefix 'confab:'). */
+  /** Key names (default prefix 'confab:'); cluster names (`new RedisKeys(prefix, true)`) with a `Cluster`. */
   keys?: RedisKeys
+  /**
+   * The deployment's epoch for rooms never written to, read once at start (required on a Redis Cluster,
+   * where the scripts cannot reach that key: it is in another slot).
+   */
+  untouchedEpoch?: string
 }
 
 /** What a stream entry's `d` field holds: the draft without the room (the key names it). */
@@ -125,15 +130,32 @@ const SCAN_BATCH = 200
  */
 export class RedisStore implements Store {
   readonly #redis: Redis
+  /** The same connection when it is a Redis Cluster, else null. */
+  readonly #cluster: Cluster | null
   readonly #keys: RedisKeys
   readonly #limit: number
   readonly #window: number
+  /** The untouched-room epoch passed to the scripts ('' : they read it themselves). */
+  readonly #epoch: string
 
-  constructor(redis: Redis, options: RedisStoreOptions = {}) {
-    this.#redis = redis
+  /**
+   * On a Redis Cluster, every script touches the keys of one room (one slot); the conversation index
+   * and the untouched-room epoch, which are elsewhere, are handled outside the scripts (docs/scaling.md).
+   */
+  constructor(redis: Redis | Cluster, options: RedisStoreOptions = {}) {
     this.#keys = options.keys ?? new RedisKeys()
+    // One Redis and a cluster answer the same commands; the few calls that differ go through #cluster.
+    this.#redis = redis as Redis
+    this.#cluster = this.#keys.cluster ? (redis as Cluster) : null
+    if (this.#cluster !== null && !options.untouchedEpoch) throw new Error('a cluster store needs untouchedEpoch')
+    this.#epoch = options.untouchedEpoch ?? ''
     this.#limit = options.historyLimit ?? 1000
     this.#window = options.idempotencyWindow ?? 600_000 // 10 minutes
+  }
+
+  /** The key the scripts get for the untouched-room epoch: on a cluster one of the room's (never read). */
+  #untouched(room: string): string {
+    return this.#cluster === null ? this.#keys.untouchedEpoch() : this.#keys.meta(room)
   }
 
   get ready(): boolean {
@@ -146,7 +168,9 @@ export class RedisStore implements Store {
     const { room } = draft
     const keys = this.#keys
     const conv = draft.conversation
-    const convKeys = conv ? [keys.conversation(conversationId(conv.visitor.id)), keys.conversations()] : []
+    const convKey = conv ? keys.conversation(conversationId(conv.visitor.id)) : undefined
+    // On a cluster the index is in another slot: updated after the script (see #index).
+    const convKeys = convKey === undefined ? [] : this.#cluster ? [convKey] : [convKey, keys.conversations()]
     const convArgs = conv
       ? [
           conv.by,
@@ -163,13 +187,22 @@ export class RedisStore implements Store {
           keys.stream(room),
           keys.id(room, draft.from.id, draft.id),
           keys.ids(room),
-          keys.untouchedEpoch(),
+          this.#untouched(room),
           keys.state(room),
           keys.reads(room),
           keys.readMoves(room),
           ...convKeys,
         ],
-        [scopedId(draft.from.id, draft.id), json, this.#limit, this.#window, randomUUID(), ...convArgs, draft.from.id],
+        [
+          scopedId(draft.from.id, draft.id),
+          json,
+          this.#limit,
+          this.#window,
+          randomUUID(),
+          ...convArgs,
+          draft.from.id,
+          this.#epoch,
+        ],
       ),
     )
     const [duplicate, offset, ts, original, epoch, entry, state] = reply as [
@@ -186,15 +219,28 @@ export class RedisStore implements Store {
     const message = withState(toMessage(draft.room, offset, ts, body), state ?? null)
     const result: AppendResult = { message, duplicate: duplicate === 1, epoch }
     if (entry) result.conversation = fromJson(entry)
+    if (this.#cluster !== null && convKey !== undefined) {
+      // A resend after a failure between the script and the index finds the message stored: repair the index.
+      const current = entry || (await guarded(this.#redis.hget(convKey, 'e')))
+      if (current) await this.#index(fromJson(current))
+    }
     return result
+  }
+
+  /**
+   * On a cluster: puts the entry in the index at its latest activity. Idempotent, and never moves an entry
+   * back (GT), so two nodes' updates may land in either order.
+   */
+  async #index(entry: Conversation): Promise<void> {
+    await guarded(this.#redis.zadd(this.#keys.conversations(), 'GT', entry.lastActivityAt, entry.id))
   }
 
   async state(room: string): Promise<RoomState> {
     const reply = await guarded(
       stateScript.run(
         this.#redis,
-        [this.#keys.meta(room), this.#keys.stream(room), this.#keys.untouchedEpoch()],
-        [randomUUID()],
+        [this.#keys.meta(room), this.#keys.stream(room), this.#untouched(room)],
+        [randomUUID(), this.#epoch],
       ),
     )
     const [epoch, head, length] = reply as [string, number, number]
@@ -219,7 +265,7 @@ export class RedisStore implements Store {
           keys.stream(room),
           keys.id(room, draft.from.id, draft.id),
           keys.ids(room),
-          keys.untouchedEpoch(),
+          this.#untouched(room),
           keys.state(room),
         ],
         [
@@ -239,6 +285,7 @@ export class RedisStore implements Store {
           JSON.stringify(draft.text ?? ''),
           draft.meta === undefined ? '' : JSON.stringify(draft.meta),
           draft.from.id,
+          this.#epoch,
         ],
       ),
     )) as unknown[]
@@ -458,16 +505,18 @@ export class RedisStore implements Store {
     return removed
   }
 
-  /** Every room with a stream, as [room, stream key]. */
+  /** Every room with a stream, as [room, stream key]; on a cluster, those of every master. */
   async *#streams(): AsyncGenerator<[string, string]> {
     const pattern = this.#keys.streams()
     const start = this.#keys.prefix.length + 'room:{'.length
-    let cursor = '0'
-    do {
-      const [next, streams] = await guarded(this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000))
-      cursor = next
-      for (const stream of streams) yield [decode(stream.slice(start, stream.lastIndexOf('}'))), stream]
-    } while (cursor !== '0')
+    for (const redis of this.#cluster === null ? [this.#redis] : this.#cluster.nodes('master')) {
+      let cursor = '0'
+      do {
+        const [next, streams] = await guarded(redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000))
+        cursor = next
+        for (const stream of streams) yield [decode(stream.slice(start, stream.lastIndexOf('}'))), stream]
+      } while (cursor !== '0')
+    }
   }
 
   async conversation(id: string): Promise<Conversation | null> {
@@ -478,14 +527,18 @@ export class RedisStore implements Store {
   async updateConversation(id: string, patch: ConversationPatch): Promise<Conversation | null> {
     const { visitor, ...changes } = patch
     const fresh = visitor === undefined ? '' : JSON.stringify(newConversation(visitor, 0))
+    const entry = this.#keys.conversation(id)
     const reply = await guarded(
       updateConversationScript.run(
         this.#redis,
-        [this.#keys.conversation(id), this.#keys.conversations()],
+        this.#cluster === null ? [entry, this.#keys.conversations()] : [entry],
         [JSON.stringify(changes), fresh, Date.now()],
       ),
     )
-    return reply === '' ? null : fromJson(reply as string)
+    if (reply === '') return null
+    const conversation = fromJson(reply as string)
+    if (this.#cluster !== null) await this.#index(conversation)
+    return conversation
   }
 
   /** Walks the index newest first from the cursor, reading entries in batches until the page (and one more) is filled. */
@@ -500,12 +553,9 @@ export class RedisStore implements Store {
       const ids = await guarded(this.#redis.zrevrangebyscore(index, max, '-inf', 'LIMIT', skip, SCAN_BATCH))
       if (ids.length === 0) break
       skip += ids.length
-      const pipeline = this.#redis.pipeline()
-      for (const id of ids) pipeline.hget(this.#keys.conversation(id), 'e')
-      const replies = (await guarded(pipeline.exec())) ?? []
-      for (const [error, entry] of replies) {
-        if (error) throw error
-        if (typeof entry !== 'string') continue
+      const entries = await this.#entries(ids)
+      for (const entry of entries) {
+        if (entry === null) continue
         const conversation = fromJson(entry)
         if (isAfter(conversation, mark) && matches(conversation, query)) items.push(conversation)
         if (items.length > limit) break
@@ -513,6 +563,19 @@ export class RedisStore implements Store {
       if (ids.length < SCAN_BATCH) break
     }
     return toPage(items, limit)
+  }
+
+  /** The index entries of `ids`, in one round trip (on a cluster, one per entry, concurrently: their slots differ). */
+  async #entries(ids: string[]): Promise<(string | null)[]> {
+    const keys = ids.map((id) => this.#keys.conversation(id))
+    if (this.#cluster !== null) return guarded(Promise.all(keys.map((key) => this.#redis.hget(key, 'e'))))
+    const pipeline = this.#redis.pipeline()
+    for (const key of keys) pipeline.hget(key, 'e')
+    const replies = (await guarded(pipeline.exec())) ?? []
+    return replies.map(([error, entry]) => {
+      if (error) throw error
+      return typeof entry === 'string' ? entry : null
+    })
   }
 
   /** The connection belongs to the backend, which quits it; nothing is held here. */

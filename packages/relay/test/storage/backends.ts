@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { afterAll } from 'vitest'
 import { REDIS_URL, redisMissing } from '../../../../test/support/env'
 import { MemoryBroker } from '../../src/broker/memory'
 import type { Broker } from '../../src/broker/types'
@@ -16,6 +17,8 @@ import { createSqliteBackend } from '../../src/sqlite'
 import type { SqliteStore } from '../../src/sqlite/store'
 import { MemoryStore } from '../../src/store/memory'
 import type { Store } from '../../src/store/types'
+import { RedisClusterSet } from '../scale/cluster-redis'
+import { redisServerMissing } from './redis-server'
 
 /** Store options a test may set. */
 export interface NodeOptions {
@@ -153,6 +156,68 @@ export async function redisBackend(url = REDIS_URL): Promise<Backend> {
     async cleanup() {
       await Promise.all([...nodes].map((node) => node.close()))
       await deleteMatching(url, `${prefix}*`)
+    },
+  }
+}
+
+/**
+ * Redis Cluster nodes (three masters, a replica each: real redis-server processes on free ports) under a
+ * fresh prefix. The cluster starts with the first node a test asks for and stops after the file.
+ */
+export function redisClusterBackend(): Backend {
+  const prefix = `confab-test:${randomUUID()}:`
+  const nodes = new Set<StorageNode>()
+  let cluster: Promise<RedisClusterSet> | null = null
+  const started = (): Promise<RedisClusterSet> => {
+    cluster ??= RedisClusterSet.start()
+    return cluster
+  }
+  afterAll(async () => {
+    if (cluster !== null) await (await cluster).stop()
+  })
+  /** Every key matching `pattern` on every master, with the master holding it. */
+  const matching = async (pattern: string): Promise<[Redis, string][]> => {
+    const found: [Redis, string][] = []
+    for (const node of (await started()).live) {
+      if ((await node.role()) !== 'master') continue
+      let cursor = '0'
+      do {
+        const [next, keys] = await node.admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+        cursor = next
+        for (const key of keys) found.push([node.admin, key])
+      } while (cursor !== '0')
+    }
+    return found
+  }
+  return {
+    name: 'redis-cluster',
+    prefix,
+    missing: redisServerMissing(),
+    shared: true,
+    async node(options = {}) {
+      const set = await started()
+      const target = { cluster: set.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })) }
+      const backend = await createRedisBackend(target, {
+        historyLimit: options.historyLimit ?? 1000,
+        idempotencyWindow: options.idempotencyWindow ?? 600_000,
+        prefix,
+        ...FAST_PRESENCE,
+        onError: () => {},
+      })
+      nodes.add(backend)
+      return backend
+    },
+    async expireIds() {
+      for (const [redis, key] of await matching(`${prefix}room:*:id:*`)) await redis.del(key)
+    },
+    async storedRooms() {
+      const keys = (await matching(`${prefix}room:*`)).map(([, key]) => key)
+      return new Set(keys.map((key) => key.match(/\{(.*)\}/)?.[1])).size
+    },
+    async cleanup() {
+      await Promise.all([...nodes].map((node) => node.close()))
+      nodes.clear()
+      for (const [redis, key] of await matching(`${prefix}*`)) await redis.del(key)
     },
   }
 }

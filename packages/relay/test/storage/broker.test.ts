@@ -3,10 +3,18 @@ import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { REDIS_URL } from '../../../../test/support/env'
 import type { BrokerEvent } from '../../src/broker/types'
-import { type Backend, memoryBackend, redisBackend, type StorageNode, sqliteBackend, TRICKY_ROOMS } from './backends'
+import {
+  type Backend,
+  memoryBackend,
+  redisBackend,
+  redisClusterBackend,
+  type StorageNode,
+  sqliteBackend,
+  TRICKY_ROOMS,
+} from './backends'
 import { Inbox } from './inbox'
 
-const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend()]
+const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend(), redisClusterBackend()]
 const user: Member = { id: 'u1', name: 'Ada' }
 const typing = (active: boolean): BrokerEvent => ({ type: 'typing', user, active })
 const presence = (name: string): BrokerEvent => ({ type: 'presence', joins: [{ id: name, name }], leaves: [] })

@@ -2,9 +2,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { conversationId, conversationRoom } from '../../src/store/conversations'
 import type { Draft, Store } from '../../src/store/types'
-import { type Backend, memoryBackend, redisBackend, sqliteBackend } from './backends'
+import { type Backend, memoryBackend, redisBackend, redisClusterBackend, sqliteBackend } from './backends'
 
-const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend()]
+const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend(), redisClusterBackend()]
 const operator = { id: 'op_1', name: 'Support', role: 'operator' as const }
 let seq = 0
 

@@ -4,9 +4,9 @@ import type { Message, Update } from '@confab/sdk/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ChangeDraft, Draft, Entry, Store } from '../../src/store/types'
 import { ChangeRefusedError, ERASED_NAME, isUpdate } from '../../src/store/types'
-import { type Backend, memoryBackend, redisBackend, sqliteBackend } from './backends'
+import { type Backend, memoryBackend, redisBackend, redisClusterBackend, sqliteBackend } from './backends'
 
-const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend()]
+const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend(), redisClusterBackend()]
 const ada = { id: 'ada', name: 'Ada' }
 const bob = { id: 'bob', name: 'Bob' }
 const cy = { id: 'cy', name: 'Cy' }

@@ -4,10 +4,18 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { REDIS_URL } from '../../../../test/support/env'
 import { RedisKeys } from '../../src/redis/keys'
 import { RedisPresence } from '../../src/redis/presence'
-import { type Backend, FAST_PRESENCE, memoryBackend, redisBackend, sqliteBackend, TRICKY_ROOMS } from './backends'
+import {
+  type Backend,
+  FAST_PRESENCE,
+  memoryBackend,
+  redisBackend,
+  redisClusterBackend,
+  sqliteBackend,
+  TRICKY_ROOMS,
+} from './backends'
 import { Inbox } from './inbox'
 
-const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend()]
+const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend(), redisClusterBackend()]
 const ada: Member = { id: 'ada', name: 'Ada' }
 const bob: Member = { id: 'bob', name: 'Bob' }
 const cy: Member = { id: 'c/y*', name: 'Cy' }

@@ -2,12 +2,12 @@ import { Redis } from 'ioredis'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { REDIS_URL } from '../../../../test/support/env'
 import { type Draft, type Entry, isUpdate } from '../../src/store/types'
-import { type Backend, memoryBackend, redisBackend, sqliteBackend, TRICKY_ROOMS } from './backends'
+import { type Backend, memoryBackend, redisBackend, redisClusterBackend, sqliteBackend, TRICKY_ROOMS } from './backends'
 
 /** An entry's text; the logs here hold messages only, so a change shows up as a mismatch. */
 const text = (entry: Entry): string => (isUpdate(entry) ? `change@${entry.offset}` : entry.text)
 
-const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend()]
+const backends: Backend[] = [memoryBackend(), await redisBackend(), sqliteBackend(), redisClusterBackend()]
 const from = { id: 'u1', name: 'Ada' }
 let seq = 0
 const draft = (room: string, extra: Partial<Draft> = {}): Draft => ({
