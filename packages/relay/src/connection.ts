@@ -27,10 +27,27 @@ const MAX_PING = 256
 /** Close code for a `hello` refused as malformed (say, a name over 1,000 characters): 4000-4099, do not reconnect unchanged. */
 export const BAD_HELLO = 4000
 
-/** Where a socket keeps its connection, so one set of listener functions serves every socket. */
-const kConnection = Symbol('confab.connection')
-type Socket = WebSocket & { [kConnection]: Connection }
-const connectionOf = (ws: WebSocket): Connection => (ws as Socket)[kConnection]
+/** Hands one socket event to its connection; false for events it does not take. Set in `Connection`'s static block. */
+let dispatch: (connection: Connection, event: string | symbol, args: unknown[]) => boolean
+
+/**
+ * The relay's WebSocket (ws's `WebSocketServer` option `WebSocket`): its
+ * `message`, `pong`, `error` and `close` events go from `emit` straight to its
+ * connection. Listeners for them would cost every socket about 100 bytes of
+ * listener table; other listeners, if any, are still called.
+ */
+export class RelaySocket extends WebSocket {
+  /** Set once the relay accepts the socket. */
+  connection: Connection | null = null
+
+  // biome-ignore lint/suspicious/noExplicitAny: the signature of EventEmitter's emit, which this overrides
+  override emit(event: string | symbol, ...args: any[]): boolean {
+    const { connection } = this
+    // Handled, and nobody else listening: an `error` without listeners must not reach EventEmitter, which throws.
+    if (connection !== null && dispatch(connection, event, args) && this.listenerCount(event) === 0) return true
+    return super.emit(event, ...args)
+  }
+}
 
 /** Session ids: a random prefix per process and a counter, built only when read (`welcome`, logs). */
 const SESSION_PREFIX = randomBytes(6).toString('base64url')
@@ -51,7 +68,7 @@ export class Connection implements SessionSocket {
   /** The client's address, as counted for the per-IP limit. */
   readonly address: string
   readonly #serial = ++sessions
-  readonly #ws: Socket
+  readonly #ws: RelaySocket
   readonly #ctx: ConnectionContext
   readonly #hooks: ConnectionHooks
   readonly #session: Session
@@ -62,39 +79,36 @@ export class Connection implements SessionSocket {
   #errors: TokenBucket | null = null
   #whenClosed: { promise: Promise<void>; resolve: () => void } | null = null
 
-  constructor(ws: WebSocket, address: string, ctx: ConnectionContext, hooks: ConnectionHooks) {
-    const socket = ws as Socket
-    socket[kConnection] = this
-    this.#ws = socket
+  constructor(ws: RelaySocket, address: string, ctx: ConnectionContext, hooks: ConnectionHooks) {
+    ws.connection = this
+    this.#ws = ws
     this.address = address
     this.#ctx = ctx
     this.#hooks = hooks
     this.#session = new Session(this, ctx)
-    // Shared functions, not closures: `this` is the socket, which knows its connection.
-    ws.on('message', Connection.#onMessage)
-    ws.on('pong', Connection.#onPong)
-    ws.on('error', Connection.#onError)
-    ws.on('close', Connection.#onClose)
   }
 
-  static readonly #onMessage = function (this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
-    connectionOf(this).#receive(data, isBinary)
-  }
-
-  static readonly #onPong = function (this: WebSocket): void {
-    connectionOf(this).alive = true
-  }
-
-  static readonly #onError = function (this: WebSocket, error: Error): void {
-    const connection = connectionOf(this)
-    connection.#ctx.logger.debug({ err: error, session: connection.session }, 'socket error')
-  }
-
-  static readonly #onClose = function (this: WebSocket, code: number): void {
-    const connection = connectionOf(this)
-    connection.#closed()
-    connection.#hooks.closed(connection, code)
-    connection.#whenClosed?.resolve()
+  static {
+    dispatch = (connection, event, args) => {
+      switch (event) {
+        case 'message':
+          connection.#receive(args[0] as WebSocket.RawData, args[1] as boolean)
+          return true
+        case 'pong':
+          connection.alive = true
+          return true
+        case 'error':
+          connection.#ctx.logger.debug({ err: args[0], session: connection.session }, 'socket error')
+          return true
+        case 'close':
+          connection.#closed()
+          connection.#hooks.closed(connection, args[0] as number)
+          connection.#whenClosed?.resolve()
+          return true
+        default:
+          return false
+      }
+    }
   }
 
   /** Id for logs and support, sent in `welcome`. */

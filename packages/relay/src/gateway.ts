@@ -1,13 +1,13 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { CLOSE, SUBPROTOCOL } from '@confab/sdk/protocol'
-import { WebSocketServer } from 'ws'
+import { WebSocketServer, type Server as WsServer } from 'ws'
 import { ClientAddress } from './address'
-import { Connection, type ConnectionContext, type ConnectionHooks, selectProtocol } from './connection'
+import { Connection, type ConnectionContext, type ConnectionHooks, RelaySocket, selectProtocol } from './connection'
 import { Deadlines } from './deadlines'
 import { AddressCounter, defaultMaxSockets, SocketGate } from './limits'
 import { originAllowed } from './origin'
-import { forgetIdleTimer } from './socket-internals'
+import { compactCloseListeners, forgetIdleTimer } from './socket-internals'
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -54,7 +54,7 @@ function refuse(socket: Duplex, status: number, body: string): void {
 export class Gateway {
   readonly #ctx: ConnectionContext
   readonly #hooks: ConnectionHooks
-  readonly #wss: WebSocketServer
+  readonly #wss: WsServer<typeof RelaySocket>
   readonly #connections = new Set<Connection>()
   readonly #perAddress: AddressCounter
   readonly #addresses: ClientAddress
@@ -96,6 +96,7 @@ export class Gateway {
       maxPayload: limits.maxPayload,
       perMessageDeflate: false,
       handleProtocols: selectProtocol,
+      WebSocket: RelaySocket,
     })
     ctx.metrics.measureQueue(() => {
       let bytes = 0
@@ -209,6 +210,7 @@ export class Gateway {
     }
     // ws turned the socket's idle timeout off; the cleared timer would otherwise stay on it for its whole life.
     forgetIdleTimer(socket)
+    compactCloseListeners(socket)
     if (proxied) this.#proxied.add(connection)
     // From here the connection's close releases the address; `request` is not kept.
     this.#connections.add(connection)

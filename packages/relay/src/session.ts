@@ -25,7 +25,7 @@ import { type Authenticate, mayEnter } from './auth'
 import type { AuthUser, RelayConfig } from './config'
 import type { ConversationHub } from './conversations'
 import { ClientError, type ErrorContext, isExpected } from './errors'
-import { ABUSE, RateGate, TokenBucket } from './limits'
+import { ABUSE, GatePolicy, RateGate, TokenBucket } from './limits'
 import type { Metrics } from './metrics'
 import type { Turn } from './pipeline'
 import { RoomSet } from './room-set'
@@ -65,6 +65,18 @@ const PACED = new Set([
   'update-conversation',
   'read',
 ])
+
+/** The `frameRate` gate's settings, made once per relay's limits and shared by every session's gate. */
+const pacing = new WeakMap<RelayConfig['limits'], GatePolicy>()
+
+function pacingOf(limits: RelayConfig['limits']): GatePolicy {
+  let policy = pacing.get(limits)
+  if (policy?.rate !== limits.frameRate || policy.burst !== limits.frameBurst || policy.abuse !== limits.rateAbuse) {
+    policy = new GatePolicy(limits.frameRate, limits.frameBurst, limits.rateAbuse)
+    pacing.set(limits, policy)
+  }
+  return policy
+}
 
 /** The socket side of a session: where its answers go. */
 export interface SessionSocket extends Subscriber {
@@ -135,8 +147,7 @@ export class Session {
   /** Handles one valid frame; a refusal it throws is answered by the caller. A publish may come with its `turn` (pipeline.ts). */
   async handle(frame: ClientFrame, turn?: Turn): Promise<void> {
     if (PACED.has(frame.type)) {
-      const { limits } = this.#ctx.config
-      this.#others ??= new RateGate(limits.frameRate, limits.frameBurst, limits.rateAbuse)
+      this.#others ??= new RateGate(pacingOf(this.#ctx.config.limits))
       const wait = this.#others.take()
       if (wait === ABUSE) {
         this.#socket.close(CLOSE.RATE_ABUSE, 'sending too fast')
