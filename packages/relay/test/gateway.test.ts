@@ -64,4 +64,3 @@ describe('gateway', () => {
     expect(await c.nextOf('pong')).toEqual({ type: 'pong', ref: 'p' })
   })
 })
-
