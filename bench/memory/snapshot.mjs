@@ -1,4 +1,4 @@
-// Where an idle connection's heap goes: `node bench/memory/snapshot.mjs [peer] [connections]`
+// Where an idle connection's heap goes: `node bench/memory/snapshot.mjs [peer] [connections] [--by-type]`
 // (default confab-guests 2000). Opens one throwaway connection, takes a heap
 // snapshot of the server after GC, opens the rest, takes another, and prints the
 // growth per connection by constructor (self sizes). Arrays and other internal
@@ -9,9 +9,11 @@ import { join } from 'node:path'
 import { SOURCES, startLoad, startServer, stopAll } from '../lib/fleet.mjs'
 import { sleep } from '../lib/stats.mjs'
 
-const [peer = 'confab-guests', countArg = '2000'] = process.argv.slice(2)
+const args = process.argv.slice(2)
+const byType = args.includes('--by-type') // group by constructor only, not by holder
+const [peer = 'confab-guests', countArg = '2000'] = args.filter((a) => !a.startsWith('--'))
 const connections = Number(countArg)
-const TOP = 40
+const TOP = Number(process.env.TOP ?? 40)
 
 /** Self size and count per label, from a .heapsnapshot file. */
 function tally(path) {
@@ -47,7 +49,7 @@ function tally(path) {
   for (let i = 0; i < count; i++) {
     const type = nodeTypes[nodes[i * nf + typeAt]]
     let key = label(i)
-    if (type !== 'code' && type !== 'string' && type !== 'concatenated string') {
+    if (!byType && type !== 'code' && type !== 'string' && type !== 'concatenated string') {
       const h = holder[i]
       if (h !== -1) key += ` <- ${strings[nodes[h * nf + nameAt]].slice(0, 30)}.${String(via[i]).slice(0, 30)}`
       // Containers (arrays, property stores, contexts) are named two holders up.

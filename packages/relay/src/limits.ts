@@ -86,15 +86,30 @@ export class RateGate {
   #graceEnd = 0
   #ignored = 0
 
-  /** With shared settings. */
-  constructor(policy: GatePolicy)
+  /**
+   * With shared settings; with `grantedAt` (ms), the gate as it is once it has
+   * granted its first frame at that time (the policy's burst must be at least 1).
+   */
+  constructor(policy: GatePolicy, grantedAt?: number)
   /** `rate` per second, `burst` at most, closed after `abuse` ignored hints; `now` in ms (default Date.now). */
   constructor(rate: number, burst: number, abuse: number, now?: () => number)
-  constructor(rate: number | GatePolicy, burst = 1, abuse = 1, now: () => number = Date.now) {
-    const policy = typeof rate === 'number' ? new GatePolicy(rate, burst, abuse, now) : rate
+  constructor(rateOrPolicy: number | GatePolicy, burstOrGrantedAt?: number, abuse = 1, now: () => number = Date.now) {
+    if (typeof rateOrPolicy === 'number') {
+      this.#policy = new GatePolicy(rateOrPolicy, burstOrGrantedAt ?? 1, abuse, now)
+      this.#tokens = this.#policy.burst
+      this.#updated = now()
+      return
+    }
+    const policy = rateOrPolicy
     this.#policy = policy
-    this.#tokens = policy.burst
-    this.#updated = policy.now()
+    if (burstOrGrantedAt === undefined) {
+      this.#tokens = policy.burst
+      this.#updated = policy.now()
+    } else {
+      // A fresh gate refills nothing in the instant it is made, then takes one token: its time is all it needs.
+      this.#tokens = policy.burst - 1
+      this.#updated = burstOrGrantedAt
+    }
   }
 
   /** 0 when granted; otherwise the ms to wait before retrying, or `ABUSE` when the sender ignores its hints. */

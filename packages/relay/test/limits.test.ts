@@ -74,6 +74,20 @@ describe('RateGate', () => {
     expect(fresh.take()).toBe(200)
   })
 
+  it('rebuilt from the time it granted its first frame, answers as the gate that granted it', () => {
+    for (const burst of [1, 2, 5]) {
+      let now = 1000
+      const policy = new GatePolicy(10, burst, 3, () => now)
+      const made = new RateGate(policy)
+      expect(made.take()).toBe(0)
+      const rebuilt = new RateGate(policy, 1000)
+      for (const step of [0, 0, 30, 0, 0, 0, 250, 10, 0, 0, 0, 0, 0, 1000, 0]) {
+        now += step
+        expect(rebuilt.take()).toBe(made.take())
+      }
+    }
+  })
+
   it('keeps its own tokens and hints when gates share one policy', () => {
     let now = 0
     const policy = new GatePolicy(10, 1, 3, () => now)
