@@ -48,8 +48,9 @@ function tally(path) {
   const totals = new Map()
   for (let i = 0; i < count; i++) {
     const type = nodeTypes[nodes[i * nf + typeAt]]
-    let key = label(i)
-    if (!byType && type !== 'code' && type !== 'string' && type !== 'concatenated string') {
+    // Strings are named by their text: grouped by kind instead, or each would be a row of its own.
+    let key = type.endsWith('string') ? type : label(i)
+    if (!byType && type !== 'code') {
       const h = holder[i]
       if (h !== -1) key += ` <- ${strings[nodes[h * nf + nameAt]].slice(0, 30)}.${String(via[i]).slice(0, 30)}`
       // Containers (arrays, property stores, contexts) are named two holders up.
@@ -110,5 +111,6 @@ try {
     console.log(`${r.bytes.toFixed(1).padStart(8)} B ${r.count.toFixed(2).padStart(6)} x  ${r.key}`)
 } finally {
   await stopAll(procs)
-  for (const f of files) rmSync(f, { force: true })
+  if (!process.env.KEEP) for (const f of files) rmSync(f, { force: true })
+  else console.log(files)
 }

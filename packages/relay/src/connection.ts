@@ -19,6 +19,11 @@ export interface ConnectionHooks {
   closed(connection: Connection, code: number): void
 }
 
+/** What a connection has from its gateway: the shared context, and the gateway's hooks. */
+export interface GatewayContext extends ConnectionContext {
+  hooks: ConnectionHooks
+}
+
 /** Frames waiting for their turn before the socket stops reading (TCP backpressure does the rest). */
 const MAX_INBOX = 32
 /** Publishes of one connection in flight at once (see pipeline.ts); further frames wait in the inbox. */
@@ -67,11 +72,9 @@ let sessions = 0
 export class Connection extends Session {
   /** Set by the heartbeat: false once pinged, true again on any sign of life. */
   alive = true
-  /** The client's address, as counted for the per-IP limit. */
-  readonly address: string
   readonly #serial = ++sessions
   readonly #ws: RelaySocket
-  readonly #hooks: ConnectionHooks
+  declare protected readonly ctx: GatewayContext
   // Created when first needed: an idle socket should cost little more than the WebSocket itself.
   #inbox: string[] | null = null
   #busy = false
@@ -79,12 +82,10 @@ export class Connection extends Session {
   #errors: TokenBucket | null = null
   #whenClosed: { promise: Promise<void>; resolve: () => void } | null = null
 
-  constructor(ws: RelaySocket, address: string, ctx: ConnectionContext, hooks: ConnectionHooks) {
+  constructor(ws: RelaySocket, ctx: GatewayContext) {
     super(ctx)
     ws.connection = this
     this.#ws = ws
-    this.address = address
-    this.#hooks = hooks
   }
 
   static {
@@ -102,7 +103,7 @@ export class Connection extends Session {
           return true
         case 'close':
           connection.#closed()
-          connection.#hooks.closed(connection, args[0] as number)
+          connection.ctx.hooks.closed(connection, args[0] as number)
           connection.#whenClosed?.resolve()
           return true
         default:
@@ -194,7 +195,7 @@ export class Connection extends Session {
     this.ctx.logger.debug({ session: this.session, code, reason }, 'closing socket')
     this.#closed()
     this.#ws.close(code, reason)
-    this.#hooks.closing(this)
+    this.ctx.hooks.closing(this)
   }
 
   /** Drops the socket without a close handshake (dead peer, or a close that did not finish in time). */

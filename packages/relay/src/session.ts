@@ -79,6 +79,13 @@ function pacingOf(limits: RelayConfig['limits']): GatePolicy {
   return policy
 }
 
+/**
+ * When this module loaded, in ms. A session keeps the time of its first paced frame as ms since then:
+ * a small integer is stored in the field itself, where a Date.now() would need a heap number (16 bytes)
+ * for every socket; past 24 days of uptime it needs one again, which changes nothing else.
+ */
+const EPOCH = Date.now()
+
 /** The socket side of a session: where its answers go. */
 export interface SessionSocket extends Subscriber {
   /** Id for logs and support, sent in `welcome`. */
@@ -119,7 +126,7 @@ export abstract class Session implements SessionSocket {
   #publishes: TokenBucket | null = null
   /**
    * join, leave, typing and history: cheap to send, not free to serve or fan out. Until a second
-   * such frame, only the time of the first (ms): most sockets send one (their join) and stay idle.
+   * such frame, only the time of the first (ms since `EPOCH`): most sockets send one (their join) and stay idle.
    */
   #others: RateGate | number | null = null
   #refusedInARow = 0
@@ -217,10 +224,11 @@ export abstract class Session implements SessionSocket {
   #pace(): number {
     const policy = pacingOf(this.ctx.config.limits)
     if (this.#others === null && policy.burst >= 1) {
-      this.#others = policy.now()
+      // Math.trunc answers a small integer as such (a plain subtraction of two heap numbers may box it).
+      this.#others = Math.trunc(policy.now() - EPOCH)
       return 0
     }
-    if (typeof this.#others === 'number') this.#others = new RateGate(policy, this.#others)
+    if (typeof this.#others === 'number') this.#others = new RateGate(policy, this.#others + EPOCH)
     this.#others ??= new RateGate(policy)
     return this.#others.take()
   }
