@@ -1,5 +1,6 @@
 // Child process that runs one peer's server: `node server-child.mjs <peer> <port> [json options]`.
 // Reports its own CPU time and RSS over IPC, so µs per delivery counts only the server.
+import { writeHeapSnapshot } from 'node:v8'
 import { ready, serve } from './rpc.mjs'
 
 const [peerName, portArg, optionsArg] = process.argv.slice(2)
@@ -47,6 +48,17 @@ serve(
           await new Promise((resolve) => setTimeout(resolve, 100))
         }
         return stats()
+      },
+    ],
+    // bench/memory/snapshot.mjs: a heap snapshot after GC, written to `path`.
+    [
+      'snapshot',
+      async ({ path }) => {
+        for (let i = 0; i < 3; i++) {
+          globalThis.gc?.()
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+        return writeHeapSnapshot(path)
       },
     ],
     [

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { CLOSE, type Member, type PublishFrame, type RelayFrame, SUBPROTOCOL } from '@confab/sdk/protocol'
+import { CLOSE, type PublishFrame, type RelayFrame, SUBPROTOCOL } from '@confab/sdk/protocol'
 import WebSocket from 'ws'
 import { decodeFrame } from './decoder'
 import { asClientError, ClientError, type ErrorContext, errorFrame, isExpected } from './errors'
 import { TokenBucket } from './limits'
 import { Pipeline, type Turn } from './pipeline'
-import { type ConnectionContext, Session, type SessionSocket } from './session'
+import { type ConnectionContext, Session } from './session'
 import { type SharedFrame, writeShared, writeText } from './writer'
+import { releaseReadBuffers } from './ws-internals'
 
 export type { ConnectionContext } from './session'
 
@@ -18,6 +19,11 @@ export interface ConnectionHooks {
   closed(connection: Connection, code: number): void
 }
 
+/** What a connection has from its gateway: the shared context, and the gateway's hooks. */
+export interface GatewayContext extends ConnectionContext {
+  hooks: ConnectionHooks
+}
+
 /** Frames waiting for their turn before the socket stops reading (TCP backpressure does the rest). */
 const MAX_INBOX = 32
 /** Publishes of one connection in flight at once (see pipeline.ts); further frames wait in the inbox. */
@@ -27,10 +33,27 @@ const MAX_PING = 256
 /** Close code for a `hello` refused as malformed (say, a name over 1,000 characters): 4000-4099, do not reconnect unchanged. */
 export const BAD_HELLO = 4000
 
-/** Where a socket keeps its connection, so one set of listener functions serves every socket. */
-const kConnection = Symbol('confab.connection')
-type Socket = WebSocket & { [kConnection]: Connection }
-const connectionOf = (ws: WebSocket): Connection => (ws as Socket)[kConnection]
+/** Hands one socket event to its connection; false for events it does not take. Set in `Connection`'s static block. */
+let dispatch: (connection: Connection, event: string | symbol, args: unknown[]) => boolean
+
+/**
+ * The relay's WebSocket (ws's `WebSocketServer` option `WebSocket`): its
+ * `message`, `pong`, `error` and `close` events go from `emit` straight to its
+ * connection. Listeners for them would cost every socket about 100 bytes of
+ * listener table; other listeners, if any, are still called.
+ */
+export class RelaySocket extends WebSocket {
+  /** Set once the relay accepts the socket. */
+  connection: Connection | null = null
+
+  // biome-ignore lint/suspicious/noExplicitAny: the signature of EventEmitter's emit, which this overrides
+  override emit(event: string | symbol, ...args: any[]): boolean {
+    const { connection } = this
+    // Handled, and nobody else listening: an `error` without listeners must not reach EventEmitter, which throws.
+    if (connection !== null && dispatch(connection, event, args) && this.listenerCount(event) === 0) return true
+    return super.emit(event, ...args)
+  }
+}
 
 /** Session ids: a random prefix per process and a counter, built only when read (`welcome`, logs). */
 const SESSION_PREFIX = randomBytes(6).toString('base64url')
@@ -42,19 +65,16 @@ let sessions = 0
  * `MAX_IN_FLIGHT`: the next one's store append is issued before the previous
  * one's round trip ends) yet stored, acked and refused in the order sent;
  * any other frame waits until the publishes before it are done, so it sees
- * them. What the frames mean (hello, rooms, limits) is its `Session`'s.
+ * them. What the frames mean (hello, rooms, limits) is its base class
+ * `Session`'s.
  * Closing leaves every room.
  */
-export class Connection implements SessionSocket {
+export class Connection extends Session {
   /** Set by the heartbeat: false once pinged, true again on any sign of life. */
   alive = true
-  /** The client's address, as counted for the per-IP limit. */
-  readonly address: string
   readonly #serial = ++sessions
-  readonly #ws: Socket
-  readonly #ctx: ConnectionContext
-  readonly #hooks: ConnectionHooks
-  readonly #session: Session
+  readonly #ws: RelaySocket
+  declare protected readonly ctx: GatewayContext
   // Created when first needed: an idle socket should cost little more than the WebSocket itself.
   #inbox: string[] | null = null
   #busy = false
@@ -62,39 +82,34 @@ export class Connection implements SessionSocket {
   #errors: TokenBucket | null = null
   #whenClosed: { promise: Promise<void>; resolve: () => void } | null = null
 
-  constructor(ws: WebSocket, address: string, ctx: ConnectionContext, hooks: ConnectionHooks) {
-    const socket = ws as Socket
-    socket[kConnection] = this
-    this.#ws = socket
-    this.address = address
-    this.#ctx = ctx
-    this.#hooks = hooks
-    this.#session = new Session(this, ctx)
-    // Shared functions, not closures: `this` is the socket, which knows its connection.
-    ws.on('message', Connection.#onMessage)
-    ws.on('pong', Connection.#onPong)
-    ws.on('error', Connection.#onError)
-    ws.on('close', Connection.#onClose)
+  constructor(ws: RelaySocket, ctx: GatewayContext) {
+    super(ctx)
+    ws.connection = this
+    this.#ws = ws
   }
 
-  static readonly #onMessage = function (this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
-    connectionOf(this).#receive(data, isBinary)
-  }
-
-  static readonly #onPong = function (this: WebSocket): void {
-    connectionOf(this).alive = true
-  }
-
-  static readonly #onError = function (this: WebSocket, error: Error): void {
-    const connection = connectionOf(this)
-    connection.#ctx.logger.debug({ err: error, session: connection.session }, 'socket error')
-  }
-
-  static readonly #onClose = function (this: WebSocket, code: number): void {
-    const connection = connectionOf(this)
-    connection.#closed()
-    connection.#hooks.closed(connection, code)
-    connection.#whenClosed?.resolve()
+  static {
+    dispatch = (connection, event, args) => {
+      switch (event) {
+        case 'message':
+          connection.#receive(args[0] as WebSocket.RawData, args[1] as boolean)
+          releaseReadBuffers(connection.#ws)
+          return true
+        case 'pong':
+          connection.alive = true
+          return true
+        case 'error':
+          connection.ctx.logger.debug({ err: args[0], session: connection.session }, 'socket error')
+          return true
+        case 'close':
+          connection.#closed()
+          connection.ctx.hooks.closed(connection, args[0] as number)
+          connection.#whenClosed?.resolve()
+          return true
+        default:
+          return false
+      }
+    }
   }
 
   /** Id for logs and support, sent in `welcome`. */
@@ -130,11 +145,6 @@ export class Connection implements SessionSocket {
     if (this.#ws.readyState === WebSocket.OPEN) this.#ws.ping()
   }
 
-  /** The connection's user (empty until `hello` succeeds). */
-  get user(): Member {
-    return this.#session.user
-  }
-
   /** Writes one serialized frame, unless the socket is closing; a full send queue cuts the socket with 4100. */
   send(data: string): void {
     if (this.#writable(Buffer.byteLength(data))) writeText(this.#ws, data)
@@ -153,10 +163,10 @@ export class Connection implements SessionSocket {
    */
   #writable(bytes: number): boolean {
     const ws = this.#ws
-    if (this.#session.state === 'closed' || ws.readyState !== WebSocket.OPEN) return false
+    if (this.state === 'closed' || ws.readyState !== WebSocket.OPEN) return false
     const queued = ws.bufferedAmount
-    if (queued > 0 && queued + bytes > this.#ctx.config.limits.maxBufferedBytes) {
-      this.#ctx.metrics.sendQueueDrops.inc()
+    if (queued > 0 && queued + bytes > this.ctx.config.limits.maxBufferedBytes) {
+      this.ctx.metrics.sendQueueDrops.inc()
       this.close(CLOSE.SLOW_CONSUMER, 'send queue full')
       return false
     }
@@ -170,7 +180,7 @@ export class Connection implements SessionSocket {
 
   /** The hello deadline passed: close unless `hello` succeeded by now. */
   helloDue(): void {
-    const { state } = this.#session
+    const { state } = this
     if (state === 'hello' || state === 'authenticating') this.close(CLOSE.HELLO_TIMEOUT, 'no hello in time')
   }
 
@@ -180,12 +190,12 @@ export class Connection implements SessionSocket {
    * socket if the handshake does not finish within a short grace.
    */
   close(code: number, reason: string): void {
-    if (this.#session.state === 'closed') return
-    this.#ctx.metrics.closes.inc({ code: String(code) })
-    this.#ctx.logger.debug({ session: this.session, code, reason }, 'closing socket')
+    if (this.state === 'closed') return
+    this.ctx.metrics.closes.inc({ code: String(code) })
+    this.ctx.logger.debug({ session: this.session, code, reason }, 'closing socket')
     this.#closed()
     this.#ws.close(code, reason)
-    this.#hooks.closing(this)
+    this.ctx.hooks.closing(this)
   }
 
   /** Drops the socket without a close handshake (dead peer, or a close that did not finish in time). */
@@ -201,7 +211,7 @@ export class Connection implements SessionSocket {
 
   /** Answers a refusal with an `error` frame. */
   refuse(error: ClientError, context: ErrorContext = {}): void {
-    this.#ctx.metrics.error(error.code)
+    this.ctx.metrics.error(error.code)
     this.reply(errorFrame(error, context))
   }
 
@@ -209,13 +219,13 @@ export class Connection implements SessionSocket {
   mistake(error: ClientError, context: ErrorContext = {}): void {
     this.refuse(error, context)
     // A bad frame now and then is a bug in a client; a steady stream is abuse.
-    this.#errors ??= new TokenBucket(1, this.#ctx.config.limits.maxErrors)
+    this.#errors ??= new TokenBucket(1, this.ctx.config.limits.maxErrors)
     if (this.#errors.take() > 0) this.close(CLOSE.TOO_MANY_ERRORS, 'too many bad frames')
   }
 
   #receive(data: WebSocket.RawData, isBinary: boolean): void {
     this.alive = true
-    const { state } = this.#session
+    const { state } = this
     if (state === 'closed') return
     if (isBinary) {
       this.mistake(new ClientError('bad_request', 'binary frames are not supported'))
@@ -236,7 +246,7 @@ export class Connection implements SessionSocket {
 
   /** Answers `text` at once when it is a valid ping; false when it is anything else. */
   #pong(text: string): boolean {
-    const { limits } = this.#ctx.config
+    const { limits } = this.ctx.config
     const decoded = decodeFrame(text, { maxDepth: limits.maxDepth, maxText: limits.maxText })
     if (!decoded.ok || decoded.frame.type !== 'ping') return false
     const { ref } = decoded.frame
@@ -249,7 +259,7 @@ export class Connection implements SessionSocket {
     this.#busy = true
     try {
       for (let text: string | undefined = first; text !== undefined; text = this.#inbox?.shift()) {
-        if (this.#session.state === 'closed') break
+        if (this.state === 'closed') break
         if (this.#ws.isPaused && (this.#inbox?.length ?? 0) < MAX_INBOX / 2) this.#ws.resume()
         await this.#handle(text)
       }
@@ -265,22 +275,22 @@ export class Connection implements SessionSocket {
 
   /** #handle and #publish answer every client mistake themselves; reaching here is a relay bug. */
   #failed(error: unknown): void {
-    this.#ctx.logger.error({ err: error, session: this.session }, 'connection failed')
+    this.ctx.logger.error({ err: error, session: this.session }, 'connection failed')
     this.close(1011, 'internal error')
   }
 
   async #handle(text: string): Promise<void> {
-    const { limits } = this.#ctx.config
+    const { limits } = this.ctx.config
     const decoded = decodeFrame(text, { maxDepth: limits.maxDepth, maxText: limits.maxText })
     if (decoded.ok && decoded.frame.type === 'publish') {
-      if (this.#session.state === 'open') return this.#pipelined(decoded.frame)
+      if (this.state === 'open') return this.#pipelined(decoded.frame)
     } else if (this.#pipeline !== null) {
       // Answers go out in the order frames came, and a join or history after publishes must see them.
       await this.#pipeline.drained()
-      if (this.#session.state === 'closed') return
+      if (this.state === 'closed') return
     }
     if (!decoded.ok) {
-      if (decoded.hello && this.#session.state === 'hello') {
+      if (decoded.hello && this.state === 'hello') {
         // Nothing can follow a refused hello, and a client that resends it unchanged would only be refused again.
         this.refuse(decoded.error)
         this.close(BAD_HELLO, decoded.error.code)
@@ -297,12 +307,12 @@ export class Connection implements SessionSocket {
     const { frame } = decoded
     const context: ErrorContext = { ref: 'ref' in frame ? frame.ref : undefined }
     if ('room' in frame) context.room = frame.room
-    if (this.#session.state !== 'open' && frame.type !== 'hello') {
+    if (this.state !== 'open' && frame.type !== 'hello') {
       this.mistake(new ClientError('bad_request', 'send hello first'), context)
       return
     }
     try {
-      await this.#session.handle(frame)
+      await this.handle(frame)
     } catch (error) {
       this.#refused(error, context)
     }
@@ -313,7 +323,7 @@ export class Connection implements SessionSocket {
     this.#pipeline ??= new Pipeline(MAX_IN_FLIGHT)
     const pipeline = this.#pipeline
     await pipeline.room()
-    if (this.#session.state === 'closed') return
+    if (this.state === 'closed') return
     const context: ErrorContext = { ref: frame.ref, room: frame.room }
     this.#publish(frame, context, pipeline.next(), pipeline).catch((error: unknown) => this.#failed(error))
   }
@@ -321,7 +331,7 @@ export class Connection implements SessionSocket {
   /** One publish in the pipeline: refused, like acked, in its turn. */
   async #publish(frame: PublishFrame, context: ErrorContext, turn: Turn, pipeline: Pipeline): Promise<void> {
     try {
-      await this.#session.handle(frame, turn)
+      await this.handle(frame, turn)
     } catch (error) {
       await turn.answer(() => this.#refused(error, context))
     } finally {
@@ -330,13 +340,13 @@ export class Connection implements SessionSocket {
   }
 
   #refused(error: unknown, context: ErrorContext): void {
-    if (!isExpected(error)) this.#ctx.logger.error({ err: error, session: this.session }, 'frame failed')
+    if (!isExpected(error)) this.ctx.logger.error({ err: error, session: this.session }, 'frame failed')
     this.refuse(asClientError(error), context)
   }
 
   /** Leaves every room once; runs on the first close, from either side. */
   #closed(): void {
-    if (this.#session.end()) this.#inbox = null
+    if (this.end()) this.#inbox = null
   }
 }
 

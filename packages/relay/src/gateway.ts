@@ -1,13 +1,20 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { CLOSE, SUBPROTOCOL } from '@confab/sdk/protocol'
-import { WebSocketServer } from 'ws'
+import { WebSocketServer, type Server as WsServer } from 'ws'
 import { ClientAddress } from './address'
-import { Connection, type ConnectionContext, type ConnectionHooks, selectProtocol } from './connection'
+import {
+  Connection,
+  type ConnectionContext,
+  type ConnectionHooks,
+  type GatewayContext,
+  RelaySocket,
+  selectProtocol,
+} from './connection'
 import { Deadlines } from './deadlines'
 import { AddressCounter, defaultMaxSockets, SocketGate } from './limits'
 import { originAllowed } from './origin'
-import { forgetIdleTimer } from './socket-internals'
+import { compactCloseListeners, forgetIdleTimer } from './socket-internals'
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -52,15 +59,15 @@ function refuse(socket: Duplex, status: number, body: string): void {
  * pings them, and drains them on shutdown.
  */
 export class Gateway {
-  readonly #ctx: ConnectionContext
-  readonly #hooks: ConnectionHooks
-  readonly #wss: WebSocketServer
+  /** The relay's context, with this gateway's hooks: what every connection holds. */
+  readonly #ctx: GatewayContext
+  readonly #wss: WsServer<typeof RelaySocket>
   readonly #connections = new Set<Connection>()
   readonly #perAddress: AddressCounter
   readonly #addresses: ClientAddress
   readonly #sockets: SocketGate
-  /** WebSockets through a trusted proxy: counted per forwarded address while open. */
-  readonly #proxied = new Set<Connection>()
+  /** WebSockets through a trusted proxy, with the forwarded address each is counted under while open. */
+  readonly #proxied = new Map<Connection, string>()
   #heartbeat: NodeJS.Timeout | null = null
   #draining = false
   #listener: HttpServer | null = null
@@ -71,7 +78,6 @@ export class Gateway {
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(request, socket, head)
 
   constructor(ctx: ConnectionContext) {
-    this.#ctx = ctx
     const { limits } = ctx.config
     this.#perAddress = new AddressCounter(limits.connectionsPerIp)
     this.#addresses = new ClientAddress(ctx.config.trustProxy)
@@ -81,21 +87,27 @@ export class Gateway {
     this.#closing = new Deadlines(CLOSE_GRACE, (connection) => {
       if (!connection.gone) connection.terminate()
     })
-    this.#hooks = {
+    const hooks: ConnectionHooks = {
       closing: (connection) => this.#closing.add(connection),
       closed: (connection, code) => {
         this.#connections.delete(connection)
-        if (this.#proxied.delete(connection)) this.#perAddress.release(connection.address)
+        const forwarded = this.#proxied.get(connection)
+        if (forwarded !== undefined) {
+          this.#proxied.delete(connection)
+          this.#perAddress.release(forwarded)
+        }
         ctx.metrics.connections.set(this.#connections.size)
         ctx.logger.debug({ session: connection.session, code }, 'socket closed')
       },
     }
+    this.#ctx = { ...ctx, hooks }
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       maxPayload: limits.maxPayload,
       perMessageDeflate: false,
       handleProtocols: selectProtocol,
+      WebSocket: RelaySocket,
     })
     ctx.metrics.measureQueue(() => {
       let bytes = 0
@@ -199,7 +211,7 @@ export class Gateway {
     let accepted: Connection | null = null
     // Without verifyClient, ws completes the upgrade (or refuses it) before handleUpgrade returns.
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      accepted = new Connection(ws, address, this.#ctx, this.#hooks)
+      accepted = new Connection(ws, this.#ctx)
     })
     const connection = accepted as Connection | null
     if (connection === null) {
@@ -209,7 +221,8 @@ export class Gateway {
     }
     // ws turned the socket's idle timeout off; the cleared timer would otherwise stay on it for its whole life.
     forgetIdleTimer(socket)
-    if (proxied) this.#proxied.add(connection)
+    compactCloseListeners(socket)
+    if (proxied) this.#proxied.set(connection, address)
     // From here the connection's close releases the address; `request` is not kept.
     this.#connections.add(connection)
     this.#ctx.metrics.connections.set(this.#connections.size)

@@ -1,6 +1,16 @@
 import { readFileSync } from 'node:fs'
 import type { Server as NetServer, Socket } from 'node:net'
 
+/** A bucket's tokens after `elapsed` ms at `rate` per second, capped at `burst`. */
+function refilled(tokens: number, elapsed: number, rate: number, burst: number): number {
+  return Math.min(burst, tokens + (elapsed * rate) / 1000)
+}
+
+/** Milliseconds until a bucket at `rate` per second that holds `tokens` (< 1) has one. */
+function untilToken(tokens: number, rate: number): number {
+  return Math.ceil(((1 - tokens) * 1000) / rate)
+}
+
 /**
  * A token bucket: `rate` tokens per second refill up to `burst`. Time is
  * read only when a token is taken, so an idle bucket costs nothing.
@@ -24,18 +34,34 @@ export class TokenBucket {
   /** Takes one token: 0 when granted, otherwise the ms until one is available. */
   take(): number {
     const now = this.#now()
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#updated) * this.#rate) / 1000)
+    this.#tokens = refilled(this.#tokens, now - this.#updated, this.#rate, this.#burst)
     this.#updated = now
     if (this.#tokens >= 1) {
       this.#tokens -= 1
       return 0
     }
-    return Math.ceil(((1 - this.#tokens) * 1000) / this.#rate)
+    return untilToken(this.#tokens, this.#rate)
   }
 }
 
 /** What `RateGate.take` answers when the sender keeps ignoring its retry hints: close with 4101. */
 export const ABUSE = -1
+
+/** The settings of `RateGate`s: one object shared by every gate with the same limits, so a gate holds only its state. */
+export class GatePolicy {
+  /** Milliseconds one token takes to refill. */
+  readonly interval: number
+
+  /** `rate` per second, `burst` at most, closed after `abuse` ignored hints; `now` in ms (default Date.now). */
+  constructor(
+    readonly rate: number,
+    readonly burst: number,
+    readonly abuse: number,
+    readonly now: () => number = Date.now,
+  ) {
+    this.interval = 1000 / rate
+  }
+}
 
 /**
  * A token bucket for a client that is told when to retry, and judged on
@@ -50,35 +76,58 @@ export const ABUSE = -1
  * count starts over.
  */
 export class RateGate {
-  readonly #bucket: TokenBucket
-  /** Milliseconds one token takes to refill. */
-  readonly #interval: number
-  readonly #abuse: number
-  readonly #now: () => number
+  readonly #policy: GatePolicy
+  // The bucket's state is kept here rather than in a TokenBucket: every joined socket has a gate.
+  #tokens: number
+  #updated: number
   /** When the last refused frame was told to come back, in ms. */
   #queueEnd = 0
   /** Until when refusals are forgiven, in ms. */
   #graceEnd = 0
   #ignored = 0
 
+  /**
+   * With shared settings; with `grantedAt` (ms), the gate as it is once it has
+   * granted its first frame at that time (the policy's burst must be at least 1).
+   */
+  constructor(policy: GatePolicy, grantedAt?: number)
   /** `rate` per second, `burst` at most, closed after `abuse` ignored hints; `now` in ms (default Date.now). */
-  constructor(rate: number, burst: number, abuse: number, now: () => number = Date.now) {
-    this.#bucket = new TokenBucket(rate, burst, now)
-    this.#interval = 1000 / rate
-    this.#abuse = abuse
-    this.#now = now
+  constructor(rate: number, burst: number, abuse: number, now?: () => number)
+  constructor(rateOrPolicy: number | GatePolicy, burstOrGrantedAt?: number, abuse = 1, now: () => number = Date.now) {
+    if (typeof rateOrPolicy === 'number') {
+      this.#policy = new GatePolicy(rateOrPolicy, burstOrGrantedAt ?? 1, abuse, now)
+      this.#tokens = this.#policy.burst
+      this.#updated = now()
+      return
+    }
+    const policy = rateOrPolicy
+    this.#policy = policy
+    if (burstOrGrantedAt === undefined) {
+      this.#tokens = policy.burst
+      this.#updated = policy.now()
+    } else {
+      // A fresh gate refills nothing in the instant it is made, then takes one token: its time is all it needs.
+      this.#tokens = policy.burst - 1
+      this.#updated = burstOrGrantedAt
+    }
   }
 
   /** 0 when granted; otherwise the ms to wait before retrying, or `ABUSE` when the sender ignores its hints. */
   take(): number {
-    const now = this.#now()
-    const wait = this.#bucket.take()
+    const { rate, burst, abuse, interval } = this.#policy
+    const now = this.#policy.now()
+    this.#tokens = refilled(this.#tokens, now - this.#updated, rate, burst)
+    this.#updated = now
     const settled = now >= this.#queueEnd
     if (settled) this.#ignored = 0
-    if (wait === 0) return 0
-    if (settled) this.#graceEnd = now + this.#interval
-    else if (now >= this.#graceEnd && ++this.#ignored >= this.#abuse) return ABUSE
-    this.#queueEnd = Math.max(now + wait, this.#queueEnd + this.#interval)
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1
+      return 0
+    }
+    const wait = untilToken(this.#tokens, rate)
+    if (settled) this.#graceEnd = now + interval
+    else if (now >= this.#graceEnd && ++this.#ignored >= abuse) return ABUSE
+    this.#queueEnd = Math.max(now + wait, this.#queueEnd + interval)
     return Math.ceil(this.#queueEnd - now)
   }
 }

@@ -25,10 +25,10 @@ import { type Authenticate, mayEnter } from './auth'
 import type { AuthUser, RelayConfig } from './config'
 import type { ConversationHub } from './conversations'
 import { ClientError, type ErrorContext, isExpected } from './errors'
-import { ABUSE, RateGate, TokenBucket } from './limits'
+import { ABUSE, GatePolicy, RateGate, TokenBucket } from './limits'
 import type { Metrics } from './metrics'
 import type { Turn } from './pipeline'
-import { RoomSet } from './room-set'
+import { hasRoom, type RoomNames, roomCount, roomList, withoutRoom, withRoom } from './room-set'
 import type { ChangeRequest, Rooms, Subscriber } from './rooms'
 import {
   type ConversationPatch,
@@ -38,6 +38,7 @@ import {
   isConversationRoom,
 } from './store/conversations'
 import { cleanName, userIdProblem } from './text'
+import type { SharedFrame } from './writer'
 
 /** What every connection shares. */
 export interface ConnectionContext {
@@ -66,6 +67,25 @@ const PACED = new Set([
   'read',
 ])
 
+/** The `frameRate` gate's settings, made once per relay's limits and shared by every session's gate. */
+const pacing = new WeakMap<RelayConfig['limits'], GatePolicy>()
+
+function pacingOf(limits: RelayConfig['limits']): GatePolicy {
+  let policy = pacing.get(limits)
+  if (policy?.rate !== limits.frameRate || policy.burst !== limits.frameBurst || policy.abuse !== limits.rateAbuse) {
+    policy = new GatePolicy(limits.frameRate, limits.frameBurst, limits.rateAbuse)
+    pacing.set(limits, policy)
+  }
+  return policy
+}
+
+/**
+ * When this module loaded, in ms. A session keeps the time of its first paced frame as ms since then:
+ * a small integer is stored in the field itself, where a Date.now() would need a heap number (16 bytes)
+ * for every socket; past 24 days of uptime it needs one again, which changes nothing else.
+ */
+const EPOCH = Date.now()
+
 /** The socket side of a session: where its answers go. */
 export interface SessionSocket extends Subscriber {
   /** Id for logs and support, sent in `welcome`. */
@@ -91,25 +111,38 @@ const NOBODY: AuthUser = Object.freeze({ id: '', name: '' })
 /**
  * One client's protocol state: the hello handshake, who the user is, the
  * rooms it is in and its rate limits; it handles each decoded frame. The
- * socket, its writes and the order frames are read in are the `Connection`'s.
+ * socket, its writes and the order frames are read in are its subclass
+ * `Connection`'s: one object per client, as every idle socket pays for each
+ * object it has (a header, and the fields that point from one to the other).
  */
-export class Session {
+export abstract class Session implements SessionSocket {
+  /** What every connection shares. */
+  protected readonly ctx: ConnectionContext
   #user: AuthUser = NOBODY
   #state: SessionState = 'hello'
-  readonly #socket: SessionSocket
-  readonly #ctx: ConnectionContext
   // Created when first needed: most sockets join one room, publish rarely and never err,
   // and an idle socket should cost little more than the WebSocket itself.
-  #rooms: RoomSet | null = null
+  #rooms: RoomNames = null
   #publishes: TokenBucket | null = null
-  /** join, leave, typing and history: cheap to send, not free to serve or fan out. */
-  #others: RateGate | null = null
+  /**
+   * join, leave, typing and history: cheap to send, not free to serve or fan out. Until a second
+   * such frame, only the time of the first (ms since `EPOCH`): most sockets send one (their join) and stay idle.
+   */
+  #others: RateGate | number | null = null
   #refusedInARow = 0
 
-  constructor(socket: SessionSocket, ctx: ConnectionContext) {
-    this.#socket = socket
-    this.#ctx = ctx
+  constructor(ctx: ConnectionContext) {
+    this.ctx = ctx
   }
+
+  abstract readonly session: string
+  abstract reply(frame: RelayFrame): void
+  abstract refuse(error: ClientError, context?: ErrorContext): void
+  abstract mistake(error: ClientError, context?: ErrorContext): void
+  abstract close(code: number, reason: string): void
+  abstract send(data: string): void
+  abstract deliver(frame: SharedFrame): void
+  abstract resync(): void
 
   /** The connection's user (empty until `hello` succeeds). */
   get user(): AuthUser {
@@ -125,21 +158,19 @@ export class Session {
     if (this.#state === 'closed') return false
     this.#state = 'closed'
     if (this.#rooms !== null) {
-      for (const room of this.#rooms.list()) this.#ctx.rooms.leave(this.#socket, room)
+      for (const room of roomList(this.#rooms)) this.ctx.rooms.leave(this, room)
       this.#rooms = null
     }
-    this.#ctx.conversations.remove(this.#socket)
+    this.ctx.conversations.remove(this)
     return true
   }
 
   /** Handles one valid frame; a refusal it throws is answered by the caller. A publish may come with its `turn` (pipeline.ts). */
   async handle(frame: ClientFrame, turn?: Turn): Promise<void> {
     if (PACED.has(frame.type)) {
-      const { limits } = this.#ctx.config
-      this.#others ??= new RateGate(limits.frameRate, limits.frameBurst, limits.rateAbuse)
-      const wait = this.#others.take()
+      const wait = this.#pace()
       if (wait === ABUSE) {
-        this.#socket.close(CLOSE.RATE_ABUSE, 'sending too fast')
+        this.close(CLOSE.RATE_ABUSE, 'sending too fast')
         return
       }
       if (wait > 0) throw new ClientError('rate_limited', 'sending too fast', wait)
@@ -150,9 +181,9 @@ export class Session {
       case 'join':
         return this.#join(frame)
       case 'leave':
-        this.#rooms?.delete(frame.room)
-        this.#ctx.rooms.leave(this.#socket, frame.room)
-        this.#socket.reply(
+        this.#rooms = withoutRoom(this.#rooms, frame.room)
+        this.ctx.rooms.leave(this, frame.room)
+        this.reply(
           frame.ref === undefined
             ? { type: 'left', room: frame.room }
             : { type: 'left', ref: frame.ref, room: frame.room },
@@ -161,7 +192,7 @@ export class Session {
       case 'publish':
         return this.#publish(frame, turn)
       case 'typing':
-        if (!this.#ctx.rooms.typing(this.#socket, frame.room, frame.active !== false)) {
+        if (!this.ctx.rooms.typing(this, frame.room, frame.active !== false)) {
           throw new ClientError('bad_request', 'join the room first')
         }
         return
@@ -170,7 +201,7 @@ export class Session {
       case 'members':
         return this.#members(frame)
       case 'ping':
-        this.#socket.reply(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref })
+        this.reply(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref })
         return
       case 'conversation':
         return this.#conversation(frame.ref)
@@ -189,6 +220,19 @@ export class Session {
     }
   }
 
+  /** A token from the `frameRate` gate: 0 when granted, else the ms to wait or `ABUSE`. */
+  #pace(): number {
+    const policy = pacingOf(this.ctx.config.limits)
+    if (this.#others === null && policy.burst >= 1) {
+      // Math.trunc answers a small integer as such (a plain subtraction of two heap numbers may box it).
+      this.#others = Math.trunc(policy.now() - EPOCH)
+      return 0
+    }
+    if (typeof this.#others === 'number') this.#others = new RateGate(policy, this.#others + EPOCH)
+    this.#others ??= new RateGate(policy)
+    return this.#others.take()
+  }
+
   get #operator(): boolean {
     return this.#user.role === 'operator'
   }
@@ -196,14 +240,14 @@ export class Session {
   /** A visitor's own conversation (null before it has an entry), then the operator count, which it hears from now on. */
   async #conversation(ref: string): Promise<void> {
     if (this.#operator) throw new ClientError('forbidden', 'operators have no conversation of their own')
-    const hub = this.#ctx.conversations
+    const hub = this.ctx.conversations
     const conversation = await hub.own(this.#user.id)
     const room = conversationRoom(this.#user.id)
     // Closed while the entry was read: the hub must not keep a dead connection.
     if (this.#state === 'closed') return
-    this.#socket.reply({ type: 'conversation', ref, room, conversation })
-    hub.addVisitor(this.#socket)
-    this.#socket.reply({ type: 'operators', online: await hub.online() })
+    this.reply({ type: 'conversation', ref, room, conversation })
+    hub.addVisitor(this)
+    this.reply({ type: 'operators', online: await hub.online() })
   }
 
   async #profile(frame: ProfileFrame): Promise<void> {
@@ -211,16 +255,16 @@ export class Session {
     const visitor = { id: this.#user.id, name: this.#user.name }
     const patch: ConversationPatch = { visitor }
     if (frame.name !== undefined) {
-      const name = cleanName(frame.name, this.#ctx.config.limits.maxName)
+      const name = cleanName(frame.name, this.ctx.config.limits.maxName)
       if (name === '') throw new ClientError('bad_request', 'name is empty')
       patch.visitorName = name
     }
     if (frame.email !== undefined) patch.email = frame.email
-    const hub = this.#ctx.conversations
+    const hub = this.ctx.conversations
     // Read first only to tell the webhook a creation from a change: a profile is rare.
     const existed = (await hub.own(this.#user.id)) !== null
     const conversation = await hub.store.updateConversation(conversationId(this.#user.id), patch)
-    this.#socket.reply({ type: 'conversation', ref: frame.ref, room: conversationRoom(this.#user.id), conversation })
+    this.reply({ type: 'conversation', ref: frame.ref, room: conversationRoom(this.#user.id), conversation })
     if (conversation !== null) hub.changed(conversation, existed ? 'conversation.updated' : 'conversation.created')
   }
 
@@ -233,8 +277,8 @@ export class Session {
     if (frame.cursor !== undefined && decodeCursor(frame.cursor) === null) {
       throw new ClientError('bad_request', 'cursor is not one this relay gave')
     }
-    const page = await this.#ctx.conversations.store.conversations(frame)
-    this.#socket.reply({ type: 'conversations', ref: frame.ref, ...page })
+    const page = await this.ctx.conversations.store.conversations(frame)
+    this.reply({ type: 'conversations', ref: frame.ref, ...page })
   }
 
   async #update(frame: UpdateConversationFrame): Promise<void> {
@@ -243,16 +287,16 @@ export class Session {
     if (frame.status !== undefined) patch.status = frame.status
     if (frame.assignee === null) patch.assignee = null
     else if (frame.assignee !== undefined) patch.assignee = await this.#operatorNamed(frame.assignee)
-    const conversation = await this.#ctx.conversations.store.updateConversation(frame.id, patch)
+    const conversation = await this.ctx.conversations.store.updateConversation(frame.id, patch)
     if (conversation === null) throw new ClientError('not_found', 'no such conversation')
-    this.#socket.reply({ type: 'conversation', ref: frame.ref, room: conversation.room, conversation })
-    this.#ctx.conversations.changed(conversation, 'conversation.updated')
+    this.reply({ type: 'conversation', ref: frame.ref, room: conversation.room, conversation })
+    this.ctx.conversations.changed(conversation, 'conversation.updated')
   }
 
   /** An assignee as the index shows it: this operator, or one online (by its name there), else its id. */
   async #operatorNamed(id: string): Promise<{ id: string; name: string }> {
     if (id === this.#user.id) return { id, name: this.#user.name }
-    const online = (await this.#ctx.conversations.operators()).find((member) => member.id === id)
+    const online = (await this.ctx.conversations.operators()).find((member) => member.id === id)
     return { id, name: online?.name ?? id }
   }
 
@@ -261,10 +305,10 @@ export class Session {
    * newest message also clears the reader's side of the unread counts.
    */
   async #read(frame: ReadFrame): Promise<void> {
-    if (!this.#rooms?.has(frame.room)) throw new ClientError('bad_request', 'join the room first')
-    await this.#ctx.rooms.read(this.#user.id, frame.room, frame.offset)
+    if (!hasRoom(this.#rooms, frame.room)) throw new ClientError('bad_request', 'join the room first')
+    await this.ctx.rooms.read(this.#user.id, frame.room, frame.offset)
     if (!isConversationRoom(frame.room)) return
-    const store = this.#ctx.conversations.store
+    const store = this.ctx.conversations.store
     const side = this.#operator ? 'operators' : 'visitor'
     const id = frame.room.slice(CONVERSATION_PREFIX.length)
     const entry = await store.conversation(id)
@@ -272,28 +316,28 @@ export class Session {
     const { head } = await store.state(frame.room)
     if (frame.offset < head) return
     const conversation = await store.updateConversation(id, { read: side })
-    if (conversation !== null) this.#ctx.conversations.changed(conversation)
+    if (conversation !== null) this.ctx.conversations.changed(conversation)
   }
 
   async #hello(frame: HelloFrame): Promise<void> {
     if (this.#state !== 'hello') {
-      this.#socket.mistake(new ClientError('bad_request', 'hello was already sent'))
+      this.mistake(new ClientError('bad_request', 'hello was already sent'))
       return
     }
     this.#state = 'authenticating'
     let identity: Awaited<ReturnType<Authenticate>>
     try {
-      identity = await this.#ctx.authenticate(frame)
+      identity = await this.ctx.authenticate(frame)
       // The id is copied into every message and presence entry: held to the HTTP API's rule for `from.id`.
       const problem = userIdProblem(identity.user.id)
       if (problem !== null) throw new ClientError('unauthorized', `user id (the token's "sub") ${problem}`)
     } catch (error) {
       if (!isExpected(error)) {
-        this.#ctx.logger.error({ err: error, session: this.#socket.session }, 'authentication failed')
+        this.ctx.logger.error({ err: error, session: this.session }, 'authentication failed')
       }
       const refusal = error instanceof ClientError ? error : new ClientError('unauthorized', 'authentication failed')
-      this.#socket.refuse(refusal)
-      this.#socket.close(CLOSE.UNAUTHORIZED, refusal.code)
+      this.refuse(refusal)
+      this.close(CLOSE.UNAUTHORIZED, refusal.code)
       return
     }
     // The socket may have closed while the token was being checked.
@@ -303,41 +347,39 @@ export class Session {
     const welcome: WelcomeFrame = {
       type: 'welcome',
       v: 1,
-      session: this.#socket.session,
+      session: this.session,
       user:
         identity.user.role === 'operator'
           ? { id: identity.user.id, name: identity.user.name, role: 'operator' }
           : { id: identity.user.id, name: identity.user.name },
-      heartbeat: this.#ctx.config.heartbeat,
-      limits: this.#ctx.limits,
+      heartbeat: this.ctx.config.heartbeat,
+      limits: this.ctx.limits,
     }
     if (identity.resume !== undefined) welcome.resume = identity.resume
-    this.#socket.reply(welcome)
-    if (identity.user.role === 'operator') this.#ctx.conversations.addOperator(this.#socket)
-    this.#ctx.logger.debug({ session: this.#socket.session, user: identity.user.id }, 'hello')
+    this.reply(welcome)
+    if (identity.user.role === 'operator') this.ctx.conversations.addOperator(this)
+    this.ctx.logger.debug({ session: this.session, user: identity.user.id }, 'hello')
   }
 
   async #join(frame: JoinFrame): Promise<void> {
     if (!mayEnter(this.#user, frame.room)) throw new ClientError('forbidden', 'not allowed in this room')
-    this.#rooms ??= new RoomSet()
-    const rooms = this.#rooms
-    if (rooms.has(frame.room)) throw new ClientError('bad_request', 'already in this room')
-    if (rooms.size >= this.#ctx.config.limits.maxRooms) {
-      throw new ClientError('limit_exceeded', `at most ${this.#ctx.config.limits.maxRooms} rooms per connection`)
+    if (hasRoom(this.#rooms, frame.room)) throw new ClientError('bad_request', 'already in this room')
+    if (roomCount(this.#rooms) >= this.ctx.config.limits.maxRooms) {
+      throw new ClientError('limit_exceeded', `at most ${this.ctx.config.limits.maxRooms} rooms per connection`)
     }
-    rooms.add(frame.room)
+    this.#rooms = withRoom(this.#rooms, frame.room)
     try {
-      await this.#ctx.rooms.join(this.#socket, frame.room, {
+      await this.ctx.rooms.join(this, frame.room, {
         ref: frame.ref,
         since: frame.since,
         history: frame.history,
       })
     } catch (error) {
-      rooms.delete(frame.room)
+      this.#rooms = withoutRoom(this.#rooms, frame.room)
       throw error
     }
     // Closed while joining: the registry must not keep a dead subscriber.
-    if (this.#state === 'closed') this.#ctx.rooms.leave(this.#socket, frame.room)
+    if (this.#state === 'closed') this.ctx.rooms.leave(this, frame.room)
   }
 
   /**
@@ -345,13 +387,13 @@ export class Session {
    * bucket. False when the socket was closed for rate abuse.
    */
   #mayPublish(room: string): boolean {
-    if (!this.#rooms?.has(room)) throw new ClientError('bad_request', 'join the room first')
-    const { limits } = this.#ctx.config
+    if (!hasRoom(this.#rooms, room)) throw new ClientError('bad_request', 'join the room first')
+    const { limits } = this.ctx.config
     this.#publishes ??= new TokenBucket(limits.publishRate, limits.publishBurst)
     const wait = this.#publishes.take()
     if (wait > 0) {
       if (++this.#refusedInARow >= limits.rateAbuse) {
-        this.#socket.close(CLOSE.RATE_ABUSE, 'publishing too fast')
+        this.close(CLOSE.RATE_ABUSE, 'publishing too fast')
         return false
       }
       throw new ClientError('rate_limited', 'publishing too fast', wait)
@@ -369,14 +411,14 @@ export class Session {
 
   async #publish(frame: PublishFrame, turn: Turn | undefined): Promise<void> {
     if (!this.#mayPublish(frame.room)) return
-    await this.#ctx.rooms.publish(
+    await this.ctx.rooms.publish(
       {
         room: frame.room,
         id: frame.id,
         from: this.#member,
         text: frame.text,
         meta: frame.meta,
-        role: this.#ctx.config.auth === undefined ? 'guest' : 'user',
+        role: this.ctx.config.auth === undefined ? 'guest' : 'user',
       },
       ({ message }) => {
         const ack: AckFrame = {
@@ -387,7 +429,7 @@ export class Session {
           offset: message.offset,
           ts: message.ts,
         }
-        this.#socket.reply(ack)
+        this.reply(ack)
       },
       turn,
     )
@@ -402,7 +444,7 @@ export class Session {
       from: this.#member,
       action: frame.type,
       target: frame.offset,
-      role: this.#ctx.config.auth === undefined ? 'guest' : 'user',
+      role: this.ctx.config.auth === undefined ? 'guest' : 'user',
     }
     if (frame.type === 'edit') {
       request.text = frame.text
@@ -411,7 +453,7 @@ export class Session {
       request.emoji = frame.emoji
       if (frame.on !== undefined) request.on = frame.on
     }
-    await this.#ctx.rooms.change(request, ({ update }) => {
+    await this.ctx.rooms.change(request, ({ update }) => {
       const ack: AckFrame = {
         type: 'ack',
         ref: frame.ref,
@@ -421,20 +463,20 @@ export class Session {
         ts: update.ts,
       }
       if (update.message !== null) ack.message = update.message
-      this.#socket.reply(ack)
+      this.reply(ack)
     })
   }
 
   /** A page of a room's members: only for a room this connection is in. */
   async #members(frame: MembersFrame): Promise<void> {
-    if (!this.#ctx.rooms.has(this.#socket, frame.room)) throw new ClientError('bad_request', 'join the room first')
-    const page = await this.#ctx.rooms.memberPage(frame.room, frame.cursor, frame.limit ?? DEFAULT_PAGE)
-    this.#socket.reply({ type: 'members', ref: frame.ref, room: frame.room, ...page })
+    if (!this.ctx.rooms.has(this, frame.room)) throw new ClientError('bad_request', 'join the room first')
+    const page = await this.ctx.rooms.memberPage(frame.room, frame.cursor, frame.limit ?? DEFAULT_PAGE)
+    this.reply({ type: 'members', ref: frame.ref, room: frame.room, ...page })
   }
 
   async #history(frame: HistoryFrame): Promise<void> {
     if (!mayEnter(this.#user, frame.room)) throw new ClientError('forbidden', 'not allowed in this room')
-    const page = await this.#ctx.rooms.history(frame.room, frame.before, frame.limit ?? DEFAULT_PAGE, this.#user.id)
-    this.#socket.reply({ type: 'history', ref: frame.ref, room: frame.room, ...page })
+    const page = await this.ctx.rooms.history(frame.room, frame.before, frame.limit ?? DEFAULT_PAGE, this.#user.id)
+    this.reply({ type: 'history', ref: frame.ref, room: frame.room, ...page })
   }
 }

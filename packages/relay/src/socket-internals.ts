@@ -26,3 +26,17 @@ export function forgetIdleTimer(socket: Duplex): void {
   // Only a cleared timer goes: a live one would still fire.
   if (holder[key]?._destroyed === true) holder[key] = null
 }
+
+/**
+ * Copies the `close` listener array of a socket to one of its exact length.
+ * EventEmitter makes an array of two listeners, then `push`es the third, which
+ * leaves room for 19: about 140 bytes unused on every WebSocket's TCP socket,
+ * which has three (the socket gate's, hapi's connection tracking, ws's). The
+ * listeners and their order stay; `_events` is EventEmitter's own table.
+ */
+export function compactCloseListeners(socket: Duplex): void {
+  const events = (socket as unknown as { _events?: Record<string, unknown> })._events
+  if (events === undefined) return
+  const listeners = events.close
+  if (Array.isArray(listeners) && listeners.length > 2) events.close = listeners.slice()
+}

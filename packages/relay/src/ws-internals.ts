@@ -1,6 +1,6 @@
 // The only module that relies on `ws` internals: `Sender.frame` (framing a
-// payload once for many sockets) and a socket's `_sender` and `_socket`
-// (writing those bytes straight to TCP). They are not public API: the
+// payload once for many sockets), a socket's `_sender` and `_socket`
+// (writing those bytes straight to TCP) and its `_receiver`'s chunk list. They are not public API: the
 // supported range is the `ws` dependency of package.json, and
 // test/ws-internals.test.ts fails when a release in it changes their shape.
 // Every use is checked, so a change turns the fast path off, never corrupts a stream.
@@ -18,6 +18,7 @@ type Frame = (data: Buffer, options: typeof TEXT_FRAME) => Buffer[]
 export interface WsInternals {
   _socket?: Duplex | null
   _sender?: { _state?: unknown; _queue?: unknown } | null
+  _receiver?: { _bufferedBytes?: unknown; _buffers?: unknown } | null
 }
 
 /**
@@ -58,4 +59,19 @@ export function writeFramed(socket: WebSocket, wire: Buffer): boolean {
     return true
   }
   return false
+}
+
+/**
+ * Gives the socket's receiver a fresh chunk list once nothing is buffered. ws
+ * `push`es each TCP chunk onto an array and `shift`s it off when read, which
+ * leaves the array room for 17 chunks: about 140 bytes kept for the life of
+ * every socket that has received anything, idle ones included. Called after
+ * each message; the new array is empty, as the old one was.
+ */
+export function releaseReadBuffers(socket: WebSocket): void {
+  const receiver = (socket as unknown as WsInternals)._receiver
+  const buffers = receiver?._buffers
+  if (receiver && receiver._bufferedBytes === 0 && Array.isArray(buffers) && buffers.length === 0) {
+    receiver._buffers = []
+  }
 }

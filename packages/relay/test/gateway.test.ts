@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import type { Relay } from '@confab/relay'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connectClient, startRelay, TestClient, wsUrl } from './helpers'
@@ -43,5 +44,23 @@ describe('gateway', () => {
     const sessions = welcomes.map((w) => w?.session)
     for (const session of sessions) expect(session).toMatch(/^[\w-]{8,}$/)
     expect(new Set(sessions).size).toBe(20)
+  })
+
+  it('hands a socket its events without listeners on its WebSocket: message, pong, error and close', async () => {
+    const relay = await startRelay()
+    relays.push(relay)
+    let tcp: Socket | undefined
+    relay.server.listener.on('upgrade', (_request, socket: Socket) => {
+      tcp = socket
+    })
+    const c = await connectClient(relay)
+    clients.push(c)
+    const key = Object.getOwnPropertySymbols(tcp).find((k) => k.description === 'websocket')
+    if (key === undefined) throw new Error('this ws keeps no WebSocket on its TCP socket under a "websocket" symbol')
+    const ws = (tcp as unknown as Record<symbol, NodeJS.EventEmitter>)[key] as NodeJS.EventEmitter
+    for (const event of ['message', 'pong', 'error', 'close']) expect(ws.listenerCount(event)).toBe(0)
+    // Yet its frames are answered (pongs and close: presence.test.ts, errors: bad-input.test.ts).
+    c.send({ type: 'ping', ref: 'p' })
+    expect(await c.nextOf('pong')).toEqual({ type: 'pong', ref: 'p' })
   })
 })

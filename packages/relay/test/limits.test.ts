@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Relay } from '@confab/relay'
 import { describe, expect, it } from 'vitest'
-import { ABUSE, defaultMaxSockets, RateGate, TokenBucket } from '../src/limits'
+import { ABUSE, defaultMaxSockets, GatePolicy, RateGate, TokenBucket } from '../src/limits'
 import { perTest, TestClient, wsUrl } from './helpers'
 
 const { relayWith, client, joinedPair, track } = perTest()
@@ -72,6 +72,32 @@ describe('RateGate', () => {
     expect(fresh.take()).toBe(0)
     expect(fresh.take()).toBe(100)
     expect(fresh.take()).toBe(200)
+  })
+
+  it('rebuilt from the time it granted its first frame, answers as the gate that granted it', () => {
+    for (const burst of [1, 2, 5]) {
+      let now = 1000
+      const policy = new GatePolicy(10, burst, 3, () => now)
+      const made = new RateGate(policy)
+      expect(made.take()).toBe(0)
+      const rebuilt = new RateGate(policy, 1000)
+      for (const step of [0, 0, 30, 0, 0, 0, 250, 10, 0, 0, 0, 0, 0, 1000, 0]) {
+        now += step
+        expect(rebuilt.take()).toBe(made.take())
+      }
+    }
+  })
+
+  it('keeps its own tokens and hints when gates share one policy', () => {
+    let now = 0
+    const policy = new GatePolicy(10, 1, 3, () => now)
+    const busy = new RateGate(policy)
+    const quiet = new RateGate(policy)
+    expect([busy.take(), busy.take(), busy.take()]).toEqual([0, 100, 200])
+    expect(quiet.take()).toBe(0)
+    now = 100
+    expect(quiet.take()).toBe(0)
+    expect(busy.take()).toBe(0)
   })
 })
 

@@ -1,6 +1,6 @@
 import { Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { forgetIdleTimer } from '../src/socket-internals'
+import { compactCloseListeners, forgetIdleTimer } from '../src/socket-internals'
 
 /** The socket's own timer, found the way Node keeps it (a symbol described "timeout"). */
 function timer(socket: Socket): unknown {
@@ -29,6 +29,42 @@ describe('forgetIdleTimer', () => {
     const running = timer(socket)
     forgetIdleTimer(socket)
     expect(timer(socket)).toBe(running)
+    socket.destroy()
+  })
+})
+
+describe('compactCloseListeners', () => {
+  it('replaces a grown array of close listeners with a copy that calls the same listeners in the same order', () => {
+    const socket = new Socket()
+    const calls: string[] = []
+    const first = () => calls.push('first')
+    const second = () => calls.push('second')
+    const third = () => calls.push('third')
+    socket.on('close', first)
+    socket.on('close', second)
+    socket.on('close', third) // pushed: the array now has room for 19
+    const events = (socket as unknown as { _events: Record<string, unknown> })._events
+    const grown = events.close
+    compactCloseListeners(socket)
+    expect(events.close).not.toBe(grown)
+    expect(socket.listeners('close')).toEqual([first, second, third])
+    socket.emit('close')
+    expect(calls).toEqual(['first', 'second', 'third'])
+    // EventEmitter still manages the copy.
+    socket.removeListener('close', second)
+    socket.on('close', first)
+    expect(socket.listeners('close')).toEqual([first, third, first])
+    socket.destroy()
+  })
+
+  it('leaves one or two listeners alone (EventEmitter sizes those exactly)', () => {
+    const socket = new Socket()
+    const events = (socket as unknown as { _events: Record<string, unknown> })._events
+    socket.on('close', () => {})
+    socket.on('close', () => {})
+    const pair = events.close
+    compactCloseListeners(socket)
+    expect(events.close).toBe(pair)
     socket.destroy()
   })
 })

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module'
 import { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
-import { canPreframe, frameText, type WsInternals, writeFramed } from '../src/ws-internals'
+import { canPreframe, frameText, releaseReadBuffers, type WsInternals, writeFramed } from '../src/ws-internals'
 
 const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   dependencies: Record<string, string>
@@ -82,5 +82,33 @@ describe('ws internals (supported range: the ws dependency in package.json)', ()
     server.send('{"n":3}')
     await all
     expect(got).toEqual(['text:{"n":1}', 'text:{"n":2}', 'text:{"n":3}'])
+  })
+
+  it('a receiver keeps its chunks in _buffers and counts them in _bufferedBytes; a fresh list once empty still reads', async () => {
+    const { server, client } = await pair()
+    const receiver = (server as unknown as WsInternals)._receiver as { _buffers: unknown[]; _bufferedBytes: number }
+    expect(Array.isArray(receiver._buffers)).toBe(true)
+    const texts: string[] = []
+    const lists: unknown[] = []
+    server.on('message', (data) => {
+      texts.push(String(data))
+      if (receiver._bufferedBytes !== 0) return // more of the next frame came in the same chunk
+      const before = receiver._buffers
+      releaseReadBuffers(server)
+      lists.push(before, receiver._buffers)
+    })
+    client.send('one')
+    await expect.poll(() => texts).toEqual(['one'])
+    client.send('two')
+    await expect.poll(() => texts).toEqual(['one', 'two'])
+    expect(lists).toHaveLength(4)
+    expect(lists[1]).not.toBe(lists[0])
+    expect(lists[1]).toEqual([])
+    expect(lists[2]).toBe(lists[1]) // the fresh list took the second message
+    // With bytes still buffered, the list is left alone.
+    const busy = { _receiver: { _bufferedBytes: 3, _buffers: [Buffer.from('abc')] } }
+    const kept = busy._receiver._buffers
+    releaseReadBuffers(busy as unknown as WebSocket)
+    expect(busy._receiver._buffers).toBe(kept)
   })
 })
