@@ -320,7 +320,29 @@ export class Rooms {
     const result = guard ? await guard.change(request, store) : await store(request)
     acked(result)
     await this.#fanOut(request.room, { type: 'update', update: sharedUpdate(result.update), epoch: result.epoch }, 0)
+    if (request.action !== 'react' && isConversationRoom(request.room)) await this.#preview(request.room, result.update)
     return result
+  }
+
+  /**
+   * After an edit or delete of a conversation's newest message, the inbox's preview says what the message
+   * says now (nothing, once deleted), and every operator hears it. The change is acked and delivered
+   * already: a failure here costs only a stale preview, so it is logged, not thrown.
+   */
+  async #preview(room: string, update: Update): Promise<void> {
+    const message = update.message
+    if (message === null) return
+    try {
+      const { store } = this.#o
+      const [newest] = await store.before(room, (await store.state(room)).head + 1, 1)
+      if (newest?.offset !== message.offset) return
+      const entry = await store.updateConversation(room.slice(CONVERSATION_PREFIX.length), {
+        preview: { text: message.deleted ? '' : message.text, ts: message.ts },
+      })
+      if (entry !== null) this.#o.onConversation?.(entry)
+    } catch (error) {
+      this.#o.logger.error({ err: error, room }, 'conversation preview update failed')
+    }
   }
 
   /**

@@ -250,6 +250,35 @@ describe('the index', () => {
     expect(await ask(byKey, { type: 'conversation' })).toMatchObject({ type: 'error', code: 'forbidden' })
   })
 
+  it('keeps the inbox preview to what the newest message says now, after an edit or a delete', async () => {
+    const relay = await t.relayWith({ operatorKey: OPERATOR_KEY })
+    const op = await t.client(relay, { key: OPERATOR_KEY, name: 'Ann' })
+    const ada = await t.client(relay, { name: 'Ada' })
+    const room = await visitorWithConversation(ada)
+    const preview = (text: string) =>
+      op.next((f) => f.type === 'conversation' && (f.conversation as { preview: string }).preview === text)
+    const older = await ada.publish(room, 'first')
+    await preview('first')
+    const newest = await ada.publish(room, 'my card is 4111 1111')
+    await preview('my card is 4111 1111')
+
+    const change = async (frame: Record<string, unknown>) =>
+      expect(await ask(ada, { room, id: `c${refs}`, ...frame })).toMatchObject({ type: 'ack' })
+    await change({ type: 'edit', offset: newest.offset, text: 'my card is ****' })
+    await preview('my card is ****')
+    // An edit of an older message leaves the preview alone: the entry is neither changed nor announced.
+    await change({ type: 'edit', offset: older.offset, text: 'first (edited)' })
+    await change({ type: 'delete', offset: newest.offset })
+    await preview('')
+    const list = await ask(op, { type: 'conversations' })
+    expect((list.items as { preview: string }[])[0]?.preview).toBe('')
+    expect(
+      op.frames
+        .filter((f) => f.type === 'conversation' && f.ref === undefined)
+        .map((f) => (f.conversation as { preview: string }).preview),
+    ).not.toContain('first (edited)')
+  })
+
   it('stores a visitor profile (name, validated email) and shows it to operators', async () => {
     const relay = await t.relayWith({ operatorKey: OPERATOR_KEY })
     const op = await t.client(relay, { key: OPERATOR_KEY })

@@ -400,6 +400,7 @@ if patch.erase then
   e.visitor.email = nil
   e.preview = ''
 end
+if patch.preview and e.lastActivityAt == patch.preview.ts then e.preview = patch.preview.text end
 local entry = cjson.encode(e)
 redis.call('HSET', KEYS[1], 'e', entry)
 if KEYS[2] then redis.call('ZADD', KEYS[2], e.lastActivityAt, e.id) end

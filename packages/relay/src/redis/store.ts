@@ -5,12 +5,12 @@ import {
   type ConversationPage,
   type ConversationPatch,
   type ConversationQuery,
+  clip,
   conversationId,
   decodeCursor,
   isAfter,
   matches,
   newConversation,
-  PREVIEW_LENGTH,
   pageSize,
   toPage,
 } from '../store/conversations'
@@ -175,7 +175,7 @@ export class RedisStore implements Store {
       ? [
           conv.by,
           JSON.stringify(newConversation(conv.visitor, 0)),
-          [...draft.text].slice(0, PREVIEW_LENGTH).join(''),
+          clip(draft.text),
           conv.visitor.name,
         ]
       : ['', '', '', '']
@@ -526,6 +526,8 @@ export class RedisStore implements Store {
 
   async updateConversation(id: string, patch: ConversationPatch): Promise<Conversation | null> {
     const { visitor, ...changes } = patch
+    // The script compares and stores; the clipping to the preview's length is done here, as for an append.
+    if (changes.preview !== undefined) changes.preview = { ...changes.preview, text: clip(changes.preview.text) }
     const fresh = visitor === undefined ? '' : JSON.stringify(newConversation(visitor, 0))
     const entry = this.#keys.conversation(id)
     const reply = await guarded(

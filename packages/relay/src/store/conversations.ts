@@ -39,6 +39,11 @@ export interface ConversationPatch {
   visitor?: Member
   /** Forgets what the visitor gave or wrote: the email and the preview (erasure, docs/privacy.md). */
   erase?: true
+  /**
+   * The newest message's preview after it was edited or deleted (`text` '' for a tombstone), applied only
+   * while that message, known by its `ts`, is still the newest: a message that came meanwhile keeps its own.
+   */
+  preview?: { text: string; ts: number }
 }
 
 /** The id of the visitor's conversation: derived from the visitor id, so nobody can pick another's. */
@@ -81,7 +86,7 @@ export function afterMessage(
   const next: Conversation = {
     ...entry,
     lastActivityAt: message.ts,
-    preview: [...message.text].slice(0, PREVIEW_LENGTH).join(''),
+    preview: clip(message.text),
     unread: { ...entry.unread },
   }
   if (by === 'visitor') {
@@ -103,7 +108,13 @@ export function patched(entry: Conversation, patch: ConversationPatch): Conversa
     delete next.visitor.email
     next.preview = ''
   }
+  if (patch.preview !== undefined && next.lastActivityAt === patch.preview.ts) next.preview = clip(patch.preview.text)
   return next
+}
+
+/** The first PREVIEW_LENGTH characters (code points) of a message's text. */
+export function clip(text: string): string {
+  return [...text].slice(0, PREVIEW_LENGTH).join('')
 }
 
 /** True when the entry passes the query's filters. */

@@ -51,6 +51,27 @@ describe.each(backends.filter((b) => b.missing === null))('$name conversation in
     expect(await store.conversation('AAAAAAAAAAAAAAAAAAAAAA')).toBeNull()
   })
 
+  it("sets the newest message's preview after an edit or delete, only while that message is still the newest", async () => {
+    const { store } = await backend.node()
+    const ada = { id: 'guest_a', name: 'Ada' }
+    const id = conversationId(ada.id)
+    const first = await store.append(say(ada, 'my card number is 4111'))
+    const edited = await store.updateConversation(id, {
+      preview: { text: `fixed ${'y'.repeat(300)}`, ts: first.message.ts },
+    })
+    expect(edited?.preview).toBe(`fixed ${'y'.repeat(134)}`)
+    const deleted = await store.updateConversation(id, { preview: { text: '', ts: first.message.ts } })
+    expect(deleted?.preview).toBe('')
+    // A newer message came: a late preview of the older one changes nothing.
+    await new Promise((resolve) => setTimeout(resolve, 3))
+    const second = await store.append(say(ada, 'newer'))
+    expect(second.message.ts).toBeGreaterThan(first.message.ts)
+    const late = await store.updateConversation(id, { preview: { text: 'stale', ts: first.message.ts } })
+    expect(late?.preview).toBe('newer')
+    expect((await store.conversation(id))?.preview).toBe('newer')
+    expect(late?.lastActivityAt).toBe(second.message.ts)
+  })
+
   it('does not touch the index on a duplicate or outside conversation rooms', async () => {
     const { store } = await backend.node()
     const ada = { id: 'guest_a', name: 'Ada' }
