@@ -172,12 +172,7 @@ export class RedisStore implements Store {
     // On a cluster the index is in another slot: updated after the script (see #index).
     const convKeys = convKey === undefined ? [] : this.#cluster ? [convKey] : [convKey, keys.conversations()]
     const convArgs = conv
-      ? [
-          conv.by,
-          JSON.stringify(newConversation(conv.visitor, 0)),
-          clip(draft.text),
-          conv.visitor.name,
-        ]
+      ? [conv.by, JSON.stringify(newConversation(conv.visitor, 0)), clip(draft.text), conv.visitor.name]
       : ['', '', '', '']
     const reply = await guarded(
       appendScript.run(
