@@ -158,14 +158,7 @@ export async function createRedisBackend(
   const store =
     waiter === null ? plain : confirmWrites(plain, new ReplicaBarrier(waiter, waitReplicas, `${keys.prefix}replicated`))
   const broker = new RedisBroker(commands, subscriber, { keys, latest: (room) => store.latest(room), onError })
-  const presence = new RedisPresence(commands, {
-    keys,
-    nodeId,
-    onError,
-    heartbeatInterval: options.heartbeatInterval,
-    nodeTtl: options.nodeTtl,
-    sweepInterval: options.sweepInterval,
-  })
+  const presence = presenceOn(commands, keys, nodeId, onError, options)
   let resumeSecret: string
   try {
     resumeSecret = await sharedSecret(commands, keys.resumeSecret())
@@ -215,6 +208,24 @@ function closing(
       await Promise.all([backend.broker.close(), backend.presence.close(), backend.store.close()])
     },
   }
+}
+
+/** The presence of a node, on its command connection (a single Redis or a cluster). */
+function presenceOn(
+  commands: ConstructorParameters<typeof RedisPresence>[0],
+  keys: RedisKeys,
+  nodeId: string,
+  onError: (error: unknown) => void,
+  options: RedisBackendOptions,
+): RedisPresence {
+  return new RedisPresence(commands, {
+    keys,
+    nodeId,
+    onError,
+    heartbeatInterval: options.heartbeatInterval,
+    nodeTtl: options.nodeTtl,
+    sweepInterval: options.sweepInterval,
+  })
 }
 
 /** The value under `key`, set to a fresh random secret first unless a node did that before (SET NX). */
@@ -337,14 +348,7 @@ async function createClusterBackend(target: RedisClusterNodes, options: RedisBac
           written: (name, args) => written(keys, name, args),
         })
   const broker = new RedisBroker(commands, commands, { keys, latest: (room) => store.latest(room), onError })
-  const presence = new RedisPresence(commands, {
-    keys,
-    nodeId,
-    onError,
-    heartbeatInterval: options.heartbeatInterval,
-    nodeTtl: options.nodeTtl,
-    sweepInterval: options.sweepInterval,
-  })
+  const presence = presenceOn(commands, keys, nodeId, onError, options)
   try {
     await presence.start()
   } catch (error) {

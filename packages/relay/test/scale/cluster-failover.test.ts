@@ -3,7 +3,6 @@
 // three masters' slots, the master of one room's slot SIGKILLed under load.
 import { randomUUID } from 'node:crypto'
 import { type Client, connect, type Message } from '@confab/sdk'
-import type { AckFrame, ErrorFrame } from '@confab/sdk/protocol'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { Balancer } from '../../../../test/support/balancer'
@@ -13,68 +12,13 @@ import { keySlot } from '../../src/redis/slot'
 import { Inbox } from '../storage/inbox'
 import { redisServerMissing } from '../storage/redis-server'
 import { type ClusterNode, RedisClusterSet } from './cluster-redis'
+import { type Acked, Publisher } from './publisher'
 import { RelayNode } from './relay-node'
 import { Tally } from './tally'
 import { WireClient } from './wire-client'
 
 const missing = redisServerMissing()
-/** Below the relay's default 10 publishes per second per connection. */
-const SEND_EVERY = 125 // ms
 const keys = new RedisKeys('confab:', true)
-
-/** One publisher speaking the wire protocol, so the test sees every frame the relay answers with. */
-class Publisher {
-  /** Error codes the relay answered with, in order. */
-  readonly refusals: string[] = []
-  /** When each refusal came (unix ms) and what it said. */
-  readonly refused: { at: number; message: string }[] = []
-  /** Publishes with no answer within the wire client's 5 s. */
-  unanswered = 0
-  /** Longest time from a message's first send to its ack, in ms. */
-  longest = 0
-  #stopped = false
-  #done: Promise<void> = Promise.resolve()
-
-  constructor(
-    readonly client: WireClient,
-    readonly room: string,
-    readonly tally: Tally,
-    readonly acks: Inbox<{ at: number; room: string }>,
-  ) {}
-
-  /** Publishes one message every SEND_EVERY ms; each is resent with its id until acked, as the SDK would. */
-  start(): void {
-    this.#done = (async () => {
-      for (let n = 1; !this.#stopped; n++) {
-        const id = randomUUID()
-        const first = Date.now()
-        while (!this.#stopped) {
-          const answer: AckFrame | ErrorFrame | null = await this.client
-            .publish(this.room, `${this.client.user.name} ${n}`, id)
-            .catch(() => null)
-          if (answer?.type === 'ack') {
-            this.tally.ack({ id, offset: answer.offset } as Message)
-            this.longest = Math.max(this.longest, Date.now() - first)
-            this.acks.push({ at: Date.now(), room: this.room })
-            break
-          }
-          if (answer === null) this.unanswered++
-          else {
-            this.refusals.push(answer.code)
-            this.refused.push({ at: Date.now(), message: answer.message })
-          }
-          await new Promise((resolve) => setTimeout(resolve, answer?.retryAfter ?? SEND_EVERY))
-        }
-        await new Promise((resolve) => setTimeout(resolve, SEND_EVERY))
-      }
-    })()
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true
-    await this.#done
-  }
-}
 
 /** The longest time between two acks of `room`, in ms. */
 function longestPause(acks: { at: number; room: string }[], room: string): number {
@@ -226,7 +170,7 @@ describe.skipIf(missing !== null)('a Redis Cluster failover under two relay node
       await opened.next((status) => status === 'open', 5000, `${name} open`)
     }
     // Each room has a publisher on each node, so both relays write through the failover.
-    const acks = new Inbox<{ at: number; room: string }>()
+    const acks = new Inbox<Acked>()
     const publishers: Publisher[] = []
     for (const room of rooms) {
       for (const node of nodes) {

@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import { type Client, connect, type Message } from '@confab/sdk'
-import type { AckFrame, ErrorFrame } from '@confab/sdk/protocol'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { Balancer } from '../../../../test/support/balancer'
 import { createRedisBackend } from '../../src/redis/backend'
 import { Inbox } from '../storage/inbox'
 import { freePort, redisServerMissing } from '../storage/redis-server'
+import { type Acked, Publisher } from './publisher'
 import { RelayNode } from './relay-node'
 import { SentinelSet } from './sentinel-set'
 import { Tally } from './tally'
 import { WireClient } from './wire-client'
 
 const missing = redisServerMissing()
-/** Below the relay's default 10 publishes per second per connection. */
-const SEND_EVERY = 125 // ms
 
 describe.skipIf(missing !== null)('Redis Sentinel', () => {
   it('refuses to start with a readable error when no Sentinel answers', async () => {
@@ -25,55 +23,6 @@ describe.skipIf(missing !== null)('Redis Sentinel', () => {
     )
   })
 })
-
-/** One publisher speaking the wire protocol, so the test sees every frame the relay answers with. */
-class Publisher {
-  /** Error codes the relay answered with, in order. */
-  readonly refusals: string[] = []
-  /** Publishes with no answer within the wire client's 5 s. */
-  unanswered = 0
-  /** Longest time from a message's first send to its ack, in ms. */
-  longest = 0
-  #stopped = false
-  #done: Promise<void> = Promise.resolve()
-
-  constructor(
-    readonly client: WireClient,
-    readonly room: string,
-    readonly tally: Tally,
-    readonly acks: Inbox<{ at: number; offset: number }>,
-  ) {}
-
-  /** Publishes one message every SEND_EVERY ms; each is resent with its id until acked, as the SDK would. */
-  start(): void {
-    this.#done = (async () => {
-      for (let n = 1; !this.#stopped; n++) {
-        const id = randomUUID()
-        const first = Date.now()
-        while (!this.#stopped) {
-          const answer: AckFrame | ErrorFrame | null = await this.client
-            .publish(this.room, `${this.client.user.name} ${n}`, id)
-            .catch(() => null)
-          if (answer?.type === 'ack') {
-            this.tally.ack({ id, offset: answer.offset } as Message)
-            this.longest = Math.max(this.longest, Date.now() - first)
-            this.acks.push({ at: Date.now(), offset: answer.offset })
-            break
-          }
-          if (answer === null) this.unanswered++
-          else this.refusals.push(answer.code)
-          await new Promise((resolve) => setTimeout(resolve, answer?.retryAfter ?? SEND_EVERY))
-        }
-        await new Promise((resolve) => setTimeout(resolve, SEND_EVERY))
-      }
-    })()
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true
-    await this.#done
-  }
-}
 
 describe.skipIf(missing !== null)('a Sentinel failover under two relay nodes', () => {
   let group: SentinelSet
@@ -125,7 +74,7 @@ describe.skipIf(missing !== null)('a Sentinel failover under two relay nodes', (
       await opened.next((status) => status === 'open', 5000, `${name} open`)
     }
     // One publisher on each node, so both relays write through the failover.
-    const acks = new Inbox<{ at: number; offset: number }>()
+    const acks = new Inbox<Acked>()
     const publishers: Publisher[] = []
     for (const node of nodes) {
       const client = await WireClient.open(node.url, `publisher-${node.name}`)

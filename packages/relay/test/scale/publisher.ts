@@ -1,0 +1,72 @@
+// A publisher for the failover tests (sentinel.test.ts, cluster-failover.test.ts): it speaks the
+// wire protocol, so the test sees every frame the relay answers with, and resends each message
+// with its id until acked, as the SDK would.
+import { randomUUID } from 'node:crypto'
+import type { Message } from '@confab/sdk'
+import type { AckFrame, ErrorFrame } from '@confab/sdk/protocol'
+import type { Inbox } from '../storage/inbox'
+import type { Tally } from './tally'
+import type { WireClient } from './wire-client'
+
+/** Below the relay's default 10 publishes per second per connection. */
+export const SEND_EVERY = 125 // ms
+
+/** One ack: when it came, in which room, at which offset. */
+export interface Acked {
+  at: number
+  room: string
+  offset: number
+}
+
+export class Publisher {
+  /** Error codes the relay answered with, in order. */
+  readonly refusals: string[] = []
+  /** When each refusal came (unix ms) and what it said. */
+  readonly refused: { at: number; message: string }[] = []
+  /** Publishes with no answer within the wire client's 5 s. */
+  unanswered = 0
+  /** Longest time from a message's first send to its ack, in ms. */
+  longest = 0
+  #stopped = false
+  #done: Promise<void> = Promise.resolve()
+
+  constructor(
+    readonly client: WireClient,
+    readonly room: string,
+    readonly tally: Tally,
+    readonly acks: Inbox<Acked>,
+  ) {}
+
+  /** Publishes one message every SEND_EVERY ms; each is resent with its id until acked, waiting out any `retryAfter`. */
+  start(): void {
+    this.#done = (async () => {
+      for (let n = 1; !this.#stopped; n++) {
+        const id = randomUUID()
+        const first = Date.now()
+        while (!this.#stopped) {
+          const answer: AckFrame | ErrorFrame | null = await this.client
+            .publish(this.room, `${this.client.user.name} ${n}`, id)
+            .catch(() => null)
+          if (answer?.type === 'ack') {
+            this.tally.ack({ id, offset: answer.offset } as Message)
+            this.longest = Math.max(this.longest, Date.now() - first)
+            this.acks.push({ at: Date.now(), room: this.room, offset: answer.offset })
+            break
+          }
+          if (answer === null) this.unanswered++
+          else {
+            this.refusals.push(answer.code)
+            this.refused.push({ at: Date.now(), message: answer.message })
+          }
+          await new Promise((resolve) => setTimeout(resolve, answer?.retryAfter ?? SEND_EVERY))
+        }
+        await new Promise((resolve) => setTimeout(resolve, SEND_EVERY))
+      }
+    })()
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    await this.#done
+  }
+}
