@@ -2,9 +2,8 @@
 // a second replica for the master that is killed): publishers on rooms in the
 // three masters' slots, the master of one room's slot SIGKILLed under load.
 import { randomUUID } from 'node:crypto'
-import { type Client, connect, type Message } from '@confab/sdk'
+import type { Client } from '@confab/sdk'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import WebSocket from 'ws'
 import { Balancer } from '../../../../test/support/balancer'
 import { createRedisBackend } from '../../src/redis/backend'
 import { RedisKeys } from '../../src/redis/keys'
@@ -12,7 +11,7 @@ import { keySlot } from '../../src/redis/slot'
 import { Inbox } from '../storage/inbox'
 import { redisServerMissing } from '../storage/redis-server'
 import { type ClusterNode, RedisClusterSet } from './cluster-redis'
-import { type Acked, Publisher } from './publisher'
+import { type Acked, Listeners, Publisher } from './publisher'
 import { RelayNode } from './relay-node'
 import { Tally } from './tally'
 import { WireClient } from './wire-client'
@@ -142,32 +141,11 @@ describe.skipIf(missing !== null)('a Redis Cluster failover under two relay node
     // One tally per room: each listener is in one room.
     const tallies = new Map(rooms.map((r) => [r, new Tally()]))
     const tallyOf = (r: string) => tallies.get(r) as Tally
-    const statuses: string[] = []
-    const errors: string[] = []
-    const deliveries = new Inbox<Message>()
-    const resets: unknown[] = []
+    const listeners = new Listeners()
+    const { statuses, errors, deliveries, resets } = listeners
     for (const room of rooms) {
       const name = `listener-${rooms.indexOf(room)}`
-      const client = connect(`ws://127.0.0.1:${balancer.port}/ws`, {
-        WebSocket: WebSocket as never,
-        name,
-        reconnect: { minDelay: 50, maxDelay: 500 },
-      })
-      clients.push(client)
-      const opened = new Inbox<string>()
-      client.on('status', (status) => {
-        statuses.push(`${name}: ${status}`)
-        opened.push(status)
-      })
-      client.on('error', (error) => errors.push(`${name}: ${error.code}`))
-      const joined = client.join(room)
-      const record = tallyOf(room).listener(name)
-      joined.on('message', (message) => {
-        record(message)
-        deliveries.push(message)
-      })
-      joined.on('reset', (info) => resets.push(info))
-      await opened.next((status) => status === 'open', 5000, `${name} open`)
+      clients.push(await listeners.add(`ws://127.0.0.1:${balancer.port}/ws`, name, room, tallyOf(room)))
     }
     // Each room has a publisher on each node, so both relays write through the failover.
     const acks = new Inbox<Acked>()

@@ -1,10 +1,11 @@
-// A publisher for the failover tests (sentinel.test.ts, cluster-failover.test.ts): it speaks the
-// wire protocol, so the test sees every frame the relay answers with, and resends each message
-// with its id until acked, as the SDK would.
+// The two sides of the failover tests (sentinel.test.ts, cluster-failover.test.ts): publishers
+// that speak the wire protocol, so the test sees every frame the relay answers with, and resend
+// each message with its id until acked, as the SDK would; and SDK listeners behind the balancer.
 import { randomUUID } from 'node:crypto'
-import type { Message } from '@confab/sdk'
+import { type Client, connect, type Message } from '@confab/sdk'
 import type { AckFrame, ErrorFrame } from '@confab/sdk/protocol'
-import type { Inbox } from '../storage/inbox'
+import WebSocket from 'ws'
+import { Inbox } from '../storage/inbox'
 import type { Tally } from './tally'
 import type { WireClient } from './wire-client'
 
@@ -68,5 +69,33 @@ export class Publisher {
   async stop(): Promise<void> {
     this.#stopped = true
     await this.#done
+  }
+}
+
+/** SDK listeners and what they saw: status changes, errors, every delivery, resets. */
+export class Listeners {
+  readonly statuses: string[] = []
+  readonly errors: string[] = []
+  readonly deliveries = new Inbox<Message>()
+  readonly resets: unknown[] = []
+
+  /** Connects `name` to `url` with a quick reconnect, joins `room`, records into `tally`; resolves once open. */
+  async add(url: string, name: string, room: string, tally: Tally): Promise<Client> {
+    const client = connect(url, { WebSocket: WebSocket as never, name, reconnect: { minDelay: 50, maxDelay: 500 } })
+    const opened = new Inbox<string>()
+    client.on('status', (status) => {
+      this.statuses.push(`${name}: ${status}`)
+      opened.push(status)
+    })
+    client.on('error', (error) => this.errors.push(`${name}: ${error.code}`))
+    const joined = client.join(room)
+    const record = tally.listener(name)
+    joined.on('message', (message) => {
+      record(message)
+      this.deliveries.push(message)
+    })
+    joined.on('reset', (info) => this.resets.push(info))
+    await opened.next((status) => status === 'open', 5000, `${name} open`)
+    return client
   }
 }

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { type Client, connect, type Message } from '@confab/sdk'
+import type { Client } from '@confab/sdk'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import WebSocket from 'ws'
 import { Balancer } from '../../../../test/support/balancer'
 import { createRedisBackend } from '../../src/redis/backend'
 import { Inbox } from '../storage/inbox'
 import { freePort, redisServerMissing } from '../storage/redis-server'
-import { type Acked, Publisher } from './publisher'
+import { type Acked, Listeners, Publisher } from './publisher'
 import { RelayNode } from './relay-node'
 import { SentinelSet } from './sentinel-set'
 import { Tally } from './tally'
@@ -47,31 +46,10 @@ describe.skipIf(missing !== null)('a Sentinel failover under two relay nodes', (
   it('loses no acked message when the master is killed, answers at most unavailable, and recovers alone', async () => {
     const room = `sentinel-${randomUUID()}`
     const tally = new Tally()
-    const statuses: string[] = []
-    const errors: string[] = []
-    const deliveries = new Inbox<Message>()
-    const resets: unknown[] = []
+    const listeners = new Listeners()
+    const { statuses, errors, deliveries, resets } = listeners
     for (const name of ['listener-1', 'listener-2']) {
-      const client = connect(`ws://127.0.0.1:${balancer.port}/ws`, {
-        WebSocket: WebSocket as never,
-        name,
-        reconnect: { minDelay: 50, maxDelay: 500 },
-      })
-      clients.push(client)
-      const opened = new Inbox<string>()
-      client.on('status', (status) => {
-        statuses.push(`${name}: ${status}`)
-        opened.push(status)
-      })
-      client.on('error', (error) => errors.push(`${name}: ${error.code}`))
-      const joined = client.join(room)
-      const record = tally.listener(name)
-      joined.on('message', (message) => {
-        record(message)
-        deliveries.push(message)
-      })
-      joined.on('reset', (info) => resets.push(info))
-      await opened.next((status) => status === 'open', 5000, `${name} open`)
+      clients.push(await listeners.add(`ws://127.0.0.1:${balancer.port}/ws`, name, room, tally))
     }
     // One publisher on each node, so both relays write through the failover.
     const acks = new Inbox<Acked>()
