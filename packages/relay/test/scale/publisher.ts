@@ -4,9 +4,10 @@
 import { randomUUID } from 'node:crypto'
 import { type Client, connect, type Message } from '@confab/sdk'
 import type { AckFrame, ErrorFrame } from '@confab/sdk/protocol'
+import { expect } from 'vitest'
 import WebSocket from 'ws'
 import { Inbox } from '../storage/inbox'
-import type { Tally } from './tally'
+import type { Tally, Verdict } from './tally'
 import type { WireClient } from './wire-client'
 
 /** Below the relay's default 10 publishes per second per connection. */
@@ -97,5 +98,20 @@ export class Listeners {
     joined.on('reset', (info) => this.resets.push(info))
     await opened.next((status) => status === 'open', 5000, `${name} open`)
     return client
+  }
+
+  /**
+   * Asserts what a failover must not do to listeners: lose, duplicate, reorder or skip a message
+   * (per `verdicts`), leave `complete` false, reset a room, report an error, or drop a socket
+   * (each listener's only status is the first `open`, in `names` order).
+   */
+  expectUndisturbed(verdicts: Verdict[], complete: boolean, names: string[]): void {
+    expect(verdicts.map(({ lost, duplicates, outOfOrder, gaps }) => ({ lost, duplicates, outOfOrder, gaps }))).toEqual(
+      verdicts.map(() => ({ lost: 0, duplicates: 0, outOfOrder: 0, gaps: 0 })),
+    )
+    expect(complete).toBe(true)
+    expect(this.resets).toEqual([])
+    expect(this.errors).toEqual([])
+    expect(this.statuses).toEqual(names.map((name) => `${name}: open`))
   }
 }
