@@ -12,6 +12,7 @@ import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { keySlot } from '../../src/redis/slot'
 import { freePort } from '../storage/redis-server'
+import { killHard, running } from './child'
 
 const run = promisify(execFile)
 
@@ -102,16 +103,11 @@ export class ClusterNode {
   }
 
   get running(): boolean {
-    const child = this.#child
-    return child !== null && child.exitCode === null && child.signalCode === null
+    return running(this.#child)
   }
 
-  async kill(): Promise<void> {
-    const child = this.#child
-    if (!child || !this.running) return
-    const exited = once(child, 'exit')
-    child.kill('SIGKILL')
-    await exited
+  kill(): Promise<void> {
+    return killHard(this.#child)
   }
 
   /** Sends `signal` (SIGSTOP, SIGCONT) to the process. */

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { freePort } from '../storage/redis-server'
+import { killHard, running } from './child'
 
 /** The master name the Sentinels watch. */
 export const MASTER_NAME = 'confab-test'
@@ -80,16 +81,11 @@ class RedisProcess {
   }
 
   get running(): boolean {
-    const child = this.#child
-    return child !== null && child.exitCode === null && child.signalCode === null
+    return running(this.#child)
   }
 
-  async kill(): Promise<void> {
-    const child = this.#child
-    if (!child || !this.running) return
-    const exited = once(child, 'exit')
-    child.kill('SIGKILL')
-    await exited
+  kill(): Promise<void> {
+    return killHard(this.#child)
   }
 }
 
