@@ -493,9 +493,10 @@ describe('idle TCP connections', () => {
       ),
     ])
     for (const ms of times) expect(ms).toBeLessThan(3000)
-    // The deadline under test is the 3 s above, timed from each connect. The test's own bound is the suite's
-    // default: at 10 s it timed out once in a loaded CI run (six-node Redis Clusters start in the storage
-    // suites beside it), a cause not pinned down.
+    // The deadline under test is the 3 s above, timed from each connect. Known flake, not fixed: under load the
+    // connection that sends nothing sometimes gets hapi's 28-byte "400 Bad Request" and then no FIN and no close
+    // for 6 s and more (seen 5 times in 25 loaded runs of the three, never in 42 quieter ones); see the note of
+    // 2026-12-06.
   }, 20_000)
 
   it("lets a slow handler answer after the header deadline: the deadlines are the client's, not the server's", async () => {
